@@ -1,0 +1,132 @@
+package onnx
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nncc/nncc/ir"
+)
+
+// SaveOptions control Save.
+type SaveOptions struct {
+	// ExternalData moves initializers of at least ExternalThreshold bytes
+	// to a data file beside the model. Save does so on its own when the
+	// model would not fit protobuf's 2 GiB limit.
+	ExternalData bool
+	// ExternalFile names the data file, relative to the model's directory
+	// (default: the model's file name + ".data").
+	ExternalFile string
+	// ExternalThreshold is the smallest tensor moved out (default 1024
+	// bytes).
+	ExternalThreshold int64
+}
+
+// Save writes m to path atomically: the bytes go to a temporary file in
+// the same directory, which is synced and renamed over path, so a reader
+// never sees a partial model and a failure leaves no file behind. An
+// external data file is written the same way, before the model.
+func Save(m *ir.Model, path string, opts SaveOptions) error {
+	data, extName, ext, err := Marshal(m, filepath.Base(path), opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	dir := filepath.Dir(path)
+	if ext != nil {
+		if err := WriteFileAtomic(filepath.Join(dir, extName), ext); err != nil {
+			return err
+		}
+	}
+	return WriteFileAtomic(path, data)
+}
+
+// Marshal serialises m as Save would for a model file called base,
+// returning the model bytes and, when data goes external, the data file's
+// name and contents.
+func Marshal(m *ir.Model, base string, opts SaveOptions) (model []byte, extName string, ext []byte, err error) {
+	extName = opts.ExternalFile
+	if extName == "" {
+		extName = base + ".data"
+	}
+	if opts.ExternalData {
+		if err := checkLocation(extName); err != nil {
+			return nil, "", nil, err
+		}
+	}
+	threshold := opts.ExternalThreshold
+	if threshold <= 0 {
+		threshold = 1024
+	}
+	_, bytes := m.Graph.ParamStats()
+	if !opts.ExternalData && bytes < protoLimit {
+		b, err := Encode(m)
+		return b, "", nil, err
+	}
+	e := &encoder{ext: &externalSink{location: filepath.ToSlash(extName), threshold: threshold}}
+	mp, err := e.model(m)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	if model, err = marshal(mp); err != nil {
+		return nil, "", nil, err
+	}
+	if len(e.ext.chunks) == 0 {
+		return model, "", nil, nil
+	}
+	ext = make([]byte, 0, e.ext.size)
+	for _, c := range e.ext.chunks {
+		ext = append(ext, c...)
+	}
+	return model, extName, ext, nil
+}
+
+// WriteFileAtomic writes data to path through a temporary file in the
+// same directory and a rename. It refuses to replace a directory.
+func WriteFileAtomic(path string, data []byte) (err error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// SameFile reports whether a and b name the same existing file, also
+// through links.
+func SameFile(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	if err1 != nil || err2 != nil {
+		return false
+	}
+	return os.SameFile(sa, sb)
+}
+
+var errNotTensor = errors.New("not a TensorProto")
