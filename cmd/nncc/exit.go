@@ -1,0 +1,41 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/nncc/nncc/onnx"
+)
+
+// Exit codes, documented in docs/cli.md.
+const (
+	exitOK       = 0 // success
+	exitFailed   = 1 // the job ran but its check failed (verify outside tolerance, gate not met)
+	exitUsage    = 2 // bad flags or arguments
+	exitBadInput = 3 // an input file is not a valid model or tensor
+	exitInternal = 4 // anything else: I/O failures, unsupported operations, bugs
+)
+
+// codeError carries an exit code with an error.
+type codeError struct {
+	code int
+	err  error
+}
+
+func (e *codeError) Error() string { return e.err.Error() }
+func (e *codeError) Unwrap() error { return e.err }
+
+func usageError(err error) error    { return &codeError{exitUsage, err} }
+func failedError(err error) error   { return &codeError{exitFailed, err} }
+func badInputError(err error) error { return &codeError{exitBadInput, err} }
+
+// exitCode maps an error to its exit code.
+func exitCode(err error) int {
+	var ce *codeError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	if errors.Is(err, onnx.ErrBadModel) {
+		return exitBadInput
+	}
+	return exitInternal
+}
