@@ -19,6 +19,10 @@ checks every result against the original with its own CPU runtime.`,
 		newVersionCmd(),
 		newInspectCmd(),
 		newCompileCmd(),
+		newRunCmd(),
+		newEvalCmd(),
+		newVerifyCmd(),
+		newBenchCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })

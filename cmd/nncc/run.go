@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nncc/nncc/npy"
+	"github.com/nncc/nncc/onnx"
+)
+
+// RunOptions are the flags of `nncc run`.
+type RunOptions struct {
+	Model   string
+	Inputs  []string
+	Shapes  []string
+	Seed    int64
+	Out     string
+	Threads int
+}
+
+func newRunCmd() *cobra.Command {
+	opts := &RunOptions{}
+	cmd := &cobra.Command{
+		Use:   "run MODEL [--input [NAME=]FILE ...] [--out DIR]",
+		Short: "Execute a model with nncc's CPU runtime",
+		Long: `run executes MODEL on the given inputs (.npy or TensorProto .pb; unnamed
+files bind in graph-input order) and writes DIR/output_<i>.npy in
+graph-output order. Inputs not given are generated from --seed, with
+symbolic dims bound by --shape.`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Model = args[0]
+			return runRun(opts, cmd.OutOrStdout())
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&opts.Inputs, "input", nil, "input tensor file, [NAME=]FILE (repeatable)")
+	f.StringArrayVar(&opts.Shapes, "shape", nil, "input shape NAME=d0xd1x... or symbolic dim DIM=n (repeatable)")
+	f.Int64Var(&opts.Seed, "seed", 1, "seed for generated inputs")
+	f.StringVar(&opts.Out, "out", "", "directory for output_<i>.npy files")
+	f.IntVar(&opts.Threads, "threads", 1, "threads (0: one per CPU)")
+	return cmd
+}
+
+func runRun(opts *RunOptions, w io.Writer) error {
+	m, err := onnx.Load(opts.Model)
+	if err != nil {
+		return err
+	}
+	inputs, err := bindInputs(m, opts.Inputs, opts.Shapes, opts.Seed)
+	if err != nil {
+		return err
+	}
+	sess, err := newSession(m, opts.Threads, inputs)
+	if err != nil {
+		return err
+	}
+	outs, err := sess.Run(inputs)
+	if err != nil {
+		return err
+	}
+	if opts.Out != "" {
+		if err := os.MkdirAll(opts.Out, 0o755); err != nil {
+			return err
+		}
+	}
+	for i, v := range m.Graph.Outputs {
+		t := outs[v.Name]
+		fmt.Fprintf(w, "output %d %s: %s%v", i, v.Name, t.DType, t.Dims)
+		if t.DType.IsFloat() && t.NumElements() > 0 {
+			fs := t.Float64s()
+			lo, hi, sum := fs[0], fs[0], 0.0
+			for _, x := range fs {
+				lo, hi, sum = min(lo, x), max(hi, x), sum+x
+			}
+			fmt.Fprintf(w, " min %.6g max %.6g mean %.6g", lo, hi, sum/float64(len(fs)))
+		}
+		fmt.Fprintln(w)
+		if opts.Out == "" {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := npy.Encode(&buf, t); err != nil {
+			return fmt.Errorf("output %s: %v", v.Name, err)
+		}
+		if err := onnx.WriteFileAtomic(filepath.Join(opts.Out, fmt.Sprintf("output_%d.npy", i)), buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/nncc/nncc/check"
+	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/npy"
+	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/runtime"
+)
+
+// readTensor reads a .npy or TensorProto .pb file.
+func readTensor(path string) (*ir.Tensor, error) {
+	if strings.EqualFold(filepath.Ext(path), ".npy") {
+		t, err := npy.Read(path)
+		if err != nil {
+			return nil, badInputError(err)
+		}
+		return t, nil
+	}
+	t, _, err := onnx.ReadTensorFile(path)
+	return t, err
+}
+
+// parseShapes reads --shape NAME=d0xd1x... flags. A NAME that is not an
+// input name binds a symbolic dim of that name (--shape N=8).
+func parseShapes(flags []string) (map[string][]int64, map[string]int64, error) {
+	shapes, syms := map[string][]int64{}, map[string]int64{}
+	for _, f := range flags {
+		name, spec, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return nil, nil, usageError(fmt.Errorf("--shape %q: want NAME=d0xd1x..., e.g. input=1x3x224x224", f))
+		}
+		var dims []int64
+		if spec != "" {
+			for _, p := range strings.Split(spec, "x") {
+				d, err := strconv.ParseInt(p, 10, 64)
+				if err != nil || d < 0 {
+					return nil, nil, usageError(fmt.Errorf("--shape %q: %q is not a dimension", f, p))
+				}
+				dims = append(dims, d)
+			}
+		}
+		shapes[name] = dims
+		if len(dims) == 1 {
+			syms[name] = dims[0]
+		}
+	}
+	return shapes, syms, nil
+}
+
+// bindInputs reads the --input flags ([NAME=]FILE; unnamed files bind in
+// graph-input order) and generates seeded random tensors for the inputs
+// not given.
+func bindInputs(m *ir.Model, files []string, shapeFlags []string, seed int64) (map[string]*ir.Tensor, error) {
+	shapes, syms, err := parseShapes(shapeFlags)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, v := range m.Graph.Inputs {
+		if v.Const == nil {
+			names = append(names, v.Name)
+		}
+	}
+	inputs := map[string]*ir.Tensor{}
+	next := 0
+	for _, f := range files {
+		name, path, named := strings.Cut(f, "=")
+		if !named || strings.ContainsAny(name, "/\\") {
+			name, path = "", f
+		}
+		if name == "" {
+			for next < len(names) && inputs[names[next]] != nil {
+				next++
+			}
+			if next >= len(names) {
+				return nil, usageError(fmt.Errorf("--input %s: the model has only %d inputs", f, len(names)))
+			}
+			name = names[next]
+		} else if !contains(names, name) {
+			return nil, usageError(fmt.Errorf("--input %s: the model has no input %q (inputs: %s)", f, name, strings.Join(names, ", ")))
+		}
+		t, err := readTensor(path)
+		if err != nil {
+			return nil, err
+		}
+		inputs[name] = t
+	}
+	// Bind symbolic dims from the given tensors too.
+	for _, v := range m.Graph.Inputs {
+		if t := inputs[v.Name]; t != nil && v.Type != nil && v.Type.HasShape && len(v.Type.Shape) == len(t.Dims) {
+			for i, d := range v.Type.Shape {
+				if d.Param != "" && syms[d.Param] == 0 {
+					syms[d.Param] = t.Dims[i]
+				}
+			}
+		}
+	}
+	specs, err := check.InputSpecs(m.Graph, shapes, syms)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	var missing []check.InputSpec
+	for _, s := range specs {
+		if inputs[s.Name] == nil {
+			missing = append(missing, s)
+		}
+	}
+	gen, err := check.RandomInputs(missing, seed)
+	if err != nil {
+		return nil, usageError(err)
+	}
+	for k, v := range gen {
+		inputs[k] = v
+	}
+	return inputs, nil
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+// newSession wraps runtime.NewSession with the shapes of the inputs.
+func newSession(m *ir.Model, threads int, inputs map[string]*ir.Tensor) (*runtime.Session, error) {
+	shapes := map[string][]int64{}
+	for k, t := range inputs {
+		shapes[k] = t.Dims
+	}
+	return runtime.NewSession(m, runtime.Options{Threads: threads, Shapes: shapes})
+}
