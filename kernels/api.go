@@ -1,13 +1,5 @@
 package kernels
 
-// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
-// matrices, where op(X) is X or its transpose. op(A) is M×K, op(B) is K×N
-// and C is M×N; lda, ldb and ldc are the row strides of A, B and C as
-// stored. When beta is 0, C is not read (NaNs in C do not propagate).
-func Sgemm(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, C []float32, ldc int) {
-	sgemmRef(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-}
-
 // sgemmRef is the portable reference implementation.
 func sgemmRef(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, C []float32, ldc int) {
 	for i := 0; i < M; i++ {

@@ -1,0 +1,239 @@
+package main
+
+import "fmt"
+
+// Register tiles of the float32 GEMM micro-kernels. A kernel computes an
+// m×(16·nv) tile (AVX-512) or m×16 tile (AVX2) of C from a packed A panel
+// (MR floats per k) and a B panel of row stride bstride bytes.
+const (
+	sgemmMR512 = 6 // rows of the AVX-512 tile
+	sgemmNV512 = 4 // 16-float vectors per row of the AVX-512 tile
+	sgemmMR256 = 6 // rows of the AVX2 tile
+	sgemmNV256 = 2 // 8-float vectors per row of the AVX2 tile
+)
+
+// sgemmArgs is the Go declaration shared by all float32 micro-kernels.
+const sgemmArgs = "(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)"
+
+func genSgemm(a *asm) {
+	for m := 1; m <= sgemmMR512; m++ {
+		for nv := 1; nv <= sgemmNV512; nv++ {
+			sgemm512(a, m, nv)
+		}
+	}
+	for m := 1; m <= sgemmMR256; m++ {
+		sgemm256(a, m)
+	}
+}
+
+// sgemm512 emits an AVX-512 kernel for an m×(16·nv) tile. The last vector
+// of every row is loaded and stored under opmask K1 (from mask), so
+// partial tiles at the right edge of C need no scratch copy; masked-off
+// lanes are never touched in B or C.
+//
+// Registers: accumulators Z0..Z(m·nv-1), B vectors Z24..Z27, broadcast A
+// values Z28..Z31 (reused for alpha and beta in the epilogue).
+func sgemm512(a *asm, m, nv int) {
+	acc := func(i, v int) string { return fmt.Sprintf("Z%d", i*nv+v) }
+	bv := func(v int) string { return fmt.Sprintf("Z%d", 24+v) }
+	a.p("")
+	a.p("// func sgemmAvx512M%dN%d%s", m, nv, sgemmArgs)
+	a.p("TEXT ·sgemmAvx512M%dN%d(SB), NOSPLIT, $0-72", m, nv)
+	a.i("MOVQ kc+0(FP), CX")
+	a.i("MOVQ a+8(FP), SI")
+	a.i("MOVQ b+16(FP), DX")
+	a.i("MOVQ bstride+24(FP), R8")
+	a.i("MOVQ c+32(FP), DI")
+	a.i("MOVQ ldc+40(FP), R9")
+	a.i("MOVQ mask+56(FP), AX")
+	a.i("KMOVW AX, K1")
+	for i := 0; i < m; i++ {
+		for v := 0; v < nv; v++ {
+			a.i("VPXORD %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	// Touch the C tile early so its lines arrive while we compute.
+	a.i("MOVQ DI, R10")
+	for i := 0; i < m; i++ {
+		for v := 0; v < nv; v++ {
+			a.i("PREFETCHT0 %d(R10)", 64*v)
+		}
+		if i < m-1 {
+			a.i("ADDQ R9, R10")
+		}
+	}
+	body := func() {
+		for v := 0; v < nv; v++ {
+			if v == nv-1 {
+				a.i("VMOVUPS.Z %d(DX), K1, %s", 64*v, bv(v))
+			} else {
+				a.i("VMOVUPS %d(DX), %s", 64*v, bv(v))
+			}
+		}
+		for i := 0; i < m; i++ {
+			bc := fmt.Sprintf("Z%d", 28+i%4)
+			a.i("VBROADCASTSS %d(SI), %s", 4*i, bc)
+			for v := 0; v < nv; v++ {
+				a.i("VFMADD231PS %s, %s, %s", bv(v), bc, acc(i, v))
+			}
+		}
+		a.i("ADDQ $%d, SI", 4*sgemmMR512)
+		a.i("ADDQ R8, DX")
+	}
+	unrolledLoop(a, fmt.Sprintf("s512m%dn%d", m, nv), 4, body)
+
+	a.i("VBROADCASTSS alpha+48(FP), Z28")
+	a.i("VBROADCASTSS beta+52(FP), Z29")
+	a.i("MOVQ loadc+64(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JZ s512m%dn%dstore", m, nv)
+	epi := func(loadC bool) {
+		for i := 0; i < m; i++ {
+			for v := 0; v < nv; v++ {
+				a.i("VMULPS Z28, %s, %s", acc(i, v), acc(i, v))
+				if loadC {
+					if v == nv-1 {
+						a.i("VMOVUPS.Z %d(DI), K1, Z30", 64*v)
+					} else {
+						a.i("VMOVUPS %d(DI), Z30", 64*v)
+					}
+					a.i("VFMADD231PS Z29, Z30, %s", acc(i, v))
+				}
+				if v == nv-1 {
+					a.i("VMOVUPS %s, K1, %d(DI)", acc(i, v), 64*v)
+				} else {
+					a.i("VMOVUPS %s, %d(DI)", acc(i, v), 64*v)
+				}
+			}
+			if i < m-1 {
+				a.i("ADDQ R9, DI")
+			}
+		}
+		a.i("VZEROUPPER")
+		a.i("RET")
+	}
+	epi(true)
+	a.p("s512m%dn%dstore:", m, nv)
+	epi(false)
+}
+
+// sgemm256 emits an AVX2/FMA kernel for a full m×16 tile.
+//
+// Registers: accumulators Y0..Y(2m-1), B vectors Y12 and Y13, the
+// broadcast A value in Y14, and alpha/beta in Y14/Y15 at the end.
+func sgemm256(a *asm, m int) {
+	const nv = sgemmNV256
+	acc := func(i, v int) string { return fmt.Sprintf("Y%d", i*nv+v) }
+	a.p("")
+	a.p("// func sgemmAvx2M%d%s", m, sgemmArgs)
+	a.p("TEXT ·sgemmAvx2M%d(SB), NOSPLIT, $0-72", m)
+	a.i("MOVQ kc+0(FP), CX")
+	a.i("MOVQ a+8(FP), SI")
+	a.i("MOVQ b+16(FP), DX")
+	a.i("MOVQ bstride+24(FP), R8")
+	a.i("MOVQ c+32(FP), DI")
+	a.i("MOVQ ldc+40(FP), R9")
+	for i := 0; i < m; i++ {
+		for v := 0; v < nv; v++ {
+			a.i("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	body := func() {
+		a.i("VMOVUPS (DX), Y12")
+		a.i("VMOVUPS 32(DX), Y13")
+		for i := 0; i < m; i++ {
+			a.i("VBROADCASTSS %d(SI), Y14", 4*i)
+			a.i("VFMADD231PS Y12, Y14, %s", acc(i, 0))
+			a.i("VFMADD231PS Y13, Y14, %s", acc(i, 1))
+		}
+		a.i("ADDQ $%d, SI", 4*sgemmMR256)
+		a.i("ADDQ R8, DX")
+	}
+	unrolledLoop(a, fmt.Sprintf("s256m%d", m), 4, body)
+
+	a.i("VBROADCASTSS alpha+48(FP), Y14")
+	a.i("VBROADCASTSS beta+52(FP), Y15")
+	a.i("MOVQ loadc+64(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JZ s256m%dstore", m)
+	epi := func(loadC bool) {
+		for i := 0; i < m; i++ {
+			for v := 0; v < nv; v++ {
+				a.i("VMULPS Y14, %s, %s", acc(i, v), acc(i, v))
+				if loadC {
+					a.i("VFMADD231PS %d(DI), Y15, %s", 32*v, acc(i, v))
+				}
+				a.i("VMOVUPS %s, %d(DI)", acc(i, v), 32*v)
+			}
+			if i < m-1 {
+				a.i("ADDQ R9, DI")
+			}
+		}
+		a.i("VZEROUPPER")
+		a.i("RET")
+	}
+	epi(true)
+	a.p("s256m%dstore:", m)
+	epi(false)
+}
+
+// unrolledLoop emits a loop running body CX times (CX ≥ 1), unrolled u
+// times (u a power of two) with a remainder loop. It clobbers BX and CX.
+func unrolledLoop(a *asm, label string, u int, body func()) {
+	shift := 0
+	for 1<<shift < u {
+		shift++
+	}
+	a.i("MOVQ CX, BX")
+	a.i("SHRQ $%d, BX", shift)
+	a.i("JZ %stail", label)
+	a.p("%sloop:", label)
+	for k := 0; k < u; k++ {
+		body()
+	}
+	a.i("DECQ BX")
+	a.i("JNZ %sloop", label)
+	a.p("%stail:", label)
+	a.i("ANDQ $%d, CX", u-1)
+	a.i("JZ %sdone", label)
+	a.p("%sone:", label)
+	body()
+	a.i("DECQ CX")
+	a.i("JNZ %sone", label)
+	a.p("%sdone:", label)
+}
+
+// genDecl writes the Go declarations and dispatch tables of all kernels.
+func genDecl(a *asm) {
+	a.p("")
+	a.p("// sgemmAvx512Kernels[m-1][nv-1] computes an m×(16·nv) tile.")
+	a.p("var sgemmAvx512Kernels = [%d][%d]func%s{", sgemmMR512, sgemmNV512, sgemmArgs)
+	for m := 1; m <= sgemmMR512; m++ {
+		a.buf.WriteString("{")
+		for nv := 1; nv <= sgemmNV512; nv++ {
+			fmt.Fprintf(&a.buf, "sgemmAvx512M%dN%d, ", m, nv)
+		}
+		a.p("},")
+	}
+	a.p("}")
+	a.p("")
+	a.p("// sgemmAvx2Kernels[m-1] computes a full m×16 tile.")
+	a.p("var sgemmAvx2Kernels = [%d]func%s{", sgemmMR256, sgemmArgs)
+	for m := 1; m <= sgemmMR256; m++ {
+		fmt.Fprintf(&a.buf, "sgemmAvx2M%d, ", m)
+	}
+	a.p("}")
+	for m := 1; m <= sgemmMR512; m++ {
+		for nv := 1; nv <= sgemmNV512; nv++ {
+			a.p("")
+			a.p("//go:noescape")
+			a.p("func sgemmAvx512M%dN%d%s", m, nv, sgemmArgs)
+		}
+	}
+	for m := 1; m <= sgemmMR256; m++ {
+		a.p("")
+		a.p("//go:noescape")
+		a.p("func sgemmAvx2M%d%s", m, sgemmArgs)
+	}
+	genQgemmDecl(a)
+}

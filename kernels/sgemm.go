@@ -1,0 +1,355 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// sgemmKernel describes a float32 GEMM micro-kernel and the cache blocking
+// that suits it. The driver packs op(A) into panels of mr rows (k-major,
+// mr floats per k, zero-padded) and op(B) into panels of nr columns
+// (k-major, nr floats per k, zero-padded), in blocks of kc values of k.
+type sgemmKernel struct {
+	name       string
+	mr, nr     int // register tile
+	kc, mc, nc int // cache blocks along K, M and N
+	// masked kernels handle partial tiles (nr columns < full) themselves
+	// and read no B column beyond nr, so unpacked B works at the right
+	// edge too. Unmasked kernels are only called on full-width B panels.
+	masked bool
+	// tile computes C[0:mr, 0:nr] = alpha·Ap·Bp + beta·C, reading C only
+	// when loadC. Ap is a packed A panel; row k of the B panel starts at
+	// b[k*bstride].
+	tile func(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool)
+}
+
+// sk is the micro-kernel chosen for this CPU (see the per-arch init).
+var sk *sgemmKernel
+
+// sgemmA is the A operand of one GEMM: op(A) rows [row0, row0+M).
+type sgemmA struct {
+	trans bool
+	a     []float32
+	lda   int
+	pk    *PackedA // prepacked; a is unused when set
+	row0  int      // first row; a multiple of mr when pk is set
+}
+
+// sgemmB is the B operand of one GEMM: op(B) columns [col0, col0+N).
+type sgemmB struct {
+	trans  bool
+	b      []float32
+	ldb    int
+	pk     *PackedB // prepacked; b is unused when set
+	col0   int      // first column; a multiple of nr when pk is set
+	direct bool     // read B (not transposed) in place instead of packing
+	// pack, when set, packs op(B)[k0:k0+kc, j0:j0+nc] into nr-column
+	// panels of dst (columns relative to col0 already added).
+	pack func(dst []float32, k0, kc, j0, nc, nr int)
+}
+
+// epilogue is applied to finished tiles of C: C[i][j] = act(C[i][j] +
+// bias[row0+i]).
+type epilogue struct {
+	bias   []float32 // per row of C; may be nil
+	row0   int
+	act    Activation
+	lo, hi float32 // clip bounds for ActClip
+}
+
+// sgemmWork holds one goroutine's packing buffers.
+type sgemmWork struct {
+	a, b, edge []float32
+}
+
+var sgemmWorkPool = sync.Pool{New: func() any { return new(sgemmWork) }}
+
+// getWork returns packing buffers big enough for kernel k.
+func getWork(k *sgemmKernel) *sgemmWork {
+	w := sgemmWorkPool.Get().(*sgemmWork)
+	if n := roundUp(k.mc, k.mr) * k.kc; len(w.a) < n {
+		w.a = alignedFloats(n)
+	}
+	if n := roundUp(k.nc, k.nr) * k.kc; len(w.b) < n {
+		w.b = alignedFloats(n)
+	}
+	if n := k.nr * k.kc; len(w.edge) < n {
+		w.edge = alignedFloats(n)
+	}
+	return w
+}
+
+// alignedFloats returns a zeroed slice of n float32s starting on a
+// 64-byte boundary (one cache line, one AVX-512 vector).
+func alignedFloats(n int) []float32 {
+	s := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(&s[0]))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return s[off : off+n : off+n]
+}
+
+func roundUp(n, m int) int { return (n + m - 1) / m * m }
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major float32
+// matrices, where op(X) is X or its transpose. op(A) is M×K, op(B) is K×N
+// and C is M×N; lda, ldb and ldc are the row strides of A, B and C as
+// stored. When beta is 0, C is not read (NaNs in C do not propagate).
+//
+// Sgemm panics if a dimension is negative or a slice is too short for its
+// shape and stride; it does not allocate in steady state.
+func Sgemm(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, C []float32, ldc int) {
+	checkMatrix("Sgemm", "A", transA, M, K, A, lda)
+	checkMatrix("Sgemm", "B", transB, K, N, B, ldb)
+	checkMatrix("Sgemm", "C", false, M, N, C, ldc)
+	if M == 0 || N == 0 {
+		return
+	}
+	if K == 0 || alpha == 0 {
+		scaleMatrix(M, N, beta, C, ldc)
+		return
+	}
+	a := sgemmA{trans: transA, a: A, lda: lda}
+	b := sgemmB{trans: transB, b: B, ldb: ldb, direct: !transB && sgemmDirectB(M, N)}
+	sgemmDrive(M, N, K, alpha, &a, &b, beta, C, ldc, nil, Threads())
+}
+
+// sgemmDirectB reports whether a non-transposed B is better read in place
+// than packed: packing costs a full pass over B, which only pays off when
+// many row panels of A reuse the packed copy.
+func sgemmDirectB(M, N int) bool {
+	return M <= 4*sk.mr && (sk.masked || N >= sk.nr)
+}
+
+// checkMatrix panics unless s holds a rows×cols matrix (cols×rows when
+// trans) with row stride ld.
+func checkMatrix(fn, name string, trans bool, rows, cols int, s []float32, ld int) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("kernels: %s: negative dimension of %s (%d×%d)", fn, name, rows, cols))
+	}
+	if trans {
+		rows, cols = cols, rows
+	}
+	if ld < max(1, cols) {
+		panic(fmt.Sprintf("kernels: %s: stride of %s is %d, want ≥ %d", fn, name, ld, max(1, cols)))
+	}
+	if rows > 0 && cols > 0 && len(s) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: %s: len(%s)=%d, want ≥ %d for %d×%d with stride %d", fn, name, len(s), (rows-1)*ld+cols, rows, cols, ld))
+	}
+}
+
+// scaleMatrix sets C = beta*C (C = 0 without reading it when beta is 0).
+func scaleMatrix(M, N int, beta float32, C []float32, ldc int) {
+	for i := 0; i < M; i++ {
+		row := C[i*ldc : i*ldc+N]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// sgemmMinParallel is the number of multiply-adds below which a GEMM is
+// not worth splitting across goroutines.
+const sgemmMinParallel = 1 << 18
+
+// sgemmDrive splits the GEMM across threads goroutines, by column panels
+// when there are enough of them and by row panels otherwise, and runs the
+// blocked algorithm on each part.
+func sgemmDrive(M, N, K int, alpha float32, a *sgemmA, b *sgemmB, beta float32, C []float32, ldc int, epi *epilogue, threads int) {
+	k := sk
+	if threads <= 1 || M*N*K < sgemmMinParallel {
+		w := getWork(k)
+		sgemmBlocked(k, w, M, N, K, alpha, a, b, beta, C, ldc, epi)
+		sgemmWorkPool.Put(w)
+		return
+	}
+	pn := (N + k.nr - 1) / k.nr
+	pm := (M + k.mr - 1) / k.mr
+	splitN := pn >= threads && (pn >= pm || pm < threads)
+	panels := pm
+	if splitN {
+		panels = pn
+	}
+	parts := min(threads, panels)
+	parallelFor(parts, parts, func(t int) {
+		lo, hi := t*panels/parts, (t+1)*panels/parts
+		if lo == hi {
+			return
+		}
+		w := getWork(k)
+		defer sgemmWorkPool.Put(w)
+		if splitN {
+			j0, j1 := lo*k.nr, min(hi*k.nr, N)
+			bb := *b
+			bb.col0 += j0
+			sgemmBlocked(k, w, M, j1-j0, K, alpha, a, &bb, beta, C[j0:], ldc, epi)
+			return
+		}
+		i0, i1 := lo*k.mr, min(hi*k.mr, M)
+		aa := *a
+		aa.row0 += i0
+		var e *epilogue
+		if epi != nil {
+			ee := *epi
+			ee.row0 += i0
+			e = &ee
+		}
+		sgemmBlocked(k, w, i1-i0, N, K, alpha, &aa, b, beta, C[i0*ldc:], ldc, e)
+	})
+}
+
+// sgemmBlocked is the single-goroutine blocked GEMM. For each block of nc
+// columns and kc depths it packs (or locates) the B block, which stays in
+// L2 while every mr-row panel of A (kept in L1) sweeps across it.
+func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *sgemmA, b *sgemmB, beta float32, C []float32, ldc int, epi *epilogue) {
+	mr, nr := k.mr, k.nr
+	for jc := 0; jc < N; jc += k.nc {
+		ncb := min(k.nc, N-jc)
+		for pc := 0; pc < K; pc += k.kc {
+			kcb := min(k.kc, K-pc)
+			last := pc+kcb == K
+			bet, loadC := beta, beta != 0
+			if pc > 0 {
+				bet, loadC = 1, true
+			}
+
+			// Locate or pack the B block op(B)[pc:pc+kcb, jc:jc+ncb].
+			var bblk []float32
+			bstride, direct := nr, false
+			edgeStart := ncb // first column read from w.edge (direct mode)
+			switch {
+			case b.pk != nil:
+				bblk = b.pk.block(pc, b.col0+jc)
+			case b.direct:
+				bblk = b.b[pc*b.ldb+b.col0+jc:]
+				bstride, direct = b.ldb, true
+				if !k.masked && ncb%nr != 0 {
+					edgeStart = ncb - ncb%nr
+					packB(w.edge, b, pc, kcb, jc+edgeStart, ncb-edgeStart, nr)
+				}
+			case b.pack != nil:
+				b.pack(w.b, pc, kcb, b.col0+jc, ncb, nr)
+				bblk = w.b
+			default:
+				packB(w.b, b, pc, kcb, jc, ncb, nr)
+				bblk = w.b
+			}
+
+			for ic := 0; ic < M; ic += k.mc {
+				mcb := min(k.mc, M-ic)
+				var ablk []float32
+				if a.pk != nil {
+					ablk = a.pk.block(pc, a.row0+ic)
+				} else {
+					packA(w.a, a, ic, mcb, pc, kcb, mr)
+					ablk = w.a
+				}
+				for ir := 0; ir < mcb; ir += mr {
+					mrb := min(mr, mcb-ir)
+					ap := ablk[ir*kcb:]
+					crow := (ic + ir) * ldc
+					for jr := 0; jr < ncb; jr += nr {
+						nrb := min(nr, ncb-jr)
+						var bp []float32
+						bs := bstride
+						switch {
+						case !direct:
+							bp = bblk[jr*kcb:]
+						case jr >= edgeStart:
+							bp, bs = w.edge, nr
+						default:
+							bp = bblk[jr:]
+						}
+						c := C[crow+jc+jr:]
+						k.tile(mrb, nrb, kcb, ap, bp, bs, c, ldc, alpha, bet, loadC)
+						if last && epi != nil {
+							epi.apply(c, ldc, mrb, nrb, ic+ir)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// apply runs the epilogue on an mr×nr tile whose first row is row i of
+// the (sub)problem.
+func (e *epilogue) apply(c []float32, ldc, mr, nr, i int) {
+	for r := 0; r < mr; r++ {
+		row := c[r*ldc : r*ldc+nr]
+		var bias float32
+		if e.bias != nil {
+			bias = e.bias[e.row0+i+r]
+		}
+		activate(row, bias, e.act, e.lo, e.hi)
+	}
+}
+
+// packA packs op(A)[i0:i0+mc, p0:p0+kc] (rows relative to a.row0) into
+// panels of mr rows: panel p holds, for each k, the mr values of rows
+// p·mr… at dst[p·kc·mr + k·mr …], zero-padded past mc.
+func packA(dst []float32, a *sgemmA, i0, mc, p0, kc, mr int) {
+	lda := a.lda
+	i0 += a.row0
+	for ip := 0; ip < mc; ip += mr {
+		m := min(mr, mc-ip)
+		d := dst[ip*kc : ip*kc+kc*mr]
+		if !a.trans {
+			for r := 0; r < m; r++ {
+				row := a.a[(i0+ip+r)*lda+p0 : (i0+ip+r)*lda+p0+kc]
+				for k, v := range row {
+					d[k*mr+r] = v
+				}
+			}
+		} else {
+			for k := 0; k < kc; k++ {
+				src := a.a[(p0+k)*lda+i0+ip : (p0+k)*lda+i0+ip+m]
+				copy(d[k*mr:k*mr+m], src)
+			}
+		}
+		if m < mr {
+			for k := 0; k < kc; k++ {
+				clear(d[k*mr+m : k*mr+mr])
+			}
+		}
+	}
+}
+
+// packB packs op(B)[p0:p0+kc, j0:j0+nc] (columns relative to b.col0) into
+// panels of nr columns: panel p holds, for each k, the nr values of
+// columns p·nr… at dst[p·kc·nr + k·nr …], zero-padded past nc.
+func packB(dst []float32, b *sgemmB, p0, kc, j0, nc, nr int) {
+	ldb := b.ldb
+	j0 += b.col0
+	for jp := 0; jp < nc; jp += nr {
+		n := min(nr, nc-jp)
+		d := dst[jp*kc : jp*kc+kc*nr]
+		if !b.trans {
+			for k := 0; k < kc; k++ {
+				src := b.b[(p0+k)*ldb+j0+jp : (p0+k)*ldb+j0+jp+n]
+				copy(d[k*nr:k*nr+n], src)
+				clear(d[k*nr+n : k*nr+nr])
+			}
+			continue
+		}
+		for c := 0; c < n; c++ {
+			src := b.b[(j0+jp+c)*ldb+p0 : (j0+jp+c)*ldb+p0+kc]
+			for k, v := range src {
+				d[k*nr+c] = v
+			}
+		}
+		if n < nr {
+			for k := 0; k < kc; k++ {
+				clear(d[k*nr+n : k*nr+nr])
+			}
+		}
+	}
+}

@@ -1,0 +1,80 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// sgemmAvx512 uses 6×64 tiles: 24 ZMM accumulators, four B vectors and a
+// broadcast register per row. Masked loads and stores cover partial
+// tiles.
+var sgemmAvx512 = &sgemmKernel{
+	name: "avx512",
+	mr:   6, nr: 64,
+	kc: 256, mc: 120, nc: 512,
+	masked: true,
+	tile:   tileAvx512,
+}
+
+// sgemmAvx2 uses 6×16 tiles: 12 YMM accumulators.
+var sgemmAvx2 = &sgemmKernel{
+	name: "avx2",
+	mr:   6, nr: 16,
+	kc: 256, mc: 120, nc: 512,
+	tile: tileAvx2,
+}
+
+func init() {
+	switch {
+	case hasAVX512:
+		sk = sgemmAvx512
+	case hasAVX2FMA:
+		sk = sgemmAvx2
+	default:
+		sk = sgemmGeneric
+	}
+}
+
+func tileAvx512(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+	nv := (nr + 15) >> 4
+	mask := uint64(1)<<(nr-(nv-1)*16) - 1
+	lc := 0
+	if loadC {
+		lc = 1
+	}
+	sgemmAvx512Kernels[mr-1][nv-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, mask, lc)
+}
+
+func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+	lc := 0
+	if loadC {
+		lc = 1
+	}
+	if nr == 16 {
+		sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, 0, lc)
+		return
+	}
+	// Partial tile: the B panel is zero-padded to 16 columns; compute the
+	// full tile into scratch and merge the valid part.
+	var t [6 * 16]float32
+	sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &t[0], 16*4, alpha, 0, 0, 0)
+	for i := 0; i < mr; i++ {
+		row := c[i*ldc : i*ldc+nr]
+		for j := range row {
+			if loadC {
+				row[j] = t[i*16+j] + beta*row[j]
+			} else {
+				row[j] = t[i*16+j]
+			}
+		}
+	}
+}
+
+// availableKernels lists the float32 micro-kernels this CPU can run.
+func availableKernels() []*sgemmKernel {
+	ks := []*sgemmKernel{sgemmGeneric}
+	if hasAVX2FMA {
+		ks = append(ks, sgemmAvx2)
+	}
+	if hasAVX512 {
+		ks = append(ks, sgemmAvx512)
+	}
+	return ks
+}

@@ -1,0 +1,7 @@
+//go:build !amd64 || purego
+
+package kernels
+
+func init() { sk = sgemmGeneric }
+
+func availableKernels() []*sgemmKernel { return []*sgemmKernel{sgemmGeneric} }
