@@ -8,8 +8,8 @@ import "os"
 // flag requires both the CPUID bit and operating-system support for the
 // register state (XCR0), so a true flag means the instructions run.
 var (
-	hasAVX2FMA   bool // AVX, AVX2 and FMA3
-	hasAVX512    bool // AVX-512 F, BW, DQ and VL with ZMM state enabled
+	hasAVX2FMA    bool // AVX, AVX2 and FMA3
+	hasAVX512     bool // AVX-512 F, BW, DQ and VL with ZMM state enabled
 	hasAVX512VNNI bool // hasAVX512 plus AVX512_VNNI
 )
 

@@ -14,8 +14,8 @@ package main
 import (
 	"bytes"
 	"flag"
-	"go/format"
 	"fmt"
+	"go/format"
 	"log"
 	"os"
 	"path/filepath"
