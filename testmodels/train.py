@@ -359,7 +359,7 @@ Regenerate everything (from the repository root; Debian's Python with
 torch, torchvision, scikit-learn and onnx 1.12):
 
     /usr/bin/python3 testmodels/train.py
-    /usr/bin/python3 testmodels/train.py --big-out /tmp/nncc-bigmodels  # + mobilenet_v2, resnet18
+    /usr/bin/python3 testmodels/train.py --big-out bench/models  # + mobilenet_v2, resnet18 (git-ignored)
 
 Onnxruntime's figures need the harness installed first
 (`cd tools/ort && npm ci --ignore-scripts`); without it the script leaves
@@ -414,8 +414,9 @@ logits against torch's and the accuracies against this table.
 ## Large models (not committed)
 
 `--big-out DIR` writes torchvision's `mobilenet_v2.onnx` and `resnet18.onnx`
-(random weights from seed {seed}, eval mode, input `input` [batch, 3, 224,
-224], opset 13, BatchNormalization kept) and for each
+(random weights from seed {seed}, BatchNormalization statistics measured on
+random images so that activations keep their scale, eval mode, input
+`input` [batch, 3, 224, 224], opset 13, BatchNormalization kept) and for each
 `DIR/<model>/test_data_set_0/{{input_0,output_0}}.pb` (one seeded random
 image and torch's output).
 """
@@ -446,21 +447,48 @@ def distinct_ops(m):
     return seen
 
 
+def calibrate_batchnorm(model):
+    """Gives a randomly initialized model's BatchNormalization layers
+    non-trivial parameters: random affine weights and running statistics
+    measured on random images, as training would leave them. Without this,
+    torchvision's fresh layers are identities (mean 0, variance 1, scale 1,
+    shift 0), which tells nothing about BatchNormalization folding, and
+    activations shrink layer by layer until the outputs are ~1e-8. Returns
+    the model in eval mode."""
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    with torch.no_grad():
+        for bn in bns:
+            bn.weight.uniform_(0.5, 1.5)
+            bn.bias.normal_(0.0, 0.1)
+            bn.reset_running_stats()
+            bn.momentum = None  # cumulative average over the batches below
+        model.train()
+        for _ in range(4):
+            model(torch.randn(8, 3, 224, 224))
+    for bn in bns:
+        bn.momentum = 0.1
+    return model.eval()
+
+
 def big_models(out):
     import torchvision
 
     os.makedirs(out, exist_ok=True)
     for name, ctor in [("mobilenet_v2", torchvision.models.mobilenet_v2), ("resnet18", torchvision.models.resnet18)]:
         torch.manual_seed(SEED)
-        model = ctor(weights=None).eval()
+        model = calibrate_batchnorm(ctor(weights=None))
         m = export(model, torch.zeros(1, 3, 224, 224), 13)
         require_ops(m, name, ["Conv", "BatchNormalization"])
         finish(m, name)
         path = os.path.join(out, name + ".onnx")
         onnx.save(m, path)
         x = np.random.default_rng(SEED).standard_normal((1, 3, 224, 224), dtype=np.float32)
-        save_test_sets(os.path.join(out, name), m, [x], [logits_of(model, x)])
+        y = logits_of(model, x)
+        save_test_sets(os.path.join(out, name), m, [x], [y])
         print("%s: %s (%d nodes: %s)" % (name, path, len(m.graph.node), ", ".join(distinct_ops(m))))
+        if ort_available():
+            got = ort_logits({name: (path, os.path.join(out, name, "test_data_set_0", "input_0.pb"))})[name]
+            print("%s: onnxruntime vs torch max |diff| %.3g (outputs of order %.3g)" % (name, np.abs(got - y).max(), np.abs(y).max()))
 
 
 def main():
