@@ -42,13 +42,9 @@ func checkLocation(loc string) error {
 	if filepath.IsAbs(loc) || strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, `\`) || filepath.VolumeName(loc) != "" {
 		return fmt.Errorf("external data location %q is absolute; it must be relative to the model's directory", loc)
 	}
-	clean := filepath.Clean(filepath.FromSlash(loc))
-	if clean == ".." || strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
-		return fmt.Errorf("external data location %q leaves the model's directory", loc)
-	}
-	for _, part := range strings.Split(filepath.ToSlash(loc), "/") {
+	for _, part := range strings.FieldsFunc(loc, func(r rune) bool { return r == '/' || r == '\\' }) {
 		if part == ".." {
-			return fmt.Errorf("external data location %q contains \"..\"", loc)
+			return fmt.Errorf("external data location %q contains \"..\"; it must stay inside the model's directory", loc)
 		}
 	}
 	return nil
