@@ -13,7 +13,7 @@ import (
 	"github.com/nncc/nncc/onnx"
 )
 
-const testmodels = "../../testmodels"
+const modelDir = "../../testmodels"
 
 // digitsModels are the trained models testmodels/train.py writes, with the
 // accuracy each must at least reach (a floor well under what they reach,
@@ -49,14 +49,14 @@ func TestDigitsModels(t *testing.T) {
 	var refs []ref
 	for _, m := range digitsModels {
 		for _, set := range []string{"test_data_set_0", "test_data_set_1"} {
-			dir := filepath.Join(testmodels, "data", m.name, set)
+			dir := filepath.Join(modelDir, "data", m.name, set)
 			want, _, err := onnx.ReadTensorFile(filepath.Join(dir, "output_0.pb"))
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, opt := range []string{ortref.OptDisabled, ortref.OptAll} {
 				jobs = append(jobs, ortref.Job{
-					Model:      filepath.Join(testmodels, m.name+".onnx"),
+					Model:      filepath.Join(modelDir, m.name+".onnx"),
 					InputFiles: []string{filepath.Join(dir, "input_0.pb")},
 					Out:        filepath.Join(out, fmt.Sprint(len(jobs))),
 					Opt:        opt,
@@ -119,11 +119,11 @@ func TestDigitsNPYMatchesPB(t *testing.T) {
 		{"digits_test_x.npy", "digits_cnn_constnodes"},
 		{"digits_test_x_flat.npy", "digits_mlp"},
 	} {
-		x, err := ortref.ReadNPY(filepath.Join(testmodels, "data", c.npy))
+		x, err := ortref.ReadNPY(filepath.Join(modelDir, "data", c.npy))
 		if err != nil {
 			t.Fatal(err)
 		}
-		pb, _, err := onnx.ReadTensorFile(filepath.Join(testmodels, "data", c.model, "test_data_set_0", "input_0.pb"))
+		pb, _, err := onnx.ReadTensorFile(filepath.Join(modelDir, "data", c.model, "test_data_set_0", "input_0.pb"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func TestDigitsNPYMatchesPB(t *testing.T) {
 
 func readLabels(t *testing.T) []int64 {
 	t.Helper()
-	y, err := ortref.ReadNPY(filepath.Join(testmodels, "data", "digits_test_y.npy"))
+	y, err := ortref.ReadNPY(filepath.Join(modelDir, "data", "digits_test_y.npy"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ type readmeRow struct{ torch, ort string }
 // file -> the two accuracy columns.
 func readmeAccuracies(t *testing.T) map[string]readmeRow {
 	t.Helper()
-	f, err := os.Open(filepath.Join(testmodels, "README.md"))
+	f, err := os.Open(filepath.Join(modelDir, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,15 +16,15 @@ import (
 // while the jobs around them still run, and that results keep job order.
 func TestRunErrorsPerJob(t *testing.T) {
 	ortref.Require(t)
-	dir := filepath.Join(testmodels, "data", "digits_mlp", "test_data_set_1")
+	dir := filepath.Join(modelDir, "data", "digits_mlp", "test_data_set_1")
 	out := t.TempDir()
-	model := filepath.Join(testmodels, "digits_mlp.onnx")
+	model := filepath.Join(modelDir, "digits_mlp.onnx")
 	jobs := []ortref.Job{
 		{Model: model, Inputs: map[string]string{"nope": filepath.Join(dir, "input_0.pb")}, Out: filepath.Join(out, "0")},
 		{Model: model, Inputs: map[string]string{"input": filepath.Join(dir, "input_0.pb")}, Out: filepath.Join(out, "1")},
 		{Model: filepath.Join(out, "missing.onnx"), Out: filepath.Join(out, "2")},
 		// The CNN's input is N x 1 x 8 x 8; the flat images must be refused.
-		{Model: filepath.Join(testmodels, "digits_cnn.onnx"), InputFiles: []string{filepath.Join(testmodels, "data", "digits_test_x_flat.npy")}, Out: filepath.Join(out, "3")},
+		{Model: filepath.Join(modelDir, "digits_cnn.onnx"), InputFiles: []string{filepath.Join(modelDir, "data", "digits_test_x_flat.npy")}, Out: filepath.Join(out, "3")},
 		{Model: model, Opt: "bogus", Out: filepath.Join(out, "4")},
 	}
 	res, err := ortref.Run(jobs)
@@ -138,7 +138,7 @@ func TestCompare(t *testing.T) {
 }
 
 func TestDecodeNPYErrors(t *testing.T) {
-	good, err := os.ReadFile(filepath.Join(testmodels, "data", "digits_test_y.npy"))
+	good, err := os.ReadFile(filepath.Join(modelDir, "data", "digits_test_y.npy"))
 	if err != nil {
 		t.Fatal(err)
 	}
