@@ -1,0 +1,61 @@
+# nncc — build, demo, test and benchmark.
+#
+#   make demo   build nncc, compile a bundled trained model, check it against
+#               the original and show both accuracies (needs only Go)
+#   make test   vet, format check and every test (tests that need the ONNX
+#               checker, conformance data or onnxruntime skip without them,
+#               unless NNCC_REQUIRE_REFS=1, as in CI)
+#   make deps   install the reference tools the tests use (Debian + npm)
+#   make bench  latency of nncc vs onnxruntime, written to docs/performance.md
+
+GO      ?= go
+BIN     := bin/nncc
+OUT     := out
+MODEL   := testmodels/digits_cnn.onnx
+DATA    := testmodels/data
+
+.PHONY: all build demo test vet fmt-check deps bench fuzz generate clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/nncc
+
+demo: build
+	@mkdir -p $(OUT)
+	@echo "== the bundled model"
+	$(BIN) inspect $(MODEL)
+	@echo "== compile with the default inference clean-up pipeline"
+	$(BIN) compile $(MODEL) -o $(OUT)/digits_cnn.opt.onnx --verify-each --report $(OUT)/digits_cnn.report.json
+	$(BIN) inspect $(OUT)/digits_cnn.opt.onnx
+	@echo "== check the result against the original"
+	$(BIN) verify $(MODEL) $(OUT)/digits_cnn.opt.onnx --shape batch=16 --samples 4
+	@echo "== accuracy on the held-out digits, before and after"
+	$(BIN) eval $(MODEL) --data $(DATA)/digits_test_x.npy --labels $(DATA)/digits_test_y.npy
+	$(BIN) eval $(OUT)/digits_cnn.opt.onnx --data $(DATA)/digits_test_x.npy --labels $(DATA)/digits_test_y.npy
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: vet fmt-check
+	$(GO) test ./...
+
+deps:
+	./tools/install-deps.sh
+
+bench: build
+	./bench/run.sh
+
+# Short fuzzing of every fuzz target (CI); FUZZTIME=10m for a long run.
+FUZZTIME ?= 15s
+fuzz:
+	./tools/fuzz.sh $(FUZZTIME)
+
+generate:
+	$(GO) generate ./...
+
+clean:
+	rm -rf bin $(OUT)

@@ -1,0 +1,126 @@
+package onnx_test
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/nncc/nncc/internal/ortref"
+	"github.com/nncc/nncc/onnx"
+)
+
+// roundTripJobs saves each model through nncc into dir and returns
+// onnxruntime jobs for the original and the copy on the same inputs.
+func roundTripJobs(t *testing.T, dir string, models map[string][]string) (names []string, jobs []ortref.Job) {
+	for name := range models {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for i, name := range names {
+		src := models[name][0]
+		m, err := onnx.Load(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		dst := filepath.Join(dir, fmt.Sprintf("m%d.onnx", i))
+		if err := onnx.Save(m, dst, onnx.SaveOptions{}); err != nil {
+			t.Fatalf("%s: save: %v", src, err)
+		}
+		in := models[name][1:]
+		// The graph as written, so any difference is the file's, not an
+		// optimizer's.
+		jobs = append(jobs,
+			ortref.Job{Model: src, InputFiles: in, Out: filepath.Join(dir, fmt.Sprintf("o%d_a", i)), Opt: ortref.OptDisabled},
+			ortref.Job{Model: dst, InputFiles: in, Out: filepath.Join(dir, fmt.Sprintf("o%d_b", i)), Opt: ortref.OptDisabled})
+	}
+	return names, jobs
+}
+
+// checkBitIdentical runs the jobs in pairs and requires identical output
+// bytes wherever onnxruntime runs the original.
+func checkBitIdentical(t *testing.T, names []string, jobs []ortref.Job) (compared, skipped int) {
+	res, err := ortref.Run(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range names {
+		a, b := res[2*i], res[2*i+1]
+		if a.Err != "" {
+			skipped++
+			continue
+		}
+		if b.Err != "" {
+			t.Errorf("%s: onnxruntime runs the original but not nncc's copy: %s", name, b.Err)
+			continue
+		}
+		ta, err := a.Tensors()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb, err := b.Tensors()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ta) != len(tb) {
+			t.Errorf("%s: %d outputs became %d", name, len(ta), len(tb))
+			continue
+		}
+		for k := range ta {
+			if ta[k].DType != tb[k].DType || fmt.Sprint(ta[k].Dims) != fmt.Sprint(tb[k].Dims) || !bytes.Equal(ta[k].Data, tb[k].Data) {
+				t.Errorf("%s: output %d differs after the round trip", name, k)
+			}
+		}
+		compared++
+	}
+	return compared, skipped
+}
+
+// TestORTRoundTripConformance: every conformance model that onnxruntime
+// runs gives bit-identical outputs after an nncc load/save.
+func TestORTRoundTripConformance(t *testing.T) {
+	ortref.Require(t)
+	dirs, _ := filepath.Glob("/usr/share/libonnx-testdata/data/node/*/test_data_set_0")
+	if len(dirs) == 0 {
+		t.Skip("no conformance data")
+	}
+	models := map[string][]string{}
+	for _, d := range dirs {
+		inputs, _ := filepath.Glob(filepath.Join(d, "input_*.pb"))
+		sort.Strings(inputs)
+		name := filepath.Base(filepath.Dir(d))
+		models[name] = append([]string{filepath.Join(filepath.Dir(d), "model.onnx")}, inputs...)
+	}
+	names, jobs := roundTripJobs(t, t.TempDir(), models)
+	compared, skipped := checkBitIdentical(t, names, jobs)
+	t.Logf("%d models bit-identical in onnxruntime after a round trip; %d not runnable by onnxruntime in their original form", compared, skipped)
+	if compared < len(names)/2 {
+		t.Errorf("only %d of %d models compared", compared, len(names))
+	}
+}
+
+// TestORTRoundTripTestModels does the same for the trained models,
+// including the one whose weights are Constant nodes and whose batch
+// dim is symbolic.
+func TestORTRoundTripTestModels(t *testing.T) {
+	ortref.Require(t)
+	models := map[string][]string{}
+	for _, name := range []string{"digits_cnn", "digits_mlp", "digits_cnn_constnodes"} {
+		sets, _ := filepath.Glob(filepath.Join("..", "testmodels", "data", name, "test_data_set_*"))
+		if len(sets) == 0 {
+			t.Fatalf("no test data for %s", name)
+		}
+		for _, s := range sets {
+			inputs, _ := filepath.Glob(filepath.Join(s, "input_*.pb"))
+			sort.Strings(inputs)
+			models[name+"/"+filepath.Base(s)] = append([]string{filepath.Join("..", "testmodels", name+".onnx")}, inputs...)
+		}
+	}
+	names, jobs := roundTripJobs(t, t.TempDir(), models)
+	compared, _ := checkBitIdentical(t, names, jobs)
+	if compared != len(names) {
+		t.Errorf("onnxruntime ran %d of %d trained-model cases", compared, len(names))
+	}
+
+}

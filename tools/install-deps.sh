@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the reference tools nncc's tests compare against, on Debian:
+# the ONNX checker (python3-onnx), ONNX's conformance data
+# (libonnx-testdata) and onnxruntime (npm onnxruntime-node, CPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+need=()
+[ -d /usr/share/libonnx-testdata/data/node ] || need+=(libonnx-testdata)
+/usr/bin/python3 -c 'import onnx' 2>/dev/null || need+=(python3-onnx)
+command -v node >/dev/null || need+=(nodejs npm)
+if [ ${#need[@]} -gt 0 ]; then
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${need[@]}"
+fi
+if [ ! -d tools/ort/node_modules/onnxruntime-node ]; then
+  # The package's install script downloads GPU files and fails offline; the
+  # CPU library ships inside the package, so skip the script.
+  (cd tools/ort && npm ci --ignore-scripts --no-audit --no-fund)
+fi
+echo "reference tools ready"
