@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"io/fs"
+	"strings"
 
 	"github.com/nncc/nncc/onnx"
 )
@@ -11,7 +13,7 @@ const (
 	exitOK       = 0 // success
 	exitFailed   = 1 // the job ran but its check failed (verify outside tolerance, gate not met)
 	exitUsage    = 2 // bad flags or arguments
-	exitBadInput = 3 // an input file is not a valid model or tensor
+	exitBadInput = 3 // an input file is missing or is not a valid model or tensor
 	exitInternal = 4 // anything else: I/O failures, unsupported operations, bugs
 )
 
@@ -34,7 +36,10 @@ func exitCode(err error) int {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
-	if errors.Is(err, onnx.ErrBadModel) {
+	if strings.HasPrefix(err.Error(), "unknown command") {
+		return exitUsage
+	}
+	if errors.Is(err, onnx.ErrBadModel) || errors.Is(err, fs.ErrNotExist) {
 		return exitBadInput
 	}
 	return exitInternal
