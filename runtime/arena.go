@@ -16,10 +16,10 @@ import (
 // freed only when all of them are released. A kernel output no slot has
 // retained yet is "floating": its refs entry is absent.
 type arena struct {
-	free [][]byte          // idle buffers, full capacity
-	lent map[*byte][]byte  // buffers handed out during this run
-	refs map[*byte]int     // slot references to lent buffers
-	hold map[*byte]bool    // handed to the caller of Run: never reused
+	free [][]byte         // idle buffers, full capacity
+	lent map[*byte][]byte // buffers handed out during this run
+	refs map[*byte]int    // slot references to lent buffers
+	hold map[*byte]bool   // handed to the caller of Run: never reused
 }
 
 func newArena() *arena {

@@ -29,7 +29,7 @@ var updateConformance = flag.Bool("update", false, "rewrite docs/conformance.md 
 // reason. A failure not listed here fails TestConformance; a listed test
 // that passes is reported so the entry can be removed.
 var knownFailures = map[string]string{
-	"test_cast_FLOAT_to_BFLOAT16": "the 1.12 reference truncates float32 to bfloat16; the runtime rounds to nearest even, as the ONNX spec (since 1.13) and onnxruntime do",
+	"test_cast_FLOAT_to_BFLOAT16":              "the 1.12 reference truncates float32 to bfloat16; the runtime rounds to nearest even, as the ONNX spec (since 1.13) and onnxruntime do",
 	"test_castlike_BFLOAT16_to_FLOAT":          castlikeShape,
 	"test_castlike_BFLOAT16_to_FLOAT_expanded": castlikeShape,
 	"test_castlike_FLOAT_to_BFLOAT16":          castlikeShape,
