@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/nncc/nncc/ir"
 )
@@ -97,11 +98,13 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 		return err
 	}
 	tmp := f.Name()
+	pending.add(tmp)
 	defer func() {
 		if err != nil {
 			f.Close()
 			os.Remove(tmp)
 		}
+		pending.remove(tmp)
 	}()
 	if _, err = f.Write(data); err != nil {
 		return err
@@ -115,7 +118,48 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 	if err = f.Close(); err != nil {
 		return err
 	}
+	if BeforeRename != nil {
+		BeforeRename(path)
+	}
 	return os.Rename(tmp, path)
+}
+
+// BeforeRename, when set, is called just before a finished temporary file
+// is renamed into place. Tests use it to interrupt a write at its most
+// delicate moment.
+var BeforeRename func(path string)
+
+// pendingTemps tracks the temporary files of writes in progress, so that
+// an interrupted process can remove them (RemovePendingTemps).
+type pendingTemps struct {
+	mu    sync.Mutex
+	files map[string]bool
+}
+
+var pending = &pendingTemps{files: map[string]bool{}}
+
+func (p *pendingTemps) add(name string) {
+	p.mu.Lock()
+	p.files[name] = true
+	p.mu.Unlock()
+}
+
+func (p *pendingTemps) remove(name string) {
+	p.mu.Lock()
+	delete(p.files, name)
+	p.mu.Unlock()
+}
+
+// RemovePendingTemps deletes the temporary files of writes still in
+// progress and makes further atomic writes fail. Call it when the process
+// is interrupted, before exiting, so no partial output remains.
+func RemovePendingTemps() {
+	pending.mu.Lock()
+	defer pending.mu.Unlock()
+	for name := range pending.files {
+		os.Remove(name)
+	}
+	pending.files = map[string]bool{}
 }
 
 // SameFile reports whether a and b name the same existing file, also

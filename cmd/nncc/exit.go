@@ -15,6 +15,8 @@ const (
 	exitUsage    = 2 // bad flags or arguments
 	exitBadInput = 3 // an input file is missing or is not a valid model or tensor
 	exitInternal = 4 // anything else: I/O failures, unsupported operations, bugs
+
+	exitInterrupted = 130 // stopped by SIGINT or SIGTERM; nothing written
 )
 
 // codeError carries an exit code with an error.

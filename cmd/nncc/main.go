@@ -6,9 +6,27 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/nncc/nncc/onnx"
 )
 
 func main() {
+	interrupted := make(chan os.Signal, 1)
+	signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-interrupted
+		// Outputs are written to temporary files and renamed into place;
+		// remove any write still in flight so no partial file remains.
+		onnx.RemovePendingTemps()
+		fmt.Fprintf(os.Stderr, "nncc: interrupted (%v); no output written\n", sig)
+		os.Exit(exitInterrupted)
+	}()
+	if d, err := time.ParseDuration(os.Getenv("NNCC_TEST_PAUSE_BEFORE_RENAME")); err == nil {
+		onnx.BeforeRename = func(string) { time.Sleep(d) }
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

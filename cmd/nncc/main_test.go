@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 const cnn = "../../testmodels/digits_cnn.onnx"
@@ -172,4 +174,42 @@ func TestDeterministicOutput(t *testing.T) {
 		}
 	}
 
+}
+
+// TestInterruptLeavesNoOutput sends SIGINT while the output is complete
+// in its temporary file but not yet renamed: nothing may remain.
+func TestInterruptLeavesNoOutput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		dir := t.TempDir()
+		out := filepath.Join(dir, "out.onnx")
+		cmd := exec.Command(bin, "compile", cnn, "-o", out, "--passes", "none")
+		cmd.Env = append(os.Environ(), "NNCC_TEST_PAUSE_BEFORE_RENAME=5s")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Wait for the temporary file to appear, then interrupt.
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			entries, _ := os.ReadDir(dir)
+			if len(entries) > 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
+			t.Errorf("%v: exit %v, want %d (stderr %q)", sig, err, exitInterrupted, stderr.String())
+		}
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			t.Errorf("%v: %s left behind", sig, e.Name())
+		}
+	}
 }
