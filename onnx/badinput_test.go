@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -320,6 +321,35 @@ func FuzzDecode(f *testing.F) {
 		}
 		if _, err := Encode(m); err != nil {
 			t.Fatalf("a model that loads must encode: %v", err)
+		}
+	})
+}
+
+func FuzzDecodeTensor(f *testing.F) {
+	for _, p := range []string{
+		"../testmodels/data/digits_cnn/test_data_set_1/input_0.pb",
+		"../testmodels/data/digits_cnn/test_data_set_1/output_0.pb",
+	} {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte{0x08, 0x02, 0x10, 0x01, 0x4a, 0x08, 0, 0, 0x80, 0x3f, 0, 0, 0, 0x40})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tn, _, err := DecodeTensor(data)
+		if err != nil {
+			return
+		}
+		if err := tn.Check(); err != nil {
+			t.Fatalf("decoded tensor is inconsistent: %v", err)
+		}
+		b, err := EncodeTensor(tn, "x")
+		if err != nil {
+			t.Fatalf("a tensor that decodes must encode: %v", err)
+		}
+		back, _, err := DecodeTensor(b)
+		if err != nil || !bytes.Equal(back.Data, tn.Data) {
+			t.Fatalf("tensor does not survive a round trip: %v", err)
 		}
 	})
 }
