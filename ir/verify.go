@@ -164,6 +164,11 @@ func (v *verifier) graph(g *Graph, parent *scope, where string) {
 		}
 		v.attrs(n, nw, sc)
 		v.arity(n, nw)
+		if n.Domain == "" || n.Domain == "ai.onnx" {
+			for _, msg := range attrValueProblems(n) {
+				v.errorf("%s: %s", nw, msg)
+			}
+		}
 		if v.m != nil && n.Domain != "" && n.Domain != "ai.onnx" && v.m.Opset(n.Domain) == 0 && !v.functionDomain(n.Domain) {
 			v.errorf("%s: domain %q is not imported by the model", nw, n.Domain)
 		}
@@ -291,4 +296,42 @@ func arityString(lo, hi int) string {
 		return fmt.Sprint(lo)
 	}
 	return fmt.Sprintf("%d to %d", lo, hi)
+}
+
+// windowOps take the convolution/pooling window attributes.
+var windowOps = map[string]bool{
+	"Conv": true, "ConvTranspose": true, "ConvInteger": true, "QLinearConv": true,
+	"MaxPool": true, "AveragePool": true, "LpPool": true, "MaxUnpool": true,
+}
+
+// attrValueProblems reports attribute values no input could make valid:
+// zero or negative strides, dilations and kernel sizes, negative pads,
+// and a group count below one.
+func attrValueProblems(n *Node) []string {
+	if !windowOps[n.OpType] {
+		return nil
+	}
+	var probs []string
+	positive := func(name string) {
+		for i, x := range n.AttrInts(name) {
+			if x <= 0 {
+				probs = append(probs, fmt.Sprintf("attribute %q[%d] is %d; it must be positive", name, i, x))
+			}
+		}
+	}
+	positive("strides")
+	positive("dilations")
+	positive("kernel_shape")
+	for i, x := range n.AttrInts("pads") {
+		if x < 0 {
+			probs = append(probs, fmt.Sprintf("attribute \"pads\"[%d] is %d; pads must not be negative", i, x))
+		}
+	}
+	if p := n.AttrInts("pads"); len(p)%2 != 0 {
+		probs = append(probs, fmt.Sprintf("attribute \"pads\" has %d values; it needs a begin and an end per axis", len(p)))
+	}
+	if a := n.Attr("group"); a != nil && a.Type == AttrInt && a.I < 1 {
+		probs = append(probs, fmt.Sprintf("attribute \"group\" is %d; it must be at least 1", a.I))
+	}
+	return probs
 }
