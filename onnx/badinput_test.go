@@ -353,3 +353,26 @@ func FuzzDecodeTensor(f *testing.F) {
 		}
 	})
 }
+
+// TestSaveGoesExternalPastLimit: a model whose weights would pass
+// protobuf's limit is saved with external data without being asked.
+func TestSaveGoesExternalPastLimit(t *testing.T) {
+	old := protoLimit
+	protoLimit = 4 // pretend 8 bytes of weights are too many
+	defer func() { protoLimit = old }()
+	dir := t.TempDir()
+	m, err := Load(writeModel(t, dir, tiny()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "big.onnx")
+	if err := Save(m, out, SaveOptions{ExternalThreshold: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out + ".data"); err != nil {
+		t.Fatalf("no external data written: %v", err)
+	}
+	if _, err := Load(out); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -13,7 +13,7 @@ import (
 
 // protoLimit is protobuf's 2 GiB message limit, less headroom for the
 // graph's structure.
-const protoLimit = 2<<30 - 64<<20
+var protoLimit int64 = 2<<30 - 64<<20
 
 // externalSink collects tensors moved out of the model file.
 type externalSink struct {
