@@ -59,7 +59,7 @@ func fillWord[T wordT](b []byte) T {
 	return T(v)
 }
 
-func gatherRun[T wordT](g *gatherSpec, x, d []T, fill T) {
+func gatherRun[T any](g *gatherSpec, x, d []T, fill T) {
 	r := len(g.odims)
 	if numelInts(g.odims) == 0 {
 		return
