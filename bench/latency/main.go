@@ -1,0 +1,507 @@
+// Command latency times nncc's runtime against onnxruntime on the same
+// models, on one thread, and writes the comparison to a JSON file and to a
+// marked block of docs/performance.md. bench/run.sh (make bench) runs it.
+//
+// The two engines are measured in alternating rounds — nncc then
+// onnxruntime, then onnxruntime then nncc, and so on — each round a fresh
+// process timing a number of runs after a warm-up, so that a change in
+// the machine's load during the benchmark falls on both sides. An
+// engine's figure is the median of its round medians; the spread is the
+// range of the round medians relative to that figure. Each engine's runs
+// per round are calibrated to take about -round-ms.
+//
+// Models the runtime cannot run (an operator not yet supported) are
+// reported with the error and the onnxruntime figure alone. With
+// -optimized, each model is also compiled with `nncc compile` (default
+// pipeline) and the result timed in both engines.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nncc/nncc/bench/internal/report"
+	"github.com/nncc/nncc/internal/ortref"
+	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/onnx"
+)
+
+// A benchCase is one model at one batch size.
+type benchCase struct {
+	Name  string
+	Model string
+	Batch int64 // value of the model's symbolic "batch" dimension
+}
+
+func cases(models string) []benchCase {
+	return []benchCase{
+		{"digits_cnn", "testmodels/digits_cnn.onnx", 1},
+		{"digits_cnn", "testmodels/digits_cnn.onnx", 64},
+		{"digits_mlp", "testmodels/digits_mlp.onnx", 1},
+		{"digits_mlp", "testmodels/digits_mlp.onnx", 64},
+		{"mobilenet_v2", filepath.Join(models, "mobilenet_v2.onnx"), 1},
+		{"resnet18", filepath.Join(models, "resnet18.onnx"), 1},
+	}
+}
+
+// Timing is one engine's figure for one row.
+type Timing struct {
+	MedianMS     float64   `json:"median_ms"`        // median of the round medians
+	MinMS        float64   `json:"min_ms"`           // fastest single run seen
+	SpreadPct    float64   `json:"spread_pct"`       // (max - min round median) / median, in percent
+	RoundsMS     []float64 `json:"round_medians_ms"` // each round's median
+	ItersPerRnd  int       `json:"iters_per_round"`  // timed runs per round
+	WarmupPerRnd int       `json:"warmup_per_round"` // untimed runs per round
+	Error        string    `json:"error,omitempty"`  // why there is no figure
+	roundMins    []float64
+}
+
+// Row is one line of the results table.
+type Row struct {
+	Model   string  `json:"model"`
+	Variant string  `json:"variant"` // "original" or "optimized"
+	File    string  `json:"file"`
+	Input   string  `json:"input"` // the input shape, e.g. 1x3x224x224
+	Nodes   int     `json:"nodes"`
+	NNCC    *Timing `json:"nncc"`
+	ORT     *Timing `json:"onnxruntime"`
+	Ratio   float64 `json:"nncc_over_ort,omitempty"` // NNCC.MedianMS / ORT.MedianMS
+}
+
+// Results is what -out receives.
+type Results struct {
+	Machine  report.Machine `json:"machine"`
+	LoadEnd  string         `json:"load_avg_end,omitempty"`
+	Settings Settings       `json:"settings"`
+	Rows     []Row          `json:"rows"`
+	Notes    []string       `json:"notes,omitempty"`
+}
+
+// Settings record how the figures were taken.
+type Settings struct {
+	Threads     int    `json:"threads"`
+	Rounds      int    `json:"rounds"`
+	RoundMS     int    `json:"round_ms"`
+	ORTVersion  string `json:"onnxruntime_version,omitempty"`
+	NodeVersion string `json:"node_version,omitempty"`
+	ORTOpt      string `json:"onnxruntime_graph_optimization"`
+}
+
+type config struct {
+	nncc      string
+	models    string
+	out       string
+	doc       string
+	rounds    int
+	roundMS   int
+	optimized bool
+	budget    time.Duration
+	only      string
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.nncc, "nncc", "bin/nncc", "the nncc binary")
+	flag.StringVar(&c.models, "models", "bench/models", "directory holding mobilenet_v2.onnx and resnet18.onnx")
+	flag.StringVar(&c.out, "out", "bench/results/latest.json", "JSON results file ('' for none)")
+	flag.StringVar(&c.doc, "doc", "docs/performance.md", "Markdown file whose bench block is regenerated ('' for none)")
+	flag.IntVar(&c.rounds, "rounds", 5, "alternating rounds per engine and row")
+	flag.IntVar(&c.roundMS, "round-ms", 500, "target timed milliseconds per round")
+	flag.BoolVar(&c.optimized, "optimized", true, "also time each model after `nncc compile`")
+	flag.DurationVar(&c.budget, "budget", 6*time.Minute, "stop starting new rows after this long")
+	flag.StringVar(&c.only, "only", "", "time only models whose name contains this")
+	flag.Parse()
+	if c.rounds < 1 || c.roundMS < 1 {
+		fatal(errors.New("-rounds and -round-ms must be positive"))
+	}
+	if err := run(c); err != nil {
+		fatal(err)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "latency:", err)
+	os.Exit(1)
+}
+
+func run(c config) error {
+	if _, err := os.Stat(c.nncc); err != nil {
+		return fmt.Errorf("nncc binary: %v (build it with `make build`)", err)
+	}
+	if !ortref.Available() {
+		return errors.New("onnxruntime harness unavailable: need node on PATH and `cd tools/ort && npm ci --ignore-scripts`")
+	}
+	res := Results{
+		Machine: report.DescribeMachine(),
+		Settings: Settings{
+			Threads: 1, Rounds: c.rounds, RoundMS: c.roundMS, ORTOpt: ortref.OptAll,
+			ORTVersion:  ortVersion(),
+			NodeVersion: commandLine("node", "--version"),
+		},
+	}
+	start := time.Now()
+	tmp, err := os.MkdirTemp("", "nncc-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+
+	compiled := map[string]string{} // original model -> optimized file, "" when compile failed
+	for _, bc := range cases(c.models) {
+		if c.only != "" && !strings.Contains(bc.Name, c.only) {
+			continue
+		}
+		variants := []struct{ name, file string }{{"original", bc.Model}}
+		if c.optimized {
+			opt, ok := compiled[bc.Model]
+			if !ok {
+				opt, err = compile(c.nncc, bc, tmp)
+				if err != nil {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s: no optimized rows: %v", bc.Name, err))
+					fmt.Fprintf(os.Stderr, "%s: compile: %v\n", bc.Name, err)
+				}
+				compiled[bc.Model] = opt
+			}
+			if opt != "" {
+				variants = append(variants, struct{ name, file string }{"optimized", opt})
+			}
+		}
+		for _, v := range variants {
+			if time.Since(start) > c.budget {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s batch %d (%s): skipped, the %v time budget was spent", bc.Name, bc.Batch, v.name, c.budget))
+				continue
+			}
+			row, err := measure(c, bc, v.name, v.file)
+			if err != nil {
+				return err
+			}
+			res.Rows = append(res.Rows, row)
+			fmt.Fprintln(os.Stderr, row.summary())
+		}
+	}
+	res.LoadEnd = report.LoadAvg()
+	fmt.Fprintf(os.Stderr, "took %v\n", time.Since(start).Round(time.Second))
+
+	if c.out != "" {
+		if err := os.MkdirAll(filepath.Dir(c.out), 0o755); err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(c.out, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	md := res.markdown()
+	if c.doc != "" {
+		if err := report.ReplaceBlock(c.doc, "bench", md); err != nil {
+			return err
+		}
+	} else {
+		fmt.Print(md)
+	}
+	return nil
+}
+
+// compile runs `nncc compile` with the default pipeline and returns the
+// optimized file.
+func compile(nncc string, bc benchCase, dir string) (string, error) {
+	out := filepath.Join(dir, bc.Name+".opt.onnx")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, nncc, "compile", bc.Model, "-o", out)
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("nncc compile failed (%v): %s", err, firstLine(stderr.String()))
+	}
+	return out, nil
+}
+
+// measure times one model file in both engines in alternating rounds.
+func measure(c config, bc benchCase, variant, file string) (Row, error) {
+	m, err := onnx.Load(file)
+	if err != nil {
+		return Row{}, err
+	}
+	row := Row{Model: bc.Name, Variant: variant, File: file, Input: inputShape(m, bc.Batch), Nodes: len(m.Graph.Nodes)}
+	engines := []struct {
+		t   **Timing
+		run func(iters, warmup int) (median, min float64, err error)
+	}{
+		{&row.NNCC, func(iters, warmup int) (float64, float64, error) {
+			return benchNNCC(c.nncc, file, bc.Batch, iters, warmup)
+		}},
+		{&row.ORT, func(iters, warmup int) (float64, float64, error) { return benchORT(file, bc.Batch, iters, warmup) }},
+	}
+	// Calibrate: one timed run after one warm-up says how many runs fill a round.
+	for _, e := range engines {
+		t := &Timing{}
+		*e.t = t
+		est, _, err := e.run(1, 1)
+		if err != nil {
+			t.Error = err.Error()
+			continue
+		}
+		t.ItersPerRnd = int(math.Round(float64(c.roundMS) / math.Max(est, 1e-3)))
+		t.ItersPerRnd = min(max(t.ItersPerRnd, 3), 2000)
+		t.WarmupPerRnd = min(max(t.ItersPerRnd/10, 1), 20)
+	}
+	for r := 0; r < c.rounds; r++ {
+		order := []int{0, 1}
+		if r%2 == 1 {
+			order = []int{1, 0}
+		}
+		for _, i := range order {
+			t := *engines[i].t
+			if t.Error != "" {
+				continue
+			}
+			med, mn, err := engines[i].run(t.ItersPerRnd, t.WarmupPerRnd)
+			if err != nil {
+				t.Error = fmt.Sprintf("round %d: %v", r+1, err)
+				continue
+			}
+			t.RoundsMS = append(t.RoundsMS, med)
+			t.roundMins = append(t.roundMins, mn)
+		}
+	}
+	for _, e := range engines {
+		(*e.t).summarize()
+	}
+	if row.NNCC.Error == "" && row.ORT.Error == "" && row.ORT.MedianMS > 0 {
+		row.Ratio = row.NNCC.MedianMS / row.ORT.MedianMS
+	}
+	return row, nil
+}
+
+func (t *Timing) summarize() {
+	if t.Error != "" || len(t.RoundsMS) == 0 {
+		t.RoundsMS = nil
+		return
+	}
+	s := slices.Sorted(slices.Values(t.RoundsMS))
+	t.MedianMS = median(s)
+	t.MinMS = slices.Min(t.roundMins)
+	if t.MedianMS > 0 {
+		t.SpreadPct = 100 * (s[len(s)-1] - s[0]) / t.MedianMS
+	}
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// inputShape renders the model's input shapes with "batch" bound.
+func inputShape(m *ir.Model, batch int64) string {
+	var shapes []string
+	for _, in := range m.Graph.Inputs {
+		if in.Type == nil || !in.Type.HasShape {
+			shapes = append(shapes, "?")
+			continue
+		}
+		var dims []string
+		for _, d := range in.Type.Shape {
+			switch {
+			case d.Param == "batch":
+				dims = append(dims, strconv.FormatInt(batch, 10))
+			case d.Param != "":
+				dims = append(dims, "1") // both engines bind other symbolic dims to 1
+			default:
+				dims = append(dims, strconv.FormatInt(d.Value, 10))
+			}
+		}
+		shapes = append(shapes, strings.Join(dims, "x"))
+	}
+	return strings.Join(shapes, ", ")
+}
+
+const runTimeout = 3 * time.Minute
+
+func benchNNCC(nncc, model string, batch int64, iters, warmup int) (median, min float64, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nncc, "bench", model,
+		"--shape", "batch="+strconv.FormatInt(batch, 10),
+		"--iters", strconv.Itoa(iters), "--warmup", strconv.Itoa(warmup),
+		"--threads", "1", "--json")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := firstLine(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return 0, 0, errors.New(msg)
+	}
+	var r struct {
+		MedianMS float64 `json:"median_ms"`
+		MinMS    float64 `json:"min_ms"`
+	}
+	if err := json.Unmarshal(out, &r); err != nil {
+		return 0, 0, fmt.Errorf("nncc bench answered %q: %v", out, err)
+	}
+	return r.MedianMS, r.MinMS, nil
+}
+
+func benchORT(model string, batch int64, iters, warmup int) (median, min float64, err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	if warmup == 0 {
+		warmup = -1 // ortref: negative means none
+	}
+	r, err := ortref.Bench(ctx, model, ortref.BenchOptions{
+		Dims:  map[string]int64{"batch": batch},
+		Iters: iters, Warmup: warmup, Threads: 1, Opt: ortref.OptAll,
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	return r.MedianMS, r.MinMS, nil
+}
+
+// firstLine returns the first non-empty line of s, without nncc's
+// "nncc: " prefix, cut to a table cell's length.
+func firstLine(s string) string {
+	for l := range strings.SplitSeq(s, "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(l), "nncc:"))
+		if l != "" {
+			if len(l) > 160 {
+				l = l[:160] + "…"
+			}
+			return l
+		}
+	}
+	return ""
+}
+
+func ortVersion() string {
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(ortref.Script()), "node_modules", "onnxruntime-node", "package.json"))
+	if err != nil {
+		return ""
+	}
+	var p struct{ Version string }
+	if json.Unmarshal(b, &p) != nil {
+		return ""
+	}
+	return p.Version
+}
+
+func commandLine(name string, args ...string) string {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (r Row) summary() string {
+	return fmt.Sprintf("%-13s %-9s %-14s nncc %s  ort %s  ratio %s", r.Model, r.Variant, r.Input, r.NNCC.cell(), r.ORT.cell(), r.ratioCell())
+}
+
+func (t *Timing) cell() string {
+	if t.Error != "" {
+		return "— (" + t.Error + ")"
+	}
+	return fmt.Sprintf("%s ±%.0f%%", ms(t.MedianMS), t.SpreadPct/2)
+}
+
+func (r Row) ratioCell() string {
+	if r.Ratio == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", r.Ratio)
+}
+
+// ms formats milliseconds with three significant digits.
+func ms(v float64) string {
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case v >= 1:
+		return fmt.Sprintf("%.2f", v)
+	default:
+		return fmt.Sprintf("%.3f", v)
+	}
+}
+
+func (res *Results) markdown() string {
+	var b strings.Builder
+	b.WriteString("<!-- generated by `make bench` (bench/run.sh → bench/latency); edits here are overwritten -->\n\n")
+	b.WriteString(res.Machine.Markdown())
+	if res.LoadEnd != "" {
+		fmt.Fprintf(&b, "- load average at the end: %s\n", res.LoadEnd)
+	}
+	s := res.Settings
+	ort := "onnxruntime"
+	if s.ORTVersion != "" {
+		ort += " " + s.ORTVersion
+	}
+	fmt.Fprintf(&b, "- %s (onnxruntime-node, CPU execution provider, graph optimization `%s`), node %s\n", ort, s.ORTOpt, orDash(s.NodeVersion))
+	fmt.Fprintf(&b, "- 1 thread in both engines; %d alternating rounds per engine, each ≈%d ms of timed runs after a warm-up; figures are the median of the round medians, ± half the range of the round medians\n\n", s.Rounds, s.RoundMS)
+
+	b.WriteString("| model | variant | input | nodes | nncc (ms) | onnxruntime (ms) | nncc / ort |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|\n")
+	var errs []string // footnotes, one per distinct error
+	for _, r := range res.Rows {
+		cells := make([]string, 2)
+		for i, t := range []*Timing{r.NNCC, r.ORT} {
+			if t.Error != "" {
+				n := slices.Index(errs, t.Error)
+				if n < 0 {
+					errs = append(errs, t.Error)
+					n = len(errs) - 1
+				}
+				cells[i] = fmt.Sprintf("—[^%d]", n+1)
+				continue
+			}
+			cells[i] = fmt.Sprintf("%s ±%.0f%%", ms(t.MedianMS), t.SpreadPct/2)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s |\n", r.Model, r.Variant, r.Input, r.Nodes, cells[0], cells[1], r.ratioCell())
+	}
+	if len(res.Notes) > 0 {
+		b.WriteString("\n")
+	}
+	for _, n := range res.Notes {
+		fmt.Fprintf(&b, "- %s\n", mdEscape(n))
+	}
+	if len(errs) > 0 {
+		b.WriteString("\n")
+	}
+	for i, e := range errs {
+		fmt.Fprintf(&b, "[^%d]: not measured: %s\n", i+1, mdEscape(e))
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func mdEscape(s string) string {
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", " ").Replace(s)
+}
