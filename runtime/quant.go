@@ -1,0 +1,489 @@
+package runtime
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/nncc/nncc/ir"
+)
+
+// Quantisation operators: (de)quantisation and integer matmul and
+// convolution. Integer products accumulate in int32 exactly; requantised
+// results round half to even and saturate, as the ONNX reference does.
+
+func init() {
+	register("QuantizeLinear", 10, buildQuantize)
+	register("DequantizeLinear", 10, buildDequantize)
+	simple("DynamicQuantizeLinear", 11, func(b *buildCtx) kernelFunc { return dynamicQuantize })
+	simple("MatMulInteger", 10, func(b *buildCtx) kernelFunc { return matmulInteger })
+	simple("QLinearMatMul", 10, func(b *buildCtx) kernelFunc { return qlinearMatMul })
+	register("ConvInteger", 10, func(b *buildCtx) (kernel, error) { return buildConvInteger(b, false) })
+	register("QLinearConv", 10, func(b *buildCtx) (kernel, error) { return buildConvInteger(b, true) })
+}
+
+// quantParams expands a scale or zero point (scalar, or 1-D along axis)
+// to one value per index of that axis.
+func quantParams(t *ir.Tensor, dims []int64, axis int, what string) ([]float64, error) {
+	if t == nil {
+		return []float64{0}, nil
+	}
+	n := numel(t.Dims)
+	if n == 1 {
+		return t.Float64s(), nil
+	}
+	if len(t.Dims) != 1 || axis < 0 || axis >= len(dims) || int64(n) != dims[axis] {
+		return nil, fmt.Errorf("%s %v is neither a scalar nor a vector along axis %d of %v", what, t.Dims, axis, dims)
+	}
+	return t.Float64s(), nil
+}
+
+// axisIndex returns, for element i of a tensor of dims, the index along
+// axis (0 when params is a single value).
+func axisIndexer(dims []int64, axis int, nparams int) func(i int) int {
+	if nparams == 1 {
+		return func(int) int { return 0 }
+	}
+	inner := numel(dims[axis+1:])
+	d := int(dims[axis])
+	return func(i int) int { return (i / inner) % d }
+}
+
+func qrange(dt ir.DType) (lo, hi float64, err error) {
+	switch dt {
+	case ir.Uint8:
+		return 0, 255, nil
+	case ir.Int8:
+		return -128, 127, nil
+	case ir.Uint16:
+		return 0, 65535, nil
+	case ir.Int16:
+		return -32768, 32767, nil
+	case ir.Int32:
+		return math.MinInt32, math.MaxInt32, nil
+	}
+	return 0, 0, fmt.Errorf("quantised type %s is not supported", dt)
+}
+
+func buildQuantize(b *buildCtx) (kernel, error) {
+	axis := b.n.AttrInt("axis", 1)
+	if bs := b.n.AttrInt("block_size", 0); bs != 0 {
+		return nil, fmt.Errorf("blocked quantisation (block_size %d) is not supported", bs)
+	}
+	outType := ir.DType(b.n.AttrInt("output_dtype", 0))
+	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+		if err := needInputs(in, 2); err != nil {
+			return nil, err
+		}
+		x, scale := in[0], in[1]
+		var zp *ir.Tensor
+		if len(in) > 2 {
+			zp = in[2]
+		}
+		dt := ir.Uint8
+		if zp != nil {
+			dt = zp.DType
+		} else if outType != ir.Undefined {
+			dt = outType
+		}
+		lo, hi, err := qrange(dt)
+		if err != nil {
+			return nil, err
+		}
+		if !x.DType.IsFloat() && x.DType != ir.Int32 {
+			return nil, errType(x.DType)
+		}
+		ax := 0
+		if len(x.Dims) > 0 {
+			if ax, err = normAxis(axis, len(x.Dims)); err != nil && numel(scale.Dims) != 1 {
+				return nil, err
+			}
+		}
+		sv, err := quantParams(scale, x.Dims, ax, "scale")
+		if err != nil {
+			return nil, err
+		}
+		zv, err := quantParams(zp, x.Dims, ax, "zero point")
+		if err != nil {
+			return nil, err
+		}
+		if len(zv) != 1 && len(zv) != len(sv) {
+			return nil, fmt.Errorf("scale and zero point sizes differ")
+		}
+		si, zi := axisIndexer(x.Dims, ax, len(sv)), axisIndexer(x.Dims, ax, len(zv))
+		y, err := e.alloc(dt, x.Dims)
+		if err != nil {
+			return nil, err
+		}
+		res := make([]float64, numel(x.Dims))
+		if x.DType == ir.Float32 {
+			// Divide in float32 like the reference, so ties round alike.
+			for i, v := range view[float32](x) {
+				q := math.RoundToEven(float64(v / float32(sv[si(i)])))
+				res[i] = clamp(q+zv[zi(i)], lo, hi)
+			}
+		} else {
+			for i, v := range x.Float64s() {
+				q := math.RoundToEven(v / sv[si(i)])
+				res[i] = clamp(q+zv[zi(i)], lo, hi)
+			}
+		}
+		return []*ir.Tensor{y}, putFloat64s(y, res)
+	}), nil
+}
+
+func buildDequantize(b *buildCtx) (kernel, error) {
+	axis := b.n.AttrInt("axis", 1)
+	if bs := b.n.AttrInt("block_size", 0); bs != 0 {
+		return nil, fmt.Errorf("blocked quantisation (block_size %d) is not supported", bs)
+	}
+	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+		if err := needInputs(in, 2); err != nil {
+			return nil, err
+		}
+		x, scale := in[0], in[1]
+		var zp *ir.Tensor
+		if len(in) > 2 {
+			zp = in[2]
+		}
+		if _, _, err := qrange(x.DType); err != nil {
+			return nil, err
+		}
+		if zp != nil && zp.DType != x.DType {
+			return nil, fmt.Errorf("zero point is %s, input is %s", zp.DType, x.DType)
+		}
+		if !scale.DType.IsFloat() {
+			return nil, fmt.Errorf("scale must be float, is %s", scale.DType)
+		}
+		ax := 0
+		var err error
+		if len(x.Dims) > 0 {
+			if ax, err = normAxis(axis, len(x.Dims)); err != nil && numel(scale.Dims) != 1 {
+				return nil, err
+			}
+		}
+		sv, err := quantParams(scale, x.Dims, ax, "scale")
+		if err != nil {
+			return nil, err
+		}
+		zv, err := quantParams(zp, x.Dims, ax, "zero point")
+		if err != nil {
+			return nil, err
+		}
+		si, zi := axisIndexer(x.Dims, ax, len(sv)), axisIndexer(x.Dims, ax, len(zv))
+		res := x.Float64s()
+		for i, v := range res {
+			// (x - zp) is exact; the product rounds once to float32.
+			res[i] = float64(float32(v-zv[zi(i)]) * float32(sv[si(i)]))
+		}
+		y, err := fromFloat64s(e, scale.DType, x.Dims, res)
+		return []*ir.Tensor{y}, err
+	}), nil
+}
+
+func dynamicQuantize(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if err := needInputs(in, 1); err != nil {
+		return nil, err
+	}
+	x := in[0]
+	if x.DType != ir.Float32 {
+		return nil, errType(x.DType)
+	}
+	xv := view[float32](x)
+	var lo, hi float32
+	for _, v := range xv {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	scale := (hi - lo) / 255
+	var zp float64
+	if scale != 0 {
+		zp = clamp(math.RoundToEven(float64(0-lo/scale)), 0, 255)
+	}
+	y, err := e.alloc(ir.Uint8, x.Dims)
+	if err != nil {
+		return nil, err
+	}
+	d := view[uint8](y)
+	for i, v := range xv {
+		q := zp
+		if scale != 0 {
+			q = math.RoundToEven(float64(v/scale)) + zp
+		}
+		d[i] = uint8(clamp(q, 0, 255))
+	}
+	st, err := e.alloc(ir.Float32, nil)
+	if err != nil {
+		return nil, err
+	}
+	view[float32](st)[0] = scale
+	zt, err := e.alloc(ir.Uint8, nil)
+	if err != nil {
+		return nil, err
+	}
+	zt.Data[0] = uint8(zp)
+	return []*ir.Tensor{y, st, zt}, nil
+}
+
+// shifted returns x − zp as an int32 tensor, where zp is a scalar or
+// holds one value per index of axis (axis < 0: scalar only).
+func shifted(x, zp *ir.Tensor, axis int, what string) (*ir.Tensor, error) {
+	if x.DType != ir.Uint8 && x.DType != ir.Int8 {
+		return nil, fmt.Errorf("%s must be uint8 or int8, is %s", what, x.DType)
+	}
+	if zp != nil && zp.DType != x.DType {
+		return nil, fmt.Errorf("%s zero point is %s, input is %s", what, zp.DType, x.DType)
+	}
+	zv := []float64{0}
+	if zp != nil {
+		if numel(zp.Dims) == 1 {
+			zv = zp.Float64s()
+		} else {
+			if axis < 0 || axis >= len(x.Dims) || numel(zp.Dims) != int(x.Dims[axis]) {
+				return nil, fmt.Errorf("%s zero point %v does not fit input %v", what, zp.Dims, x.Dims)
+			}
+			zv = zp.Float64s()
+		}
+	}
+	zi := axisIndexer(x.Dims, axis, len(zv))
+	out := &ir.Tensor{DType: ir.Int32, Dims: x.Dims, Data: alignedBytes(4 * numel(x.Dims))}
+	d := view[int32](out)
+	if x.DType == ir.Uint8 {
+		for i, v := range x.Data {
+			d[i] = int32(v) - int32(zv[zi(i)])
+		}
+	} else {
+		for i, v := range x.Data {
+			d[i] = int32(int8(v)) - int32(zv[zi(i)])
+		}
+	}
+	return out, nil
+}
+
+func matmulInteger(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if err := needInputs(in, 2); err != nil {
+		return nil, err
+	}
+	a, b := in[0], in[1]
+	var azp, bzp *ir.Tensor
+	if len(in) > 2 {
+		azp = in[2]
+	}
+	if len(in) > 3 {
+		bzp = in[3]
+	}
+	// Per-row zero points of A index its second-to-last axis, per-column
+	// ones of B its last.
+	a32, err := shifted(a, azp, len(a.Dims)-2, "A")
+	if err != nil {
+		return nil, err
+	}
+	b32, err := shifted(b, bzp, len(b.Dims)-1, "B")
+	if err != nil {
+		return nil, err
+	}
+	y, err := matmul(e, a32, b32)
+	return []*ir.Tensor{y}, err
+}
+
+// requantize maps int32 accumulators to the output type:
+// saturate(rint(acc · multiplier) + zp).
+func requantize(e *env, acc []int32, dims []int64, mult func(i int) float32, zp *ir.Tensor, dt ir.DType) (*ir.Tensor, error) {
+	lo, hi, err := qrange(dt)
+	if err != nil {
+		return nil, err
+	}
+	if dt != ir.Uint8 && dt != ir.Int8 {
+		return nil, errType(dt)
+	}
+	var z float64
+	if zp != nil {
+		if numel(zp.Dims) != 1 {
+			return nil, fmt.Errorf("output zero point must be a scalar")
+		}
+		z = zp.Float64s()[0]
+	}
+	y, err := e.alloc(dt, dims)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range acc {
+		q := clamp(math.RoundToEven(float64(float32(a)*mult(i)))+z, lo, hi)
+		if dt == ir.Uint8 {
+			y.Data[i] = uint8(q)
+		} else {
+			y.Data[i] = uint8(int8(q))
+		}
+	}
+	return y, nil
+}
+
+func scalarF(t *ir.Tensor, what string) (float32, error) {
+	if t == nil || numel(t.Dims) != 1 || !t.DType.IsFloat() {
+		return 0, fmt.Errorf("%s must be a float scalar", what)
+	}
+	return float32(t.Float64s()[0]), nil
+}
+
+func qlinearMatMul(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if err := needInputs(in, 8); err != nil {
+		return nil, err
+	}
+	a, as, azp, b, bs, bzp, ys, yzp := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
+	a32, err := shifted(a, azp, len(a.Dims)-2, "A")
+	if err != nil {
+		return nil, err
+	}
+	b32, err := shifted(b, bzp, len(b.Dims)-1, "B")
+	if err != nil {
+		return nil, err
+	}
+	acc, err := matmul(nil, a32, b32)
+	if err != nil {
+		return nil, err
+	}
+	ysv, err := scalarF(ys, "y_scale")
+	if err != nil {
+		return nil, err
+	}
+	asv, bsv := as.Float64s(), bs.Float64s()
+	M, N := 1, 1
+	if len(a.Dims) >= 2 {
+		M = int(a.Dims[len(a.Dims)-2])
+	}
+	if len(b.Dims) >= 2 {
+		N = int(b.Dims[len(b.Dims)-1])
+	}
+	if len(asv) != 1 && len(asv) != M || len(bsv) != 1 && len(bsv) != N {
+		return nil, fmt.Errorf("scales %v and %v do not fit A %v and B %v", as.Dims, bs.Dims, a.Dims, b.Dims)
+	}
+	mult := func(i int) float32 {
+		sa, sb := asv[0], bsv[0]
+		if len(asv) > 1 {
+			sa = asv[(i/N)%M]
+		}
+		if len(bsv) > 1 {
+			sb = bsv[i%N]
+		}
+		return float32(sa) * float32(sb) / ysv
+	}
+	y, err := requantize(e, view[int32](acc), acc.Dims, mult, yzp, yzp.DType)
+	return []*ir.Tensor{y}, err
+}
+
+type convIntKernel struct {
+	attrs  *windowAttrs
+	group  int
+	linear bool // QLinearConv
+}
+
+func buildConvInteger(b *buildCtx, linear bool) (kernel, error) {
+	attrs, err := parseWindowAttrs(b.n)
+	if err != nil {
+		return nil, err
+	}
+	group := int(b.n.AttrInt("group", 1))
+	if group < 1 {
+		return nil, fmt.Errorf("group %d must be positive", group)
+	}
+	return &convIntKernel{attrs: attrs, group: group, linear: linear}, nil
+}
+
+func (k *convIntKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	var x, w, xzp, wzp, bias *ir.Tensor
+	var xs, ws, ys, yzp *ir.Tensor
+	opt := func(i int) *ir.Tensor {
+		if i < len(in) {
+			return in[i]
+		}
+		return nil
+	}
+	if k.linear {
+		if err := needInputs(in, 8); err != nil {
+			return nil, err
+		}
+		x, xs, xzp, w, ws, wzp, ys, yzp, bias = in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7], opt(8)
+	} else {
+		if err := needInputs(in, 2); err != nil {
+			return nil, err
+		}
+		x, w, xzp, wzp = in[0], in[1], opt(2), opt(3)
+	}
+	if xzp != nil && numel(xzp.Dims) != 1 {
+		return nil, fmt.Errorf("input zero point must be a scalar")
+	}
+	g, err := convShapes(k.attrs, k.group, x.Dims, w.Dims)
+	if err != nil {
+		return nil, err
+	}
+	x32, err := shifted(x, xzp, -1, "x")
+	if err != nil {
+		return nil, err
+	}
+	w32, err := shifted(w, wzp, 0, "w")
+	if err != nil {
+		return nil, err
+	}
+	N, C, M := int(x.Dims[0]), int(x.Dims[1]), int(w.Dims[0])
+	dims := g.outDims(int64(N), int64(M))
+	var acc *ir.Tensor
+	if k.linear {
+		acc = &ir.Tensor{DType: ir.Int32, Dims: dims, Data: alignedBytes(4 * numel(dims))}
+	} else if acc, err = e.alloc(ir.Int32, dims); err != nil {
+		return nil, err
+	}
+	var bv []int32
+	if bias != nil {
+		if bias.DType != ir.Int32 || numel(bias.Dims) != M {
+			return nil, fmt.Errorf("bias must hold %d int32 values, has %s%v", M, bias.DType, bias.Dims)
+		}
+		bv = view[int32](bias)
+	}
+	if g.outPlane > 0 && N > 0 {
+		convGeneric(g, k.group, N, C, M, view[int32](x32), view[int32](w32), bv, view[int32](acc))
+	}
+	if !k.linear {
+		return []*ir.Tensor{acc}, nil
+	}
+	xsv, err := scalarF(xs, "x_scale")
+	if err != nil {
+		return nil, err
+	}
+	ysv, err := scalarF(ys, "y_scale")
+	if err != nil {
+		return nil, err
+	}
+	wsv := ws.Float64s()
+	if len(wsv) != 1 && len(wsv) != M {
+		return nil, fmt.Errorf("w_scale %v does not fit %d output channels", ws.Dims, M)
+	}
+	mult := func(i int) float32 {
+		s := wsv[0]
+		if len(wsv) > 1 {
+			s = wsv[(i/g.outPlane)%M]
+		}
+		return xsv * float32(s) / ysv
+	}
+	y, err := requantize(e, view[int32](acc), dims, mult, yzp, yzp.DType)
+	return []*ir.Tensor{y}, err
+}
+
+// convGeneric is convIm2col for any numeric type, on the generic GEMM.
+func convGeneric[T numT](g *convGeom, group, N, C, M int, x, w, bias, y []T) {
+	cg, mg := C/group, M/group
+	K := cg * g.kernelSize
+	cols := make([]T, K*g.outPlane)
+	maps := g.kernelMaps()
+	for n := 0; n < N; n++ {
+		for gi := 0; gi < group; gi++ {
+			im2col(g, maps, x[(n*C+gi*cg)*g.inPlane:], cg, cols, 0)
+			gemmGeneric(false, false, mg, g.outPlane, K, w[gi*mg*K:], K, cols, g.outPlane, y[(n*M+gi*mg)*g.outPlane:], g.outPlane)
+		}
+		if bias != nil {
+			for m := 0; m < M; m++ {
+				row := y[(n*M+m)*g.outPlane : (n*M+m+1)*g.outPlane]
+				for i := range row {
+					row[i] += bias[m]
+				}
+			}
+		}
+	}
+}
