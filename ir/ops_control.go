@@ -197,6 +197,7 @@ func inferLoop(c *inferCtx) ([]*Type, error) {
 			return nil, err
 		}
 	}
+	trips := loopTrips(c, body)
 	outs := make([]*Type, len(c.n.Outputs))
 	for i := range outs {
 		o := body.Outputs[1+i]
@@ -211,11 +212,42 @@ func inferLoop(c *inferCtx) ([]*Type, error) {
 		if t := o.Type; t.IsTensor() {
 			outs[i] = unranked(t.DType)
 			if t.HasShape {
-				outs[i] = tensor(t.DType, append(Shape{UnknownDim}, t.Shape...))
+				outs[i] = tensor(t.DType, append(Shape{trips}, t.Shape...))
 			}
 		}
 	}
 	return outs, nil
+}
+
+// loopTrips is the number of iterations of a Loop when it is a plain
+// for-loop: a known trip count and either no condition or a condition
+// that starts true and that the body passes through unchanged.
+func loopTrips(c *inferCtx, body *Graph) Dim {
+	m, ok := c.values(0)
+	if !ok || len(m) != 1 {
+		return UnknownDim
+	}
+	if c.has(1) {
+		cond, ok := c.ints(1)
+		if !ok || len(cond) != 1 || cond[0] == 0 {
+			return UnknownDim
+		}
+		out := body.Outputs[0]
+		if out != body.Inputs[1] {
+			// Allow one Identity between the body's condition input and
+			// output.
+			passed := false
+			for _, n := range body.Nodes {
+				if n != nil && n.OpType == "Identity" && len(n.Outputs) == 1 && n.Outputs[0] == out && len(n.Inputs) == 1 && n.Inputs[0] == body.Inputs[1] {
+					passed = true
+				}
+			}
+			if !passed {
+				return UnknownDim
+			}
+		}
+	}
+	return m[0].dim()
 }
 
 func inferScan(c *inferCtx) ([]*Type, error) {
@@ -224,12 +256,7 @@ func inferScan(c *inferCtx) ([]*Type, error) {
 		return nil, c.errorf("missing body")
 	}
 	if c.opset < 9 {
-		// Scan 8 has a batch axis and sequence lengths; its outputs are
-		// left untyped.
-		if c.s != nil {
-			c.s.graph(body)
-		}
-		return nil, nil
+		return inferScan8(c, body)
 	}
 	m := int(c.n.AttrInt("num_scan_inputs", 0))
 	nin := len(c.n.Inputs)
@@ -313,6 +340,100 @@ func inferScan(c *inferCtx) ([]*Type, error) {
 		}
 		s := append(append(append(Shape{}, t.Shape[:a]...), seq), t.Shape[a:]...)
 		outs[i] = tensor(t.DType, s)
+	}
+	return outs, nil
+}
+
+// dropAxes returns t without the leading k axes, merging their sizes into
+// *lead (batch, then sequence length).
+func dropAxes(t *Type, lead []Dim) (*Type, error) {
+	if !t.IsTensor() {
+		return nil, nil
+	}
+	if !t.HasShape {
+		return unranked(t.DType), nil
+	}
+	if len(t.Shape) < len(lead) {
+		return nil, errorf("input %s lacks the batch and sequence axes", t)
+	}
+	for i := range lead {
+		d, good := mergeDim(lead[i], t.Shape[i])
+		if !good {
+			return nil, errorf("inputs differ in batch or sequence length (%s and %s)", lead[i], t.Shape[i])
+		}
+		lead[i] = d
+	}
+	return tensor(t.DType, t.Shape[len(lead):]), nil
+}
+
+// inferScan8 handles Scan as defined in opset 8: an optional
+// sequence_lens input first, then state and scan inputs that all carry a
+// leading batch axis; scan inputs are scanned along axis 1.
+func inferScan8(c *inferCtx, body *Graph) ([]*Type, error) {
+	m := int(c.n.AttrInt("num_scan_inputs", 0))
+	nin := len(c.n.Inputs) - 1
+	if m <= 0 || m > nin {
+		return nil, c.errorf("num_scan_inputs %d does not fit %d inputs", m, nin)
+	}
+	nState := nin - m
+	if len(body.Inputs) != nin {
+		return nil, c.errorf("body has %d inputs, want %d", len(body.Inputs), nin)
+	}
+	k := len(body.Outputs) - nState
+	if k < 0 || len(c.n.Outputs) > nState+k {
+		return nil, c.errorf("body has %d outputs for %d state values and %d node outputs", len(body.Outputs), nState, len(c.n.Outputs))
+	}
+	lead := []Dim{UnknownDim, UnknownDim} // batch, sequence
+	fixed := map[int]*Type{}
+	init := make([]*Type, nState)
+	for i := range nState {
+		t, err := dropAxes(c.in(1+i), lead[:1])
+		if err != nil {
+			return nil, c.errorf("state %d: %v", i, err)
+		}
+		init[i] = t
+	}
+	for j := range m {
+		t, err := dropAxes(c.in(1+nState+j), lead)
+		if err != nil {
+			return nil, c.errorf("scan input %d: %v", j, err)
+		}
+		if t != nil {
+			fixed[nState+j] = t
+		}
+	}
+	if c.s != nil {
+		b := &loopBody{g: body, fixed: fixed, init: init}
+		for i := range nState {
+			b.carriedIn = append(b.carriedIn, i)
+			b.carriedOut = append(b.carriedOut, i)
+		}
+		if err := c.s.inferBody(b); err != nil {
+			return nil, err
+		}
+	}
+	outs := make([]*Type, len(c.n.Outputs))
+	for i := range outs {
+		o := body.Outputs[i]
+		if o == nil {
+			continue
+		}
+		t := o.Type
+		if i < nState {
+			t = joinTypes(init[i], t)
+		}
+		if !t.IsTensor() {
+			continue
+		}
+		if !t.HasShape {
+			outs[i] = unranked(t.DType)
+			continue
+		}
+		pre := Shape{lead[0]}
+		if i >= nState {
+			pre = append(pre, lead[1])
+		}
+		outs[i] = tensor(t.DType, append(pre, t.Shape...))
 	}
 	return outs, nil
 }

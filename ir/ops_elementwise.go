@@ -1,21 +1,25 @@
 package ir
 
+import "math"
+
 // Inference for elementwise operators: unary maps, broadcasting binary
 // and variadic operators, comparisons and logic, and the tracking of
 // integer arithmetic on shape values.
 
 func init() {
 	setInfer(inferSameAsInput,
-		"Abs", "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "BitwiseNot",
-		"Ceil", "Celu", "Clip", "Cos", "Cosh", "CumSum", "Elu", "Erf", "Exp",
-		"Floor", "Gelu", "HardSigmoid", "HardSwish", "Hardmax", "LeakyRelu",
-		"Log", "LogSoftmax", "Mish", "Neg", "Reciprocal", "Relu", "Round",
+		"Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "BitwiseNot",
+		"Celu", "Clip", "Cos", "Cosh", "CumSum", "Elu", "Erf", "Exp",
+		"Gelu", "HardSigmoid", "HardSwish", "Hardmax", "LeakyRelu",
+		"Log", "LogSoftmax", "Mish", "Reciprocal",
 		"Selu", "Shrink", "Sigmoid", "Sign", "Sin", "Sinh", "Softmax",
 		"Softplus", "Softsign", "Sqrt", "Tan", "Tanh", "ThresholdedRelu",
 		"Trilu", "ReverseSequence", "LRN", "MeanVarianceNormalization",
 		"LpNormalization", "InstanceNormalization", "GroupNormalization",
 		"ScatterND", "ScatterElements", "Scatter")
 	setInfer(inferIdentity, "Identity")
+	setInfer(inferNegAbs, "Neg", "Abs")
+	setInfer(inferRounding, "Floor", "Ceil", "Round", "Relu")
 	setInfer(inferPRelu, "PRelu")
 	setInfer(inferDropout, "Dropout")
 	setInfer(inferBool1, "IsNaN", "IsInf")
@@ -39,6 +43,60 @@ func inferSameAsInput(c *inferCtx) ([]*Type, error) {
 func inferIdentity(c *inferCtx) ([]*Type, error) {
 	if xs, ok := c.values(0); ok {
 		c.setValues(0, xs)
+	}
+	return []*Type{c.in(0)}, nil
+}
+
+// Neg and Abs keep their input's type and act on tracked integers.
+func inferNegAbs(c *inferCtx) ([]*Type, error) {
+	if xs, ok := c.values(0); ok && isIntegral(c.dtype(0)) {
+		out := make([]sval, len(xs))
+		for i, x := range xs {
+			switch {
+			case !x.known || x.v == math.MinInt64:
+			case c.n.OpType == "Neg":
+				out[i] = kval(-x.v)
+			default:
+				out[i] = kval(max(x.v, -x.v))
+			}
+			if x.sym != "" && c.n.OpType == "Abs" {
+				out[i] = x // sizes are not negative
+			}
+		}
+		c.setValues(0, out)
+	}
+	return []*Type{c.in(0)}, nil
+}
+
+// Floor, Ceil, Round and Relu keep their input's type; they act on
+// tracked numbers (the size computations of exported resizes).
+func inferRounding(c *inferCtx) ([]*Type, error) {
+	if xs, ok := c.values(0); ok {
+		out := make([]sval, len(xs))
+		for i, x := range xs {
+			switch {
+			case x.isf:
+				f := x.f
+				switch c.n.OpType {
+				case "Floor":
+					f = math.Floor(f)
+				case "Ceil":
+					f = math.Ceil(f)
+				case "Round":
+					f = math.RoundToEven(f)
+				case "Relu":
+					f = max(f, 0)
+				}
+				out[i] = fval(f)
+			case c.n.OpType != "Relu":
+				out[i] = x
+			case x.known:
+				out[i] = kval(max(x.v, 0))
+			case x.sym != "":
+				out[i] = x
+			}
+		}
+		c.setValues(0, out)
 	}
 	return []*Type{c.in(0)}, nil
 }
@@ -141,16 +199,16 @@ func inferBroadcastOp(boolOut bool, vf valsFunc) func(*inferCtx) ([]*Type, error
 		if boolOut {
 			dt = Bool
 		}
-		if vf != nil && (boolOut || isIntegral(dt)) {
-			trackBroadcast(c, vf)
+		if vf != nil && (boolOut || isIntegral(dt) || isTrackedFloat(dt)) {
+			trackBroadcast(c, vf, dt)
 		}
 		return []*Type{tensorIf(dt, shape, ok)}, nil
 	}
 }
 
 // trackBroadcast applies vf elementwise over tracked inputs of rank 0 or
-// 1 (all inputs, folded left to right).
-func trackBroadcast(c *inferCtx, vf valsFunc) {
+// 1 (all inputs, folded left to right); float results are rounded to dt.
+func trackBroadcast(c *inferCtx, vf valsFunc, dt DType) {
 	var acc []sval
 	for i := range c.n.Inputs {
 		xs, ok := c.values(i)
@@ -168,15 +226,69 @@ func trackBroadcast(c *inferCtx, vf valsFunc) {
 		out := make([]sval, n)
 		for k := range out {
 			out[k] = vf(c.n.OpType, acc[min(k, len(acc)-1)], xs[min(k, len(xs)-1)])
+			if out[k].isf {
+				out[k].f = roundTo(dt, out[k].f)
+			}
 		}
 		acc = out
 	}
 	c.setValues(0, acc)
 }
 
+// num reads a float or integer element as a number.
+func num(x sval) (float64, bool) {
+	switch {
+	case x.isf:
+		return x.f, true
+	case x.known:
+		return float64(x.v), true
+	}
+	return 0, false
+}
+
+// floatVals does arithmetic and comparisons when an operand is a float.
+func floatVals(op string, a, b sval) (sval, bool) {
+	if !a.isf && !b.isf {
+		return sval{}, false
+	}
+	x, ok1 := num(a)
+	y, ok2 := num(b)
+	if !ok1 || !ok2 {
+		return sval{}, true
+	}
+	switch op {
+	case "Add":
+		return fval(x + y), true
+	case "Sub":
+		return fval(x - y), true
+	case "Mul":
+		return fval(x * y), true
+	case "Div":
+		return fval(x / y), true
+	case "Max":
+		return fval(max(x, y)), true
+	case "Min":
+		return fval(min(x, y)), true
+	case "Equal":
+		return kval(b2i(x == y)), true
+	case "Less":
+		return kval(b2i(x < y)), true
+	case "Greater":
+		return kval(b2i(x > y)), true
+	case "LessOrEqual":
+		return kval(b2i(x <= y)), true
+	case "GreaterOrEqual":
+		return kval(b2i(x >= y)), true
+	}
+	return sval{}, true
+}
+
 // arithVals does integer Add, Sub, Mul and Div on tracked elements, with
 // the identities that keep a symbol (N+0, N-0, N*1, N/1).
 func arithVals(op string, a, b sval) sval {
+	if r, ok := floatVals(op, a, b); ok {
+		return r
+	}
 	if a.known && b.known {
 		switch op {
 		case "Add":
@@ -234,6 +346,9 @@ func arithVals(op string, a, b sval) sval {
 }
 
 func minMaxVals(op string, a, b sval) sval {
+	if r, ok := floatVals(op, a, b); ok {
+		return r
+	}
 	switch {
 	case a.known && b.known:
 		if (op == "Max") == (a.v > b.v) {
@@ -247,6 +362,9 @@ func minMaxVals(op string, a, b sval) sval {
 }
 
 func compareVals(op string, a, b sval) sval {
+	if r, ok := floatVals(op, a, b); ok {
+		return r
+	}
 	if a.known && b.known {
 		var r bool
 		switch op {

@@ -912,19 +912,45 @@ func inferCast(c *inferCtx) ([]*Type, error) {
 		return nil, c.errorf("cast to unknown type %d", int32(to))
 	}
 	in, ok := c.shape(0)
-	if isIntegral(to) && to != Bool {
-		passValues(c, 0)
-	}
+	castValues(c, to)
 	return []*Type{tensorIf(to, in, ok)}, nil
 }
 
 func inferCastLike(c *inferCtx) ([]*Type, error) {
 	in, ok := c.shape(0)
 	to := c.dtype(1)
-	if isIntegral(to) && to != Bool {
-		passValues(c, 0)
-	}
+	castValues(c, to)
 	return []*Type{tensorIf(to, in, ok)}, nil
+}
+
+// castValues converts tracked contents: integers to floats, floats to
+// integers (truncating), and integers through integer types unchanged.
+func castValues(c *inferCtx, to DType) {
+	xs, ok := c.values(0)
+	if !ok {
+		return
+	}
+	out := make([]sval, len(xs))
+	for i, x := range xs {
+		switch {
+		case to == Bool:
+			if f, ok := num(x); ok {
+				out[i] = kval(b2i(f != 0))
+			}
+		case isTrackedFloat(to):
+			if f, ok := num(x); ok {
+				out[i] = fval(roundTo(to, f))
+			}
+		case !isIntegral(to):
+		case x.isf:
+			if !math.IsNaN(x.f) && math.Abs(x.f) < 1<<62 {
+				out[i] = kval(int64(x.f))
+			}
+		default:
+			out[i] = x
+		}
+	}
+	c.setValues(0, out)
 }
 
 func inferConstant(c *inferCtx) ([]*Type, error) {
@@ -1085,9 +1111,9 @@ func inferOneHot(c *inferCtx) ([]*Type, error) {
 		return nil, err
 	}
 	depth := UnknownDim
-	if xs, ok := c.values(1); ok && len(xs) == 1 {
+	if xs, ok := c.values(1); ok && len(xs) == 1 && !xs[0].isf {
 		depth = xs[0].dim()
-	} else if fs, ok := c.floats(1); ok && len(fs) == 1 && fs[0] >= 0 {
+	} else if fs, ok := c.floats(1); ok && len(fs) == 1 && fs[0] >= 0 && fs[0] < 1<<62 {
 		depth = D(int64(fs[0]))
 	}
 	out := append(append(append(Shape{}, in[:axis]...), depth), in[axis:]...)
@@ -1129,7 +1155,19 @@ func inferUnique(c *inferCtx) ([]*Type, error) {
 		}
 	}
 	v := tensor(Int64, Shape{UnknownDim})
-	return []*Type{y, v, v, v}, nil
+	// inverse_indices has one entry per input element, or per slice along
+	// the axis.
+	inv := tensor(Int64, Shape{UnknownDim})
+	if in, ok := c.shape(0); ok {
+		if a := c.n.Attr("axis"); a != nil {
+			if axis, err := normAxis(a.I, len(in)); err == nil {
+				inv = tensor(Int64, Shape{in[axis]})
+			}
+		} else {
+			inv = tensor(Int64, Shape{productOf(in).dim()})
+		}
+	}
+	return []*Type{y, v, inv, v}, nil
 }
 
 func inferEyeLike(c *inferCtx) ([]*Type, error) {

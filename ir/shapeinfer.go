@@ -113,12 +113,16 @@ type shapeInferer struct {
 	errs []error
 }
 
-// sval is one element of a tracked integer tensor: a known integer, a
-// symbol standing for a dimension size, or unknown.
+// sval is one element of a tracked tensor: a known integer, a symbol
+// standing for a dimension size, a known floating-point number (isf), or
+// unknown. Integer code reads only known and sym, so a float is unknown
+// to it.
 type sval struct {
 	known bool
 	v     int64
 	sym   string
+	isf   bool
+	f     float64
 }
 
 func (x sval) String() string {
@@ -127,8 +131,30 @@ func (x sval) String() string {
 		return fmt.Sprint(x.v)
 	case x.sym != "":
 		return x.sym
+	case x.isf:
+		return fmt.Sprint(x.f)
 	}
 	return "?"
+}
+
+// fval returns a known floating-point sval.
+func fval(f float64) sval { return sval{isf: true, f: f} }
+
+// roundTo rounds f to the precision of the floating-point type dt.
+func roundTo(dt DType, f float64) float64 {
+	switch dt {
+	case Float32:
+		return float64(float32(f))
+	case Float16:
+		return float64(Float16ToFloat32(Float32ToFloat16(float32(f))))
+	case BFloat16:
+		return float64(math.Float32frombits(uint32(Float32ToBFloat16(float32(f))) << 16))
+	}
+	return f
+}
+
+func isTrackedFloat(dt DType) bool {
+	return dt == Float32 || dt == Float64 || dt == Float16 || dt == BFloat16
 }
 
 // known returns a known sval.
@@ -163,6 +189,11 @@ func (s *shapeInferer) fail(n *Node, err error) {
 
 // graph infers the node outputs of g in order.
 func (s *shapeInferer) graph(g *Graph) {
+	for _, c := range g.Consts {
+		if c != nil && c.Const != nil && c.Type == nil {
+			c.Type = valueType(c)
+		}
+	}
 	for _, n := range g.Nodes {
 		if n == nil {
 			continue
@@ -317,8 +348,16 @@ func (c *inferCtx) values(i int) ([]sval, bool) {
 	}
 	v := c.n.Inputs[i]
 	if t := v.Const; t != nil {
-		if n := t.NumElements(); n < 0 || n > maxTrackedValues || !isIntegral(t.DType) || t.Check() != nil {
+		if n := t.NumElements(); n < 0 || n > maxTrackedValues || !(isIntegral(t.DType) || isTrackedFloat(t.DType)) || t.Check() != nil {
 			return nil, false
+		}
+		if isTrackedFloat(t.DType) {
+			fs := t.Float64s()
+			xs := make([]sval, len(fs))
+			for k, f := range fs {
+				xs[k] = fval(f)
+			}
+			return xs, true
 		}
 		ints := t.Int64s()
 		xs := make([]sval, len(ints))
@@ -347,33 +386,25 @@ func (c *inferCtx) ints(i int) ([]int64, bool) {
 	return out, true
 }
 
-func (c *inferCtx) isConst(i int) bool { return c.has(i) && c.n.Inputs[i].Const != nil }
-
-// floats returns the contents of a constant floating-point (or integer)
-// input.
+// floats returns the contents of input i as numbers when every element
+// is a known integer or float.
 func (c *inferCtx) floats(i int) ([]float64, bool) {
-	if !c.has(i) {
+	xs, ok := c.values(i)
+	if !ok {
 		return nil, false
 	}
-	t := c.n.Inputs[i].Const
-	if t == nil {
-		if ds, ok := c.ints(i); ok {
-			fs := make([]float64, len(ds))
-			for k, d := range ds {
-				fs[k] = float64(d)
-			}
-			return fs, true
+	fs := make([]float64, len(xs))
+	for k, x := range xs {
+		switch {
+		case x.isf:
+			fs[k] = x.f
+		case x.known:
+			fs[k] = float64(x.v)
+		default:
+			return nil, false
 		}
-		return nil, false
 	}
-	if n := t.NumElements(); n < 0 || n > maxTrackedValues || t.DType == String || t.Check() != nil {
-		return nil, false
-	}
-	switch t.DType {
-	case Complex64, Complex128, Float8E4M3FN, Float8E4M3FNUZ, Float8E5M2, Float8E5M2FNUZ, Uint4, Int4, Float4E2M1:
-		return nil, false
-	}
-	return t.Float64s(), true
+	return fs, true
 }
 
 // setValues records the contents of output i.

@@ -718,3 +718,56 @@ func TestSchemasInVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestShapeChainInterpolate is how older PyTorch exports
+// F.interpolate(x, scale_factor=2): the output size is computed in
+// floating point from Shape and fed to Resize as sizes.
+func TestShapeChainInterpolate(t *testing.T) {
+	b := testmodels.NewBuilder("interp", 11)
+	x := b.InputShape("x", ir.Float32, shape("N", 3, 5, 7))
+	shp := b.Node("Shape", []*ir.Value{x})
+	hw := b.Node("Slice", []*ir.Value{shp, b.I64("st", []int64{1}, []int64{2}), b.I64("en", []int64{1}, []int64{4})})
+	f := b.Node("Cast", []*ir.Value{hw}, ir.IntAttr("to", int64(ir.Float32)))
+	scaled := b.Node("Mul", []*ir.Value{f, b.F32("two", []int64{1}, []float32{2.5})})
+	fl := b.Node("Floor", []*ir.Value{scaled})
+	hwOut := b.Node("Cast", []*ir.Value{fl}, ir.IntAttr("to", int64(ir.Int64)))
+	nc := b.Node("Slice", []*ir.Value{shp, b.I64("st0", []int64{1}, []int64{0}), b.I64("en0", []int64{1}, []int64{2})})
+	sizes := b.Node("Concat", []*ir.Value{nc, hwOut}, ir.IntAttr("axis", 0))
+	empty := b.Const("empty", ir.NewTensor(ir.Float32, 0))
+	y := b.Node("Resize", []*ir.Value{x, empty, empty, sizes})
+	infer(t, b)
+	want(t, y, "float32[N,3,12,17]")
+}
+
+// TestLoopTripCount: a Loop with a known trip count and no condition runs
+// exactly that many times, so its scan outputs have that length.
+func TestLoopTripCount(t *testing.T) {
+	b := testmodels.NewBuilder("for", 13)
+	body := &ir.Graph{Name: "body"}
+	iter, condIn := &ir.Value{Name: "iter"}, &ir.Value{Name: "cond_in"}
+	condOut, y := &ir.Value{Name: "cond_out"}, &ir.Value{Name: "y"}
+	body.Inputs = []*ir.Value{iter, condIn}
+	body.Nodes = []*ir.Node{
+		{Name: "id", OpType: "Identity", Inputs: []*ir.Value{condIn}, Outputs: []*ir.Value{condOut}},
+		{Name: "cast", OpType: "Cast", Inputs: []*ir.Value{iter}, Outputs: []*ir.Value{y}, Attrs: []*ir.Attribute{ir.IntAttr("to", int64(ir.Float32))}},
+	}
+	body.Outputs = []*ir.Value{condOut, y}
+	forLoop := b.Node("Loop", []*ir.Value{b.I64("m", nil, []int64{4}), nil}, ir.GraphAttr("body", body))
+	infer(t, b)
+	want(t, forLoop, "float32[4]")
+
+	// With a condition that may change, the count is unknown.
+	b = testmodels.NewBuilder("while", 13)
+	body2 := &ir.Graph{Name: "body"}
+	iter, condIn = &ir.Value{Name: "iter"}, &ir.Value{Name: "cond_in"}
+	condOut, y = &ir.Value{Name: "cond_out"}, &ir.Value{Name: "y"}
+	body2.Inputs = []*ir.Value{iter, condIn}
+	body2.Nodes = []*ir.Node{
+		{Name: "lt", OpType: "Less", Inputs: []*ir.Value{iter, b.I64("lim", nil, []int64{2})}, Outputs: []*ir.Value{condOut}},
+		{Name: "cast", OpType: "Cast", Inputs: []*ir.Value{iter}, Outputs: []*ir.Value{y}, Attrs: []*ir.Attribute{ir.IntAttr("to", int64(ir.Float32))}},
+	}
+	body2.Outputs = []*ir.Value{condOut, y}
+	whileLoop := b.Node("Loop", []*ir.Value{b.I64("m", nil, []int64{4}), b.Const("t", &ir.Tensor{DType: ir.Bool, Data: []byte{1}})}, ir.GraphAttr("body", body2))
+	infer(t, b)
+	want(t, whileLoop, "float32[?]")
+}
