@@ -597,7 +597,7 @@ func TestLoop(t *testing.T) {
 	infer(t, b)
 	want(t, outs[0], "float32[N,8]")
 	want(t, outs[1], "float32[?,8]")
-	want(t, outs[2], "float32[?,N,8]")
+	want(t, outs[2], "float32[5,N,8]") // a for-loop: no condition input
 	want(t, iter, "int64[]")
 	want(t, h, "float32[N,8]")
 	want(t, acc, "float32[?,8]")
