@@ -353,7 +353,7 @@ func parent(o options) error {
 }
 
 func (r result) text(weights int64) string {
-	s := fmt.Sprintf("%-13s %-11s %6.2f s  peak RSS %s (%.2f× weights)", r.layout, r.op, r.seconds, size(r.peak), float64(r.peak)/float64(weights))
+	s := fmt.Sprintf("%-13s %-12s %6.2f s  peak RSS %s (%.2f× weights)", r.layout, r.op, r.seconds, size(r.peak), float64(r.peak)/float64(weights))
 	if r.retained > 0 {
 		s += fmt.Sprintf(", heap after GC %s", size(r.retained))
 	}
