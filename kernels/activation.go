@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Activation selects an element-wise function fused into the end of a
 // GEMM or convolution, applied after the bias is added.
 type Activation int
@@ -10,32 +12,35 @@ const (
 	ActClip                   // min(max(x, lo), hi); Relu6 is Clip(0, 6)
 )
 
-// activate sets row[j] = act(row[j] + bias).
-func activate(row []float32, bias float32, act Activation, lo, hi float32) {
-	switch act {
-	case ActNone:
-		if bias != 0 {
-			for j := range row {
-				row[j] += bias
-			}
-		}
+// bounds returns the clamp interval [lo, hi] equivalent to f.
+func (f Fused) bounds() (lo, hi float32) {
+	inf := float32(math.Inf(1))
+	switch f.Act {
 	case ActRelu:
-		for j, v := range row {
-			v += bias
-			if !(v > 0) && v == v { // keep NaN, as max(NaN, 0) in ONNX Relu
-				v = 0
-			}
-			row[j] = v
-		}
+		return 0, inf
 	case ActClip:
-		for j, v := range row {
-			v += bias
-			if v < lo {
-				v = lo
-			} else if v > hi {
-				v = hi
-			}
-			row[j] = v
+		return f.Lo, f.Hi
+	}
+	return -inf, inf
+}
+
+// activate sets row[j] = act(row[j] + bias).
+func activate(row []float32, bias float32, f Fused) {
+	lo, hi := f.bounds()
+	biasClamp(row, bias, lo, hi)
+}
+
+// biasClampGo sets x[j] = min(max(x[j] + bias, lo), hi), leaving NaNs
+// as they are.
+func biasClampGo(x []float32, bias, lo, hi float32) {
+	for j, v := range x {
+		v += bias
+		if v < lo {
+			v = lo
 		}
+		if v > hi {
+			v = hi
+		}
+		x[j] = v
 	}
 }

@@ -40,3 +40,43 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// convBench lists typical CNN layers (MobileNetV2 and ResNet-50).
+var convBench = []struct {
+	name string
+	p    Conv2DParams
+}{
+	{"mbv2_3x3s2_3to32_224", Conv2DParams{N: 1, C: 3, H: 224, W: 224, M: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"mbv2_1x1_32to16_112", Conv2DParams{N: 1, C: 32, H: 112, W: 112, M: 16, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
+	{"mbv2_1x1_16to96_112", Conv2DParams{N: 1, C: 16, H: 112, W: 112, M: 96, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
+	{"mbv2_dw3x3_96_112", Conv2DParams{N: 1, C: 96, H: 112, W: 112, M: 96, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 96}},
+	{"mbv2_dw3x3s2_96_112", Conv2DParams{N: 1, C: 96, H: 112, W: 112, M: 96, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 96}},
+	{"mbv2_dw3x3_576_14", Conv2DParams{N: 1, C: 576, H: 14, W: 14, M: 576, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 576}},
+	{"mbv2_1x1_320to1280_7", Conv2DParams{N: 1, C: 320, H: 7, W: 7, M: 1280, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
+	{"r50_3x3_64_56", Conv2DParams{N: 1, C: 64, H: 56, W: 56, M: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"r50_7x7s2_3to64_224", Conv2DParams{N: 1, C: 3, H: 224, W: 224, M: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 3, PadL: 3, PadB: 3, PadR: 3, Group: 1}},
+}
+
+func BenchmarkConv2D(b *testing.B) {
+	r := rand.New(rand.NewPCG(2, 2))
+	for _, c := range convBench {
+		p := c.p
+		p.OH, p.OW = p.OutSize()
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.M*p.C/p.Group*p.KH*p.KW)
+		bias := randSlice(r, p.M)
+		y := make([]float32, p.N*p.M*p.OH*p.OW)
+		pc := PackConv2D(&p, w)
+		flops := 2 * float64(p.N*p.M*p.OH*p.OW*p.C/p.Group*p.KH*p.KW)
+		for _, th := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", c.name, th), func(b *testing.B) {
+				SetThreads(th)
+				defer SetThreads(1)
+				for b.Loop() {
+					pc.Run(x, bias, y, Fused{Act: ActRelu})
+				}
+				reportGFLOPS(b, flops)
+			})
+		}
+	}
+}

@@ -5,7 +5,7 @@
 package kernels
 
 // sgemmAvx512Kernels[m-1][nv-1] computes an m×(16·nv) tile.
-var sgemmAvx512Kernels = [6][4]func(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int){
+var sgemmAvx512Kernels = [6][4]func(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32){
 	{sgemmAvx512M1N1, sgemmAvx512M1N2, sgemmAvx512M1N3, sgemmAvx512M1N4},
 	{sgemmAvx512M2N1, sgemmAvx512M2N2, sgemmAvx512M2N3, sgemmAvx512M2N4},
 	{sgemmAvx512M3N1, sgemmAvx512M3N2, sgemmAvx512M3N3, sgemmAvx512M3N4},
@@ -15,95 +15,101 @@ var sgemmAvx512Kernels = [6][4]func(kc int, a, b *float32, bstride int, c *float
 }
 
 // sgemmAvx2Kernels[m-1] computes a full m×16 tile.
-var sgemmAvx2Kernels = [6]func(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int){
+var sgemmAvx2Kernels = [6]func(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32){
 	sgemmAvx2M1, sgemmAvx2M2, sgemmAvx2M3, sgemmAvx2M4, sgemmAvx2M5, sgemmAvx2M6}
 
 //go:noescape
-func sgemmAvx512M1N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M1N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M1N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M1N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M1N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M1N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M1N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M1N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M2N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M2N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M2N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M2N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M2N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M2N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M2N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M2N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M3N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M3N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M3N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M3N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M3N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M3N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M3N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M3N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M4N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M4N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M4N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M4N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M4N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M4N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M4N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M4N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M5N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M5N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M5N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M5N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M5N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M5N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M5N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M5N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M6N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M6N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M6N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M6N2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M6N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M6N3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx512M6N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx512M6N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2M1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx2M1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2M2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx2M2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2M3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx2M3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2M4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx2M4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)
+func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func dw3x3s1Avx512(out, in *float32, n, rows, rowStep, tapStep int, w *float32, bias, lo, hi float32, masks uint64)
+
+//go:noescape
+func dw3x3s2Avx512(out, in *float32, n, rows, rowStep, tapStep int, w *float32, bias, lo, hi float32, masks uint64)

@@ -19,9 +19,9 @@ type sgemmKernel struct {
 	// edge too. Unmasked kernels are only called on full-width B panels.
 	masked bool
 	// tile computes C[0:mr, 0:nr] = alpha·Ap·Bp + beta·C, reading C only
-	// when loadC. Ap is a packed A panel; row k of the B panel starts at
-	// b[k*bstride].
-	tile func(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool)
+	// when loadC, then applies ep if it is not nil. Ap is a packed A
+	// panel; row k of the B panel starts at b[k*bstride].
+	tile func(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi)
 }
 
 // sk is the micro-kernel chosen for this CPU (see the per-arch init).
@@ -44,19 +44,38 @@ type sgemmB struct {
 	pk     *PackedB // prepacked; b is unused when set
 	col0   int      // first column; a multiple of nr when pk is set
 	direct bool     // read B (not transposed) in place instead of packing
-	// pack, when set, packs op(B)[k0:k0+kc, j0:j0+nc] into nr-column
-	// panels of dst (columns relative to col0 already added).
-	pack func(dst []float32, k0, kc, j0, nc, nr int)
+	// im, when set, generates B as an im2col matrix packed block by
+	// block; b and ldb are unused.
+	im *im2col
 }
 
-// epilogue is applied to finished tiles of C: C[i][j] = act(C[i][j] +
-// bias[row0+i]).
+// epilogue is applied to finished tiles of C: C[i][j] = min(max(C[i][j]
+// + bias[row0+i], lo), hi), keeping NaNs.
 type epilogue struct {
-	bias   []float32 // per row of C; may be nil
+	bias   []float32 // per row of C; nil means zeros
 	row0   int
-	act    Activation
-	lo, hi float32 // clip bounds for ActClip
+	lo, hi float32
 }
+
+// newEpilogue returns the epilogue adding bias (nil for none) and
+// applying f, or nil when there is nothing to do.
+func newEpilogue(bias []float32, f Fused) *epilogue {
+	lo, hi := f.bounds()
+	if bias == nil && f.Act == ActNone {
+		return nil
+	}
+	return &epilogue{bias: bias, lo: lo, hi: hi}
+}
+
+// tileEpi is the epilogue as a micro-kernel sees it: bias[0:mr] for the
+// tile's rows.
+type tileEpi struct {
+	bias   []float32
+	lo, hi float32
+}
+
+// zeroBias stands in for a missing bias vector.
+var zeroBias [16]float32
 
 // sgemmWork holds one goroutine's packing buffers.
 type sgemmWork struct {
@@ -235,8 +254,8 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 					edgeStart = ncb - ncb%nr
 					packB(w.edge, b, pc, kcb, jc+edgeStart, ncb-edgeStart, nr)
 				}
-			case b.pack != nil:
-				b.pack(w.b, pc, kcb, b.col0+jc, ncb, nr)
+			case b.im != nil:
+				b.im.pack(w.b, pc, kcb, b.col0+jc, ncb, nr)
 				bblk = w.b
 			default:
 				packB(w.b, b, pc, kcb, jc, ncb, nr)
@@ -254,6 +273,14 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 				}
 				for ir := 0; ir < mcb; ir += mr {
 					mrb := min(mr, mcb-ir)
+					var tep *tileEpi
+					if last && epi != nil {
+						te := tileEpi{bias: zeroBias[:], lo: epi.lo, hi: epi.hi}
+						if epi.bias != nil {
+							te.bias = epi.bias[epi.row0+ic+ir:]
+						}
+						tep = &te
+					}
 					ap := ablk[ir*kcb:]
 					crow := (ic + ir) * ldc
 					for jr := 0; jr < ncb; jr += nr {
@@ -269,27 +296,11 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 							bp = bblk[jr:]
 						}
 						c := C[crow+jc+jr:]
-						k.tile(mrb, nrb, kcb, ap, bp, bs, c, ldc, alpha, bet, loadC)
-						if last && epi != nil {
-							epi.apply(c, ldc, mrb, nrb, ic+ir)
-						}
+						k.tile(mrb, nrb, kcb, ap, bp, bs, c, ldc, alpha, bet, loadC, tep)
 					}
 				}
 			}
 		}
-	}
-}
-
-// apply runs the epilogue on an mr×nr tile whose first row is row i of
-// the (sub)problem.
-func (e *epilogue) apply(c []float32, ldc, mr, nr, i int) {
-	for r := 0; r < mr; r++ {
-		row := c[r*ldc : r*ldc+nr]
-		var bias float32
-		if e.bias != nil {
-			bias = e.bias[e.row0+i+r]
-		}
-		activate(row, bias, e.act, e.lo, e.hi)
 	}
 }
 

@@ -32,29 +32,23 @@ func init() {
 	}
 }
 
-func tileAvx512(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+func tileAvx512(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi) {
 	nv := (nr + 15) >> 4
 	mask := uint64(1)<<(nr-(nv-1)*16) - 1
-	lc := 0
-	if loadC {
-		lc = 1
-	}
-	sgemmAvx512Kernels[mr-1][nv-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, mask, lc)
+	flags, bias, lo, hi := tileFlags(loadC, ep)
+	sgemmAvx512Kernels[mr-1][nv-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, mask, flags, bias, lo, hi)
 }
 
-func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool) {
-	lc := 0
-	if loadC {
-		lc = 1
-	}
+func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi) {
 	if nr == 16 {
-		sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, 0, lc)
+		flags, bias, lo, hi := tileFlags(loadC, ep)
+		sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, 0, flags, bias, lo, hi)
 		return
 	}
 	// Partial tile: the B panel is zero-padded to 16 columns; compute the
 	// full tile into scratch and merge the valid part.
 	var t [6 * 16]float32
-	sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &t[0], 16*4, alpha, 0, 0, 0)
+	sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &t[0], 16*4, alpha, 0, 0, 0, nil, 0, 0)
 	for i := 0; i < mr; i++ {
 		row := c[i*ldc : i*ldc+nr]
 		for j := range row {
@@ -64,7 +58,28 @@ func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int,
 				row[j] = t[i*16+j]
 			}
 		}
+		if ep != nil {
+			biasClampGo(row, ep.bias[i], ep.lo, ep.hi)
+		}
 	}
+}
+
+// Flag bits of the assembly micro-kernels.
+const (
+	sgemmLoadC    = 1 // accumulate into C scaled by beta
+	sgemmEpilogue = 2 // add the row bias and clamp
+)
+
+// tileFlags converts the tile options to the kernels' arguments.
+func tileFlags(loadC bool, ep *tileEpi) (flags int, bias *float32, lo, hi float32) {
+	if loadC {
+		flags |= sgemmLoadC
+	}
+	if ep != nil {
+		flags |= sgemmEpilogue
+		bias, lo, hi = &ep.bias[0], ep.lo, ep.hi
+	}
+	return flags, bias, lo, hi
 }
 
 // availableKernels lists the float32 micro-kernels this CPU can run.

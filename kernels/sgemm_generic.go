@@ -11,7 +11,7 @@ var sgemmGeneric = &sgemmKernel{
 
 // tileGeneric computes an mr×nr tile (mr ≤ 4, nr ≤ 16) with 4×16
 // accumulators kept in arrays the compiler holds on the stack.
-func tileGeneric(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+func tileGeneric(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi) {
 	var acc [4][16]float32
 	a = a[:kc*4]
 	for k := 0; k < kc; k++ {
@@ -35,6 +35,9 @@ func tileGeneric(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc i
 			for j := range row {
 				row[j] = alpha * acc[i][j]
 			}
+		}
+		if ep != nil {
+			biasClampGo(row, ep.bias[i], ep.lo, ep.hi)
 		}
 	}
 }

@@ -26,6 +26,7 @@ func main() {
 	flag.Parse()
 	write(filepath.Join(*dir, "sgemm_amd64.s"), genSgemm)
 	write(filepath.Join(*dir, "qgemm_amd64.s"), genQgemm)
+	write(filepath.Join(*dir, "depthwise_amd64.s"), genDepthwise)
 	writeGo(filepath.Join(*dir, "kernels_amd64_decl.go"), genDecl)
 }
 

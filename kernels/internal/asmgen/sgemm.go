@@ -13,7 +13,11 @@ const (
 )
 
 // sgemmArgs is the Go declaration shared by all float32 micro-kernels.
-const sgemmArgs = "(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, loadc int)"
+//
+// flags bit 0 (sgemmLoadC): C = alpha·AB + beta·C, else C = alpha·AB.
+// flags bit 1 (sgemmEpilogue): then C[i][j] = min(max(C[i][j] + bias[i],
+// lo), hi), with NaNs kept.
+const sgemmArgs = "(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)"
 
 func genSgemm(a *asm) {
 	for m := 1; m <= sgemmMR512; m++ {
@@ -38,7 +42,7 @@ func sgemm512(a *asm, m, nv int) {
 	bv := func(v int) string { return fmt.Sprintf("Z%d", 24+v) }
 	a.p("")
 	a.p("// func sgemmAvx512M%dN%d%s", m, nv, sgemmArgs)
-	a.p("TEXT ·sgemmAvx512M%dN%d(SB), NOSPLIT, $0-72", m, nv)
+	a.p("TEXT ·sgemmAvx512M%dN%d(SB), NOSPLIT, $0-88", m, nv)
 	a.i("MOVQ kc+0(FP), CX")
 	a.i("MOVQ a+8(FP), SI")
 	a.i("MOVQ b+16(FP), DX")
@@ -84,20 +88,33 @@ func sgemm512(a *asm, m, nv int) {
 
 	a.i("VBROADCASTSS alpha+48(FP), Z28")
 	a.i("VBROADCASTSS beta+52(FP), Z29")
-	a.i("MOVQ loadc+64(FP), AX")
-	a.i("TESTQ AX, AX")
-	a.i("JZ s512m%dn%dstore", m, nv)
-	epi := func(loadC bool) {
+	a.i("VBROADCASTSS lo+80(FP), Z30")
+	a.i("VBROADCASTSS hi+84(FP), Z31")
+	a.i("MOVQ flags+64(FP), AX")
+	a.i("MOVQ bias+72(FP), BX")
+	label := fmt.Sprintf("s512m%dn%d", m, nv)
+	// Four epilogues, for the combinations of loading C and applying
+	// bias and clamp. Z24..Z27 are free once the loop is done.
+	epi := func(loadC, clamp bool) {
 		for i := 0; i < m; i++ {
+			if clamp {
+				a.i("VBROADCASTSS %d(BX), Z27", 4*i)
+			}
 			for v := 0; v < nv; v++ {
 				a.i("VMULPS Z28, %s, %s", acc(i, v), acc(i, v))
 				if loadC {
 					if v == nv-1 {
-						a.i("VMOVUPS.Z %d(DI), K1, Z30", 64*v)
+						a.i("VMOVUPS.Z %d(DI), K1, Z26", 64*v)
 					} else {
-						a.i("VMOVUPS %d(DI), Z30", 64*v)
+						a.i("VMOVUPS %d(DI), Z26", 64*v)
 					}
-					a.i("VFMADD231PS Z29, Z30, %s", acc(i, v))
+					a.i("VFMADD231PS Z29, Z26, %s", acc(i, v))
+				}
+				if clamp {
+					a.i("VADDPS Z27, %s, %s", acc(i, v), acc(i, v))
+					// max(lo, x) and min(hi, x) return x when it is NaN.
+					a.i("VMAXPS %s, Z30, %s", acc(i, v), acc(i, v))
+					a.i("VMINPS %s, Z31, %s", acc(i, v), acc(i, v))
 				}
 				if v == nv-1 {
 					a.i("VMOVUPS %s, K1, %d(DI)", acc(i, v), 64*v)
@@ -112,9 +129,25 @@ func sgemm512(a *asm, m, nv int) {
 		a.i("VZEROUPPER")
 		a.i("RET")
 	}
-	epi(true)
-	a.p("s512m%dn%dstore:", m, nv)
-	epi(false)
+	epilogues(a, label, epi)
+}
+
+// epilogues emits the dispatch on flags (in AX) and the four epilogue
+// variants produced by epi.
+func epilogues(a *asm, label string, epi func(loadC, clamp bool)) {
+	a.i("TESTQ $2, AX")
+	a.i("JNZ %sclamp", label)
+	a.i("TESTQ $1, AX")
+	a.i("JZ %sstore", label)
+	epi(true, false)
+	a.p("%sstore:", label)
+	epi(false, false)
+	a.p("%sclamp:", label)
+	a.i("TESTQ $1, AX")
+	a.i("JZ %sclampstore", label)
+	epi(true, true)
+	a.p("%sclampstore:", label)
+	epi(false, true)
 }
 
 // sgemm256 emits an AVX2/FMA kernel for a full m×16 tile.
@@ -126,7 +159,7 @@ func sgemm256(a *asm, m int) {
 	acc := func(i, v int) string { return fmt.Sprintf("Y%d", i*nv+v) }
 	a.p("")
 	a.p("// func sgemmAvx2M%d%s", m, sgemmArgs)
-	a.p("TEXT ·sgemmAvx2M%d(SB), NOSPLIT, $0-72", m)
+	a.p("TEXT ·sgemmAvx2M%d(SB), NOSPLIT, $0-88", m)
 	a.i("MOVQ kc+0(FP), CX")
 	a.i("MOVQ a+8(FP), SI")
 	a.i("MOVQ b+16(FP), DX")
@@ -153,15 +186,24 @@ func sgemm256(a *asm, m int) {
 
 	a.i("VBROADCASTSS alpha+48(FP), Y14")
 	a.i("VBROADCASTSS beta+52(FP), Y15")
-	a.i("MOVQ loadc+64(FP), AX")
-	a.i("TESTQ AX, AX")
-	a.i("JZ s256m%dstore", m)
-	epi := func(loadC bool) {
+	a.i("MOVQ flags+64(FP), AX")
+	a.i("MOVQ bias+72(FP), BX")
+	epi := func(loadC, clamp bool) {
 		for i := 0; i < m; i++ {
+			if clamp {
+				a.i("VBROADCASTSS %d(BX), Y12", 4*i)
+			}
 			for v := 0; v < nv; v++ {
 				a.i("VMULPS Y14, %s, %s", acc(i, v), acc(i, v))
 				if loadC {
 					a.i("VFMADD231PS %d(DI), Y15, %s", 32*v, acc(i, v))
+				}
+				if clamp {
+					a.i("VADDPS Y12, %s, %s", acc(i, v), acc(i, v))
+					a.i("VBROADCASTSS lo+80(FP), Y13")
+					a.i("VMAXPS %s, Y13, %s", acc(i, v), acc(i, v))
+					a.i("VBROADCASTSS hi+84(FP), Y13")
+					a.i("VMINPS %s, Y13, %s", acc(i, v), acc(i, v))
 				}
 				a.i("VMOVUPS %s, %d(DI)", acc(i, v), 32*v)
 			}
@@ -172,9 +214,7 @@ func sgemm256(a *asm, m int) {
 		a.i("VZEROUPPER")
 		a.i("RET")
 	}
-	epi(true)
-	a.p("s256m%dstore:", m)
-	epi(false)
+	epilogues(a, fmt.Sprintf("s256m%d", m), epi)
 }
 
 // unrolledLoop emits a loop running body CX times (CX ≥ 1), unrolled u
@@ -236,4 +276,5 @@ func genDecl(a *asm) {
 		a.p("func sgemmAvx2M%d%s", m, sgemmArgs)
 	}
 	genQgemmDecl(a)
+	genDepthwiseDecl(a)
 }

@@ -38,33 +38,9 @@ func sgemmRef(transA, transB bool, M, N, K int, alpha float32, A []float32, lda 
 	}
 }
 
-// Conv2DParams describes a 2-D NCHW convolution. Pads are
-// (top, left, bottom, right). Weights are (M, C/Group, KH, KW).
-type Conv2DParams struct {
-	N, C, H, W int // input
-	M          int // output channels
-	KH, KW     int
-	StrideH    int
-	StrideW    int
-	DilH, DilW int
-	PadT, PadL int
-	PadB, PadR int
-	Group      int
-	OH, OW     int // output size (callers compute it from the above)
-}
-
-// OutSize returns the output height and width implied by the other
-// fields.
-func (p *Conv2DParams) OutSize() (oh, ow int) {
-	oh = (p.H+p.PadT+p.PadB-p.DilH*(p.KH-1)-1)/p.StrideH + 1
-	ow = (p.W+p.PadL+p.PadR-p.DilW*(p.KW-1)-1)/p.StrideW + 1
-	return oh, ow
-}
-
-// Conv2D computes y = conv(x, w) + bias for float32 NCHW tensors; bias may
-// be nil. y must have N*M*OH*OW elements. This reference version is
-// direct; faster paths replace it.
-func Conv2D(p *Conv2DParams, x, w, bias, y []float32) {
+// conv2DRef is the direct reference convolution the fast paths are
+// tested against.
+func conv2DRef(p *Conv2DParams, x, w, bias, y []float32) {
 	cg := p.C / p.Group
 	mg := p.M / p.Group
 	for n := 0; n < p.N; n++ {

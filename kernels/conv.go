@@ -1,0 +1,274 @@
+package kernels
+
+import "fmt"
+
+// Conv2DParams describes a 2-D NCHW convolution. Pads are
+// (top, left, bottom, right). Weights are (M, C/Group, KH, KW).
+type Conv2DParams struct {
+	N, C, H, W int // input
+	M          int // output channels
+	KH, KW     int
+	StrideH    int
+	StrideW    int
+	DilH, DilW int
+	PadT, PadL int
+	PadB, PadR int
+	Group      int
+	OH, OW     int // output size (callers compute it from the above)
+}
+
+// OutSize returns the output height and width implied by the other
+// fields; a size below 1 means the padded input is smaller than the
+// dilated kernel.
+func (p *Conv2DParams) OutSize() (oh, ow int) {
+	return convOut(p.H, p.PadT+p.PadB, p.KH, p.DilH, p.StrideH),
+		convOut(p.W, p.PadL+p.PadR, p.KW, p.DilW, p.StrideW)
+}
+
+// convOut is the output length of a convolution or pooling window along
+// one axis (0 when the window does not fit at all).
+func convOut(in, pads, k, dil, stride int) int {
+	span := in + pads - dil*(k-1) - 1
+	if span < 0 || stride < 1 {
+		return 0
+	}
+	return span/stride + 1
+}
+
+// Check reports whether p describes a valid convolution: positive sizes,
+// strides and dilations, non-negative pads, channel counts divisible by
+// Group, and OH, OW equal to OutSize. Kernels panic on parameters that
+// fail Check, so callers facing untrusted input check first.
+func (p *Conv2DParams) Check() error {
+	switch {
+	case p.N < 0 || p.C < 1 || p.H < 1 || p.W < 1 || p.M < 1 || p.KH < 1 || p.KW < 1:
+		return fmt.Errorf("kernels: conv: bad sizes N=%d C=%d H=%d W=%d M=%d KH=%d KW=%d", p.N, p.C, p.H, p.W, p.M, p.KH, p.KW)
+	case p.StrideH < 1 || p.StrideW < 1 || p.DilH < 1 || p.DilW < 1:
+		return fmt.Errorf("kernels: conv: strides (%d,%d) and dilations (%d,%d) must be ≥ 1", p.StrideH, p.StrideW, p.DilH, p.DilW)
+	case p.PadT < 0 || p.PadL < 0 || p.PadB < 0 || p.PadR < 0:
+		return fmt.Errorf("kernels: conv: negative pad (%d,%d,%d,%d)", p.PadT, p.PadL, p.PadB, p.PadR)
+	case p.Group < 1 || p.C%p.Group != 0 || p.M%p.Group != 0:
+		return fmt.Errorf("kernels: conv: group %d does not divide C=%d and M=%d", p.Group, p.C, p.M)
+	}
+	oh, ow := p.OutSize()
+	if oh < 1 || ow < 1 || p.OH != oh || p.OW != ow {
+		return fmt.Errorf("kernels: conv: output %dx%d, want %dx%d (≥ 1)", p.OH, p.OW, oh, ow)
+	}
+	return nil
+}
+
+// mustCheck panics if p is invalid or a slice is too short for it.
+func (p *Conv2DParams) mustCheck(fn string, x, w, bias, y []float32) {
+	if err := p.Check(); err != nil {
+		panic(fn + ": " + err.Error())
+	}
+	need := func(name string, s []float32, n int) {
+		if len(s) < n {
+			panic(fmt.Sprintf("kernels: %s: len(%s)=%d, want ≥ %d", fn, name, len(s), n))
+		}
+	}
+	need("x", x, p.N*p.C*p.H*p.W)
+	if w != nil {
+		need("w", w, p.M*p.C/p.Group*p.KH*p.KW)
+	}
+	if bias != nil {
+		need("bias", bias, p.M)
+	}
+	need("y", y, p.N*p.M*p.OH*p.OW)
+}
+
+// Fused is an element-wise activation applied to a kernel's output after
+// the bias, while the output is still in cache.
+type Fused struct {
+	Act    Activation
+	Lo, Hi float32 // bounds for ActClip
+}
+
+// Conv2D computes y = conv(x, w) + bias for float32 NCHW tensors; bias may
+// be nil. y must have N*M*OH*OW elements. It panics if p fails Check or a
+// slice is too short.
+func Conv2D(p *Conv2DParams, x, w, bias, y []float32) {
+	Conv2DFused(p, x, w, bias, y, Fused{})
+}
+
+// Conv2DFused is Conv2D followed by the activation f.
+//
+// Depthwise convolutions (one input channel per group) run a direct
+// kernel; the rest are GEMMs of the weights (M/Group × C/Group·KH·KW)
+// with the input, which 1×1 stride-1 unpadded convolutions use in place
+// and the others expand (im2col) block by block straight into the GEMM's
+// packed-panel layout, so no full im2col matrix is ever built. Packing
+// buffers come from a per-goroutine pool: no allocation in steady state.
+func Conv2DFused(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
+	p.mustCheck("Conv2D", x, w, bias, y)
+	if p.depthwise() {
+		depthwiseConv(p, x, w, bias, y, f)
+		return
+	}
+	conv2DGemm(p, nil, x, w, bias, y, f)
+}
+
+// PackedConv2D is a convolution with its weights prepacked for the GEMM
+// micro-kernel; build it once per constant weight tensor with PackConv2D.
+// It is read-only and safe for concurrent use.
+type PackedConv2D struct {
+	P  Conv2DParams
+	w  []float32  // depthwise weights (copied)
+	pa []*PackedA // GEMM weights, one per group
+}
+
+// PackConv2D packs the weights w (M, C/Group, KH, KW) of the convolution
+// p. It panics if p fails Check or w is too short.
+func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
+	if err := p.Check(); err != nil {
+		panic("PackConv2D: " + err.Error())
+	}
+	K := p.C / p.Group * p.KH * p.KW
+	if len(w) < p.M*K {
+		panic(fmt.Sprintf("kernels: PackConv2D: len(w)=%d, want ≥ %d", len(w), p.M*K))
+	}
+	pc := &PackedConv2D{P: *p}
+	if p.depthwise() {
+		pc.w = append([]float32(nil), w[:p.M*K]...)
+		return pc
+	}
+	mg := p.M / p.Group
+	for g := 0; g < p.Group; g++ {
+		pc.pa = append(pc.pa, PackA(false, mg, K, w[g*mg*K:(g+1)*mg*K], K))
+	}
+	return pc
+}
+
+// Run computes y = f(conv(x, w) + bias) with the packed weights; bias may
+// be nil.
+func (c *PackedConv2D) Run(x, bias, y []float32, f Fused) {
+	p := &c.P
+	p.mustCheck("PackedConv2D.Run", x, nil, bias, y)
+	if c.w != nil {
+		depthwiseConv(p, x, c.w, bias, y, f)
+		return
+	}
+	for _, pa := range c.pa {
+		pa.check("PackedConv2D.Run")
+	}
+	conv2DGemm(p, c.pa, x, nil, bias, y, f)
+}
+
+// depthwise reports whether every group has exactly one input channel.
+func (p *Conv2DParams) depthwise() bool { return p.Group == p.C && p.Group > 1 }
+
+// pointwise reports whether the convolution is a plain GEMM on the input
+// as stored: 1×1 kernel, stride 1, no padding.
+func (p *Conv2DParams) pointwise() bool {
+	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadT == 0 && p.PadL == 0 && p.PadB == 0 && p.PadR == 0
+}
+
+// conv2DGemm runs the convolution as one GEMM per image and group:
+// y[n,g] (M/G × OH·OW) = W[g] (M/G × K) · im2col(x[n,g]) (K × OH·OW).
+func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, y []float32, f Fused) {
+	cg, mg := p.C/p.Group, p.M/p.Group
+	K := cg * p.KH * p.KW
+	N := p.OH * p.OW
+	hw := p.H * p.W
+	jobs := p.N * p.Group
+	// Small GEMMs (grouped convolutions) parallelize over groups and
+	// images instead of inside each GEMM.
+	outer := 1
+	if mg*N*K < 4*sgemmMinParallel {
+		outer = Threads()
+	}
+	inner := Threads()
+	if outer > 1 {
+		inner = 1
+	}
+	parallelFor(jobs, outer, func(job int) {
+		n, g := job/p.Group, job%p.Group
+		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+		yg := y[(n*p.M+g*mg)*N : (n*p.M+(g+1)*mg)*N]
+		a := sgemmA{a: w, lda: K, row0: g * mg}
+		if pa != nil {
+			a = sgemmA{pk: pa[g]}
+		}
+		b := sgemmB{b: xg, ldb: N}
+		if p.pointwise() {
+			b.direct = sgemmDirectB(mg, N)
+		} else {
+			b.im = &im2col{p: p, x: xg}
+		}
+		var gbias []float32
+		if bias != nil {
+			gbias = bias[g*mg : (g+1)*mg]
+		}
+		epi := newEpilogue(gbias, f)
+		sgemmDrive(mg, N, K, 1, &a, &b, 0, yg, N, epi, inner)
+	})
+}
+
+// im2col is the virtual K×(OH·OW) matrix whose row (c, kh, kw) holds, for
+// every output position, the input value under that kernel tap (0 in the
+// padding). It is never stored whole: pack writes blocks of it in the
+// GEMM's panel layout.
+type im2col struct {
+	p *Conv2DParams
+	x []float32 // the group's input channels
+}
+
+// pack writes rows [k0, k0+kc) and columns [j0, j0+nc) in panels of nr
+// columns (see packB).
+func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
+	p := m.p
+	khw := p.KH * p.KW
+	H, W, OW := p.H, p.W, p.OW
+	sw := p.StrideW
+	for jp := 0; jp < nc; jp += nr {
+		n := min(nr, nc-jp)
+		d := dst[jp*kc : jp*kc+kc*nr]
+		for k := 0; k < kc; k++ {
+			kk := k0 + k
+			ci, r := kk/khw, kk%khw
+			kh, kw := r/p.KW, r%p.KW
+			xc := m.x[ci*H*W : (ci+1)*H*W]
+			row := d[k*nr : k*nr+nr]
+			clear(row[n:])
+			j := j0 + jp
+			for o := 0; o < n; {
+				oh, ow := j/OW, j%OW
+				seg := min(n-o, OW-ow)
+				out := row[o : o+seg]
+				o += seg
+				j += seg
+				ih := oh*p.StrideH - p.PadT + kh*p.DilH
+				if ih < 0 || ih >= H {
+					clear(out)
+					continue
+				}
+				xrow := xc[ih*W : ih*W+W]
+				iw0 := ow*sw - p.PadL + kw*p.DilW
+				// Output t reads xrow[iw0 + t·sw]; find the in-range t.
+				lo := 0
+				if iw0 < 0 {
+					lo = min(seg, (-iw0+sw-1)/sw)
+				}
+				hi := 0
+				if iw0 < W {
+					hi = min(seg, (W-1-iw0)/sw+1)
+				}
+				if hi <= lo {
+					clear(out)
+					continue
+				}
+				clear(out[:lo])
+				clear(out[hi:])
+				if sw == 1 {
+					copy(out[lo:hi], xrow[iw0+lo:iw0+hi])
+				} else {
+					src := xrow[iw0+lo*sw:]
+					for t := range out[lo:hi] {
+						out[lo+t] = src[t*sw]
+					}
+				}
+			}
+		}
+	}
+}

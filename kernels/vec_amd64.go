@@ -1,0 +1,41 @@
+//go:build amd64 && !purego
+
+package kernels
+
+//go:noescape
+func axpyAvx512(a float32, x, y *float32, n int)
+
+//go:noescape
+func axpy2Avx512(a float32, x, y *float32, n int)
+
+// axpy sets y[i] += a*x[i] for i < len(y); len(x) ≥ len(y).
+func axpy(a float32, x, y []float32) {
+	if hasAVX512 && len(y) > 0 {
+		_ = x[len(y)-1]
+		axpyAvx512(a, &x[0], &y[0], len(y))
+		return
+	}
+	axpyGo(a, x, y)
+}
+
+// axpy2 sets y[i] += a*x[2i] for i < len(y); len(x) ≥ 2·len(y)-1.
+func axpy2(a float32, x, y []float32) {
+	if hasAVX512 && len(y) > 0 {
+		_ = x[2*len(y)-2]
+		axpy2Avx512(a, &x[0], &y[0], len(y))
+		return
+	}
+	axpyStrideGo(a, x, 2, y)
+}
+
+//go:noescape
+func biasClampAvx512(x *float32, n int, bias, lo, hi float32)
+
+// biasClamp sets x[j] = min(max(x[j] + bias, lo), hi), keeping NaNs.
+func biasClamp(x []float32, bias, lo, hi float32) {
+	if hasAVX512 && len(x) > 0 {
+		biasClampAvx512(&x[0], len(x), bias, lo, hi)
+		return
+	}
+	biasClampGo(x, bias, lo, hi)
+}

@@ -1,0 +1,184 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Vector loops for the direct (depthwise) convolution and pooling. Each
+// processes n elements with full ZMM vectors and finishes with one
+// masked vector, so it never touches memory past the last element.
+
+// func axpyAvx512(a float32, x, y *float32, n int)
+// y[i] += a*x[i] for i < n.
+TEXT ·axpyAvx512(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Z0
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+axpy64:
+	CMPQ CX, $64
+	JLT axpy16
+	VMOVUPS (DI), Z1
+	VMOVUPS 64(DI), Z2
+	VMOVUPS 128(DI), Z3
+	VMOVUPS 192(DI), Z4
+	VFMADD231PS (SI), Z0, Z1
+	VFMADD231PS 64(SI), Z0, Z2
+	VFMADD231PS 128(SI), Z0, Z3
+	VFMADD231PS 192(SI), Z0, Z4
+	VMOVUPS Z1, (DI)
+	VMOVUPS Z2, 64(DI)
+	VMOVUPS Z3, 128(DI)
+	VMOVUPS Z4, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP axpy64
+axpy16:
+	CMPQ CX, $16
+	JLT axpytail
+	VMOVUPS (DI), Z1
+	VFMADD231PS (SI), Z0, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP axpy16
+axpytail:
+	TESTQ CX, CX
+	JZ axpydone
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z1
+	VMOVUPS.Z (SI), K1, Z2
+	VFMADD231PS Z2, Z0, Z1
+	VMOVUPS Z1, K1, (DI)
+axpydone:
+	VZEROUPPER
+	RET
+
+// func axpy2Avx512(a float32, x, y *float32, n int)
+// y[i] += a*x[2i] for i < n; reads x[0 : 2n-1].
+TEXT ·axpy2Avx512(SB), NOSPLIT, $0-32
+	VBROADCASTSS a+0(FP), Z0
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+	VMOVDQU32 evenIdx<>(SB), Z5
+	MOVQ $0x7fff, AX
+	KMOVW AX, K2
+axpy2_16:
+	CMPQ CX, $16
+	JLT axpy2tail
+	VMOVUPS (SI), Z1
+	VMOVUPS.Z 64(SI), K2, Z2
+	VPERMT2PS Z2, Z5, Z1
+	VMOVUPS (DI), Z3
+	VFMADD231PS Z1, Z0, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP axpy2_16
+axpy2tail:
+	TESTQ CX, CX
+	JZ axpy2done
+	// r = CX outputs need 2r-1 inputs: the first min(2r-1, 16) from the
+	// first vector, the rest from the second.
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	LEAQ -1(CX)(CX*1), DX
+	MOVQ $0xffff, AX
+	CMPQ DX, $16
+	JGE axpy2hi
+	MOVQ $1, AX
+	MOVQ DX, CX
+	SHLQ CX, AX
+	DECQ AX
+	XORQ DX, DX
+	JMP axpy2masks
+axpy2hi:
+	SUBQ $16, DX
+axpy2masks:
+	KMOVW AX, K3
+	MOVQ $1, AX
+	MOVQ DX, CX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K4
+	VMOVUPS.Z (SI), K3, Z1
+	VMOVUPS.Z 64(SI), K4, Z2
+	VPERMT2PS Z2, Z5, Z1
+	VMOVUPS.Z (DI), K1, Z3
+	VFMADD231PS Z1, Z0, Z3
+	VMOVUPS Z3, K1, (DI)
+axpy2done:
+	VZEROUPPER
+	RET
+
+DATA evenIdx<>+0(SB)/4, $0
+DATA evenIdx<>+4(SB)/4, $2
+DATA evenIdx<>+8(SB)/4, $4
+DATA evenIdx<>+12(SB)/4, $6
+DATA evenIdx<>+16(SB)/4, $8
+DATA evenIdx<>+20(SB)/4, $10
+DATA evenIdx<>+24(SB)/4, $12
+DATA evenIdx<>+28(SB)/4, $14
+DATA evenIdx<>+32(SB)/4, $16
+DATA evenIdx<>+36(SB)/4, $18
+DATA evenIdx<>+40(SB)/4, $20
+DATA evenIdx<>+44(SB)/4, $22
+DATA evenIdx<>+48(SB)/4, $24
+DATA evenIdx<>+52(SB)/4, $26
+DATA evenIdx<>+56(SB)/4, $28
+DATA evenIdx<>+60(SB)/4, $30
+GLOBL evenIdx<>(SB), RODATA|NOPTR, $64
+
+// func biasClampAvx512(x *float32, n int, bias, lo, hi float32)
+// x[i] = min(max(x[i] + bias, lo), hi), NaNs kept.
+TEXT ·biasClampAvx512(SB), NOSPLIT, $0-28
+	MOVQ x+0(FP), DI
+	MOVQ n+8(FP), CX
+	VBROADCASTSS bias+16(FP), Z0
+	VBROADCASTSS lo+20(FP), Z1
+	VBROADCASTSS hi+24(FP), Z2
+clamp32:
+	CMPQ CX, $32
+	JLT clamp16
+	VADDPS (DI), Z0, Z3
+	VADDPS 64(DI), Z0, Z4
+	VMAXPS Z3, Z1, Z3
+	VMAXPS Z4, Z1, Z4
+	VMINPS Z3, Z2, Z3
+	VMINPS Z4, Z2, Z4
+	VMOVUPS Z3, (DI)
+	VMOVUPS Z4, 64(DI)
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP clamp32
+clamp16:
+	CMPQ CX, $16
+	JLT clamptail
+	VADDPS (DI), Z0, Z3
+	VMAXPS Z3, Z1, Z3
+	VMINPS Z3, Z2, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ $64, DI
+	SUBQ $16, CX
+clamptail:
+	TESTQ CX, CX
+	JZ clampdone
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z3
+	VADDPS Z3, Z0, Z3
+	VMAXPS Z3, Z1, Z3
+	VMINPS Z3, Z2, Z3
+	VMOVUPS Z3, K1, (DI)
+clampdone:
+	VZEROUPPER
+	RET
