@@ -91,7 +91,6 @@ func depthwisePlane(p *Conv2DParams, xc, wc []float32, bias float32, out []float
 	}
 }
 
-
 // padPool holds zeroed scratch planes for the depthwise kernels.
 var padPool sync.Pool
 
