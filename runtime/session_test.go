@@ -1,0 +1,340 @@
+package runtime
+
+import (
+	"math/rand"
+	"strings"
+	"testing"
+
+	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/testmodels"
+)
+
+func TestUnsupportedOpIsNamed(t *testing.T) {
+	b := testmodels.NewBuilder("g", 17)
+	x := b.Input("x", ir.Float32, 2)
+	y := b.Node("Relu", []*ir.Value{x})
+	z := b.Node("FancyOp", []*ir.Value{y})
+	b.Output(z)
+	_, err := NewSession(b.Model(), Options{})
+	if err == nil {
+		t.Fatal("NewSession accepted an unsupported operator")
+	}
+	for _, want := range []string{"FancyOp", "n1_FancyOp", "not supported"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestUnsupportedOpsetIsNamed(t *testing.T) {
+	// LayerNormalization exists from opset 17; Gelu from 20.
+	for _, c := range []struct {
+		op    string
+		opset int64
+		want  []string
+	}{
+		{"LayerNormalization", 16, []string{"LayerNormalization", "opset 16", "17"}},
+		{"Gelu", 19, []string{"Gelu", "opset 19", "20"}},
+		{"Relu", MaxOpset + 1, []string{"Relu", "newest supported"}},
+	} {
+		err := Supported("", c.op, c.opset)
+		if err == nil {
+			t.Errorf("%s at opset %d: supported, want an error", c.op, c.opset)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not mention %q", c.op, err, w)
+			}
+		}
+	}
+	if err := Supported("com.microsoft", "Relu", 17); err == nil || !strings.Contains(err.Error(), "com.microsoft") {
+		t.Errorf("foreign domain: error %v", err)
+	}
+	if err := Supported("", "Conv", 21); err != nil {
+		t.Errorf("Conv at 21: %v", err)
+	}
+	// NewSession names the node and the opset too.
+	b := testmodels.NewBuilder("g", 16)
+	x := b.Input("x", ir.Float32, 2, 3)
+	s := b.F32("s", []int64{3}, []float32{1, 1, 1})
+	b.Output(b.Node("LayerNormalization", []*ir.Value{x, s}))
+	_, err := NewSession(b.Model(), Options{})
+	if err == nil || !strings.Contains(err.Error(), "n0_LayerNormalization") || !strings.Contains(err.Error(), "opset 16") {
+		t.Errorf("NewSession error %v", err)
+	}
+}
+
+func TestSessionInputs(t *testing.T) {
+	b := testmodels.NewBuilder("g", 17)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(2)})
+	w := b.InputShape("w", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(2)})
+	d := b.Input("d", ir.Float32, 2)
+	d.Const = ir.FromFloat32([]int64{2}, []float32{10, 20})
+	b.Graph().Consts = append(b.Graph().Consts, d)
+	s1 := b.Node("Add", []*ir.Value{x, w})
+	b.Output(b.Node("Add", []*ir.Value{s1, d}))
+	m := b.Model()
+	sess, err := NewSession(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(sess.InputNames(), ","); got != "x,w" {
+		t.Errorf("InputNames = %s, want x,w (d has a default)", got)
+	}
+	if got := strings.Join(sess.OutputNames(), ","); got != "n1_Add_out0" {
+		t.Errorf("OutputNames = %s", got)
+	}
+	x1 := f32(dims(1, 2), 1, 2)
+	out, err := sess.Run(map[string]*ir.Tensor{"x": x1, "w": x1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantF32(t, out["n1_Add_out0"], dims(1, 2), []float64{12, 24}, 0)
+	// The default can be overridden.
+	out, err = sess.Run(map[string]*ir.Tensor{"x": x1, "w": x1, "d": f32(dims(2), 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantF32(t, out["n1_Add_out0"], dims(1, 2), []float64{2, 4}, 0)
+
+	for _, c := range []struct {
+		in   map[string]*ir.Tensor
+		want string
+	}{
+		{map[string]*ir.Tensor{"x": x1}, `missing input "w"`},
+		{map[string]*ir.Tensor{"x": x1, "w": x1, "zz": x1}, `"zz" is not an input`},
+		{map[string]*ir.Tensor{"x": x1, "w": f32(dims(2, 2), 1, 2, 3, 4)}, "N = 1 elsewhere"},
+		{map[string]*ir.Tensor{"x": x1, "w": f32(dims(1, 3), 1, 2, 3)}, "want [N,2]"},
+		{map[string]*ir.Tensor{"x": x1, "w": i64(dims(1, 2), 1, 2)}, "is int64, want float32"},
+		{map[string]*ir.Tensor{"x": x1, "w": {DType: ir.Float32, Dims: []int64{1, 2}, Data: []byte{1}}}, "bytes of data"},
+	} {
+		if _, err := sess.Run(c.in); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Run: error %v, want %q", err, c.want)
+		}
+	}
+
+	// Options.Shapes pins an input's shape.
+	if _, err := NewSession(m, Options{Shapes: map[string][]int64{"x": {3, 3}}}); err == nil {
+		t.Error("Shapes disagreeing with the declared shape accepted")
+	}
+	if _, err := NewSession(m, Options{Shapes: map[string][]int64{"nope": {3, 2}}}); err == nil {
+		t.Error("Shapes naming a non-input accepted")
+	}
+	pinned, err := NewSession(m, Options{Shapes: map[string][]int64{"x": {3, 2}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pinned.Run(map[string]*ir.Tensor{"x": x1, "w": x1}); err == nil || !strings.Contains(err.Error(), "Options.Shapes") {
+		t.Errorf("pinned shape: error %v", err)
+	}
+}
+
+// evalByNodes runs m node by node with EvalNode (no buffer reuse), an
+// independent path to compare Session.Run against.
+func evalByNodes(t *testing.T, m *ir.Model, inputs map[string]*ir.Tensor) map[string]*ir.Tensor {
+	t.Helper()
+	vals := map[*ir.Value]*ir.Tensor{}
+	for _, v := range m.Graph.Inputs {
+		vals[v] = inputs[v.Name]
+	}
+	for _, c := range m.Graph.Consts {
+		vals[c] = c.Const
+	}
+	for _, n := range m.Graph.Nodes {
+		ins := make([]*ir.Tensor, len(n.Inputs))
+		for i, v := range n.Inputs {
+			if v != nil {
+				ins[i] = vals[v]
+			}
+		}
+		outs, err := EvalNode(n, ins, m.Opset(""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range n.Outputs {
+			vals[v] = outs[i]
+		}
+	}
+	res := map[string]*ir.Tensor{}
+	for _, v := range m.Graph.Outputs {
+		res[v.Name] = vals[v]
+	}
+	return res
+}
+
+// TestBufferReuse runs a graph whose intermediates die at different
+// times, mixing aliasing (Reshape, Identity, Squeeze) with computing ops,
+// and checks every run against node-by-node evaluation. Outputs of an
+// earlier run must survive later runs.
+func TestBufferReuse(t *testing.T) {
+	b := testmodels.NewBuilder("g", 17)
+	x := b.Input("x", ir.Float32, 4, 6)
+	a := b.Node("Relu", []*ir.Value{x})
+	r := b.Node("Reshape", []*ir.Value{a, b.I64("shape", []int64{2}, []int64{6, 4})})
+	c := b.Node("Neg", []*ir.Value{r})
+	d := b.Node("Sigmoid", []*ir.Value{a}) // a is still live after r's reader
+	id := b.Node("Identity", []*ir.Value{c})
+	e := b.Node("Exp", []*ir.Value{id})
+	f := b.Node("Transpose", []*ir.Value{d})
+	h := b.Node("Add", []*ir.Value{f, e})
+	u := b.Node("Unsqueeze", []*ir.Value{h, b.I64("ax", []int64{1}, []int64{0})})
+	sq := b.Node("Squeeze", []*ir.Value{u, b.I64("ax0", []int64{1}, []int64{0})})
+	k := b.Node("Mul", []*ir.Value{sq, sq})
+	b.Output(k, r, d)
+	m := b.Model()
+	sess, err := NewSession(m, Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewSource(1))
+	var first map[string]*ir.Tensor
+	var firstCopy map[string]*ir.Tensor
+	for it := 0; it < 4; it++ {
+		in := map[string]*ir.Tensor{"x": randF32(rng, 4, 6)}
+		got, err := sess.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := evalByNodes(t, m, in)
+		for name, w := range want {
+			if msg := compareTensors(got[name], w, 0, 0); msg != "" {
+				t.Fatalf("run %d, output %s: %s", it, name, msg)
+			}
+		}
+		if it == 0 {
+			first, firstCopy = got, map[string]*ir.Tensor{}
+			for k, v := range got {
+				firstCopy[k] = v.Clone()
+			}
+		}
+	}
+	for name := range first {
+		if msg := compareTensors(first[name], firstCopy[name], 0, 0); msg != "" {
+			t.Errorf("output %s of the first run changed later: %s", name, msg)
+		}
+	}
+	if len(sess.arena.free) == 0 {
+		t.Error("no buffer was recycled")
+	}
+}
+
+func TestOutputAliasesAreCopied(t *testing.T) {
+	// An output that is an input, a constant or another output must not
+	// share storage with them.
+	b := testmodels.NewBuilder("g", 17)
+	x := b.Input("x", ir.Float32, 2)
+	c := b.F32("c", []int64{2}, []float32{5, 6})
+	i1 := b.Node("Identity", []*ir.Value{x})
+	i2 := b.Node("Identity", []*ir.Value{c})
+	r := b.Node("Relu", []*ir.Value{x})
+	i3 := b.Node("Identity", []*ir.Value{r})
+	b.Output(i1, i2, r, i3)
+	m := b.Model()
+	in := f32(dims(2), 1, 2)
+	out := run(t, m, map[string]*ir.Tensor{"x": in})
+	seen := map[*byte]string{dataPtr(in): "input", dataPtr(c.Const): "constant"}
+	for _, name := range []string{i1.Name, i2.Name, r.Name, i3.Name} {
+		p := dataPtr(out[name])
+		if other, dup := seen[p]; dup {
+			t.Errorf("output %s shares storage with %s", name, other)
+		}
+		seen[p] = name
+	}
+	wantF32(t, out[i2.Name], dims(2), []float64{5, 6}, 0)
+	wantF32(t, out[i3.Name], dims(2), []float64{1, 2}, 0)
+}
+
+func TestIfReadsOuterScope(t *testing.T) {
+	b := testmodels.NewBuilder("g", 17)
+	x := b.Input("x", ir.Float32, 3)
+	cond := b.Input("cond", ir.Bool)
+	k := b.F32("k", []int64{1}, []float32{10})
+	sx := b.Node("Relu", []*ir.Value{x})
+
+	// then: (relu(x) + k) via a nested If that always takes its then.
+	inner := &ir.Graph{Name: "inner_then"}
+	iy := &ir.Value{Name: "iy"}
+	inner.Nodes = []*ir.Node{{Name: "inner_add", OpType: "Add", Inputs: []*ir.Value{sx, k}, Outputs: []*ir.Value{iy}}}
+	inner.Outputs = []*ir.Value{iy}
+	innerElse := &ir.Graph{Name: "inner_else", Outputs: []*ir.Value{x}}
+	thenG := &ir.Graph{Name: "then"}
+	tc := &ir.Value{Name: "tc", Const: &ir.Tensor{DType: ir.Bool, Data: []byte{1}}}
+	thenG.Consts = []*ir.Value{tc}
+	ty := &ir.Value{Name: "ty"}
+	thenG.Nodes = []*ir.Node{{Name: "nested_if", OpType: "If", Inputs: []*ir.Value{tc}, Outputs: []*ir.Value{ty},
+		Attrs: []*ir.Attribute{ir.GraphAttr("then_branch", inner), ir.GraphAttr("else_branch", innerElse)}}}
+	thenG.Outputs = []*ir.Value{ty}
+	// else: x itself (an outer value as a branch output).
+	elseG := &ir.Graph{Name: "else", Outputs: []*ir.Value{x}}
+	out := b.Node("If", []*ir.Value{cond}, ir.GraphAttr("then_branch", thenG), ir.GraphAttr("else_branch", elseG))
+	final := b.Node("Mul", []*ir.Value{out, sx})
+	b.Output(final, out)
+	m := b.Model()
+	if err := ir.Verify(m); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := NewSession(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	xv := f32(dims(3), -1, 2, 3)
+	for _, c := range []struct {
+		cond bool
+		want []float64
+	}{
+		{true, []float64{0, 24, 39}}, // (relu(x)+10)·relu(x)
+		{false, []float64{0, 4, 9}},  // x·relu(x)
+	} {
+		res, err := sess.Run(map[string]*ir.Tensor{"x": xv, "cond": {DType: ir.Bool, Data: []byte{b2u(c.cond)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantF32(t, res[final.Name], dims(3), c.want, 0)
+	}
+	// The else branch returned x itself; the output must be a copy.
+	res, _ := sess.Run(map[string]*ir.Tensor{"x": xv, "cond": {DType: ir.Bool, Data: []byte{0}}})
+	if dataPtr(res[out.Name]) == dataPtr(xv) {
+		t.Error("If output aliases the caller's input")
+	}
+}
+
+func TestEvalNode(t *testing.T) {
+	n := &ir.Node{Name: "add", OpType: "Add", Inputs: []*ir.Value{{Name: "a"}, {Name: "b"}}, Outputs: []*ir.Value{{Name: "y"}}}
+	out, err := EvalNode(n, []*ir.Tensor{f32(dims(2, 1), 1, 2), f32(dims(3), 10, 20, 30)}, 17)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantF32(t, out[0], dims(2, 3), []float64{11, 21, 31, 12, 22, 32}, 0)
+	if _, err := EvalNode(n, []*ir.Tensor{f32(dims(2), 1, 2), nil}, 17); err == nil {
+		t.Error("missing input accepted")
+	}
+	if _, err := EvalNode(n, []*ir.Tensor{f32(dims(2), 1, 2), f32(dims(3), 1, 2, 3)}, 17); err == nil || !strings.Contains(err.Error(), "broadcast") {
+		t.Errorf("shape mismatch: %v", err)
+	}
+	bad := &ir.Node{Name: "q", OpType: "Quux", Outputs: []*ir.Value{{Name: "y"}}}
+	if _, err := EvalNode(bad, nil, 17); err == nil || !strings.Contains(err.Error(), "Quux") {
+		t.Errorf("unsupported op: %v", err)
+	}
+	// Optional outputs that are requested come back in node order.
+	mp := &ir.Node{Name: "mp", OpType: "MaxPool", Inputs: []*ir.Value{{Name: "x"}}, Outputs: []*ir.Value{{Name: "y"}, {Name: "i"}},
+		Attrs: []*ir.Attribute{ir.IntsAttr("kernel_shape", 2)}}
+	out, err = EvalNode(mp, []*ir.Tensor{f32(dims(1, 1, 4), 1, 5, 2, 3)}, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantF32(t, out[0], dims(1, 1, 3), []float64{5, 5, 3}, 0)
+	wantInts(t, out[1], ir.Int64, dims(1, 1, 3), 1, 1, 3)
+}
+
+func TestBadInputIsAnError(t *testing.T) {
+	// A selection of hostile inputs: each must be an error, not a panic.
+	singleErr(t, 17, "Reshape", []*ir.Tensor{f32(dims(2, 3), 1, 2, 3, 4, 5, 6), i64(dims(2), 4, -1)}, "cannot reshape")
+	singleErr(t, 17, "Gather", []*ir.Tensor{f32(dims(3), 1, 2, 3), i64(dims(1), 3)}, "out of range")
+	singleErr(t, 17, "Expand", []*ir.Tensor{f32(dims(1), 1), i64(dims(3), 1<<20, 1<<20, 1<<20)}, "too large")
+	singleErr(t, 17, "Div", []*ir.Tensor{i64(dims(1), 1), i64(dims(1), 0)}, "by zero")
+	singleErr(t, 17, "Concat", []*ir.Tensor{f32(dims(2), 1, 2), f32(dims(1, 2), 1, 2)}, "not compatible", ir.IntAttr("axis", 0))
+	singleErr(t, 17, "Conv", []*ir.Tensor{f32(dims(1, 2, 3, 3), make([]float32, 18)...), f32(dims(1, 3, 1, 1), 1, 2, 3)}, "do not fit")
+	singleErr(t, 17, "Transpose", []*ir.Tensor{f32(dims(2, 1), 1, 2)}, "not a permutation", ir.IntsAttr("perm", 0, 0))
+	singleErr(t, 17, "Slice", []*ir.Tensor{f32(dims(2), 1, 2), i64(dims(1), 0), i64(dims(1), 1), i64(dims(1), 0), i64(dims(1), 0)}, "step is 0")
+}
