@@ -71,7 +71,7 @@ func singleErr(t *testing.T, opset int64, op string, ins []*ir.Tensor, want stri
 
 func f32(dims []int64, v ...float32) *ir.Tensor { return ir.FromFloat32(dims, v) }
 func i64(dims []int64, v ...int64) *ir.Tensor   { return ir.FromInt64(dims, v) }
-func dims(d ...int64) []int64                     { return d }
+func dims(d ...int64) []int64                   { return d }
 
 func randF32(rng *rand.Rand, d ...int64) *ir.Tensor {
 	v := make([]float32, ir.NumElements(d))
