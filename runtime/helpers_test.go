@@ -55,15 +55,21 @@ func singleModel(opset int64, op string, nout int, ins []*ir.Tensor, attrs ...*i
 	return b.Model(), feeds
 }
 
+// run1 runs m once, returning any error.
+func run1(m *ir.Model, feeds map[string]*ir.Tensor) (map[string]*ir.Tensor, error) {
+	s, err := NewSession(m, Options{})
+	if err != nil {
+		return nil, err
+	}
+	return s.Run(feeds)
+}
+
 // singleErr is single expecting an error from NewSession or Run that
 // contains want.
 func singleErr(t *testing.T, opset int64, op string, ins []*ir.Tensor, want string, attrs ...*ir.Attribute) {
 	t.Helper()
 	m, feeds := singleModel(opset, op, 1, ins, attrs...)
-	s, err := NewSession(m, Options{})
-	if err == nil {
-		_, err = s.Run(feeds)
-	}
+	_, err := run1(m, feeds)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("%s: error %v, want one containing %q", op, err, want)
 	}

@@ -282,14 +282,14 @@ type axisTaps struct {
 
 // original maps an output coordinate to the input coordinate. As in the
 // ONNX reference, the resized length in the formulas is in·scale, not
-// rounded (it equals the output size when sizes are given).
-func (k *resizeKernel) original(x float64, in int, scale, lo, hi float64) float64 {
+// rounded (it equals the output size out when sizes are given).
+func (k *resizeKernel) original(x float64, in, out int, scale, lo, hi float64) float64 {
 	fin, fout := float64(in), float64(in)*scale
 	switch k.coord {
 	case "half_pixel":
 		return (x+0.5)/scale - 0.5
 	case "half_pixel_symmetric":
-		adj := fout / (scale * fin)
+		adj := float64(out) / fout
 		center := fin / 2
 		return center*(1-adj) + (x+0.5)/scale - 0.5
 	case "pytorch_half_pixel":
@@ -326,7 +326,7 @@ func (k *resizeKernel) axisTaps(in, out int, scale, lo, hi float64) *axisTaps {
 	case "nearest":
 		t.n = 1
 		for o := 0; o < out; o++ {
-			x := k.original(float64(o), in, scale, lo, hi)
+			x := k.original(float64(o), in, out, scale, lo, hi)
 			if crop && (x < 0 || x > float64(in-1)) {
 				t.outside[o] = true
 			}
@@ -336,7 +336,7 @@ func (k *resizeKernel) axisTaps(in, out int, scale, lo, hi float64) *axisTaps {
 		}
 	case "linear":
 		for o := 0; o < out; o++ {
-			x := k.original(float64(o), in, scale, lo, hi)
+			x := k.original(float64(o), in, out, scale, lo, hi)
 			if crop && (x < 0 || x > float64(in-1)) {
 				t.outside[o] = true
 			}
@@ -355,7 +355,7 @@ func (k *resizeKernel) axisTaps(in, out int, scale, lo, hi float64) *axisTaps {
 	case "cubic":
 		a := k.cubicA
 		for o := 0; o < out; o++ {
-			x := k.original(float64(o), in, scale, lo, hi)
+			x := k.original(float64(o), in, out, scale, lo, hi)
 			if crop && (x < 0 || x > float64(in-1)) {
 				t.outside[o] = true
 			}
