@@ -77,7 +77,8 @@ type Row struct {
 	Nodes   int     `json:"nodes"`
 	NNCC    *Timing `json:"nncc"`
 	ORT     *Timing `json:"onnxruntime"`
-	Ratio   float64 `json:"nncc_over_ort,omitempty"` // NNCC.MedianMS / ORT.MedianMS
+	Ratio   float64 `json:"nncc_over_ort,omitempty"`         // NNCC.MedianMS / ORT.MedianMS
+	MinRat  float64 `json:"nncc_over_ort_fastest,omitempty"` // NNCC.MinMS / ORT.MinMS
 }
 
 // Results is what -out receives.
@@ -86,7 +87,15 @@ type Results struct {
 	LoadEnd  string         `json:"load_avg_end,omitempty"`
 	Settings Settings       `json:"settings"`
 	Rows     []Row          `json:"rows"`
+	Compiles []Compile      `json:"compiles,omitempty"`
 	Notes    []string       `json:"notes,omitempty"`
+}
+
+// Compile records one `nncc compile` of a model with the default pipeline.
+type Compile struct {
+	Model   string  `json:"model"`
+	Seconds float64 `json:"seconds,omitempty"`
+	Error   string  `json:"error,omitempty"`
 }
 
 // Settings record how the figures were taken.
@@ -167,11 +176,14 @@ func run(c config) error {
 		if c.optimized {
 			opt, ok := compiled[bc.Model]
 			if !ok {
+				t0 := time.Now()
 				opt, err = compile(c.nncc, bc, tmp)
+				rec := Compile{Model: bc.Name, Seconds: time.Since(t0).Seconds()}
 				if err != nil {
-					res.Notes = append(res.Notes, fmt.Sprintf("%s: no optimized rows: %v", bc.Name, err))
+					rec = Compile{Model: bc.Name, Error: err.Error()}
 					fmt.Fprintf(os.Stderr, "%s: compile: %v\n", bc.Name, err)
 				}
+				res.Compiles = append(res.Compiles, rec)
 				compiled[bc.Model] = opt
 			}
 			if opt != "" {
@@ -186,6 +198,9 @@ func run(c config) error {
 			row, err := measure(c, bc, v.name, v.file)
 			if err != nil {
 				return err
+			}
+			if v.name == "optimized" {
+				row.File = "nncc compile " + bc.Model // the compiled file was temporary
 			}
 			res.Rows = append(res.Rows, row)
 			fmt.Fprintln(os.Stderr, row.summary())
@@ -285,6 +300,7 @@ func measure(c config, bc benchCase, variant, file string) (Row, error) {
 	}
 	if row.NNCC.Error == "" && row.ORT.Error == "" && row.ORT.MedianMS > 0 {
 		row.Ratio = row.NNCC.MedianMS / row.ORT.MedianMS
+		row.MinRat = row.NNCC.MinMS / row.ORT.MinMS
 	}
 	return row, nil
 }
@@ -461,8 +477,8 @@ func (res *Results) markdown() string {
 	fmt.Fprintf(&b, "- %s (onnxruntime-node, CPU execution provider, graph optimization `%s`), node %s\n", ort, s.ORTOpt, orDash(s.NodeVersion))
 	fmt.Fprintf(&b, "- 1 thread in both engines; %d alternating rounds per engine, each ≈%d ms of timed runs after a warm-up; figures are the median of the round medians, ± half the range of the round medians\n\n", s.Rounds, s.RoundMS)
 
-	b.WriteString("| model | variant | input | nodes | nncc (ms) | onnxruntime (ms) | nncc / ort |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|\n")
+	b.WriteString("| model | variant | input | nodes | nncc (ms) | onnxruntime (ms) | nncc / ort | fastest runs' ratio |\n")
+	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|\n")
 	var errs []string // footnotes, one per distinct error
 	for _, r := range res.Rows {
 		cells := make([]string, 2)
@@ -478,7 +494,26 @@ func (res *Results) markdown() string {
 			}
 			cells[i] = fmt.Sprintf("%s ±%.0f%%", ms(t.MedianMS), t.SpreadPct/2)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s |\n", r.Model, r.Variant, r.Input, r.Nodes, cells[0], cells[1], r.ratioCell())
+		minRatio := "—"
+		if r.MinRat > 0 {
+			minRatio = fmt.Sprintf("%.2f×", r.MinRat)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s |\n", r.Model, r.Variant, r.Input, r.Nodes, cells[0], cells[1], r.ratioCell(), minRatio)
+	}
+	if len(res.Compiles) > 0 {
+		b.WriteString("\n`nncc compile` (default pipeline, wall time including process start):")
+		for i, c := range res.Compiles {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			if c.Error != "" {
+				fmt.Fprintf(&b, "%s %s failed (no optimized rows): %s", sep, c.Model, mdEscape(c.Error))
+			} else {
+				fmt.Fprintf(&b, "%s %s %.2f s", sep, c.Model, c.Seconds)
+			}
+		}
+		b.WriteString(".\n")
 	}
 	if len(res.Notes) > 0 {
 		b.WriteString("\n")
