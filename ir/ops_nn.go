@@ -1,5 +1,7 @@
 package ir
 
+import "math"
+
 // Inference for neural-network operators: matrix products, convolutions
 // and pooling, normalisations and recurrent layers.
 
@@ -77,12 +79,13 @@ func matmulShape(a, b Shape) (Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := append(batch, a[len(a)-2], b[len(b)-1])
-	if vb {
-		out = append(out[:len(out)-2], out[len(out)-2])
+	// The axes added to vectors are dropped again.
+	out := batch
+	if !va {
+		out = append(out, a[len(a)-2])
 	}
-	if va {
-		out = append(out[:len(out)-2], out[len(out)-1])
+	if !vb {
+		out = append(out, b[len(b)-1])
 	}
 	return out, nil
 }
@@ -542,8 +545,8 @@ func inferDepthToSpace(c *inferCtx) ([]*Type, error) {
 	dt := c.dtype(0)
 	xs, ok := c.shape(0)
 	b := c.n.AttrInt("blocksize", 0)
-	if b <= 0 {
-		return nil, c.errorf("blocksize %d must be positive", b)
+	if b <= 0 || b > math.MaxInt32 {
+		return nil, c.errorf("blocksize %d out of range", b)
 	}
 	if !ok {
 		return []*Type{unranked(dt)}, nil
@@ -565,8 +568,8 @@ func inferSpaceToDepth(c *inferCtx) ([]*Type, error) {
 	dt := c.dtype(0)
 	xs, ok := c.shape(0)
 	b := c.n.AttrInt("blocksize", 0)
-	if b <= 0 {
-		return nil, c.errorf("blocksize %d must be positive", b)
+	if b <= 0 || b > math.MaxInt32 {
+		return nil, c.errorf("blocksize %d out of range", b)
 	}
 	if !ok {
 		return []*Type{unranked(dt)}, nil

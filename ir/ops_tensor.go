@@ -1052,7 +1052,16 @@ func inferRange(c *inferCtx) ([]*Type, error) {
 			if s.known && l.known && d.known {
 				n := int64(0)
 				if (d.v > 0 && l.v > s.v) || (d.v < 0 && l.v < s.v) {
-					n = (l.v - s.v + d.v - sign(d.v)) / d.v
+					// |l-s| and |d| in uint64 cannot overflow.
+					span, step := uint64(l.v)-uint64(s.v), uint64(d.v)
+					if d.v < 0 {
+						span, step = uint64(s.v)-uint64(l.v), -uint64(d.v)
+					}
+					q := (span-1)/step + 1
+					if q > math.MaxInt32 {
+						return nil, c.errorf("range of %d to %d by %d is too long", s.v, l.v, d.v)
+					}
+					n = int64(q)
 				}
 				if n <= maxTrackedValues {
 					xs := make([]sval, n)
@@ -1083,13 +1092,6 @@ func inferRange(c *inferCtx) ([]*Type, error) {
 		}
 	}
 	return []*Type{tensor(dt, Shape{UnknownDim})}, nil
-}
-
-func sign(x int64) int64 {
-	if x < 0 {
-		return -1
-	}
-	return 1
 }
 
 func inferNonZero(c *inferCtx) ([]*Type, error) {
