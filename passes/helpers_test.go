@@ -222,3 +222,17 @@ func maxDiff(t *testing.T, a, b *ir.Tensor) (diff, rng float64) {
 	}
 	return diff, hi - lo
 }
+
+func mustParse(t *testing.T, spec string) *passes.Pipeline {
+	t.Helper()
+	p, err := passes.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// runOpts are the verification options the tests use.
+func runOpts() passes.RunOptions {
+	return passes.RunOptions{VerifyEach: true, Samples: 2, Seed: 7, Atol: 1e-5, Rtol: 1e-4}
+}
