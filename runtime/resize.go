@@ -188,7 +188,8 @@ func (k *resizeKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			if scales[ax] <= 0 || math.IsNaN(scales[ax]) || math.IsInf(scales[ax], 0) {
 				return nil, fmt.Errorf("invalid scale %g", scales[ax])
 			}
-			o := math.Floor(float64(x.Dims[ax]) * scales[ax])
+			// float32 arithmetic, as in onnxruntime: 10·0.7f is 7.
+			o := math.Floor(float64(float32(x.Dims[ax]) * float32(scales[ax])))
 			if o > maxTensorBytes {
 				return nil, fmt.Errorf("resized dimension %g is too large", o)
 			}
@@ -282,37 +283,43 @@ type axisTaps struct {
 
 // original maps an output coordinate to the input coordinate. As in the
 // ONNX reference, the resized length in the formulas is in·scale, not
-// rounded (it equals the output size out when sizes are given).
-func (k *resizeKernel) original(x float64, in, out int, scale, lo, hi float64) float64 {
-	fin, fout := float64(in), float64(in)*scale
+// rounded (it equals the output size out when sizes are given). The
+// arithmetic is float32, as in onnxruntime, so that coordinates landing
+// on .5 round the same way.
+func (k *resizeKernel) original(xo float64, in, out int, scale64, lo64, hi64 float64) float64 {
+	x, scale, lo, hi := float32(xo), float32(scale64), float32(lo64), float32(hi64)
+	fin := float32(in)
+	fout := fin * scale
+	var r float32
 	switch k.coord {
 	case "half_pixel":
-		return (x+0.5)/scale - 0.5
+		r = (x+0.5)/scale - 0.5
 	case "half_pixel_symmetric":
-		adj := float64(out) / fout
+		adj := float32(out) / fout
 		center := fin / 2
-		return center*(1-adj) + (x+0.5)/scale - 0.5
+		r = center*(1-adj) + (x+0.5)/scale - 0.5
 	case "pytorch_half_pixel":
 		if fout > 1 {
-			return (x+0.5)/scale - 0.5
+			r = (x+0.5)/scale - 0.5
 		}
-		return 0
 	case "align_corners":
-		if fout == 1 {
-			return 0
+		if fout != 1 {
+			r = x * (fin - 1) / (fout - 1)
 		}
-		return x * (fin - 1) / (fout - 1)
 	case "asymmetric":
-		return x / scale
+		r = x / scale
 	case "tf_half_pixel_for_nn":
-		return (x + 0.5) / scale
+		r = (x + 0.5) / scale
 	case "tf_crop_and_resize":
 		if fout > 1 {
-			return lo*(fin-1) + x*(hi-lo)*(fin-1)/(fout-1)
+			r = lo*(fin-1) + x*(hi-lo)*(fin-1)/(fout-1)
+		} else {
+			r = 0.5 * (lo + hi) * (fin - 1)
 		}
-		return 0.5 * (lo + hi) * (fin - 1)
+	default:
+		r = x
 	}
-	return x
+	return float64(r)
 }
 
 func (k *resizeKernel) axisTaps(in, out int, scale, lo, hi float64) *axisTaps {
@@ -390,55 +397,42 @@ func (k *resizeKernel) axisTaps(in, out int, scale, lo, hi float64) *axisTaps {
 }
 
 // antialiasTaps appends the taps of a filter stretched by 1/scale
-// (downsampling with antialias, opset 18), padded to a common tap count.
+// (downsampling with antialias, opset 18), as the ONNX reference defines
+// them: the taps are the footprint's nearest input positions to x (edge
+// values outside the input, or dropped with exclude_outside) weighted by
+// the filter at (position − x)·scale and normalised to sum 1.
 func (k *resizeKernel) antialiasTaps(t *axisTaps, x, scale float64, in int, f func(float64) float64) {
 	support := 1.0
 	if k.mode == "cubic" {
 		support = 2
 	}
-	support /= scale
-	lo := int(math.Floor(x - support + 1))
-	hi := int(math.Ceil(x + support - 1))
-	var idx []int
-	var ws []float64
-	var sum float64
-	for p := lo; p <= hi; p++ {
-		w := f((float64(p) - x) * scale)
-		if p < 0 || p >= in {
-			if k.excludeOut || k.mode == "linear" {
-				continue
-			}
-		}
-		idx = append(idx, min(max(p, 0), in-1))
-		ws = append(ws, w)
-		sum += w
+	start := int(math.Floor(-support/scale)) + 1
+	width := 2 - 2*start
+	base, ratio := math.Floor(x), x-math.Floor(x)
+	if ratio == 0 {
+		base, ratio = x-1, 1
 	}
-	if sum != 0 {
-		for i := range ws {
-			ws[i] /= sum
-		}
-	}
-	width := hi - lo + 1
-	if t.n < width {
-		// Widen earlier outputs' tap lists with zero-weight taps.
-		old, oldW := t.idx, t.w
-		t.idx, t.w = nil, nil
-		for o := 0; o < len(old)/max(t.n, 1); o++ {
-			t.idx = append(t.idx, old[o*t.n:(o+1)*t.n]...)
-			t.w = append(t.w, oldW[o*t.n:(o+1)*t.n]...)
-			for j := t.n; j < width; j++ {
-				t.idx = append(t.idx, 0)
-				t.w = append(t.w, 0)
-			}
-		}
+	if t.n == 0 {
 		t.n = width
 	}
-	for len(idx) < t.n {
-		idx = append(idx, 0)
-		ws = append(ws, 0)
+	var sum float64
+	ws := make([]float64, width)
+	for i := range ws {
+		w := f((float64(start+i) - ratio) * scale)
+		p := int(base) + start + i
+		if k.excludeOut && (p < 0 || p >= in) {
+			w = 0
+		}
+		ws[i] = w
+		sum += w
 	}
-	t.idx = append(t.idx, idx...)
-	t.w = append(t.w, ws...)
+	for i, w := range ws {
+		if sum != 0 {
+			w /= sum
+		}
+		t.idx = append(t.idx, min(max(int(base)+start+i, 0), in-1))
+		t.w = append(t.w, w)
+	}
 }
 
 // cubicWeight is the Keys cubic convolution kernel with coefficient a.

@@ -751,7 +751,9 @@ func scalarBytes(dt ir.DType, v float64) ([]byte, error) {
 	return t.Data, nil
 }
 
-// pad pads (or, with negative amounts, crops) x.
+// pad pads (or, with negative amounts, crops) x. Cropping happens
+// first, so reflect, edge and wrap padding read the cropped data (as the
+// ONNX reference does).
 func pad(e *env, x *ir.Tensor, before, after []int64, mode string, fill []byte) (*ir.Tensor, error) {
 	r := len(x.Dims)
 	g := &gatherSpec{odims: make([]int, r), st: strides(x.Dims), maps: make([][]int, r)}
@@ -765,35 +767,42 @@ func pad(e *env, x *ir.Tensor, before, after []int64, mode string, fill []byte) 
 		if o > maxTensorBytes {
 			return nil, fmt.Errorf("padded size %d is too large", o)
 		}
-		if d == 0 && o > 0 && mode != "constant" {
+		lo := max(-before[k], 0)           // first input index kept
+		kept := d - lo - max(-after[k], 0) // input elements kept
+		if kept < 0 {
+			return nil, fmt.Errorf("pads %v/%v crop axis %d of size %d below zero", before, after, k, d)
+		}
+		if kept == 0 && o > 0 && mode != "constant" {
 			return nil, fmt.Errorf("cannot %s-pad an empty axis", mode)
 		}
 		dims[k] = o
 		g.odims[k] = int(o)
 		m := make([]int, o)
+		lead := max(before[k], 0)
 		for j := range m {
-			i := int64(j) - before[k]
-			if i < 0 || i >= d {
+			i := int64(j) - lead // index into the kept elements
+			if i < 0 || i >= kept {
 				switch mode {
 				case "constant":
-					i = -1
+					m[j] = -1
+					continue
 				case "edge":
-					i = min(max(i, 0), d-1)
+					i = min(max(i, 0), kept-1)
 				case "wrap":
-					i = ((i % d) + d) % d
+					i = ((i % kept) + kept) % kept
 				case "reflect":
-					if d == 1 {
+					if kept == 1 {
 						i = 0
 					} else {
-						period := 2 * (d - 1)
+						period := 2 * (kept - 1)
 						i = ((i % period) + period) % period
-						if i >= d {
+						if i >= kept {
 							i = period - i
 						}
 					}
 				}
 			}
-			m[j] = int(i)
+			m[j] = int(lo + i)
 		}
 		g.maps[k] = m
 	}
