@@ -325,25 +325,27 @@ func arithVals(op string, a, b sval) sval {
 			return kval(0)
 		}
 	case "Mul":
-		if isK(a, 1) {
-			return b
-		}
-		if isK(b, 1) {
-			return a
-		}
 		if isK(a, 0) || isK(b, 0) {
 			return kval(0)
 		}
-	case "Div":
-		if isK(b, 1) {
-			return a
+		if isSize(a) && isSize(b) {
+			return dimVal(productOf([]Dim{a.dim(), b.dim()}).dim())
 		}
-		if a.sym != "" && a.sym == b.sym {
-			return kval(1) // sizes of 0 do not divide anything
+	case "Div":
+		// Only exact cancellations: N*4/4, N*T/T, N/N (a size of 0 does
+		// not divide anything, so N is not 0 here).
+		if isSize(a) && isSize(b) {
+			if d, known, _ := productOf([]Dim{a.dim()}).div(productOf([]Dim{b.dim()})); known {
+				return dimVal(d)
+			}
 		}
 	}
 	return sval{}
 }
+
+// isSize reports whether x can stand for a dimension size: a symbol or
+// a non-negative integer.
+func isSize(x sval) bool { return x.sym != "" || (x.known && x.v >= 0) }
 
 func minMaxVals(op string, a, b sval) sval {
 	if r, ok := floatVals(op, a, b); ok {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -116,20 +117,10 @@ func shapesString(shapes []Shape) string {
 	return strings.Join(parts, " and ")
 }
 
-// mulDim multiplies two dimensions.
+// mulDim multiplies two dimensions; a product involving symbols is a
+// product dimension such as "4*B".
 func mulDim(a, b Dim) Dim {
-	switch {
-	case a.Known() && b.Known():
-		if p, ok := mulInt(a.Value, b.Value); ok {
-			return D(p)
-		}
-		return UnknownDim
-	case a.Known() && a.Value == 1, b.Known() && b.Value == 0:
-		return b
-	case b.Known() && b.Value == 1, a.Known() && a.Value == 0:
-		return a
-	}
-	return UnknownDim
+	return productOf([]Dim{a, b}).dim()
 }
 
 // addDim adds a known amount to a dimension.
@@ -158,6 +149,12 @@ func mulInt(a, b int64) (int64, bool) {
 
 // dimProduct is a product of dimensions as a known factor times a
 // multiset of symbols; ok is false when a factor is unknown.
+//
+// Products of symbols are themselves written as symbols in a canonical
+// form, the factor first and then the symbols in order, joined by "*":
+// "B*T", "4*B". Reading such a symbol back splits it into its factors,
+// so products cancel: Reshape's -1 over [4*B, T, 8] with the rest
+// [B, T, 32] is 1, and Div by 4 turns 4*B back into B.
 type dimProduct struct {
 	coef int64
 	syms []string // sorted
@@ -166,16 +163,27 @@ type dimProduct struct {
 
 func productOf(ds []Dim) dimProduct {
 	p := dimProduct{coef: 1, ok: true}
+	mul := func(k int64) bool {
+		c, ok := mulInt(p.coef, k)
+		p.coef = c
+		return ok
+	}
 	for _, d := range ds {
 		switch {
 		case d.Known():
-			c, ok := mulInt(p.coef, d.Value)
-			if !ok {
+			if !mul(d.Value) {
 				return dimProduct{}
 			}
-			p.coef = c
 		case d.Param != "":
-			p.syms = append(p.syms, d.Param)
+			for _, f := range strings.Split(d.Param, "*") {
+				if k, err := strconv.ParseInt(f, 10, 64); err == nil && k >= 0 {
+					if !mul(k) {
+						return dimProduct{}
+					}
+				} else {
+					p.syms = append(p.syms, f)
+				}
+			}
 		default:
 			p.ok = false
 		}
@@ -187,7 +195,7 @@ func productOf(ds []Dim) dimProduct {
 	return p
 }
 
-// dim returns the product as a Dim when it is a known size or a single
+// dim returns the product as a Dim: a known size, a symbol, or a product
 // symbol.
 func (p dimProduct) dim() Dim {
 	switch {
@@ -198,7 +206,11 @@ func (p dimProduct) dim() Dim {
 	case len(p.syms) == 1 && p.coef == 1:
 		return Sym(p.syms[0])
 	}
-	return UnknownDim
+	parts := p.syms
+	if p.coef != 1 {
+		parts = append([]string{strconv.FormatInt(p.coef, 10)}, p.syms...)
+	}
+	return Sym(strings.Join(parts, "*"))
 }
 
 // div returns p/q as a Dim, or reports false when it cannot be

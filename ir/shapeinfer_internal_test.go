@@ -71,7 +71,9 @@ func TestDimProduct(t *testing.T) {
 		{[]Dim{n, D(3), D(4)}, []Dim{n}, D(12), true, true},
 		{[]Dim{n, D(3), D(4)}, []Dim{D(12)}, n, true, true},
 		{[]Dim{n, h, D(2)}, []Dim{D(2), h}, n, true, true},
-		{[]Dim{n, D(3), D(4)}, []Dim{D(4)}, UnknownDim, false, true}, // 3N
+		{[]Dim{n, D(3), D(4)}, []Dim{D(4)}, Sym("3*N"), true, true},
+		{[]Dim{Sym("3*N"), D(4)}, []Dim{D(12)}, n, true, true},
+		{[]Dim{Sym("B*T"), D(32)}, []Dim{Sym("T"), D(8)}, Sym("4*B"), true, true},
 		{[]Dim{D(2), D(3)}, []Dim{D(4)}, UnknownDim, false, false},
 		{[]Dim{n, D(3)}, []Dim{D(4)}, UnknownDim, false, true}, // 3N/4 may divide
 		{[]Dim{UnknownDim, D(4)}, []Dim{D(4)}, UnknownDim, false, true},
@@ -91,7 +93,8 @@ func TestDimProduct(t *testing.T) {
 
 func TestMulAddDim(t *testing.T) {
 	n := Sym("N")
-	if mulDim(D(1), n) != n || mulDim(n, D(1)) != n || mulDim(n, D(0)) != D(0) || mulDim(D(3), D(4)) != D(12) || mulDim(n, D(2)) != UnknownDim {
+	if mulDim(D(1), n) != n || mulDim(n, D(1)) != n || mulDim(n, D(0)) != D(0) || mulDim(D(3), D(4)) != D(12) ||
+		mulDim(n, D(2)) != Sym("2*N") || mulDim(Sym("T"), Sym("2*B")) != Sym("2*B*T") || mulDim(n, UnknownDim) != UnknownDim {
 		t.Error("mulDim")
 	}
 	if mulDim(D(math.MaxInt64), D(3)) != UnknownDim {
@@ -144,6 +147,12 @@ func TestTrackedArithmetic(t *testing.T) {
 		{"Mul", kval(1), n, n},
 		{"Mul", n, kval(0), kval(0)},
 		{"Mul", kval(math.MaxInt64), kval(2), u},
+		{"Mul", n, m, sval{sym: "M*N"}},
+		{"Mul", kval(4), n, sval{sym: "4*N"}},
+		{"Mul", kval(-1), n, u},
+		{"Div", sval{sym: "4*N"}, kval(4), n},
+		{"Div", sval{sym: "M*N"}, m, n},
+		{"Div", n, kval(2), u},
 		{"Div", kval(7), kval(2), kval(3)},
 		{"Div", kval(-7), kval(2), u}, // signs differ: exporters disagree
 		{"Div", kval(7), kval(0), u},

@@ -1,6 +1,7 @@
 package ir_test
 
 import (
+	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -184,4 +185,76 @@ func itoa(i int) string {
 		buf = append([]byte{byte('0' + i%10)}, buf...)
 	}
 	return string(buf)
+}
+
+// TestInferShapesTorchExports infers the shapes of PyTorch exports with
+// symbolic batch and sequence dimensions (testdata/export_torch.py) from
+// their inputs alone: every node output must get a full shape, known or
+// symbolic, that agrees with what the exporter recorded, and the
+// symbols must follow the data through the run-time shape computations.
+func TestInferShapesTorchExports(t *testing.T) {
+	cases := []struct {
+		file string
+		want map[string]string // graph output or node output -> type
+	}{
+		{"torch_cnn_op11.onnx", map[string]string{"y": "float32[N,10]"}},
+		{"torch_attention_op13.onnx", map[string]string{"y": "float32[T,B,4]"}},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			m, err := onnx.Load(filepath.Join("testdata", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			declared := map[*ir.Value]*ir.Type{}
+			for _, n := range m.Graph.Nodes {
+				for _, o := range n.Outputs {
+					declared[o] = o.Type
+					o.Type = nil
+				}
+			}
+			if err := ir.InferShapes(m); err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range m.Graph.Nodes {
+				for _, o := range n.Outputs {
+					got := o.Type
+					if got == nil || !got.HasShape {
+						t.Errorf("%s (%s): no shape", o.Name, n.OpType)
+						continue
+					}
+					for _, d := range got.Shape {
+						if !d.Known() && d.Param == "" {
+							t.Errorf("%s (%s): %s has unknown dims", o.Name, n.OpType, got)
+							break
+						}
+					}
+					if d := declared[o]; d != nil && d.HasShape {
+						if _, err := mergeCheck(d, got); err != nil {
+							t.Errorf("%s (%s): %v", o.Name, n.OpType, err)
+						}
+					}
+				}
+			}
+			for _, o := range m.Graph.Outputs {
+				if w, ok := c.want[o.Name]; ok && o.Type.String() != w {
+					t.Errorf("output %s: got %s, want %s", o.Name, o.Type, w)
+				}
+			}
+		})
+	}
+}
+
+// mergeCheck reports whether an exporter's type and an inferred one
+// agree where both know a size.
+func mergeCheck(declared, inferred *ir.Type) (bool, error) {
+	if declared.DType != inferred.DType || len(declared.Shape) != len(inferred.Shape) {
+		return false, fmt.Errorf("inferred %s, exporter recorded %s", inferred, declared)
+	}
+	for i, d := range declared.Shape {
+		if d.Known() && inferred.Shape[i].Known() && d.Value != inferred.Shape[i].Value {
+			return false, fmt.Errorf("inferred %s, exporter recorded %s", inferred, declared)
+		}
+	}
+	return true, nil
 }

@@ -239,13 +239,17 @@ func TestReshape(t *testing.T) {
 	x := b.InputShape("x", ir.Float32, shape("N", 3, 4))
 	keepN := b.Node("Reshape", []*ir.Value{x, b.I64("s1", []int64{2}, []int64{0, -1})})
 	lost := b.Node("Reshape", []*ir.Value{x, b.I64("s2", []int64{2}, []int64{-1, 4})})
+	back := b.Node("Reshape", []*ir.Value{lost, b.I64("s5", []int64{3}, []int64{-1, 3, 4})})
+	mixed := b.Node("Reshape", []*ir.Value{b.InputShape("bt", ir.Float32, shape("B", "T", 32)), b.I64("s6", []int64{3}, []int64{0, 0, -1})})
 	split := b.Node("Reshape", []*ir.Value{x, b.I64("s3", []int64{4}, []int64{0, 3, 2, 2})})
 	static := b.Node("Reshape", []*ir.Value{b.Input("y", ir.Float32, 2, 3, 4), b.I64("s4", []int64{3}, []int64{4, -1, 2})})
 	dyn := b.Node("Reshape", []*ir.Value{x, b.InputShape("dyn", ir.Int64, shape(3))})
 	infer(t, b)
 	want(t, keepN, "float32[N,12]")
-	want(t, lost, "float32[?,4]")
+	want(t, lost, "float32[3*N,4]")
 	want(t, split, "float32[N,3,2,2]")
+	want(t, back, "float32[N,3,4]")
+	want(t, mixed, "float32[B,T,32]")
 	want(t, static, "float32[4,3,2]")
 	want(t, dyn, "float32[?,?,?]")
 
@@ -327,8 +331,8 @@ func TestFlattenTransposeSqueeze(t *testing.T) {
 	sqAll := b.Node("Squeeze", []*ir.Value{ones})
 	infer(t, b)
 	want(t, fl, "float32[N,60]")
-	want(t, fl0, "float32[1,?]")
-	want(t, fl2, "float32[?,20]")
+	want(t, fl0, "float32[1,60*N]")
+	want(t, fl2, "float32[3*N,20]")
 	want(t, tr, "float32[N,4,5,3]")
 	want(t, rev, "float32[5,4,3,N]")
 	want(t, us, "float32[1,N,3,4,5,1]")
@@ -463,7 +467,7 @@ func TestConstantsAndCasts(t *testing.T) {
 	infer(t, b)
 	want(t, k, "int64[2]")
 	want(t, kf, "float32[3]")
-	want(t, r, "float32[2,?]")
+	want(t, r, "float32[2,3*N]")
 	want(t, cast, "float16[N,3,2]")
 	want(t, like, "int64[N,3,2]")
 	want(t, cos, "float32[4,5]")
@@ -770,4 +774,28 @@ func TestLoopTripCount(t *testing.T) {
 	whileLoop := b.Node("Loop", []*ir.Value{b.I64("m", nil, []int64{4}), b.Const("t", &ir.Tensor{DType: ir.Bool, Data: []byte{1}})}, ir.GraphAttr("body", body2))
 	infer(t, b)
 	want(t, whileLoop, "float32[?]")
+}
+
+// TestShapeChainAttention is the head split of multi-head attention as
+// exported: [T, B, 32] reshaped to [T, B*4, 8] with B*4 computed from
+// Shape, transposed, and merged back with -1.
+func TestShapeChainAttention(t *testing.T) {
+	b := testmodels.NewBuilder("attn", 13)
+	x := b.InputShape("x", ir.Float32, shape("T", "B", 32))
+	shp := b.Node("Shape", []*ir.Value{x})
+	tt := b.Node("Gather", []*ir.Value{shp, b.I64("i0", nil, []int64{0})})
+	bb := b.Node("Gather", []*ir.Value{shp, b.I64("i1", nil, []int64{1})})
+	bh := b.Node("Mul", []*ir.Value{bb, b.I64("heads", nil, []int64{4})})
+	ax := b.I64("ax", []int64{1}, []int64{0})
+	un := func(v *ir.Value) *ir.Value { return b.Node("Unsqueeze", []*ir.Value{v, ax}) }
+	tgt := b.Node("Concat", []*ir.Value{un(tt), un(bh), b.I64("hd", []int64{1}, []int64{8})}, ir.IntAttr("axis", 0))
+	heads := b.Node("Reshape", []*ir.Value{x, tgt})
+	tr := b.Node("Transpose", []*ir.Value{heads}, ints("perm", 1, 0, 2))
+	scores := b.Node("MatMul", []*ir.Value{tr, b.Node("Transpose", []*ir.Value{tr}, ints("perm", 0, 2, 1))})
+	merged := b.Node("Reshape", []*ir.Value{b.Node("Transpose", []*ir.Value{b.Node("MatMul", []*ir.Value{scores, tr})}, ints("perm", 1, 0, 2)),
+		b.I64("m", []int64{2}, []int64{-1, 32})})
+	infer(t, b)
+	want(t, heads, "float32[T,4*B,8]")
+	want(t, scores, "float32[4*B,T,T]")
+	want(t, merged, "float32[B*T,32]")
 }
