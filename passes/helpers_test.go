@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nncc/nncc/internal/ortref"
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
 	"github.com/nncc/nncc/passes"
@@ -235,4 +236,34 @@ func mustParse(t *testing.T, spec string) *passes.Pipeline {
 // runOpts are the verification options the tests use.
 func runOpts() passes.RunOptions {
 	return passes.RunOptions{VerifyEach: true, Samples: 2, Seed: 7, Atol: 1e-5, Rtol: 1e-4}
+}
+
+// ortOutputs runs m through onnxruntime (skipping the test when the
+// harness is missing, see ortref.Require) and returns its outputs in
+// graph-output order.
+func ortOutputs(t *testing.T, m *ir.Model, in map[string]*ir.Tensor) []*ir.Tensor {
+	t.Helper()
+	ortref.Require(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.onnx")
+	if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	job := ortref.Job{Model: path, Inputs: map[string]string{}, Out: filepath.Join(dir, "out")}
+	for name, x := range in {
+		f := filepath.Join(dir, name+".pb")
+		if err := onnx.WriteTensorFile(f, x, name); err != nil {
+			t.Fatal(err)
+		}
+		job.Inputs[name] = f
+	}
+	res, err := ortref.Run([]ortref.Job{job})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs, err := res[0].Tensors()
+	if err != nil {
+		t.Fatalf("onnxruntime: %v", err)
+	}
+	return outs
 }
