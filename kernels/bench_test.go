@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // reportGFLOPS sets the benchmark's GFLOP/s metric for flops operations
@@ -79,4 +80,60 @@ func BenchmarkConv2D(b *testing.B) {
 			})
 		}
 	}
+}
+
+func BenchmarkQGemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		M, N, K int
+	}{
+		{"square256", 256, 256, 256},
+		{"square512", 512, 512, 512},
+		{"square1024", 1024, 1024, 1024},
+		{"gemv_1x1000x1024", 1, 1000, 1024},
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, s := range shapes {
+		A, B := randBytes(r, s.M*s.K), randBytes(r, s.K*s.N)
+		C := make([]int32, s.M*s.N)
+		b.Run(s.name+"/u8s8", func(b *testing.B) {
+			for b.Loop() {
+				QGemmU8S8(s.M, s.N, s.K, A, s.K, []uint8{3}, bytesToInt8(B), s.N, []int8{-2}, C, s.N)
+			}
+			reportGOPS(b, 2*float64(s.M*s.N*s.K))
+		})
+		pb := QPackB(s.K, s.N, B, s.N, true, []byte{2})
+		b.Run(s.name+"/packedB", func(b *testing.B) {
+			for b.Loop() {
+				QGemmPackedB(s.M, A, s.K, false, []byte{3}, pb, C, s.N)
+			}
+			reportGOPS(b, 2*float64(s.M*s.N*s.K))
+		})
+	}
+}
+
+func BenchmarkQConv2D(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, c := range convBench {
+		p := c.p
+		p.OH, p.OW = p.OutSize()
+		x := randBytes(r, p.N*p.C*p.H*p.W)
+		w := randBytes(r, p.M*p.C/p.Group*p.KH*p.KW)
+		y := make([]int32, p.N*p.M*p.OH*p.OW)
+		pc := QPackConv2D(&p, w, true, nil)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				pc.Run(x, false, 128, y)
+			}
+			reportGOPS(b, 2*float64(p.N*p.M*p.OH*p.OW*p.C/p.Group*p.KH*p.KW))
+		})
+	}
+}
+
+func reportGOPS(b *testing.B, ops float64) {
+	b.ReportMetric(ops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GOP/s")
+}
+
+func bytesToInt8(s []byte) []int8 {
+	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }

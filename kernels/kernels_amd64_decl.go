@@ -108,6 +108,88 @@ func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha,
 //go:noescape
 func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
+// qgemmVnniKernels[m-1][nv-1] computes an m×(16·nv) int32 tile.
+var qgemmVnniKernels = [6][4]func(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32){
+	{qgemmVnniM1N1, qgemmVnniM1N2, qgemmVnniM1N3, qgemmVnniM1N4},
+	{qgemmVnniM2N1, qgemmVnniM2N2, qgemmVnniM2N3, qgemmVnniM2N4},
+	{qgemmVnniM3N1, qgemmVnniM3N2, qgemmVnniM3N3, qgemmVnniM3N4},
+	{qgemmVnniM4N1, qgemmVnniM4N2, qgemmVnniM4N3, qgemmVnniM4N4},
+	{qgemmVnniM5N1, qgemmVnniM5N2, qgemmVnniM5N3, qgemmVnniM5N4},
+	{qgemmVnniM6N1, qgemmVnniM6N2, qgemmVnniM6N3, qgemmVnniM6N4},
+}
+
+//go:noescape
+func qgemmVnniM1N1(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM1N2(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM1N3(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM1N4(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM2N1(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM2N2(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM2N3(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM2N4(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM3N1(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM3N2(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM3N3(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM3N4(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM4N1(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM4N2(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM4N3(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM4N4(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM5N1(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM5N2(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM5N3(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM5N4(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM6N1(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM6N2(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM6N3(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
+//go:noescape
+func qgemmVnniM6N4(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
+
 //go:noescape
 func dw3x3s1Avx512(out, in *float32, n, rows, rowStep, tapStep int, w *float32, bias, lo, hi float32, masks uint64)
 

@@ -1,0 +1,236 @@
+package kernels
+
+import "fmt"
+
+// QConv2D computes the integer convolution of ONNX ConvInteger,
+//
+//	y[n,m,oh,ow] = Σ (x[…] - xZero) · (w[m,…] - wZero[m])
+//
+// exactly in int32, for 8-bit NCHW x and (M, C/Group, KH, KW) weights w.
+// Signedness of x and w is given by xSigned and wSigned (signed bytes are
+// int8 values); wZero holds nil, 1 or M zero points. Padding reads as
+// xZero, so it contributes nothing. It panics if p fails Check or a slice
+// is too short.
+func QConv2D(p *Conv2DParams, x []byte, xSigned bool, xZero byte, w []byte, wSigned bool, wZero []byte, y []int32) {
+	QPackConv2D(p, w, wSigned, wZero).Run(x, xSigned, xZero, y)
+}
+
+// QPackedConv2D is an integer convolution with prepacked weights, built
+// once per constant weight tensor by QPackConv2D. Read-only after
+// construction; safe for concurrent use.
+type QPackedConv2D struct {
+	P  Conv2DParams
+	pa []*QPackedA // one per group
+}
+
+// QPackConv2D packs the 8-bit weights w of convolution p (see QConv2D).
+func QPackConv2D(p *Conv2DParams, w []byte, wSigned bool, wZero []byte) *QPackedConv2D {
+	if err := p.Check(); err != nil {
+		panic("QPackConv2D: " + err.Error())
+	}
+	K := p.C / p.Group * p.KH * p.KW
+	mg := p.M / p.Group
+	if len(w) < p.M*K {
+		panic(fmt.Sprintf("kernels: QPackConv2D: len(w)=%d, want ≥ %d", len(w), p.M*K))
+	}
+	if n := len(wZero); n > 1 && n != p.M {
+		panic(fmt.Sprintf("kernels: QPackConv2D: %d weight zero points, want 0, 1 or %d", n, p.M))
+	}
+	c := &QPackedConv2D{P: *p}
+	for g := 0; g < p.Group; g++ {
+		z := wZero
+		if len(z) > 1 {
+			z = z[g*mg : (g+1)*mg]
+		}
+		c.pa = append(c.pa, QPackA(mg, K, w[g*mg*K:(g+1)*mg*K], K, wSigned, z))
+	}
+	return c
+}
+
+// Run computes the convolution of x (see QConv2D) into y.
+func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
+	p := &c.P
+	if len(x) < p.N*p.C*p.H*p.W {
+		panic(fmt.Sprintf("kernels: QConv2D: len(x)=%d, want ≥ %d", len(x), p.N*p.C*p.H*p.W))
+	}
+	if len(y) < p.N*p.M*p.OH*p.OW {
+		panic(fmt.Sprintf("kernels: QConv2D: len(y)=%d, want ≥ %d", len(y), p.N*p.M*p.OH*p.OW))
+	}
+	cg, mg := p.C/p.Group, p.M/p.Group
+	K := cg * p.KH * p.KW
+	N := p.OH * p.OW
+	hw := p.H * p.W
+	outer := 1
+	if mg*N*K < 16*sgemmMinParallel {
+		outer = Threads()
+	}
+	inner := Threads()
+	if outer > 1 {
+		inner = 1
+	}
+	parallelFor(p.N*p.Group, outer, func(job int) {
+		n, g := job/p.Group, job%p.Group
+		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+		yg := y[(n*p.M+g*mg)*N : (n*p.M+(g+1)*mg)*N]
+		pa := c.pa[g]
+		if pa.kern != qk {
+			panic("kernels: QPackedConv2D.Run: weights packed for another kernel")
+		}
+		if qk == nil || K == 0 {
+			qconvGo(p, &pa.a, xg, xSigned, xZero, yg)
+			return
+		}
+		var b qB
+		if p.pointwise() {
+			b.mat = &qMat{xg, N, xSigned, []byte{xZero}}
+		} else {
+			b.im = &qim2col{p: p, x: xg, signed: xSigned, pad: xZero}
+			b.im.zero = int32(xZero)
+			if xSigned {
+				b.im.zero = int32(int8(xZero))
+			}
+		}
+		qgemmDrive(qk, mg, N, K, &qA{pk: pa}, &b, yg, N, inner)
+	})
+}
+
+// qconvGo is the portable integer convolution of one image and group,
+// with the group's weights a (mg × K).
+func qconvGo(p *Conv2DParams, a *qMat, xg []byte, xSigned bool, xZero byte, yg []int32) {
+	cg, mg := p.C/p.Group, p.M/p.Group
+	N := p.OH * p.OW
+	im := qim2col{p: p, x: xg, signed: xSigned, pad: xZero}
+	xz := int32(xZero)
+	if xSigned {
+		xz = int32(int8(xZero))
+	}
+	row := make([]byte, N)
+	acc := yg[:mg*N]
+	clear(acc)
+	for k := 0; k < cg*p.KH*p.KW; k++ {
+		im.row(row, k, 0, N)
+		for m := 0; m < mg; m++ {
+			wv := a.at(m, k) - a.zp(m)
+			if wv == 0 {
+				continue
+			}
+			out := acc[m*N : (m+1)*N]
+			for j, v := range row {
+				xv := int32(v)
+				if xSigned {
+					xv = int32(int8(v))
+				}
+				out[j] += wv * (xv - xz)
+			}
+		}
+	}
+}
+
+// qim2col is the 8-bit im2col matrix of one image and group (see im2col);
+// padding reads as pad (the input zero point).
+type qim2col struct {
+	p      *Conv2DParams
+	x      []byte
+	signed bool
+	pad    byte
+	zero   int32 // pad as an integer
+}
+
+// row writes columns [j0, j0+len(dst)) of im2col row k into dst.
+func (m *qim2col) row(dst []byte, k, j0, _ int) {
+	p := m.p
+	khw := p.KH * p.KW
+	ci, r := k/khw, k%khw
+	kh, kw := r/p.KW, r%p.KW
+	H, W, OW, sw := p.H, p.W, p.OW, p.StrideW
+	xc := m.x[ci*H*W : (ci+1)*H*W]
+	j := j0
+	for o := 0; o < len(dst); {
+		oh, ow := j/OW, j%OW
+		seg := min(len(dst)-o, OW-ow)
+		out := dst[o : o+seg]
+		o += seg
+		j += seg
+		ih := oh*p.StrideH - p.PadT + kh*p.DilH
+		if ih < 0 || ih >= H {
+			fillBytes(out, m.pad)
+			continue
+		}
+		xrow := xc[ih*W : ih*W+W]
+		iw0 := ow*sw - p.PadL + kw*p.DilW
+		lo := 0
+		if iw0 < 0 {
+			lo = min(seg, (-iw0+sw-1)/sw)
+		}
+		hi := 0
+		if iw0 < W {
+			hi = min(seg, (W-1-iw0)/sw+1)
+		}
+		if hi <= lo {
+			fillBytes(out, m.pad)
+			continue
+		}
+		fillBytes(out[:lo], m.pad)
+		fillBytes(out[hi:], m.pad)
+		if sw == 1 {
+			copy(out[lo:hi], xrow[iw0+lo:iw0+hi])
+		} else {
+			src := xrow[iw0+lo*sw:]
+			for t := range out[lo:hi] {
+				out[lo+t] = src[t*sw]
+			}
+		}
+	}
+}
+
+func fillBytes(s []byte, v byte) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+// pack writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) in the
+// int8 panel layout of packQB (signed, zero-padded) and adds each
+// column's packed values to colsum.
+func (m *qim2col) pack(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
+	kg := (kc + 3) / 4
+	flip := byte(0x80)
+	if m.signed {
+		flip = 0
+	}
+	var buf [4 * 64]byte
+	for jp := 0; jp < nc; jp += nr {
+		n := min(nr, nc-jp)
+		d := dst[jp*kg*4 : (jp+nr)*kg*4]
+		cs := colsum[jp : jp+n]
+		for g := 0; g < kg; g++ {
+			dg := d[g*4*nr : (g+1)*4*nr]
+			if n == 64 && nr == 64 && 4*g+4 <= kc {
+				for t := 0; t < 4; t++ {
+					m.row(buf[t*64:(t+1)*64], k0+4*g+t, j0+jp, n)
+				}
+				if qpackFull(dg, buf[:], 64, 1, flip, cs) {
+					continue
+				}
+			}
+			row := buf[:n]
+			for t := 0; t < 4; t++ {
+				if 4*g+t >= kc {
+					for c := 0; c < nr; c++ {
+						dg[c*4+t] = 0
+					}
+					continue
+				}
+				m.row(row, k0+4*g+t, j0+jp, n)
+				for c, v := range row {
+					v ^= flip
+					dg[c*4+t] = v
+					cs[c] += int32(int8(v))
+				}
+				for c := n; c < nr; c++ {
+					dg[c*4+t] = 0
+				}
+			}
+		}
+	}
+}

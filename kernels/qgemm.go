@@ -1,0 +1,567 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// Integer GEMM
+//
+// The QGemm functions compute, exactly in int32,
+//
+//	C[i][j] = Σ_k (A[i][k] - za[i]) · (B[k][j] - zb[j])
+//
+// for row-major A (M×K) and B (K×N) of 8-bit integers, the core of ONNX
+// MatMulInteger, QLinearMatMul, ConvInteger and QLinearConv. A zero-point
+// slice is nil (zero), of length 1 (per tensor) or of length M for A (per
+// row) and N for B (per column). Results wrap modulo 2³² only if the true
+// sum does not fit in int32 (K above about 33000 for extreme values).
+//
+// With AVX512-VNNI the kernels run VPDPBUSD, which multiplies unsigned by
+// signed bytes: signed A and unsigned B are shifted by 128 while packing
+// (a flip of the top bit) and the zero points absorb the shift, so all
+// four signedness combinations take the same path. Zero points are not
+// subtracted in the inner loop; the tile epilogue applies the rank-2
+// correction from row sums of A and column sums of B.
+
+// QGemmU8S8 is the integer GEMM for unsigned A and signed B.
+func QGemmU8S8(M, N, K int, A []uint8, lda int, aZero []uint8, B []int8, ldb int, bZero []int8, C []int32, ldc int) {
+	qgemm("QGemmU8S8", M, N, K, qMat{A, lda, false, aZero}, qMat{bytesOf(B), ldb, true, bytesOf(bZero)}, C, ldc)
+}
+
+// QGemmU8U8 is the integer GEMM for unsigned A and B.
+func QGemmU8U8(M, N, K int, A []uint8, lda int, aZero []uint8, B []uint8, ldb int, bZero []uint8, C []int32, ldc int) {
+	qgemm("QGemmU8U8", M, N, K, qMat{A, lda, false, aZero}, qMat{B, ldb, false, bZero}, C, ldc)
+}
+
+// QGemmS8S8 is the integer GEMM for signed A and B.
+func QGemmS8S8(M, N, K int, A []int8, lda int, aZero []int8, B []int8, ldb int, bZero []int8, C []int32, ldc int) {
+	qgemm("QGemmS8S8", M, N, K, qMat{bytesOf(A), lda, true, bytesOf(aZero)}, qMat{bytesOf(B), ldb, true, bytesOf(bZero)}, C, ldc)
+}
+
+// QGemmS8U8 is the integer GEMM for signed A and unsigned B.
+func QGemmS8U8(M, N, K int, A []int8, lda int, aZero []int8, B []uint8, ldb int, bZero []uint8, C []int32, ldc int) {
+	qgemm("QGemmS8U8", M, N, K, qMat{bytesOf(A), lda, true, bytesOf(aZero)}, qMat{B, ldb, false, bZero}, C, ldc)
+}
+
+// bytesOf reinterprets int8s as bytes.
+func bytesOf(s []int8) []byte {
+	if s == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
+}
+
+// qMat is an 8-bit row-major matrix operand with its zero points.
+type qMat struct {
+	data   []byte
+	ld     int
+	signed bool
+	zero   []byte // nil, one per tensor, or one per row (A) / column (B)
+}
+
+// at returns element (i, j) as an integer.
+func (m *qMat) at(i, j int) int32 {
+	v := m.data[i*m.ld+j]
+	if m.signed {
+		return int32(int8(v))
+	}
+	return int32(v)
+}
+
+// zp returns the zero point of row or column i.
+func (m *qMat) zp(i int) int32 {
+	if len(m.zero) == 0 {
+		return 0
+	}
+	v := m.zero[0]
+	if len(m.zero) > 1 {
+		v = m.zero[i]
+	}
+	if m.signed {
+		return int32(int8(v))
+	}
+	return int32(v)
+}
+
+func checkQMat(fn, name string, rows, cols int, m *qMat, zeros int) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("kernels: %s: negative dimension of %s (%d×%d)", fn, name, rows, cols))
+	}
+	if m.ld < max(1, cols) {
+		panic(fmt.Sprintf("kernels: %s: stride of %s is %d, want ≥ %d", fn, name, m.ld, max(1, cols)))
+	}
+	if rows > 0 && cols > 0 && len(m.data) < (rows-1)*m.ld+cols {
+		panic(fmt.Sprintf("kernels: %s: len(%s)=%d, want ≥ %d", fn, name, len(m.data), (rows-1)*m.ld+cols))
+	}
+	if n := len(m.zero); n > 1 && n != zeros {
+		panic(fmt.Sprintf("kernels: %s: %d zero points for %s, want 0, 1 or %d", fn, n, name, zeros))
+	}
+}
+
+func checkQC(fn string, M, N int, C []int32, ldc int) {
+	if ldc < max(1, N) {
+		panic(fmt.Sprintf("kernels: %s: stride of C is %d, want ≥ %d", fn, ldc, max(1, N)))
+	}
+	if M > 0 && N > 0 && len(C) < (M-1)*ldc+N {
+		panic(fmt.Sprintf("kernels: %s: len(C)=%d, want ≥ %d", fn, len(C), (M-1)*ldc+N))
+	}
+}
+
+func qgemm(fn string, M, N, K int, a, b qMat, C []int32, ldc int) {
+	checkQMat(fn, "A", M, K, &a, M)
+	checkQMat(fn, "B", K, N, &b, N)
+	checkQC(fn, M, N, C, ldc)
+	if M == 0 || N == 0 {
+		return
+	}
+	if qk == nil || K == 0 {
+		qgemmGo(M, N, K, &a, &b, C, ldc)
+		return
+	}
+	qgemmDrive(qk, M, N, K, &qA{mat: &a}, &qB{mat: &b}, C, ldc, Threads())
+}
+
+// qgemmGo is the portable integer GEMM.
+func qgemmGo(M, N, K int, a, b *qMat, C []int32, ldc int) {
+	for i := 0; i < M; i++ {
+		crow := C[i*ldc : i*ldc+N]
+		clear(crow)
+		za := a.zp(i)
+		for k := 0; k < K; k++ {
+			av := a.at(i, k) - za
+			if av == 0 {
+				continue
+			}
+			brow := b.data[k*b.ld : k*b.ld+N]
+			if b.signed {
+				if len(b.zero) <= 1 {
+					zb := b.zp(0)
+					for j, v := range brow {
+						crow[j] += av * (int32(int8(v)) - zb)
+					}
+					continue
+				}
+				for j, v := range brow {
+					crow[j] += av * (int32(int8(v)) - b.zp(j))
+				}
+				continue
+			}
+			if len(b.zero) <= 1 {
+				zb := b.zp(0)
+				for j, v := range brow {
+					crow[j] += av * (int32(v) - zb)
+				}
+				continue
+			}
+			for j, v := range brow {
+				crow[j] += av * (int32(v) - b.zp(j))
+			}
+		}
+	}
+}
+
+// qgemmKernel describes an int8 micro-kernel (packing layout as in
+// qgemmArgs of the generator): mr×nr int32 tiles, k in groups of 4.
+type qgemmKernel struct {
+	mr, nr     int
+	kc, mc, nc int // kc is a multiple of 4
+	tile       func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr)
+}
+
+// qk is the int8 kernel of this CPU, or nil for the portable loops.
+var qk *qgemmKernel
+
+// qCorr holds the zero-point correction of one tile (see qgemmArgs).
+type qCorr struct {
+	rowp, rowq, colu, colv []int32
+}
+
+// qA is the A operand of an integer GEMM: a matrix or a prepacked one.
+type qA struct {
+	mat *qMat
+	pk  *QPackedA
+}
+
+// qB is the B operand of an integer GEMM: a matrix, a prepacked matrix or
+// an im2col generator.
+type qB struct {
+	mat  *qMat
+	pk   *QPackedB
+	im   *qim2col
+	col0 int // first column (a multiple of nr for pk)
+}
+
+// qWork holds one goroutine's int8 packing buffers.
+type qWork struct {
+	a, b       []byte
+	colu, colv []int32
+	colsum     []int32
+}
+
+var qWorkPool = sync.Pool{New: func() any { return new(qWork) }}
+
+func getQWork(k *qgemmKernel) *qWork {
+	w := qWorkPool.Get().(*qWork)
+	if n := roundUp(k.mc, k.mr) * k.kc; len(w.a) < n {
+		w.a = make([]byte, n)
+	}
+	if n := roundUp(k.nc, k.nr) * k.kc; len(w.b) < n {
+		w.b = make([]byte, n)
+	}
+	if n := roundUp(k.nc, k.nr); len(w.colu) < n {
+		w.colu, w.colv, w.colsum = make([]int32, n), make([]int32, n), make([]int32, n)
+	}
+	return w
+}
+
+// qRows holds the per-row correction terms of A: p = Σ_k a_u and q = the
+// zero point shifted like a_u (see qgemm docs).
+type qRows struct {
+	p, q []int32
+}
+
+// rowTerms computes the row terms of op(A) rows [0, M).
+func rowTerms(a *qMat, M, K int, mr int) qRows {
+	n := roundUp(M, mr)
+	r := qRows{p: make([]int32, n), q: make([]int32, n)}
+	flip := byte(0)
+	shift := int32(0)
+	if a.signed {
+		flip, shift = 0x80, 128
+	}
+	for i := 0; i < M; i++ {
+		var s int32
+		for _, v := range a.data[i*a.ld : i*a.ld+K] {
+			s += int32(v ^ flip)
+		}
+		r.p[i] = s
+		r.q[i] = a.zp(i) + shift
+	}
+	return r
+}
+
+// qgemmDrive splits an integer GEMM across goroutines like sgemmDrive.
+func qgemmDrive(k *qgemmKernel, M, N, K int, a *qA, b *qB, C []int32, ldc int, threads int) {
+	var rows qRows
+	if a.pk != nil {
+		rows = a.pk.rows
+	} else {
+		rows = rowTerms(a.mat, M, K, k.mr)
+	}
+	if threads <= 1 || M*N*K < 4*sgemmMinParallel {
+		w := getQWork(k)
+		qgemmBlocked(k, w, M, N, K, a, 0, &rows, b, C, ldc)
+		qWorkPool.Put(w)
+		return
+	}
+	pn := (N + k.nr - 1) / k.nr
+	pm := (M + k.mr - 1) / k.mr
+	splitN := pn >= threads && (pn >= pm || pm < threads)
+	panels := pm
+	if splitN {
+		panels = pn
+	}
+	parts := min(threads, panels)
+	parallelFor(parts, parts, func(t int) {
+		lo, hi := t*panels/parts, (t+1)*panels/parts
+		if lo == hi {
+			return
+		}
+		w := getQWork(k)
+		defer qWorkPool.Put(w)
+		if splitN {
+			j0, j1 := lo*k.nr, min(hi*k.nr, N)
+			bb := *b
+			bb.col0 += j0
+			qgemmBlocked(k, w, M, j1-j0, K, a, 0, &rows, &bb, C[j0:], ldc)
+			return
+		}
+		i0, i1 := lo*k.mr, min(hi*k.mr, M)
+		qgemmBlocked(k, w, i1-i0, N, K, a, i0, &rows, b, C[i0*ldc:], ldc)
+	})
+}
+
+// qgemmBlocked is the single-goroutine blocked integer GEMM over rows
+// [row0, row0+M) of a (C starts at row row0).
+func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *qRows, b *qB, C []int32, ldc int) {
+	mr, nr := k.mr, k.nr
+	for jc := 0; jc < N; jc += k.nc {
+		ncb := min(k.nc, N-jc)
+		npad := roundUp(ncb, nr)
+		colu, colv, colsum := w.colu[:npad], w.colv[:npad], w.colsum[:npad]
+		if b.pk == nil {
+			clear(colsum)
+		}
+		for pc := 0; pc < K; pc += k.kc {
+			kcb := min(k.kc, K-pc)
+			kg := (kcb + 3) / 4
+			last := pc+kcb == K
+			var bblk []byte
+			switch {
+			case b.pk != nil:
+				bblk = b.pk.block(pc, b.col0+jc)
+			case b.im != nil:
+				b.im.pack(w.b, pc, kcb, b.col0+jc, ncb, nr, colsum)
+				bblk = w.b
+			default:
+				packQB(w.b, b.mat, pc, kcb, b.col0+jc, ncb, nr, colsum)
+				bblk = w.b
+			}
+			var corr qCorr
+			if last {
+				if b.pk != nil {
+					colu = b.pk.colu[b.col0+jc:]
+					colv = b.pk.colv[b.col0+jc:]
+				} else {
+					b.colTerms(colu, colv, colsum, jc, ncb, K)
+				}
+			}
+			for ic := 0; ic < M; ic += k.mc {
+				mcb := min(k.mc, M-ic)
+				ablk := w.a
+				if a.pk != nil {
+					ablk = a.pk.block(pc, row0+ic)
+				} else {
+					packQA(w.a, a.mat, row0+ic, mcb, pc, kcb, mr)
+				}
+				for ir := 0; ir < mcb; ir += mr {
+					mrb := min(mr, mcb-ir)
+					ap := ablk[ir*kg*4:]
+					crow := (ic + ir) * ldc
+					var cp *qCorr
+					if last {
+						i := row0 + ic + ir
+						corr.rowp, corr.rowq = rows.p[i:], rows.q[i:]
+						cp = &corr
+					}
+					for jr := 0; jr < ncb; jr += nr {
+						nrb := min(nr, ncb-jr)
+						if cp != nil {
+							corr.colu, corr.colv = colu[jr:], colv[jr:]
+						}
+						k.tile(mrb, nrb, kg, ap, bblk[jr*kg*4:], C[crow+jc+jr:], ldc, pc > 0, cp)
+					}
+				}
+			}
+		}
+	}
+}
+
+// colTerms computes the column terms u (shifted zero point) and v =
+// Σ_k b_s - K·u for columns [jc, jc+nc) of the block, from the column
+// sums gathered while packing.
+func (b *qB) colTerms(colu, colv, colsum []int32, jc, nc, K int) {
+	signed, zp := true, func(j int) int32 { return 0 }
+	switch {
+	case b.mat != nil:
+		signed, zp = b.mat.signed, b.mat.zp
+	case b.im != nil:
+		signed, zp = b.im.signed, func(int) int32 { return b.im.zero }
+	}
+	shift := int32(0)
+	if !signed {
+		shift = 128
+	}
+	for j := 0; j < nc; j++ {
+		u := zp(b.col0+jc+j) - shift
+		colu[j] = u
+		colv[j] = colsum[j] - int32(K)*u
+	}
+	clear(colu[nc:])
+	clear(colv[nc:])
+}
+
+// packQA packs rows [i0, i0+mc) and depths [p0, p0+kc) of A into panels
+// of mr rows: for each group of four k, four bytes per row, unsigned
+// (signed values get their top bit flipped, i.e. +128), zero-padded.
+func packQA(dst []byte, a *qMat, i0, mc, p0, kc, mr int) {
+	kg := (kc + 3) / 4
+	flip := byte(0)
+	if a.signed {
+		flip = 0x80
+	}
+	for ip := 0; ip < mc; ip += mr {
+		m := min(mr, mc-ip)
+		d := dst[ip*kg*4 : (ip+mr)*kg*4]
+		for r := 0; r < m; r++ {
+			row := a.data[(i0+ip+r)*a.ld+p0 : (i0+ip+r)*a.ld+p0+kc]
+			for k, v := range row {
+				d[(k>>2)*4*mr+r*4+k&3] = v ^ flip
+			}
+			for k := kc; k < kg*4; k++ {
+				d[(k>>2)*4*mr+r*4+k&3] = 0
+			}
+		}
+		for r := m; r < mr; r++ {
+			for g := 0; g < kg; g++ {
+				*(*uint32)(unsafe.Pointer(&d[g*4*mr+r*4])) = 0
+			}
+		}
+	}
+}
+
+// packQB packs depths [p0, p0+kc) and columns [j0, j0+nc) of B into
+// panels of nr columns: for each group of four k, four bytes per column,
+// signed (unsigned values get their top bit flipped, i.e. -128),
+// zero-padded. It adds each column's packed values to colsum.
+func packQB(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32) {
+	kg := (kc + 3) / 4
+	flip := byte(0x80)
+	if b.signed {
+		flip = 0
+	}
+	for jp := 0; jp < nc; jp += nr {
+		n := min(nr, nc-jp)
+		d := dst[jp*kg*4 : (jp+nr)*kg*4]
+		g0 := 0
+		if n == 64 && nr == 64 {
+			// Whole groups of a full panel go through the vector packer.
+			full := kc / 4
+			if qpackFull(d, b.data[p0*b.ld+j0+jp:], b.ld, full, flip, colsum[jp:jp+64]) {
+				g0 = full
+			}
+		}
+		for g := g0; g < kg; g++ {
+			dg := d[g*4*nr : (g+1)*4*nr]
+			for t := 0; t < 4; t++ {
+				k := p0 + 4*g + t
+				if 4*g+t >= kc {
+					for c := 0; c < nr; c++ {
+						dg[c*4+t] = 0
+					}
+					continue
+				}
+				src := b.data[k*b.ld+j0+jp : k*b.ld+j0+jp+n]
+				cs := colsum[jp : jp+n]
+				for c, v := range src {
+					v ^= flip
+					dg[c*4+t] = v
+					cs[c] += int32(int8(v))
+				}
+				for c := n; c < nr; c++ {
+					dg[c*4+t] = 0
+				}
+			}
+		}
+	}
+}
+
+// QPackedB is a K×N integer GEMM right-hand operand (with its zero
+// points) packed once, typically constant weights. Read-only after
+// QPackB; safe for concurrent use.
+type QPackedB struct {
+	K, N       int
+	kern       *qgemmKernel
+	npad       int
+	signed     bool
+	data       []byte
+	colu, colv []int32 // column terms, padded to npad
+	b          qMat    // the original matrix, for the portable path
+}
+
+// QPackB packs an 8-bit K×N matrix B (signed when signed is true; its
+// bytes are int8 values) with zero points zero (nil, 1 or N values) for
+// QGemmPackedB. The bytes of B are copied.
+func QPackB(K, N int, B []byte, ldb int, signed bool, zero []byte) *QPackedB {
+	m := qMat{B, ldb, signed, zero}
+	checkQMat("QPackB", "B", K, N, &m, N)
+	p := &QPackedB{K: K, N: N, kern: qk, signed: signed}
+	if qk == nil || K == 0 {
+		// Keep a private copy for the portable loops.
+		data := make([]byte, K*N)
+		for k := 0; k < K; k++ {
+			copy(data[k*N:(k+1)*N], B[k*ldb:k*ldb+N])
+		}
+		p.b = qMat{data, max(N, 1), signed, append([]byte(nil), zero...)}
+		return p
+	}
+	k := qk
+	p.npad = roundUp(N, k.nr)
+	for pc := 0; pc < K; pc += k.kc {
+		kcb := min(k.kc, K-pc)
+		p.data = append(p.data, make([]byte, p.npad*roundUp(kcb, 4))...)
+	}
+	colsum := make([]int32, p.npad)
+	for pc := 0; pc < K; pc += k.kc {
+		kcb := min(k.kc, K-pc)
+		packQB(p.data[pc*p.npad:], &m, pc, kcb, 0, N, k.nr, colsum)
+	}
+	p.colu, p.colv = make([]int32, p.npad), make([]int32, p.npad)
+	src := qB{mat: &m}
+	src.colTerms(p.colu, p.colv, colsum, 0, N, K)
+	return p
+}
+
+// block returns the packed panels of k-block pc from column j on.
+func (p *QPackedB) block(pc, j int) []byte {
+	kcb := min(p.kern.kc, p.K-pc)
+	return p.data[pc*p.npad+j*roundUp(kcb, 4):]
+}
+
+// QGemmPackedB computes C = (A - za)·(B - zb) with B packed by QPackB;
+// A is M×pb.K, unsigned or signed per aSigned (bytes of int8 values when
+// signed), with zero points aZero (nil, 1 or M values).
+func QGemmPackedB(M int, A []byte, lda int, aSigned bool, aZero []byte, pb *QPackedB, C []int32, ldc int) {
+	if pb == nil || pb.kern != qk {
+		panic("kernels: QGemmPackedB: operand not packed by QPackB in this process")
+	}
+	a := qMat{A, lda, aSigned, aZero}
+	checkQMat("QGemmPackedB", "A", M, pb.K, &a, M)
+	checkQC("QGemmPackedB", M, pb.N, C, ldc)
+	if M == 0 || pb.N == 0 {
+		return
+	}
+	if pb.kern == nil || pb.K == 0 {
+		qgemmGo(M, pb.N, pb.K, &a, &pb.b, C, ldc)
+		return
+	}
+	qgemmDrive(qk, M, pb.N, pb.K, &qA{mat: &a}, &qB{pk: pb}, C, ldc, Threads())
+}
+
+// QPackedA is an M×K integer GEMM left-hand operand (with its zero
+// points) packed once, typically convolution weights. Read-only after
+// QPackA; safe for concurrent use.
+type QPackedA struct {
+	M, K int
+	kern *qgemmKernel
+	mpad int
+	data []byte
+	rows qRows
+	a    qMat // a private copy for the portable path
+}
+
+// QPackA packs an 8-bit M×K matrix A (signed when signed is true) with
+// zero points zero (nil, 1 or M values). The bytes of A are copied.
+func QPackA(M, K int, A []byte, lda int, signed bool, zero []byte) *QPackedA {
+	m := qMat{A, lda, signed, zero}
+	checkQMat("QPackA", "A", M, K, &m, M)
+	p := &QPackedA{M: M, K: K, kern: qk}
+	if qk == nil || K == 0 {
+		data := make([]byte, M*K)
+		for i := 0; i < M; i++ {
+			copy(data[i*K:(i+1)*K], A[i*lda:i*lda+K])
+		}
+		p.a = qMat{data, max(K, 1), signed, append([]byte(nil), zero...)}
+		return p
+	}
+	k := qk
+	p.mpad = roundUp(M, k.mr)
+	for pc := 0; pc < K; pc += k.kc {
+		kcb := min(k.kc, K-pc)
+		p.data = append(p.data, make([]byte, p.mpad*roundUp(kcb, 4))...)
+	}
+	for pc := 0; pc < K; pc += k.kc {
+		kcb := min(k.kc, K-pc)
+		packQA(p.data[pc*p.mpad:], &m, 0, M, pc, kcb, k.mr)
+	}
+	p.rows = rowTerms(&m, M, K, k.mr)
+	return p
+}
+
+// block returns the packed panels of k-block pc from row i on.
+func (p *QPackedA) block(pc, i int) []byte {
+	kcb := min(p.kern.kc, p.K-pc)
+	return p.data[pc*p.mpad+i*roundUp(kcb, 4):]
+}

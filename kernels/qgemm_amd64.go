@@ -1,0 +1,52 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// qgemmVnni uses 6×64 int32 tiles with VPDPBUSD.
+var qgemmVnni = &qgemmKernel{
+	mr: 6, nr: 64,
+	kc: 1024, mc: 120, nc: 512,
+	tile: tileQVnni,
+}
+
+func init() {
+	if hasAVX512VNNI {
+		qk = qgemmVnni
+	}
+}
+
+func tileQVnni(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
+	nv := (nr + 15) >> 4
+	mask := uint64(1)<<(nr-(nv-1)*16) - 1
+	flags := 0
+	if loadC {
+		flags |= 1
+	}
+	var rp, rq, cu, cv *int32
+	if corr != nil {
+		flags |= 2
+		_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
+		_, _ = corr.colu[nv*16-1], corr.colv[nv*16-1]
+		rp, rq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
+	}
+	_ = a[kg*4*6-1]
+	qgemmVnniKernels[mr-1][nv-1](kg, &a[0], &b[0], 4*64, &c[0], ldc*4, mask, flags, rp, rq, cu, cv)
+}
+
+//go:noescape
+func qpackB64Vnni(dst, src *byte, ld, groups int, flip uint64, colsum *int32)
+
+// qpackFull packs kg full groups of four rows × 64 columns of src (row
+// stride ld) with qpackB64Vnni; it reports false when there is no
+// assembly for it.
+func qpackFull(dst, src []byte, ld, kg int, flip byte, colsum []int32) bool {
+	if !hasAVX512VNNI {
+		return false
+	}
+	if kg > 0 {
+		_, _ = dst[kg*256-1], src[(4*kg-1)*ld+63]
+		_ = colsum[63]
+		qpackB64Vnni(&dst[0], &src[0], ld, kg, uint64(flip), &colsum[0])
+	}
+	return true
+}
