@@ -454,6 +454,15 @@ func inferBatchNorm(c *inferCtx) ([]*Type, error) {
 	if ok && len(xs) < 2 {
 		return nil, c.errorf("input %s needs rank 2 or more", xs)
 	}
+	if c.opset < 9 && c.n.AttrInt("spatial", 1) == 0 {
+		// Statistics per element rather than per channel: shaped like
+		// the mean input.
+		outs := []*Type{c.in(0)}
+		for i := 1; i < len(c.n.Outputs); i++ {
+			outs = append(outs, c.in(3))
+		}
+		return outs, nil
+	}
 	ch := UnknownDim
 	if ok {
 		ch = xs[1]
@@ -461,10 +470,7 @@ func inferBatchNorm(c *inferCtx) ([]*Type, error) {
 	for i := 1; i <= 4; i++ {
 		if s, sok := c.shape(i); sok {
 			if len(s) != 1 {
-				if c.opset >= 9 || i > 2 {
-					return nil, c.errorf("input %d has shape %s, want [C]", i, s)
-				}
-				continue
+				return nil, c.errorf("input %d has shape %s, want [C]", i, s)
 			}
 			d, good := mergeDim(ch, s[0])
 			if !good {

@@ -24,8 +24,11 @@ import (
 //
 // Inferred types are merged with types already on the values (declared
 // value_info, graph outputs, earlier runs): a known size is never
-// replaced by a symbol or unknown, and a conflict between two known facts
-// is an error naming the node.
+// replaced by a symbol or unknown, a recorded symbol gives way to the
+// inferred name of the same size, and a conflict between two known facts
+// is an error naming the node. Merging never loosens a type, so a pass
+// that changes what a value holds should clear its Type before running
+// inference again.
 
 // DefaultOpset is the default-domain opset shape inference assumes when a
 // model does not import the default domain.
@@ -482,6 +485,12 @@ func mergeTypes(old, inf *Type) (*Type, error) {
 			d, ok := mergeDim(t.Shape[i], inf.Shape[i])
 			if !ok {
 				return nil, fmt.Errorf("inferred shape %s conflicts with recorded %s", inf.Shape, old.Shape)
+			}
+			// Of two names for the same size, the inferred one is used
+			// consistently across the graph; a recorded one is often an
+			// exporter's invention ("unk__3").
+			if p := inf.Shape[i].Param; p != "" && d.Param != "" {
+				d = inf.Shape[i]
 			}
 			t.Shape[i] = d
 		}

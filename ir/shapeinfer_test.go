@@ -638,13 +638,16 @@ func TestMergeWithDeclared(t *testing.T) {
 	y := b.Node("Relu", []*ir.Value{x})
 	z := b.Node("Relu", []*ir.Value{x})
 	u := b.Node("CustomThing", []*ir.Value{x})
-	// Declared: y's batch is known to be 2 (more specific than N) and z
-	// is declared with an unknown second dim.
+	v := b.Node("Relu", []*ir.Value{x})
+	// Declared: y's batch is known to be 2 (more specific than N), z is
+	// declared with unknown dims and v with an exporter's invented name.
 	y.Type = &ir.Type{Kind: ir.KindTensor, DType: ir.Float32, HasShape: true, Shape: shape(2, 3)}
 	z.Type = &ir.Type{Kind: ir.KindTensor, DType: ir.Float32, HasShape: true, Shape: shape("?", "?")}
+	v.Type = &ir.Type{Kind: ir.KindTensor, DType: ir.Float32, HasShape: true, Shape: shape("unk__0", "?")}
 	infer(t, b)
 	want(t, y, "float32[2,3]")
 	want(t, z, "float32[N,3]")
+	want(t, v, "float32[N,3]")
 	if u.Type != nil {
 		t.Errorf("unknown op output got type %s", u.Type)
 	}
