@@ -15,6 +15,118 @@ func init() {
 	setInfer(inferOptionalGetElement, "OptionalGetElement")
 	setInfer(inferTfIdf, "TfIdfVectorizer")
 	setInfer(inferStringNormalizer, "StringNormalizer")
+	setInfer(inferSequenceConstruct, "SequenceConstruct")
+	setInfer(inferSequenceEmpty, "SequenceEmpty")
+	setInfer(inferSequenceAt, "SequenceAt")
+	setInfer(inferSequenceLength, "SequenceLength")
+	setInfer(inferSequenceInsert, "SequenceInsert")
+	setInfer(inferSequenceErase, "SequenceErase")
+	setInfer(inferSplitToSequence, "SplitToSequence")
+	setInfer(inferConcatFromSequence, "ConcatFromSequence")
+}
+
+func seqOf(elem *Type) *Type { return &Type{Kind: KindSequence, Elem: elem} }
+
+// SequenceConstruct's elements have what all inputs share.
+func inferSequenceConstruct(c *inferCtx) ([]*Type, error) {
+	var elem *Type
+	for i := range c.n.Inputs {
+		t := c.in(i)
+		if i == 0 {
+			elem = t
+		} else {
+			elem = joinTypes(elem, t)
+		}
+	}
+	return []*Type{seqOf(elem)}, nil
+}
+
+func inferSequenceEmpty(c *inferCtx) ([]*Type, error) {
+	return []*Type{seqOf(unranked(DType(c.n.AttrInt("dtype", int64(Float32)))))}, nil
+}
+
+func inferSequenceAt(c *inferCtx) ([]*Type, error) {
+	if t := c.in(0); t != nil && t.Kind == KindSequence {
+		return []*Type{t.Elem}, nil
+	}
+	return []*Type{nil}, nil
+}
+
+func inferSequenceLength(c *inferCtx) ([]*Type, error) {
+	return []*Type{tensor(Int64, Shape{})}, nil
+}
+
+// SequenceInsert's elements are the old ones or the inserted tensor.
+func inferSequenceInsert(c *inferCtx) ([]*Type, error) {
+	if t := c.in(0); t != nil && t.Kind == KindSequence {
+		return []*Type{seqOf(joinTypes(t.Elem, c.in(1)))}, nil
+	}
+	return []*Type{nil}, nil
+}
+
+func inferSequenceErase(c *inferCtx) ([]*Type, error) {
+	return []*Type{c.in(0)}, nil
+}
+
+// SplitToSequence yields pieces along axis: of the given size when split
+// is a scalar, of unknown size otherwise, without the axis when keepdims
+// is 0 and split is absent.
+func inferSplitToSequence(c *inferCtx) ([]*Type, error) {
+	dt := c.dtype(0)
+	in, ok := c.shape(0)
+	if !ok {
+		return []*Type{seqOf(unranked(dt))}, nil
+	}
+	axis, err := normAxis(c.n.AttrInt("axis", 0), len(in))
+	if err != nil {
+		return nil, err
+	}
+	out := append(Shape{}, in...)
+	switch {
+	case !c.has(1):
+		if c.n.AttrInt("keepdims", 1) == 0 {
+			out = append(out[:axis], out[axis+1:]...)
+		} else {
+			out[axis] = D(1)
+		}
+	case c.rank(1) == 0:
+		out[axis] = UnknownDim // the last piece may be shorter
+		if xs, ok := c.ints(1); ok && len(xs) == 1 && in[axis].Known() && xs[0] > 0 && in[axis].Value%xs[0] == 0 {
+			out[axis] = D(xs[0])
+		}
+	default:
+		out[axis] = UnknownDim
+	}
+	return []*Type{seqOf(tensor(dt, out))}, nil
+}
+
+// ConcatFromSequence joins the elements along axis (a new one when
+// new_axis is set); their number is unknown.
+func inferConcatFromSequence(c *inferCtx) ([]*Type, error) {
+	t := c.in(0)
+	if t == nil || t.Kind != KindSequence || !t.Elem.IsTensor() {
+		return []*Type{nil}, nil
+	}
+	e := t.Elem
+	if !e.HasShape {
+		return []*Type{unranked(e.DType)}, nil
+	}
+	r := len(e.Shape)
+	newAxis := c.n.AttrInt("new_axis", 0) != 0
+	if newAxis {
+		r++
+	}
+	axis, err := normAxis(c.n.AttrInt("axis", 0), r)
+	if err != nil {
+		return nil, err
+	}
+	out := append(Shape{}, e.Shape...)
+	if newAxis {
+		out = append(append(out[:axis:axis], UnknownDim), e.Shape[axis:]...)
+	} else {
+		out[axis] = UnknownDim
+	}
+	return []*Type{tensor(e.DType, out)}, nil
 }
 
 // lossShape is the shape of a loss with the given reduction over targets

@@ -802,3 +802,24 @@ func TestShapeChainAttention(t *testing.T) {
 	want(t, scores, "float32[4*B,T,T]")
 	want(t, merged, "float32[B*T,32]")
 }
+
+func TestSequences(t *testing.T) {
+	b := testmodels.NewBuilder("seq", 13)
+	x := b.InputShape("x", ir.Float32, shape("N", 6))
+	y := b.InputShape("y", ir.Float32, shape("N", 4))
+	seq := b.Node("SequenceConstruct", []*ir.Value{x, y})
+	at := b.Node("SequenceAt", []*ir.Value{seq, b.I64("i", nil, []int64{0})})
+	n := b.Node("SequenceLength", []*ir.Value{seq})
+	cat := b.Node("ConcatFromSequence", []*ir.Value{seq}, ir.IntAttr("axis", 1))
+	stack := b.Node("ConcatFromSequence", []*ir.Value{seq}, ir.IntAttr("axis", 0), ir.IntAttr("new_axis", 1))
+	split := b.Node("SplitToSequence", []*ir.Value{x, b.I64("s", nil, []int64{2})}, ir.IntAttr("axis", 1))
+	rows := b.Node("SplitToSequence", []*ir.Value{x}, ir.IntAttr("keepdims", 0))
+	infer(t, b)
+	want(t, seq, "seq(float32[N,?])")
+	want(t, at, "float32[N,?]")
+	want(t, n, "int64[]")
+	want(t, cat, "float32[N,?]")
+	want(t, stack, "float32[?,N,?]")
+	want(t, split, "seq(float32[N,2])")
+	want(t, rows, "seq(float32[6])")
+}
