@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // QConv2D computes the integer convolution of ONNX ConvInteger,
 //
@@ -21,6 +24,7 @@ func QConv2D(p *Conv2DParams, x []byte, xSigned bool, xZero byte, w []byte, wSig
 type QPackedConv2D struct {
 	P  Conv2DParams
 	pa []*QPackedA // one per group
+	dw []float32   // depthwise: w - wZero as floats, (M, KH, KW)
 }
 
 // QPackConv2D packs the 8-bit weights w of convolution p (see QConv2D).
@@ -37,6 +41,16 @@ func QPackConv2D(p *Conv2DParams, w []byte, wSigned bool, wZero []byte) *QPacked
 		panic(fmt.Sprintf("kernels: QPackConv2D: %d weight zero points, want 0, 1 or %d", n, p.M))
 	}
 	c := &QPackedConv2D{P: *p}
+	if p.depthwise() && K <= qdwMaxTaps {
+		c.dw = make([]float32, p.M*K)
+		for m := 0; m < p.M; m++ {
+			wm := qMat{w[m*K : (m+1)*K], K, wSigned, wZero}
+			for t := 0; t < K; t++ {
+				c.dw[m*K+t] = float32(wm.at(0, t) - wm.zp(m))
+			}
+		}
+		return c
+	}
 	for g := 0; g < p.Group; g++ {
 		z := wZero
 		if len(z) > 1 {
@@ -55,6 +69,10 @@ func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
 	}
 	if len(y) < p.N*p.M*p.OH*p.OW {
 		panic(fmt.Sprintf("kernels: QConv2D: len(y)=%d, want ≥ %d", len(y), p.N*p.M*p.OH*p.OW))
+	}
+	if c.dw != nil {
+		qdepthwise(p, c.dw, x, xSigned, xZero, y)
+		return
 	}
 	cg, mg := p.C/p.Group, p.M/p.Group
 	K := cg * p.KH * p.KW
@@ -233,4 +251,52 @@ func (m *qim2col) pack(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
 			}
 		}
 	}
+}
+
+// qdwMaxTaps bounds the kernel size of integer depthwise convolutions run
+// in float32: each product is at most 255² in magnitude, so with at most
+// 258 taps every partial sum stays below 2²⁴ and float32 holds it exactly.
+const qdwMaxTaps = 258
+
+// qdepthwise runs an integer depthwise convolution exactly on the float32
+// depthwise kernels: input planes are converted to x - xZero (padding
+// becomes 0, which is exactly what padding contributes), results back to
+// int32. wf holds w - wZero.
+func qdepthwise(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byte, y []int32) {
+	mg := p.M / p.C
+	khw := p.KH * p.KW
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	// (b ^ flip) - (xZero ^ flip) is b - xZero for both signednesses.
+	flip := byte(0)
+	if xSigned {
+		flip = 0x80
+	}
+	sub := float32(xZero ^ flip)
+	fast := hasDW3x3(p)
+	hp, wp := p.H+p.PadT+p.PadB, p.W+p.PadL+p.PadR
+	inf := float32(math.Inf(1))
+	threads := Threads()
+	chunks := min(p.N*p.M, 4*threads)
+	parallelFor(chunks, threads, func(c int) {
+		in := getPadded(max(hp*wp, hw))
+		out := getPadded(ohw)
+		defer padPool.Put(in)
+		defer padPool.Put(out)
+		for plane := c * p.N * p.M / chunks; plane < (c+1)*p.N*p.M/chunks; plane++ {
+			n, m := plane/p.M, plane%p.M
+			ci := n*p.C + m/mg
+			xc, wc := x[ci*hw:(ci+1)*hw], wf[m*khw:(m+1)*khw]
+			if fast {
+				for ih := 0; ih < p.H; ih++ {
+					o := (ih+p.PadT)*wp + p.PadL
+					bytesToF32((*in)[o:o+p.W], xc[ih*p.W:], flip, sub)
+				}
+				dw3x3Plane(p, *out, *in, wp, wc, 0, -inf, inf)
+			} else {
+				bytesToF32((*in)[:hw], xc, flip, sub)
+				depthwisePlane(p, (*in)[:hw], wc, 0, *out, Fused{})
+			}
+			f32ToI32(y[plane*ohw:(plane+1)*ohw], *out)
+		}
+	})
 }

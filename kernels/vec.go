@@ -18,3 +18,17 @@ func axpyStrideGo(a float32, x []float32, s int, y []float32) {
 		y[i] += a * x[i*s]
 	}
 }
+
+func bytesToF32Go(dst []float32, src []byte, flip byte, sub float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = float32(v^flip) - sub
+	}
+}
+
+func f32ToI32Go(dst []int32, src []float32) {
+	src = src[:len(dst)]
+	for i, v := range src {
+		dst[i] = int32(v)
+	}
+}

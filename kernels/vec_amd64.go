@@ -39,3 +39,29 @@ func biasClamp(x []float32, bias, lo, hi float32) {
 	}
 	biasClampGo(x, bias, lo, hi)
 }
+
+//go:noescape
+func bytesToF32Avx512(dst *float32, src *byte, n int, flip uint64, sub float32)
+
+//go:noescape
+func f32ToI32Avx512(dst *int32, src *float32, n int)
+
+// bytesToF32 sets dst[i] = float32(src[i] ^ flip) - sub for i < len(dst).
+func bytesToF32(dst []float32, src []byte, flip byte, sub float32) {
+	if hasAVX512 && len(dst) > 0 {
+		_ = src[len(dst)-1]
+		bytesToF32Avx512(&dst[0], &src[0], len(dst), uint64(flip), sub)
+		return
+	}
+	bytesToF32Go(dst, src, flip, sub)
+}
+
+// f32ToI32 sets dst[i] = src[i] for integral src values.
+func f32ToI32(dst []int32, src []float32) {
+	if hasAVX512 && len(dst) > 0 {
+		_ = src[len(dst)-1]
+		f32ToI32Avx512(&dst[0], &src[0], len(dst))
+		return
+	}
+	f32ToI32Go(dst, src)
+}

@@ -182,3 +182,71 @@ clamptail:
 clampdone:
 	VZEROUPPER
 	RET
+
+// func bytesToF32Avx512(dst *float32, src *byte, n int, flip uint64, sub float32)
+// dst[i] = float32(src[i] XOR flip) - sub.
+TEXT ·bytesToF32Avx512(SB), NOSPLIT, $0-36
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ flip+24(FP), AX
+	VPBROADCASTB AX, X2
+	VPMOVZXBD X2, Z2
+	VBROADCASTSS sub+32(FP), Z3
+b2f16:
+	CMPQ CX, $16
+	JLT b2ftail
+	VPMOVZXBD (SI), Z0
+	VPXORD Z2, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS Z3, Z0, Z0
+	VMOVUPS Z0, (DI)
+	ADDQ $16, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP b2f16
+b2ftail:
+	TESTQ CX, CX
+	JZ b2fdone
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVDQU8.Z (SI), K1, X0
+	VPMOVZXBD X0, Z0
+	VPXORD Z2, Z0, Z0
+	VCVTDQ2PS Z0, Z0
+	VSUBPS Z3, Z0, Z0
+	VMOVUPS Z0, K1, (DI)
+b2fdone:
+	VZEROUPPER
+	RET
+
+// func f32ToI32Avx512(dst *int32, src *float32, n int)
+// dst[i] = src[i] rounded to the nearest integer (exact for integers).
+TEXT ·f32ToI32Avx512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+f2i16:
+	CMPQ CX, $16
+	JLT f2itail
+	VCVTPS2DQ (SI), Z0
+	VMOVDQU32 Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP f2i16
+f2itail:
+	TESTQ CX, CX
+	JZ f2idone
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z1
+	VCVTPS2DQ Z1, Z0
+	VMOVDQU32 Z0, K1, (DI)
+f2idone:
+	VZEROUPPER
+	RET

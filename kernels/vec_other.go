@@ -7,3 +7,7 @@ func axpy(a float32, x, y []float32) { axpyGo(a, x, y) }
 func axpy2(a float32, x, y []float32) { axpyStrideGo(a, x, 2, y) }
 
 func biasClamp(x []float32, bias, lo, hi float32) { biasClampGo(x, bias, lo, hi) }
+
+func bytesToF32(dst []float32, src []byte, flip byte, sub float32) { bytesToF32Go(dst, src, flip, sub) }
+
+func f32ToI32(dst []int32, src []float32) { f32ToI32Go(dst, src) }
