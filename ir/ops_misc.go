@@ -15,6 +15,9 @@ func init() {
 	setInfer(inferOptionalGetElement, "OptionalGetElement")
 	setInfer(inferTfIdf, "TfIdfVectorizer")
 	setInfer(inferStringNormalizer, "StringNormalizer")
+	setInfer(inferBool1, "RegexFullMatch")
+	setInfer(inferBroadcastOp(false, nil), "StringConcat")
+	setInfer(inferAffineGrid, "AffineGrid")
 	setInfer(inferSequenceConstruct, "SequenceConstruct")
 	setInfer(inferSequenceEmpty, "SequenceEmpty")
 	setInfer(inferSequenceAt, "SequenceAt")
@@ -357,4 +360,22 @@ func inferStringNormalizer(c *inferCtx) ([]*Type, error) {
 		out[len(out)-1] = UnknownDim
 	}
 	return []*Type{tensor(String, out)}, nil
+}
+
+// AffineGrid turns size [N,C,H,W] (or [N,C,D,H,W]) into a grid
+// [N,H,W,2] (or [N,D,H,W,3]).
+func inferAffineGrid(c *inferCtx) ([]*Type, error) {
+	dt := c.dtype(0)
+	size, ok := c.values(1)
+	if !ok {
+		return []*Type{unranked(dt)}, nil
+	}
+	if len(size) != 4 && len(size) != 5 {
+		return nil, c.errorf("size %v needs 4 or 5 entries", size)
+	}
+	out := Shape{size[0].dim()}
+	for _, x := range size[2:] {
+		out = append(out, x.dim())
+	}
+	return []*Type{tensor(dt, append(out, D(int64(len(size)-2))))}, nil
 }

@@ -823,3 +823,17 @@ func TestSequences(t *testing.T) {
 	want(t, split, "seq(float32[N,2])")
 	want(t, rows, "seq(float32[6])")
 }
+
+func TestAffineGridAndStrings(t *testing.T) {
+	b := testmodels.NewBuilder("misc", 20)
+	theta := b.InputShape("theta", ir.Float32, shape("N", 2, 3))
+	x := b.InputShape("x", ir.Float32, shape("N", 3, 5, 7))
+	g := b.Node("AffineGrid", []*ir.Value{theta, b.Node("Shape", []*ir.Value{x})})
+	s := b.InputShape("s", ir.String, shape("K", 1))
+	cat := b.Node("StringConcat", []*ir.Value{s, b.Const("suffix", &ir.Tensor{DType: ir.String, Dims: []int64{3}, Strings: [][]byte{[]byte("a"), []byte("b"), []byte("c")}})})
+	m := b.Node("RegexFullMatch", []*ir.Value{s}, ir.StringAttr("pattern", "a+"))
+	infer(t, b)
+	want(t, g, "float32[N,5,7,2]")
+	want(t, cat, "string[K,3]")
+	want(t, m, "bool[K,1]")
+}
