@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/kernels"
@@ -19,6 +20,14 @@ func init() {
 type convKernel struct {
 	attrs *windowAttrs
 	group int
+	// fused is an activation absorbed from the node that reads the
+	// output (see fuse.go).
+	fused kernels.Fused
+	// constW holds float32 weights known at build time; packed caches
+	// them prepacked per geometry (inputs of one shape hit one entry).
+	constT *ir.Tensor
+	constW []float32
+	packed map[kernels.Conv2DParams]*kernels.PackedConv2D
 }
 
 func buildConv(b *buildCtx) (kernel, error) {
@@ -30,7 +39,12 @@ func buildConv(b *buildCtx) (kernel, error) {
 	if group < 1 {
 		return nil, fmt.Errorf("group %d must be positive", group)
 	}
-	return &convKernel{attrs: attrs, group: group}, nil
+	k := &convKernel{attrs: attrs, group: group, fused: b.fused}
+	if w := b.constInput(1); w != nil && w.DType == ir.Float32 {
+		k.constT, k.constW = w, view[float32](w)
+		k.packed = map[kernels.Conv2DParams]*kernels.PackedConv2D{}
+	}
+	return k, nil
 }
 
 // convShapes validates X (N, C, spatial…) and W (M, C/group, k…) and
@@ -88,10 +102,11 @@ func (k *convKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	xv, wv, yv := view[float32](x), view[float32](w), view[float32](y)
 	if g.outPlane > 0 && N > 0 {
-		if len(g.in) <= 2 && g.inPlane > 0 {
-			conv2D(g, k.group, N, C, M, xv, wv, bv, yv)
+		if p := conv2DParams(g, k.group, N, C, M); p != nil {
+			k.conv2D(p, xv, wv, bv, yv, in[1] == k.constT)
 		} else {
 			convIm2col(g, k.group, N, C, M, xv, wv, bv, yv)
+			applyFused(yv, k.fused)
 		}
 	}
 	if dt != ir.Float32 {
@@ -105,9 +120,12 @@ func mustNarrow(e *env, t *ir.Tensor, dt ir.DType) *ir.Tensor {
 	return out
 }
 
-// conv2D runs a 1-D or 2-D convolution on kernels.Conv2D (1-D as height
-// 1).
-func conv2D(g *convGeom, group, N, C, M int, x, w, bias, y []float32) {
+// conv2DParams describes a 1-D (as height 1) or 2-D convolution for
+// package kernels, or returns nil when g is not one kernels accepts.
+func conv2DParams(g *convGeom, group, N, C, M int) *kernels.Conv2DParams {
+	if len(g.in) > 2 {
+		return nil
+	}
 	p := &kernels.Conv2DParams{N: N, C: C, H: 1, W: g.in[0], M: M, KH: 1, KW: g.kernel[0],
 		StrideH: 1, StrideW: g.strides[0], DilH: 1, DilW: g.dilations[0],
 		PadL: g.padBegin[0], PadR: g.padEnd[0], Group: group, OH: 1, OW: g.out[0]}
@@ -118,7 +136,50 @@ func conv2D(g *convGeom, group, N, C, M int, x, w, bias, y []float32) {
 		p.PadT, p.PadL, p.PadB, p.PadR = g.padBegin[0], g.padBegin[1], g.padEnd[0], g.padEnd[1]
 		p.OH, p.OW = g.out[0], g.out[1]
 	}
-	kernels.Conv2D(p, x, w, bias, y)
+	if p.Check() != nil {
+		return nil
+	}
+	return p
+}
+
+// conv2D runs the convolution on package kernels, with prepacked weights
+// when they are constant.
+func (k *convKernel) conv2D(p *kernels.Conv2DParams, x, w, bias, y []float32, constW bool) {
+	if !constW || k.constW == nil {
+		kernels.Conv2DFused(p, x, w, bias, y, k.fused)
+		return
+	}
+	pc := k.packed[*p]
+	if pc == nil {
+		if len(k.packed) >= 8 { // many input shapes: keep memory bounded
+			clear(k.packed)
+		}
+		pc = kernels.PackConv2D(p, k.constW)
+		k.packed[*p] = pc
+	}
+	pc.Run(x, bias, y, k.fused)
+}
+
+// applyFused applies an absorbed activation in place.
+func applyFused(y []float32, f kernels.Fused) {
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	switch f.Act {
+	case kernels.ActNone:
+		return
+	case kernels.ActRelu:
+		lo = 0
+	case kernels.ActClip:
+		lo, hi = f.Lo, f.Hi
+	}
+	for i, v := range y {
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		y[i] = v
+	}
 }
 
 // convIm2col computes a convolution of any rank as, per image and group,

@@ -8,14 +8,32 @@ import (
 )
 
 func init() {
-	simple("MatMul", 1, func(b *buildCtx) kernelFunc {
-		return func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	register("MatMul", 1, func(b *buildCtx) (kernel, error) {
+		cb := b.constInput(1)
+		pb := packConstB(cb, false)
+		return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			if err := needInputs(in, 2); err != nil {
 				return nil, err
 			}
+			// The packed copy serves only while input 1 is that constant (a
+			// graph input with a default may be overridden).
+			if pb != nil && in[1] == cb && in[0].DType == ir.Float32 && len(in[0].Dims) >= 2 && in[0].Dims[len(in[0].Dims)-1] == int64(pb.K) {
+				// A constant weight matrix, prepacked: one GEMM over all
+				// rows of A.
+				a := in[0]
+				dims := cloneDims(a.Dims)
+				dims[len(dims)-1] = int64(pb.N)
+				y, err := e.alloc(ir.Float32, dims)
+				if err != nil {
+					return nil, err
+				}
+				rows := numel(a.Dims[:len(a.Dims)-1])
+				kernels.SgemmPackedB(false, rows, 1, view[float32](a), pb.K, pb, 0, view[float32](y), pb.N)
+				return []*ir.Tensor{y}, nil
+			}
 			y, err := matmul(e, in[0], in[1])
 			return []*ir.Tensor{y}, err
-		}
+		}), nil
 	})
 	register("Gemm", 6, buildGemm)
 }
@@ -167,11 +185,27 @@ func gemmGeneric[T numT](ta, tb bool, M, N, K int, a []T, lda int, b []T, ldb in
 	}
 }
 
+// packConstB prepacks a constant float32 matrix used as the right-hand
+// GEMM operand (transposed when trans), or returns nil.
+func packConstB(t *ir.Tensor, trans bool) *kernels.PackedB {
+	if t == nil || t.DType != ir.Float32 || len(t.Dims) != 2 || t.Dims[0] == 0 || t.Dims[1] == 0 {
+		return nil
+	}
+	K, N := int(t.Dims[0]), int(t.Dims[1])
+	ld := N
+	if trans {
+		K, N = N, K
+	}
+	return kernels.PackB(trans, K, N, view[float32](t), ld)
+}
+
 func buildGemm(b *buildCtx) (kernel, error) {
 	alpha := b.n.AttrFloat("alpha", 1)
 	beta := b.n.AttrFloat("beta", 1)
 	ta := b.n.AttrInt("transA", 0) != 0
 	tb := b.n.AttrInt("transB", 0) != 0
+	cb := b.constInput(1)
+	pb := packConstB(cb, tb)
 	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := needInputs(in, 2); err != nil {
 			return nil, err
@@ -224,7 +258,11 @@ func buildGemm(b *buildCtx) (kernel, error) {
 		lda, ldb := int(a.Dims[1]), int(bt.Dims[1])
 		switch a.DType {
 		case ir.Float32:
-			if M*N > 0 {
+			switch {
+			case M*N == 0:
+			case pb != nil && in[1] == cb:
+				kernels.SgemmPackedB(ta, M, alpha, view[float32](a), lda, pb, cBeta, view[float32](y), N)
+			default:
 				kernels.Sgemm(ta, tb, M, N, K, alpha, view[float32](a), lda, view[float32](bt), ldb, cBeta, view[float32](y), N)
 			}
 		case ir.Float64:

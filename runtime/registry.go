@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 // MaxOpset is the newest default-domain opset the runtime implements.
@@ -39,6 +40,8 @@ type buildCtx struct {
 	// visible reports whether a value is defined in an enclosing scope
 	// (used to compile subgraphs).
 	visible func(*ir.Value) bool
+	// fused is the activation a Conv absorbs from its only reader.
+	fused kernels.Fused
 }
 
 // constInput returns the constant value of input i, or nil.
@@ -101,8 +104,11 @@ func SupportedOps() []string {
 
 // build prepares node n.
 func build(n *ir.Node, opset int64, visible func(*ir.Value) bool) (kernel, error) {
-	d := opTable[n.OpType]
-	return d.build(&buildCtx{n: n, opset: opset, visible: visible})
+	return buildWith(&buildCtx{n: n, opset: opset, visible: visible})
+}
+
+func buildWith(b *buildCtx) (kernel, error) {
+	return opTable[b.n.OpType].build(b)
 }
 
 // EvalNode evaluates one node on the given inputs (one per node input,

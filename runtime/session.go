@@ -318,13 +318,17 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		return outer != nil && outer(v)
 	}
 	lastUse := map[int]int{}
+	fu := findFusions(g, opset)
 	for i, n := range order {
 		if err := Supported(n.Domain, n.OpType, opset); err != nil {
 			return nil, fmt.Errorf("runtime: node %q: %w", n.Name, err)
 		}
-		k, err := build(n, opset, visible)
+		k, err := buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n]})
 		if err != nil {
 			return nil, fmt.Errorf("runtime: node %q (%s, opset %d): %w", n.Name, n.OpType, opset, err)
+		}
+		if fu.absorbed[n] {
+			k = passThrough
 		}
 		st := step{node: n, k: k}
 		ins := n.Inputs

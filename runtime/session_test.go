@@ -135,11 +135,13 @@ func TestSessionInputs(t *testing.T) {
 func evalByNodes(t *testing.T, m *ir.Model, inputs map[string]*ir.Tensor) map[string]*ir.Tensor {
 	t.Helper()
 	vals := map[*ir.Value]*ir.Tensor{}
-	for _, v := range m.Graph.Inputs {
-		vals[v] = inputs[v.Name]
-	}
 	for _, c := range m.Graph.Consts {
 		vals[c] = c.Const
+	}
+	for _, v := range m.Graph.Inputs {
+		if t, ok := inputs[v.Name]; ok {
+			vals[v] = t
+		}
 	}
 	for _, n := range m.Graph.Nodes {
 		ins := make([]*ir.Tensor, len(n.Inputs))
@@ -148,7 +150,16 @@ func evalByNodes(t *testing.T, m *ir.Model, inputs map[string]*ir.Tensor) map[st
 				ins[i] = vals[v]
 			}
 		}
-		outs, err := EvalNode(n, ins, m.Opset(""))
+		// A copy whose inputs carry no constants, so EvalNode prepares
+		// nothing from them (no prepacked weights).
+		bare := *n
+		bare.Inputs = make([]*ir.Value, len(n.Inputs))
+		for i, v := range n.Inputs {
+			if v != nil {
+				bare.Inputs[i] = &ir.Value{Name: v.Name}
+			}
+		}
+		outs, err := EvalNode(&bare, ins, m.Opset(""))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,4 +348,65 @@ func TestBadInputIsAnError(t *testing.T) {
 	singleErr(t, 17, "Conv", []*ir.Tensor{f32(dims(1, 2, 3, 3), make([]float32, 18)...), f32(dims(1, 3, 1, 1), 1, 2, 3)}, "do not fit")
 	singleErr(t, 17, "Transpose", []*ir.Tensor{f32(dims(2, 1), 1, 2)}, "not a permutation", ir.IntsAttr("perm", 0, 0))
 	singleErr(t, 17, "Slice", []*ir.Tensor{f32(dims(2), 1, 2), i64(dims(1), 0), i64(dims(1), 1), i64(dims(1), 0), i64(dims(1), 0)}, "step is 0")
+}
+
+// TestPreparedOperands checks the build-time preparations (fused
+// activations, prepacked constant weights) against node-by-node
+// evaluation, and that a graph input whose default is a weight can still
+// be overridden.
+func TestPreparedOperands(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	b := testmodels.NewBuilder("g", 13)
+	x := b.Input("x", ir.Float32, 2, 3, 6, 5)
+	w := b.Const("w", randF32(rng, 4, 3, 3, 3))
+	c1 := b.Node("Conv", []*ir.Value{x, w}, ir.IntsAttr("pads", 1, 1, 1, 1))
+	r1 := b.Node("Relu", []*ir.Value{c1}) // fused
+	w2 := b.Const("w2", randF32(rng, 4, 4, 1, 1))
+	c2 := b.Node("Conv", []*ir.Value{r1, w2})
+	cl := b.Node("Clip", []*ir.Value{c2, b.F32("lo", nil, []float32{-0.5}), b.F32("hi", nil, []float32{0.5})}) // fused
+	c3 := b.Node("Conv", []*ir.Value{cl, w2})
+	r3 := b.Node("Relu", []*ir.Value{c3}) // not fused: c3 is also an output
+	fl := b.Node("Flatten", []*ir.Value{r3})
+	wm := b.Input("wm", ir.Float32, 120, 7) // an input with a default
+	wm.Const = randF32(rng, 120, 7)
+	b.Graph().Consts = append(b.Graph().Consts, wm)
+	mm := b.Node("MatMul", []*ir.Value{fl, wm})
+	gm := b.Node("Gemm", []*ir.Value{mm, b.Const("wg", randF32(rng, 3, 7)), b.Const("bg", randF32(rng, 3))}, ir.IntAttr("transB", 1))
+	b.Output(gm, c3)
+	m := b.Model()
+	if err := ir.Verify(m); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := NewSession(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fused := 0
+	for _, st := range sess.plan.steps {
+		if ck, ok := st.k.(*convKernel); ok && ck.fused.Act != 0 {
+			fused++
+		}
+	}
+	if fused != 2 {
+		t.Errorf("%d convolutions absorbed an activation, want 2", fused)
+	}
+	for it := 0; it < 3; it++ {
+		in := map[string]*ir.Tensor{"x": randF32(rng, 2, 3, 6, 5)}
+		if it == 2 {
+			in["wm"] = randF32(rng, 120, 7)
+		}
+		got, err := sess.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := in["wm"]; !ok {
+			in["wm"] = wm.Const
+		}
+		want := evalByNodes(t, m, in)
+		for name, w := range want {
+			if msg := compareTensors(got[name], w, 1e-5, 1e-5); msg != "" {
+				t.Fatalf("run %d, output %s: %s", it, name, msg)
+			}
+		}
+	}
 }
