@@ -300,8 +300,9 @@ var (
 var kebab = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 
 // Register adds p to the registry so that pipeline specs can name it. It
-// fails when the name is not kebab-case or already taken, the Doc has no
-// summary, Run is nil, or an option is malformed.
+// fails when the name is not kebab-case or taken by another pass, the Doc
+// has no summary, Run is nil, or an option is malformed. Registering the
+// same pass again does nothing.
 func Register(p *Pass) error {
 	if p == nil || !kebab.MatchString(p.Name) {
 		return fmt.Errorf("passes: pass name %q is not kebab-case", nameOf(p))
@@ -331,7 +332,10 @@ func Register(p *Pass) error {
 	}
 	regMu.Lock()
 	defer regMu.Unlock()
-	if _, dup := registry[p.Name]; dup {
+	if old, dup := registry[p.Name]; dup {
+		if old == p {
+			return nil
+		}
 		return fmt.Errorf("passes: pass %s is already registered", p.Name)
 	}
 	registry[p.Name] = p

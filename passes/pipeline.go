@@ -31,30 +31,30 @@ var defaultStep = &Pass{Name: "default", Doc: "the default pipeline"}
 // NewPipeline returns an empty pipeline; add steps with Add.
 func NewPipeline() *Pipeline { return &Pipeline{} }
 
-// Add appends pass name with the given option values (nil for defaults)
-// and returns the pipeline, so calls can be chained. It fails on an
-// unknown pass or option, or a value of the wrong type.
-func (p *Pipeline) Add(name string, values map[string]any) (*Pipeline, error) {
+// Add appends pass name with the given option values (nil for defaults;
+// Int options accept int as well as int64). It fails on an unknown pass
+// or option, or a value of the wrong type.
+func (p *Pipeline) Add(name string, values map[string]any) error {
 	pass := Lookup(name)
 	if pass == nil {
-		return p, unknownPass(name)
+		return unknownPass(name)
 	}
 	vals := map[string]any{}
 	for k, v := range values {
 		o := pass.option(k)
 		if o == nil {
-			return p, unknownOption(pass, k)
+			return unknownOption(pass, k)
 		}
 		if iv, ok := v.(int); ok && o.Type == Int {
 			v = int64(iv)
 		}
 		if err := o.check(v); err != nil {
-			return p, fmt.Errorf("pass %s: %v", name, err)
+			return fmt.Errorf("pass %s: %v", name, err)
 		}
 		vals[k] = v
 	}
 	p.Steps = append(p.Steps, Step{Pass: pass, Values: vals})
-	return p, nil
+	return nil
 }
 
 // String renders the pipeline as a spec that Parse reads back.

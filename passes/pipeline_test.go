@@ -225,3 +225,24 @@ func TestGivenInputs(t *testing.T) {
 		t.Errorf("verification setup %+v", rep.Verification)
 	}
 }
+
+func TestPipelineAdd(t *testing.T) {
+	p := passes.NewPipeline()
+	if err := p.Add("fold-constants", map[string]any{"max-bytes": 10, "shapes": false}); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.String(); got != "fold-constants{max-bytes=10,shapes=false}" {
+		t.Errorf("String() = %s", got)
+	}
+	for _, bad := range []map[string]any{{"max-bytes": "10"}, {"nope": 1}, {"shapes": 1}} {
+		if err := p.Add("fold-constants", bad); err == nil {
+			t.Errorf("Add(%v) succeeded", bad)
+		}
+	}
+	if err := p.Add("nope", nil); err == nil {
+		t.Error("Add of an unknown pass succeeded")
+	}
+	if len(p.Steps) != 1 {
+		t.Errorf("failed Adds added steps: %s", p)
+	}
+}
