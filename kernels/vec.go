@@ -32,3 +32,16 @@ func f32ToI32Go(dst []int32, src []float32) {
 		dst[i] = int32(v)
 	}
 }
+
+// vmaxStrideGo sets y[i] = max(y[i], x[i·s]) for i < len(y).
+func vmaxStrideGo(x []float32, s int, y []float32) {
+	if len(y) == 0 {
+		return
+	}
+	x = x[:(len(y)-1)*s+1]
+	for i := range y {
+		if v := x[i*s]; v > y[i] {
+			y[i] = v
+		}
+	}
+}

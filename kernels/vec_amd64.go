@@ -65,3 +65,29 @@ func f32ToI32(dst []int32, src []float32) {
 	}
 	f32ToI32Go(dst, src)
 }
+
+//go:noescape
+func vmaxAvx512(x, y *float32, n int)
+
+//go:noescape
+func vmax2Avx512(x, y *float32, n int)
+
+// vmax sets y[i] = max(y[i], x[i]) for i < len(y).
+func vmax(x, y []float32) {
+	if hasAVX512 && len(y) > 0 {
+		_ = x[len(y)-1]
+		vmaxAvx512(&x[0], &y[0], len(y))
+		return
+	}
+	vmaxStrideGo(x, 1, y)
+}
+
+// vmax2 sets y[i] = max(y[i], x[2i]) for i < len(y).
+func vmax2(x, y []float32) {
+	if hasAVX512 && len(y) > 0 {
+		_ = x[2*len(y)-2]
+		vmax2Avx512(&x[0], &y[0], len(y))
+		return
+	}
+	vmaxStrideGo(x, 2, y)
+}

@@ -118,6 +118,116 @@ axpy2done:
 	VZEROUPPER
 	RET
 
+// func vmaxAvx512(x, y *float32, n int)
+// y[i] = max(y[i], x[i]) for i < n.
+TEXT ·vmaxAvx512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+vmax64:
+	CMPQ CX, $64
+	JLT vmax16
+	VMOVUPS (DI), Z1
+	VMOVUPS 64(DI), Z2
+	VMOVUPS 128(DI), Z3
+	VMOVUPS 192(DI), Z4
+	VMAXPS (SI), Z1, Z1
+	VMAXPS 64(SI), Z2, Z2
+	VMAXPS 128(SI), Z3, Z3
+	VMAXPS 192(SI), Z4, Z4
+	VMOVUPS Z1, (DI)
+	VMOVUPS Z2, 64(DI)
+	VMOVUPS Z3, 128(DI)
+	VMOVUPS Z4, 192(DI)
+	ADDQ $256, SI
+	ADDQ $256, DI
+	SUBQ $64, CX
+	JMP vmax64
+vmax16:
+	CMPQ CX, $16
+	JLT vmaxtail
+	VMOVUPS (DI), Z1
+	VMAXPS (SI), Z1, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP vmax16
+vmaxtail:
+	TESTQ CX, CX
+	JZ vmaxdone
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI), K1, Z1
+	VMOVUPS.Z (SI), K1, Z2
+	VMAXPS Z2, Z1, Z1
+	VMOVUPS Z1, K1, (DI)
+vmaxdone:
+	VZEROUPPER
+	RET
+
+// func vmax2Avx512(x, y *float32, n int)
+// y[i] = max(y[i], x[2i]) for i < n; reads x[0 : 2n-1].
+TEXT ·vmax2Avx512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VMOVDQU32 evenIdx<>(SB), Z5
+	MOVQ $0x7fff, AX
+	KMOVW AX, K2
+vmax2_16:
+	CMPQ CX, $16
+	JLT vmax2tail
+	VMOVUPS (SI), Z1
+	VMOVUPS.Z 64(SI), K2, Z2
+	VPERMT2PS Z2, Z5, Z1
+	VMOVUPS (DI), Z3
+	VMAXPS Z1, Z3, Z3
+	VMOVUPS Z3, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP vmax2_16
+vmax2tail:
+	TESTQ CX, CX
+	JZ vmax2done
+	// r = CX outputs need 2r-1 inputs: the first min(2r-1, 16) from the
+	// first vector, the rest from the second.
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	LEAQ -1(CX)(CX*1), DX
+	MOVQ $0xffff, AX
+	CMPQ DX, $16
+	JGE vmax2hi
+	MOVQ $1, AX
+	MOVQ DX, CX
+	SHLQ CX, AX
+	DECQ AX
+	XORQ DX, DX
+	JMP vmax2masks
+vmax2hi:
+	SUBQ $16, DX
+vmax2masks:
+	KMOVW AX, K3
+	MOVQ $1, AX
+	MOVQ DX, CX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K4
+	VMOVUPS.Z (SI), K3, Z1
+	VMOVUPS.Z 64(SI), K4, Z2
+	VPERMT2PS Z2, Z5, Z1
+	VMOVUPS.Z (DI), K1, Z3
+	VMAXPS Z1, Z3, Z3
+	VMOVUPS Z3, K1, (DI)
+vmax2done:
+	VZEROUPPER
+	RET
+
 DATA evenIdx<>+0(SB)/4, $0
 DATA evenIdx<>+4(SB)/4, $2
 DATA evenIdx<>+8(SB)/4, $4

@@ -11,3 +11,7 @@ func biasClamp(x []float32, bias, lo, hi float32) { biasClampGo(x, bias, lo, hi)
 func bytesToF32(dst []float32, src []byte, flip byte, sub float32) { bytesToF32Go(dst, src, flip, sub) }
 
 func f32ToI32(dst []int32, src []float32) { f32ToI32Go(dst, src) }
+
+func vmax(x, y []float32) { vmaxStrideGo(x, 1, y) }
+
+func vmax2(x, y []float32) { vmaxStrideGo(x, 2, y) }

@@ -1,0 +1,197 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// Pool2DParams describes 2-D NCHW max or average pooling. Pads are (top,
+// left, bottom, right). OH and OW may exceed the floor-mode size by one
+// (ONNX ceil_mode) as long as every window starts inside the input or its
+// leading padding.
+type Pool2DParams struct {
+	N, C, H, W int
+	KH, KW     int
+	StrideH    int
+	StrideW    int
+	DilH, DilW int
+	PadT, PadL int
+	PadB, PadR int
+	OH, OW     int
+	// CountIncludePad makes average pooling divide by the number of
+	// window positions inside the padded input instead of those inside
+	// the input.
+	CountIncludePad bool
+}
+
+// OutSize returns the output size in floor mode or, when ceil is set,
+// in ceil mode (ONNX ceil_mode), where a last partial window is kept if
+// it starts inside the input or its leading padding.
+func (p *Pool2DParams) OutSize(ceil bool) (oh, ow int) {
+	out := func(in, padLo, padHi, k, dil, stride int) int {
+		n := convOut(in, padLo+padHi, k, dil, stride)
+		if n < 1 || !ceil || (in+padLo+padHi-dil*(k-1)-1)%stride == 0 {
+			return n
+		}
+		if n*stride < in+padLo {
+			n++
+		}
+		return n
+	}
+	return out(p.H, p.PadT, p.PadB, p.KH, p.DilH, p.StrideH), out(p.W, p.PadL, p.PadR, p.KW, p.DilW, p.StrideW)
+}
+
+// Check reports whether p describes valid pooling (see Pool2DParams).
+func (p *Pool2DParams) Check() error {
+	switch {
+	case p.N < 0 || p.C < 1 || p.H < 1 || p.W < 1 || p.KH < 1 || p.KW < 1:
+		return fmt.Errorf("kernels: pool: bad sizes N=%d C=%d H=%d W=%d KH=%d KW=%d", p.N, p.C, p.H, p.W, p.KH, p.KW)
+	case p.StrideH < 1 || p.StrideW < 1 || p.DilH < 1 || p.DilW < 1:
+		return fmt.Errorf("kernels: pool: strides (%d,%d) and dilations (%d,%d) must be ≥ 1", p.StrideH, p.StrideW, p.DilH, p.DilW)
+	case p.PadT < 0 || p.PadL < 0 || p.PadB < 0 || p.PadR < 0:
+		return fmt.Errorf("kernels: pool: negative pad (%d,%d,%d,%d)", p.PadT, p.PadL, p.PadB, p.PadR)
+	}
+	fh := convOut(p.H, p.PadT+p.PadB, p.KH, p.DilH, p.StrideH)
+	fw := convOut(p.W, p.PadL+p.PadR, p.KW, p.DilW, p.StrideW)
+	if fh < 1 || fw < 1 || p.OH < fh || p.OH > fh+1 || p.OW < fw || p.OW > fw+1 {
+		return fmt.Errorf("kernels: pool: output %dx%d, want %dx%d or one more (ceil mode)", p.OH, p.OW, fh, fw)
+	}
+	if (p.OH-1)*p.StrideH-p.PadT >= p.H || (p.OW-1)*p.StrideW-p.PadL >= p.W {
+		return fmt.Errorf("kernels: pool: last window of output %dx%d starts past the input", p.OH, p.OW)
+	}
+	return nil
+}
+
+func (p *Pool2DParams) mustCheck(fn string, x, y []float32) {
+	if err := p.Check(); err != nil {
+		panic(fn + ": " + err.Error())
+	}
+	if len(x) < p.N*p.C*p.H*p.W || len(y) < p.N*p.C*p.OH*p.OW {
+		panic(fmt.Sprintf("kernels: %s: len(x)=%d, len(y)=%d, want ≥ %d, %d", fn, len(x), len(y), p.N*p.C*p.H*p.W, p.N*p.C*p.OH*p.OW))
+	}
+}
+
+// MaxPool2D sets y to the maximum of each pooling window of x; padding
+// never wins (a window entirely in the padding gives -Inf). It panics if p fails Check or a slice is too short.
+func MaxPool2D(p *Pool2DParams, x, y []float32) {
+	p.mustCheck("MaxPool2D", x, y)
+	pool2D(p, x, y, true)
+}
+
+// AvgPool2D sets y to the mean of each pooling window of x (see
+// CountIncludePad; a window entirely in the padding gives NaN unless
+// CountIncludePad). It panics if p fails Check or a slice is too short.
+func AvgPool2D(p *Pool2DParams, x, y []float32) {
+	p.mustCheck("AvgPool2D", x, y)
+	pool2D(p, x, y, false)
+}
+
+func pool2D(p *Pool2DParams, x, y []float32, isMax bool) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	threads := Threads()
+	planes := p.N * p.C
+	chunks := min(planes, 4*threads)
+	parallelFor(chunks, threads, func(c int) {
+		for pl := c * planes / chunks; pl < (c+1)*planes/chunks; pl++ {
+			poolPlane(p, x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], isMax)
+		}
+	})
+}
+
+// windowCount returns how many of the k taps (spacing dil) of the window
+// starting at s fall in [lo, hi).
+func windowCount(s, k, dil, lo, hi int) int {
+	n := 0
+	for t := 0; t < k; t++ {
+		if i := s + t*dil; i >= lo && i < hi {
+			n++
+		}
+	}
+	return n
+}
+
+// poolPlane pools one channel like depthwisePlane: each output row
+// combines, tap by tap, shifted input rows over the columns whose input
+// is inside the image.
+func poolPlane(p *Pool2DParams, xc, out []float32, isMax bool) {
+	W, OW, sw := p.W, p.OW, p.StrideW
+	init := float32(0)
+	if isMax {
+		init = float32(math.Inf(-1))
+	}
+	// Average pooling divides by rowCount·colCount[ow].
+	var colCount [1024]float32
+	cc := colCount[:0]
+	if !isMax && OW <= len(colCount) {
+		cc = colCount[:OW]
+		for ow := range cc {
+			cc[ow] = float32(poolCount(p.CountIncludePad, ow*sw-p.PadL, p.KW, p.DilW, W, p.PadL, p.PadR))
+		}
+	}
+	for oh := 0; oh < p.OH; oh++ {
+		orow := out[oh*OW : oh*OW+OW]
+		for i := range orow {
+			orow[i] = init
+		}
+		for kh := 0; kh < p.KH; kh++ {
+			ih := oh*p.StrideH - p.PadT + kh*p.DilH
+			if ih < 0 || ih >= p.H {
+				continue
+			}
+			xrow := xc[ih*W : ih*W+W]
+			for kw := 0; kw < p.KW; kw++ {
+				iw0 := kw*p.DilW - p.PadL
+				lo := 0
+				if iw0 < 0 {
+					lo = (-iw0 + sw - 1) / sw
+				}
+				hi := 0
+				if iw0 < W {
+					hi = min(OW, (W-1-iw0)/sw+1)
+				}
+				if lo >= hi {
+					continue
+				}
+				src := xrow[lo*sw+iw0:]
+				dst := orow[lo:hi]
+				switch {
+				case isMax && sw == 1:
+					vmax(src, dst)
+				case isMax && sw == 2:
+					vmax2(src, dst)
+				case isMax:
+					vmaxStrideGo(src, sw, dst)
+				case sw == 1:
+					axpy(1, src, dst)
+				case sw == 2:
+					axpy2(1, src, dst)
+				default:
+					axpyStrideGo(1, src, sw, dst)
+				}
+			}
+		}
+		if isMax {
+			continue
+		}
+		rc := float32(poolCount(p.CountIncludePad, oh*p.StrideH-p.PadT, p.KH, p.DilH, p.H, p.PadT, p.PadB))
+		for ow := range orow {
+			c := rc
+			if len(cc) > 0 {
+				c *= cc[ow]
+			} else {
+				c *= float32(poolCount(p.CountIncludePad, ow*sw-p.PadL, p.KW, p.DilW, W, p.PadL, p.PadR))
+			}
+			orow[ow] /= c
+		}
+	}
+}
+
+// poolCount is the divisor contribution of one axis: the taps of the
+// window starting at s inside the input, or inside the padded input when
+// includePad.
+func poolCount(includePad bool, s, k, dil, n, padLo, padHi int) int {
+	if includePad {
+		return windowCount(s, k, dil, -padLo, n+padHi)
+	}
+	return windowCount(s, k, dil, 0, n)
+}

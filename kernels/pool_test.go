@@ -1,0 +1,108 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// poolRef is the direct reference pooling.
+func poolRef(p *Pool2DParams, x []float32, isMax bool) []float32 {
+	y := make([]float32, p.N*p.C*p.OH*p.OW)
+	for pl := 0; pl < p.N*p.C; pl++ {
+		for oh := 0; oh < p.OH; oh++ {
+			for ow := 0; ow < p.OW; ow++ {
+				best, sum, count := math.Inf(-1), 0.0, 0
+				for kh := 0; kh < p.KH; kh++ {
+					for kw := 0; kw < p.KW; kw++ {
+						ih := oh*p.StrideH - p.PadT + kh*p.DilH
+						iw := ow*p.StrideW - p.PadL + kw*p.DilW
+						inPad := ih >= -p.PadT && ih < p.H+p.PadB && iw >= -p.PadL && iw < p.W+p.PadR
+						if ih < 0 || ih >= p.H || iw < 0 || iw >= p.W {
+							if p.CountIncludePad && inPad {
+								count++
+							}
+							continue
+						}
+						v := float64(x[(pl*p.H+ih)*p.W+iw])
+						best = math.Max(best, v)
+						sum += v
+						count++
+					}
+				}
+				out := best
+				if !isMax {
+					out = sum / float64(count)
+				}
+				y[(pl*p.OH+oh)*p.OW+ow] = float32(out)
+			}
+		}
+	}
+	return y
+}
+
+func TestPool2D(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	tested := 0
+	for it := 0; it < 600; it++ {
+		p := Pool2DParams{
+			N: 1 + r.IntN(2), C: 1 + r.IntN(3), H: 1 + r.IntN(15), W: 1 + r.IntN(40),
+			KH: 1 + r.IntN(4), KW: 1 + r.IntN(4), StrideH: 1 + r.IntN(3), StrideW: 1 + r.IntN(3),
+			DilH: 1 + r.IntN(2), DilW: 1 + r.IntN(2),
+			PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3),
+			CountIncludePad: r.IntN(2) == 0,
+		}
+		ceil := r.IntN(2) == 0
+		if it == 0 {
+			p.W = 2100 // wider than the column-divisor cache
+		}
+		p.OH, p.OW = p.OutSize(ceil)
+		if p.Check() != nil {
+			continue
+		}
+		tested++
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		SetThreads(1 + it%2)
+		for _, isMax := range []bool{true, false} {
+			y := nanSlice(p.N * p.C * p.OH * p.OW)
+			if isMax {
+				MaxPool2D(&p, x, y)
+			} else {
+				AvgPool2D(&p, x, y)
+			}
+			want := poolRef(&p, x, isMax)
+			name := fmt.Sprintf("%+v ceil=%v max=%v", p, ceil, isMax)
+			for i := range want {
+				if y[i] == want[i] || (y[i] != y[i] && want[i] != want[i]) {
+					continue // equal, infinities (all-padding windows) and 0/0 included
+				}
+				if d := math.Abs(float64(y[i] - want[i])); !(d <= 1e-5*(1+math.Abs(float64(want[i])))) {
+					t.Fatalf("%s: y[%d] = %g, want %g", name, i, y[i], want[i])
+				}
+			}
+		}
+	}
+	SetThreads(1)
+	if tested < 200 {
+		t.Fatalf("only %d valid random cases", tested)
+	}
+}
+
+func TestPoolOutSize(t *testing.T) {
+	// ONNX maxpool_2d_ceil: 4x4 input, kernel 3, stride 2 → 2x2 in ceil
+	// mode, 1x1 in floor mode.
+	p := Pool2DParams{H: 4, W: 4, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+	if oh, ow := p.OutSize(true); oh != 2 || ow != 2 {
+		t.Errorf("ceil: %dx%d, want 2x2", oh, ow)
+	}
+	if oh, ow := p.OutSize(false); oh != 1 || ow != 1 {
+		t.Errorf("floor: %dx%d, want 1x1", oh, ow)
+	}
+	// A window that would start in the trailing pad is dropped:
+	// H=5, k=2, s=2, pads 0/1 → span 4, floor 3, ceil keeps 3.
+	p = Pool2DParams{H: 5, W: 5, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadB: 1, PadR: 1}
+	if oh, _ := p.OutSize(true); oh != 3 {
+		t.Errorf("trailing-pad window: %d rows, want 3", oh)
+	}
+}
