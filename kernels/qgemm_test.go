@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -223,5 +224,39 @@ func TestQConv2D(t *testing.T) {
 			}
 			SetThreads(1)
 		})
+	}
+}
+
+func TestRequantize(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for n := 0; n < 50; n++ {
+		src := make([]int32, n+1)
+		for i := range src {
+			src[i] = int32(r.IntN(20001)) - 10000
+		}
+		if n > 4 {
+			src[0], src[1] = 5, -3 // with scale 0.5: ties 2.5 → 2 and -1.5 → -2
+			src[2], src[3] = math.MaxInt32-10, math.MinInt32+10
+		}
+		scale := float32(0.5)
+		if n%2 == 1 {
+			scale = 0.0371
+		}
+		u := make([]uint8, n+1)
+		s := make([]int8, n+1)
+		u[n], s[n] = 77, 77 // must stay untouched
+		RequantizeU8(u[:n], src, 0, scale, 128)
+		RequantizeS8(s[:n], src, 0, scale, -5)
+		for i := 0; i < n; i++ {
+			f := math.RoundToEven(float64(float32(src[i]) * scale))
+			wu := min(max(f+128, 0), 255)
+			ws := min(max(f-5, -128), 127)
+			if float64(u[i]) != wu || float64(s[i]) != ws {
+				t.Fatalf("n=%d src=%d scale=%g: got %d/%d, want %g/%g", n, src[i], scale, u[i], s[i], wu, ws)
+			}
+		}
+		if u[n] != 77 || s[n] != 77 {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
 	}
 }

@@ -91,3 +91,15 @@ func vmax2(x, y []float32) {
 	}
 	vmaxStrideGo(x, 2, y)
 }
+
+//go:noescape
+func requantAvx512(dst *byte, src *int32, n int, bias int32, scale float32, zero, lo, hi int32)
+
+func requant(dst []byte, src []int32, bias int32, scale float32, zero, lo, hi int32) {
+	if hasAVX512 && len(dst) > 0 {
+		_ = src[len(dst)-1]
+		requantAvx512(&dst[0], &src[0], len(dst), bias, scale, zero, lo, hi)
+		return
+	}
+	requantGo(dst, src, bias, scale, zero, lo, hi)
+}

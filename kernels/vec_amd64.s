@@ -360,3 +360,53 @@ f2itail:
 f2idone:
 	VZEROUPPER
 	RET
+
+// func requantAvx512(dst *byte, src *int32, n int, bias int32, scale float32, zero, lo, hi int32)
+// dst[i] = byte(clamp(roundEven(float32(src[i]+bias)·scale) + zero, lo, hi)).
+TEXT ·requantAvx512(SB), NOSPLIT, $0-44
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL bias+24(FP), AX
+	VPBROADCASTD AX, Z1
+	VBROADCASTSS scale+28(FP), Z2
+	MOVL zero+32(FP), AX
+	VPBROADCASTD AX, Z3
+	MOVL lo+36(FP), AX
+	VPBROADCASTD AX, Z4
+	MOVL hi+40(FP), AX
+	VPBROADCASTD AX, Z5
+rq16:
+	CMPQ CX, $16
+	JLT rqtail
+	VPADDD (SI), Z1, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS Z2, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD Z3, Z0, Z0
+	VPMAXSD Z4, Z0, Z0
+	VPMINSD Z5, Z0, Z0
+	VPMOVDB Z0, (DI)
+	ADDQ $64, SI
+	ADDQ $16, DI
+	SUBQ $16, CX
+	JMP rq16
+rqtail:
+	TESTQ CX, CX
+	JZ rqdone
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVDQU32.Z (SI), K1, Z0
+	VPADDD Z0, Z1, Z0
+	VCVTDQ2PS Z0, Z0
+	VMULPS Z2, Z0, Z0
+	VCVTPS2DQ Z0, Z0
+	VPADDD Z3, Z0, Z0
+	VPMAXSD Z4, Z0, Z0
+	VPMINSD Z5, Z0, Z0
+	VPMOVDB Z0, K1, (DI)
+rqdone:
+	VZEROUPPER
+	RET

@@ -15,3 +15,7 @@ func f32ToI32(dst []int32, src []float32) { f32ToI32Go(dst, src) }
 func vmax(x, y []float32) { vmaxStrideGo(x, 1, y) }
 
 func vmax2(x, y []float32) { vmaxStrideGo(x, 2, y) }
+
+func requant(dst []byte, src []int32, bias int32, scale float32, zero, lo, hi int32) {
+	requantGo(dst, src, bias, scale, zero, lo, hi)
+}
