@@ -1,14 +1,60 @@
-// Package kernels holds the numeric kernels of nncc's CPU runtime: GEMM,
-// convolution helpers, pooling and element-wise loops on float32 and int8
-// slices.
+// Package kernels holds the numeric kernels of nncc's CPU runtime: float32
+// GEMM and convolution, exact 8-bit integer GEMM and convolution, pooling
+// and requantization, on plain slices.
 //
 // The package imports nothing else from nncc, so Go source emitted by the
-// Go backend depends on it alone. Kernels work on plain row-major slices
-// with explicit leading dimensions and never allocate on the hot path
-// unless documented; callers own all buffers.
+// Go backend depends on it alone. Matrices are row-major with explicit
+// leading dimensions (row strides); tensors are NCHW. Callers own all
+// buffers.
 //
-// Fast paths use SIMD assembly on amd64 (AVX2/FMA, AVX-512 where the CPU
-// has it); the portable Go fallback is selected with the build tag
-// "purego" or on other architectures and computes the same results within
-// float32 rounding.
+// # Entry points
+//
+//   - Sgemm: C = alpha·op(A)·op(B) + beta·C. PackA/PackB pack a constant
+//     operand once (SgemmPackedA, SgemmPackedB).
+//   - Conv2D, Conv2DFused (bias plus ReLU/Clip fused into the GEMM's
+//     store), PackConv2D for constant weights.
+//   - QGemmU8S8, QGemmU8U8, QGemmS8S8, QGemmS8U8: int32 results of
+//     Σ (a - za)(b - zb), exact. QPackA/QPackB, QGemmPackedB, QConv2D and
+//     QPackConv2D; RequantizeU8/RequantizeS8 for the QLinear* outputs.
+//   - MaxPool2D, AvgPool2D.
+//   - SetThreads: how many goroutines large calls split into (default 1).
+//
+// # Invariants
+//
+// Kernels panic on misuse (negative sizes, strides smaller than a row,
+// slices too short, parameters failing Conv2DParams.Check or
+// Pool2DParams.Check); callers handling untrusted models check first.
+// With beta = 0 a GEMM never reads C, so NaNs there do not leak. Elements
+// of C between N and the row stride are never written. Packed operands
+// are immutable and safe to share between goroutines; they belong to the
+// micro-kernel chosen when the process started.
+//
+// Kernels do not allocate in steady state: packing buffers and
+// convolution scratch come from per-goroutine pools, so no caller-side
+// scratch is needed (the runtime's memory plan only holds tensors).
+// Packing-time functions (PackA, PackB, PackConv2D, QPack*) allocate the
+// packed copy.
+//
+// # Implementation
+//
+// GEMM follows the usual blocked scheme: op(B) is packed into panels of
+// nr columns and kc depths (kept in L2), op(A) into panels of mr rows
+// (kept in L1), and an mr×nr register tile micro-kernel runs over them.
+// On amd64 the micro-kernels are generated assembly (see
+// internal/asmgen): 6×64 tiles of AVX-512 (masked at the right edge), or
+// 6×16 of AVX2/FMA, chosen at start-up by CPUID. Small-M products read B
+// in place instead of packing it. Convolutions expand im2col block by
+// block straight into B panels; 1×1 stride-1 convolutions use the input
+// as B directly; depthwise convolutions have their own row kernels.
+//
+// The int8 GEMM uses AVX512-VNNI (VPDPBUSD, u8·s8 into int32): signed A
+// or unsigned B are shifted by 128 when packed and the zero points absorb
+// the shift through a rank-2 correction in the tile epilogue, so the
+// inner loop never subtracts zero points and the result is exact.
+//
+// The portable Go fallback is selected with the build tag "purego" or on
+// other architectures; it computes the same results within float32
+// rounding (integer results are identical). The environment variable
+// NNCC_KERNELS=avx2 or =generic restricts amd64 to the older kernels, to
+// test them on a newer CPU.
 package kernels
