@@ -355,6 +355,9 @@ func affineParam(c *Context, v *ir.Value, nd []int64, r int, dt ir.DType, fill f
 			return nil, fmt.Errorf("%q has shape %v, not broadcastable to %v", v.Name, t.Dims, nd)
 		}
 	}
+	if len(t.Dims) == len(nd) && sameTrailing(t.Dims, nd) {
+		return t, nil // already the normalized shape: reuse it
+	}
 	src := t.Float64s()
 	if int64(len(src)) == n && sameTrailing(t.Dims, nd) {
 		return floatTensor(dt, nd, src), nil
@@ -404,9 +407,17 @@ func sameTrailing(dims, nd []int64) bool {
 // rest of the pattern.
 func applyLayerNorm(c *Context, g *ir.Graph, m *lnMatch) {
 	base := nodeLabel(m.last)
-	inputs := []*ir.Value{m.x, c.addConst(g, base+"_scale", m.gammaT)}
+	// γ and β are reused when they already have the normalized shape
+	// (exporters share identical initializers between layers).
+	param := func(v *ir.Value, t *ir.Tensor, suffix string) *ir.Value {
+		if v != nil && v.Const == t {
+			return v
+		}
+		return c.addConst(g, base+suffix, t)
+	}
+	inputs := []*ir.Value{m.x, param(m.gamma, m.gammaT, "_scale")}
 	if m.betaT != nil {
-		inputs = append(inputs, c.addConst(g, base+"_bias", m.betaT))
+		inputs = append(inputs, param(m.beta, m.betaT, "_bias"))
 	}
 	n := m.last
 	n.OpType, n.Domain = "LayerNormalization", ""

@@ -238,9 +238,11 @@ func runOpts() passes.RunOptions {
 	return passes.RunOptions{VerifyEach: true, Samples: 2, Seed: 7, Atol: 1e-5, Rtol: 1e-4}
 }
 
-// ortOutputs runs m through onnxruntime (skipping the test when the
-// harness is missing, see ortref.Require) and returns its outputs in
-// graph-output order.
+// ortOutputs runs m through onnxruntime with its graph optimizations
+// disabled, so it computes the graph as written (its own fusions would
+// otherwise make an unfused and a fused model run the same kernels). It
+// skips the test when the harness is missing (see ortref.Require) and
+// returns the outputs in graph-output order.
 func ortOutputs(t *testing.T, m *ir.Model, in map[string]*ir.Tensor) []*ir.Tensor {
 	t.Helper()
 	ortref.Require(t)
@@ -249,7 +251,7 @@ func ortOutputs(t *testing.T, m *ir.Model, in map[string]*ir.Tensor) []*ir.Tenso
 	if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	job := ortref.Job{Model: path, Inputs: map[string]string{}, Out: filepath.Join(dir, "out")}
+	job := ortref.Job{Model: path, Inputs: map[string]string{}, Out: filepath.Join(dir, "out"), Opt: ortref.OptDisabled}
 	for name, x := range in {
 		f := filepath.Join(dir, name+".pb")
 		if err := onnx.WriteTensorFile(f, x, name); err != nil {
