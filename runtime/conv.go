@@ -172,13 +172,7 @@ func applyFused(y []float32, f kernels.Fused) {
 		lo, hi = f.Lo, f.Hi
 	}
 	for i, v := range y {
-		if v < lo {
-			v = lo
-		}
-		if v > hi {
-			v = hi
-		}
-		y[i] = v
+		y[i] = min(max(v, lo), hi)
 	}
 }
 

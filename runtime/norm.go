@@ -71,8 +71,11 @@ func buildBatchNorm(b *buildCtx) (kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		xv := x.Float64s()
 		var outs []*ir.Tensor
+		var xv []float64
+		if training || x.DType != ir.Float32 {
+			xv = x.Float64s()
+		}
 		if training {
 			bm, bv := make([]float64, C), make([]float64, C)
 			cnt := float64(N * inner)
@@ -113,19 +116,23 @@ func buildBatchNorm(b *buildCtx) (kernel, error) {
 			return nil, err
 		}
 		if x.DType == ir.Float32 {
-			yv := view[float32](y)
-			xf := view[float32](x)
-			for n := 0; n < N; n++ {
-				for c := 0; c < C; c++ {
-					a := scale[c] / math.Sqrt(variance[c]+eps)
-					bb := bias[c] - mean[c]*a
-					fa, fb := float32(a), float32(bb)
-					base := (n*C + c) * inner
-					for i, v := range xf[base : base+inner] {
-						yv[base+i] = v*fa + fb
+			// y = x·a + b per channel, with a and b folded in float64.
+			yv, xf := view[float32](y), view[float32](x)
+			fa, fb := make([]float32, C), make([]float32, C)
+			for c := range fa {
+				a := scale[c] / math.Sqrt(variance[c]+eps)
+				fa[c], fb[c] = float32(a), float32(bias[c]-mean[c]*a)
+			}
+			e.parallel(N*C, max(1, elementGrain/max(inner, 1)), func(lo, hi int) {
+				for p := lo; p < hi; p++ {
+					c := p % C
+					a, b := fa[c], fb[c]
+					row, out := xf[p*inner:(p+1)*inner], yv[p*inner:(p+1)*inner]
+					for i, v := range row {
+						out[i] = v*a + b
 					}
 				}
-			}
+			})
 		} else {
 			r := make([]float64, len(xv))
 			for n := 0; n < N; n++ {

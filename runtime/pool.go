@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 // Pooling over 1 to 3 (or more) spatial dimensions.
@@ -147,6 +148,19 @@ func (k *poolKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
+	if x.DType == ir.Float32 && !k.wantIndices {
+		if p := pool2DParams(g, N, C, k.includePad); p != nil {
+			if k.isMax {
+				kernels.MaxPool2D(p, view[float32](x), view[float32](y))
+			} else {
+				kernels.AvgPool2D(p, view[float32](x), view[float32](y))
+			}
+			if dt != x.DType {
+				y = mustNarrow(e, y, dt)
+			}
+			return []*ir.Tensor{y}, nil
+		}
+	}
 	w := g.windows(k.includePad)
 	planes := N * C
 	var idx []int64
@@ -181,6 +195,28 @@ func (k *poolKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		outs = append(outs, it)
 	}
 	return outs, nil
+}
+
+// pool2DParams describes 1-D (as height 1) or 2-D pooling for package
+// kernels, or returns nil when it does not apply.
+func pool2DParams(g *convGeom, N, C int, includePad bool) *kernels.Pool2DParams {
+	if len(g.in) > 2 || g.outPlane == 0 {
+		return nil
+	}
+	p := &kernels.Pool2DParams{N: N, C: C, H: 1, W: g.in[0], KH: 1, KW: g.kernel[0],
+		StrideH: 1, StrideW: g.strides[0], DilH: 1, DilW: g.dilations[0],
+		PadL: g.padBegin[0], PadR: g.padEnd[0], OH: 1, OW: g.out[0], CountIncludePad: includePad}
+	if len(g.in) == 2 {
+		p.H, p.W, p.KH, p.KW = g.in[0], g.in[1], g.kernel[0], g.kernel[1]
+		p.StrideH, p.StrideW = g.strides[0], g.strides[1]
+		p.DilH, p.DilW = g.dilations[0], g.dilations[1]
+		p.PadT, p.PadL, p.PadB, p.PadR = g.padBegin[0], g.padBegin[1], g.padEnd[0], g.padEnd[1]
+		p.OH, p.OW = g.out[0], g.out[1]
+	}
+	if p.Check() != nil {
+		return nil
+	}
+	return p
 }
 
 func poolRun[T numT](isMax bool, w *poolWindows, g *convGeom, planes int, x, y []T, idx []int64) {

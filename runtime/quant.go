@@ -3,8 +3,10 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 // Quantisation operators: (de)quantisation and integer matmul and
@@ -15,8 +17,8 @@ func init() {
 	register("QuantizeLinear", 10, buildQuantize)
 	register("DequantizeLinear", 10, buildDequantize)
 	simple("DynamicQuantizeLinear", 11, func(b *buildCtx) kernelFunc { return dynamicQuantize })
-	simple("MatMulInteger", 10, func(b *buildCtx) kernelFunc { return matmulInteger })
-	simple("QLinearMatMul", 10, func(b *buildCtx) kernelFunc { return qlinearMatMul })
+	register("MatMulInteger", 10, buildMatMulInteger)
+	register("QLinearMatMul", 10, buildQLinearMatMul)
 	register("ConvInteger", 10, func(b *buildCtx) (kernel, error) { return buildConvInteger(b, false) })
 	register("QLinearConv", 10, func(b *buildCtx) (kernel, error) { return buildConvInteger(b, true) })
 }
@@ -258,30 +260,181 @@ func shifted(x, zp *ir.Tensor, axis int, what string) (*ir.Tensor, error) {
 	return out, nil
 }
 
-func matmulInteger(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
-	if err := needInputs(in, 2); err != nil {
-		return nil, err
+// qOperand is an 8-bit GEMM or convolution operand: its bytes, whether
+// they are int8 and its zero points (nil, one, or one per row / column /
+// output channel).
+type qOperand struct {
+	t      *ir.Tensor
+	signed bool
+	zero   []byte
+}
+
+// quantOperand validates an 8-bit input and its optional zero point,
+// which must be a scalar or hold perAxis values.
+func quantOperand(t, zp *ir.Tensor, perAxis int, what string) (qOperand, error) {
+	if t.DType != ir.Uint8 && t.DType != ir.Int8 {
+		return qOperand{}, fmt.Errorf("%s must be uint8 or int8, is %s", what, t.DType)
 	}
-	a, b := in[0], in[1]
-	var azp, bzp *ir.Tensor
-	if len(in) > 2 {
-		azp = in[2]
+	q := qOperand{t: t, signed: t.DType == ir.Int8}
+	if zp != nil {
+		if zp.DType != t.DType {
+			return qOperand{}, fmt.Errorf("%s zero point is %s, input is %s", what, zp.DType, t.DType)
+		}
+		if n := numel(zp.Dims); n != 1 && n != perAxis {
+			return qOperand{}, fmt.Errorf("%s zero point %v must be a scalar or hold %d values", what, zp.Dims, perAxis)
+		}
+		q.zero = zp.Data
 	}
-	if len(in) > 3 {
-		bzp = in[3]
+	return q, nil
+}
+
+// qgemm is C = (A - za)·(B - zb) on kernels' integer GEMM.
+func qgemm(M, N, K int, a []byte, lda int, aSigned bool, az []byte, b []byte, ldb int, bSigned bool, bz []byte, c []int32, ldc int) {
+	s8 := func(p []byte) []int8 {
+		if len(p) == 0 {
+			return nil
+		}
+		return unsafe.Slice((*int8)(unsafe.Pointer(&p[0])), len(p))
 	}
-	// Per-row zero points of A index its second-to-last axis, per-column
-	// ones of B its last.
-	a32, err := shifted(a, azp, len(a.Dims)-2, "A")
+	switch {
+	case !aSigned && !bSigned:
+		kernels.QGemmU8U8(M, N, K, a, lda, az, b, ldb, bz, c, ldc)
+	case !aSigned && bSigned:
+		kernels.QGemmU8S8(M, N, K, a, lda, az, s8(b), ldb, s8(bz), c, ldc)
+	case aSigned && bSigned:
+		kernels.QGemmS8S8(M, N, K, s8(a), lda, s8(az), s8(b), ldb, s8(bz), c, ldc)
+	default:
+		kernels.QGemmS8U8(M, N, K, s8(a), lda, s8(az), b, ldb, bz, c, ldc)
+	}
+}
+
+// qmatmul computes the int32 product (A - za)·(B - zb) with numpy
+// matmul broadcasting; per-row zero points of A index its rows, per-column
+// ones of B its columns. pb, when set, is B prepacked.
+func qmatmul(e *env, a, azp, b, bzp *ir.Tensor, pb *kernels.QPackedB) (*ir.Tensor, error) {
+	s, err := matmulShape(a.Dims, b.Dims)
 	if err != nil {
 		return nil, err
 	}
-	b32, err := shifted(b, bzp, len(b.Dims)-1, "B")
+	M, K, N := s.M, s.K, s.N
+	qa, err := quantOperand(a, azp, M, "A")
 	if err != nil {
 		return nil, err
 	}
-	y, err := matmul(e, a32, b32)
-	return []*ir.Tensor{y}, err
+	qb, err := quantOperand(b, bzp, N, "B")
+	if err != nil {
+		return nil, err
+	}
+	y, err := e.alloc(ir.Int32, s.out)
+	if err != nil {
+		return nil, err
+	}
+	yv := view[int32](y)
+	if M*N == 0 {
+		return y, nil
+	}
+	if len(s.bBatch) == 0 && len(qa.zero) <= 1 {
+		// One GEMM over every row of A.
+		rows := s.batchCount * M
+		if pb != nil {
+			kernels.QGemmPackedB(rows, a.Data, K, qa.signed, qa.zero, pb, yv, N)
+		} else {
+			qgemm(rows, N, K, a.Data, K, qa.signed, qa.zero, b.Data, N, qb.signed, qb.zero, yv, N)
+		}
+		return y, nil
+	}
+	bc := newBcast(s.batch, s.aBatch, s.bBatch)
+	sa, sb := bc.innerStride(0), bc.innerStride(1)
+	n := bc.inner()
+	bc.each(func(o int, offs []int) {
+		for i := 0; i < n; i++ {
+			ao, bo := offs[0]+i*sa, offs[1]+i*sb
+			qgemm(M, N, K, a.Data[ao*M*K:], K, qa.signed, qa.zero, b.Data[bo*K*N:], N, qb.signed, qb.zero, yv[(o+i)*M*N:], N)
+		}
+	})
+	return y, nil
+}
+
+// packQuantB prepacks a constant 2-D 8-bit B (with its constant zero
+// point) for QGemmPackedB, or returns nil.
+func packQuantB(b, zp *ir.Tensor, zpGiven bool) *kernels.QPackedB {
+	if b == nil || len(b.Dims) != 2 || zpGiven && zp == nil || (b.DType != ir.Uint8 && b.DType != ir.Int8) {
+		return nil
+	}
+	K, N := int(b.Dims[0]), int(b.Dims[1])
+	q, err := quantOperand(b, zp, N, "B")
+	if err != nil || K == 0 || N == 0 {
+		return nil
+	}
+	return kernels.QPackB(K, N, b.Data, N, q.signed, q.zero)
+}
+
+func buildMatMulInteger(b *buildCtx) (kernel, error) {
+	cb, czp := b.constInput(1), b.constInput(3)
+	pb := packQuantB(cb, czp, b.n.Input(3) != nil)
+	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+		if err := needInputs(in, 2); err != nil {
+			return nil, err
+		}
+		opt := func(i int) *ir.Tensor {
+			if i < len(in) {
+				return in[i]
+			}
+			return nil
+		}
+		packed := pb
+		if in[1] != cb || opt(3) != czp {
+			packed = nil
+		}
+		y, err := qmatmul(e, in[0], opt(2), in[1], opt(3), packed)
+		return []*ir.Tensor{y}, err
+	}), nil
+}
+
+func buildQLinearMatMul(b *buildCtx) (kernel, error) {
+	cb, czp := b.constInput(3), b.constInput(5)
+	pb := packQuantB(cb, czp, true)
+	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+		if err := needInputs(in, 8); err != nil {
+			return nil, err
+		}
+		a, as, azp, bt, bs, bzp, ys, yzp := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
+		packed := pb
+		if bt != cb || bzp != czp {
+			packed = nil
+		}
+		acc, err := qmatmul(nil, a, azp, bt, bzp, packed)
+		if err != nil {
+			return nil, err
+		}
+		ysv, err := scalarF(ys, "y_scale")
+		if err != nil {
+			return nil, err
+		}
+		asv, bsv := as.Float64s(), bs.Float64s()
+		M, N := 1, 1
+		if len(a.Dims) >= 2 {
+			M = int(a.Dims[len(a.Dims)-2])
+		}
+		if len(bt.Dims) >= 2 {
+			N = int(bt.Dims[len(bt.Dims)-1])
+		}
+		if len(asv) != 1 && len(asv) != M || len(bsv) != 1 && len(bsv) != N {
+			return nil, fmt.Errorf("scales %v and %v do not fit A %v and B %v", as.Dims, bs.Dims, a.Dims, bt.Dims)
+		}
+		mult := func(i int) float32 {
+			sa, sb := asv[0], bsv[0]
+			if len(asv) > 1 {
+				sa = asv[(i/N)%M]
+			}
+			if len(bsv) > 1 {
+				sb = bsv[i%N]
+			}
+			return float32(sa) * float32(sb) / ysv
+		}
+		y, err := requantize(e, view[int32](acc), acc.Dims, mult, yzp, yzp.DType)
+		return []*ir.Tensor{y}, err
+	}), nil
 }
 
 // requantize maps int32 accumulators to the output type:
@@ -373,6 +526,45 @@ type convIntKernel struct {
 	attrs  *windowAttrs
 	group  int
 	linear bool // QLinearConv
+	// Constant weights and zero points, prepacked per geometry.
+	constW, constWZ *ir.Tensor
+	packed          map[kernels.Conv2DParams]*kernels.QPackedConv2D
+}
+
+// wIndex is the input index of the weights.
+func wIndex(linear bool) int {
+	if linear {
+		return 3
+	}
+	return 1
+}
+
+// qconv2D runs a 1-D or 2-D integer convolution on package kernels.
+func (k *convIntKernel) qconv2D(p *kernels.Conv2DParams, x qOperand, xz byte, w qOperand, constW bool, y []int32) {
+	if !constW || k.packed == nil {
+		kernels.QConv2D(p, x.t.Data, x.signed, xz, w.t.Data, w.signed, w.zero, y)
+		return
+	}
+	pc := k.packed[*p]
+	if pc == nil {
+		if len(k.packed) >= 8 {
+			clear(k.packed)
+		}
+		pc = kernels.QPackConv2D(p, w.t.Data, w.signed, w.zero)
+		k.packed[*p] = pc
+	}
+	pc.Run(x.t.Data, x.signed, xz, y)
+}
+
+// addChannelBias adds bias[m] to every element of channel m.
+func addChannelBias(y, bias []int32, M, plane int) {
+	for i := 0; i < len(y); i += plane {
+		b := bias[(i/plane)%M]
+		row := y[i : i+plane]
+		for j := range row {
+			row[j] += b
+		}
+	}
 }
 
 func buildConvInteger(b *buildCtx, linear bool) (kernel, error) {
@@ -384,7 +576,13 @@ func buildConvInteger(b *buildCtx, linear bool) (kernel, error) {
 	if group < 1 {
 		return nil, fmt.Errorf("group %d must be positive", group)
 	}
-	return &convIntKernel{attrs: attrs, group: group, linear: linear}, nil
+	k := &convIntKernel{attrs: attrs, group: group, linear: linear}
+	wi := wIndex(linear)
+	if w := b.constInput(wi); w != nil && (b.n.Input(wi+2) == nil || b.constInput(wi+2) != nil) {
+		k.constW, k.constWZ = w, b.constInput(wi+2)
+		k.packed = map[kernels.Conv2DParams]*kernels.QPackedConv2D{}
+	}
+	return k, nil
 }
 
 func (k *convIntKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
@@ -414,15 +612,15 @@ func (k *convIntKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	x32, err := shifted(x, xzp, -1, "x")
-	if err != nil {
-		return nil, err
-	}
-	w32, err := shifted(w, wzp, 0, "w")
-	if err != nil {
-		return nil, err
-	}
 	N, C, M := int(x.Dims[0]), int(x.Dims[1]), int(w.Dims[0])
+	qx, err := quantOperand(x, xzp, 1, "x")
+	if err != nil {
+		return nil, err
+	}
+	qw, err := quantOperand(w, wzp, M, "w")
+	if err != nil {
+		return nil, err
+	}
 	dims := g.outDims(int64(N), int64(M))
 	var acc *ir.Tensor
 	if k.linear {
@@ -438,7 +636,26 @@ func (k *convIntKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		bv = view[int32](bias)
 	}
 	if g.outPlane > 0 && N > 0 {
-		convGeneric(g, k.group, N, C, M, view[int32](x32), view[int32](w32), bv, view[int32](acc))
+		if p := conv2DParams(g, k.group, N, C, M); p != nil {
+			var xz byte
+			if len(qx.zero) > 0 {
+				xz = qx.zero[0]
+			}
+			k.qconv2D(p, qx, xz, qw, in[wIndex(k.linear)] == k.constW && wzp == k.constWZ, view[int32](acc))
+			if bv != nil {
+				addChannelBias(view[int32](acc), bv, M, g.outPlane)
+			}
+		} else {
+			x32, err := shifted(x, xzp, -1, "x")
+			if err != nil {
+				return nil, err
+			}
+			w32, err := shifted(w, wzp, 0, "w")
+			if err != nil {
+				return nil, err
+			}
+			convGeneric(g, k.group, N, C, M, view[int32](x32), view[int32](w32), bv, view[int32](acc))
+		}
 	}
 	if !k.linear {
 		return []*ir.Tensor{acc}, nil

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 
@@ -406,6 +407,57 @@ func TestPreparedOperands(t *testing.T) {
 		for name, w := range want {
 			if msg := compareTensors(got[name], w, 1e-5, 1e-5); msg != "" {
 				t.Fatalf("run %d, output %s: %s", it, name, msg)
+			}
+		}
+	}
+}
+
+// TestConstOperandsMatchInputs runs operators whose constant operands
+// are prepared at build time (prepacked weights) both ways: with those
+// operands as graph inputs and as constants. Results must agree exactly.
+func TestConstOperandsMatchInputs(t *testing.T) {
+	rng := rand.New(rand.NewSource(11))
+	u8 := func(d ...int64) *ir.Tensor { return randInts(rng, ir.Uint8, 0, 255, d...) }
+	s8 := func(d ...int64) *ir.Tensor { return randInts(rng, ir.Int8, -128, 127, d...) }
+	cases := []struct {
+		op     string
+		opset  int64
+		ins    []*ir.Tensor
+		consts []int // inputs made constant
+		attrs  []*ir.Attribute
+	}{
+		{"Conv", 13, []*ir.Tensor{randF32(rng, 2, 4, 7, 6), randF32(rng, 6, 2, 3, 3), randF32(rng, 6)}, []int{1, 2}, []*ir.Attribute{ir.IntAttr("group", 2), ir.IntsAttr("pads", 1, 0, 1, 2)}},
+		{"Conv", 13, []*ir.Tensor{randF32(rng, 1, 3, 9), randF32(rng, 5, 3, 2)}, []int{1}, []*ir.Attribute{ir.IntsAttr("strides", 2)}},
+		{"MatMul", 13, []*ir.Tensor{randF32(rng, 2, 3, 5), randF32(rng, 5, 4)}, []int{1}, nil},
+		{"Gemm", 13, []*ir.Tensor{randF32(rng, 3, 5), randF32(rng, 4, 5), randF32(rng, 4)}, []int{1, 2}, []*ir.Attribute{ir.IntAttr("transB", 1)}},
+		{"MatMulInteger", 10, []*ir.Tensor{u8(2, 3, 5), s8(5, 4), scalarOf(ir.Uint8, 9), s8(4)}, []int{1, 3}, nil},
+		{"MatMulInteger", 10, []*ir.Tensor{s8(3, 5), u8(5, 4)}, []int{1}, nil},
+		{"QLinearMatMul", 10, []*ir.Tensor{u8(3, 5), scalarOf(ir.Float32, 0.02), scalarOf(ir.Uint8, 120), s8(5, 4), scalarOf(ir.Float32, 0.03), scalarOf(ir.Int8, 3), scalarOf(ir.Float32, 0.2), scalarOf(ir.Uint8, 128)}, []int{3, 4, 5}, nil},
+		{"ConvInteger", 10, []*ir.Tensor{u8(1, 4, 6, 5), s8(6, 2, 3, 3), scalarOf(ir.Uint8, 17), s8(6)}, []int{1, 3}, []*ir.Attribute{ir.IntAttr("group", 2), ir.IntsAttr("pads", 1, 1, 0, 1)}},
+		{"QLinearConv", 10, []*ir.Tensor{u8(1, 3, 6, 5), scalarOf(ir.Float32, 0.05), scalarOf(ir.Uint8, 100), s8(3, 1, 3, 3), posF32(rng, 3), &ir.Tensor{DType: ir.Int8, Dims: []int64{3}, Data: make([]byte, 3)}, scalarOf(ir.Float32, 0.3), scalarOf(ir.Uint8, 128), randInts(rng, ir.Int32, -99, 99, 3)}, []int{3, 4, 5, 8}, []*ir.Attribute{ir.IntAttr("group", 3), ir.IntsAttr("pads", 1, 1, 1, 1)}},
+	}
+	for _, c := range cases {
+		want := single(t, c.opset, c.op, 1, c.ins, c.attrs...)[0]
+		m, feeds := singleModel(c.opset, c.op, 1, c.ins, c.attrs...)
+		n := m.Graph.Nodes[0]
+		for _, i := range c.consts {
+			v := n.Inputs[i]
+			v.Const = c.ins[i]
+			delete(feeds, v.Name)
+			m.Graph.Inputs = slices.DeleteFunc(m.Graph.Inputs, func(x *ir.Value) bool { return x == v })
+			m.Graph.Consts = append(m.Graph.Consts, v)
+		}
+		sess, err := NewSession(m, Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", c.op, err)
+		}
+		for it := 0; it < 2; it++ { // the second run reuses the packed weights
+			got, err := sess.Run(feeds)
+			if err != nil {
+				t.Fatalf("%s: %v", c.op, err)
+			}
+			if msg := compareTensors(got[m.Graph.Outputs[0].Name], want, 1e-6, 1e-6); msg != "" {
+				t.Errorf("%s with constant inputs %v: %s", c.op, c.consts, msg)
 			}
 		}
 	}

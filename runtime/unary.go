@@ -10,16 +10,21 @@ import (
 // Element-wise unary operators and activations.
 
 // floatUnary registers an op computing f on each element of a float
-// tensor. f32, when set, is a float32 version used for Float32 inputs.
-func floatUnary(name string, since int64, f func(float64) float64, f32 func(float32) float32) {
+// tensor. vec, when set, computes it over a float32 slice without a call
+// per element; it must agree with f rounded to float32.
+func floatUnary(name string, since int64, f func(float64) float64, vec func(d, x []float32)) {
 	simple(name, since, func(b *buildCtx) kernelFunc {
-		return unaryKernel(f, f32)
+		return unaryKernel(f, vec)
 	})
 }
 
-func unaryKernel(f func(float64) float64, f32 func(float32) float32) kernelFunc {
-	if f32 == nil {
-		f32 = func(x float32) float32 { return float32(f(float64(x))) }
+func unaryKernel(f func(float64) float64, vec func(d, x []float32)) kernelFunc {
+	if vec == nil {
+		vec = func(d, x []float32) {
+			for i, v := range x {
+				d[i] = float32(f(float64(v)))
+			}
+		}
 	}
 	return func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := needInputs(in, 1); err != nil {
@@ -32,10 +37,8 @@ func unaryKernel(f func(float64) float64, f32 func(float32) float32) kernelFunc 
 		}
 		switch x.DType {
 		case ir.Float32:
-			d := view[float32](y)
-			for i, v := range view[float32](x) {
-				d[i] = f32(v)
-			}
+			d, xv := view[float32](y), view[float32](x)
+			e.parallel(len(d), elementGrain, func(lo, hi int) { vec(d[lo:hi], xv[lo:hi]) })
 		case ir.Float64:
 			d := view[float64](y)
 			for i, v := range view[float64](x) {
@@ -43,9 +46,7 @@ func unaryKernel(f func(float64) float64, f32 func(float32) float32) kernelFunc 
 			}
 		case ir.Float16, ir.BFloat16:
 			v := toFloat32(x)
-			for i := range v {
-				v[i] = f32(v[i])
-			}
+			vec(v, v)
 			storeFloat32(y, v)
 		default:
 			e.release(y)
@@ -56,9 +57,9 @@ func unaryKernel(f func(float64) float64, f32 func(float32) float32) kernelFunc 
 }
 
 // numUnary registers an op defined on floats (f) and integers (fi).
-func numUnary(name string, since int64, f func(float64) float64, fi func(int64) int64) {
+func numUnary(name string, since int64, f func(float64) float64, fi func(int64) int64, vec func(d, x []float32)) {
 	simple(name, since, func(b *buildCtx) kernelFunc {
-		fk := unaryKernel(f, nil)
+		fk := unaryKernel(f, vec)
 		return func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			if err := needInputs(in, 1); err != nil {
 				return nil, err
@@ -120,16 +121,16 @@ func softplus(x float64) float64 {
 }
 
 func init() {
-	floatUnary("Sqrt", 6, math.Sqrt, nil)
-	floatUnary("Exp", 6, math.Exp, nil)
+	floatUnary("Sqrt", 6, math.Sqrt, sqrtVec)
+	floatUnary("Exp", 6, math.Exp, expVec)
 	floatUnary("Log", 6, math.Log, nil)
-	floatUnary("Erf", 9, math.Erf, nil)
-	floatUnary("Reciprocal", 6, func(x float64) float64 { return 1 / x }, func(x float32) float32 { return 1 / x })
+	floatUnary("Erf", 9, math.Erf, erfVec)
+	floatUnary("Reciprocal", 6, func(x float64) float64 { return 1 / x }, reciprocalVec)
 	floatUnary("Floor", 6, math.Floor, nil)
 	floatUnary("Ceil", 6, math.Ceil, nil)
 	floatUnary("Round", 11, math.RoundToEven, nil)
-	floatUnary("Sigmoid", 6, sigmoid64, nil)
-	floatUnary("Tanh", 6, math.Tanh, nil)
+	floatUnary("Sigmoid", 6, sigmoid64, sigmoidVec)
+	floatUnary("Tanh", 6, math.Tanh, tanhVec)
 	floatUnary("Softplus", 1, softplus, nil)
 	floatUnary("Softsign", 1, func(x float64) float64 { return x / (1 + math.Abs(x)) }, nil)
 	floatUnary("Sin", 7, math.Sin, nil)
@@ -143,15 +144,15 @@ func init() {
 	floatUnary("Asinh", 9, math.Asinh, nil)
 	floatUnary("Acosh", 9, math.Acosh, nil)
 	floatUnary("Atanh", 9, math.Atanh, nil)
-	floatUnary("HardSwish", 14, func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) }, nil)
+	floatUnary("HardSwish", 14, func(x float64) float64 { return x * math.Max(0, math.Min(1, x/6+0.5)) }, hardSwishVec)
 
-	numUnary("Neg", 6, func(x float64) float64 { return -x }, func(x int64) int64 { return -x })
+	numUnary("Neg", 6, func(x float64) float64 { return -x }, func(x int64) int64 { return -x }, negVec)
 	numUnary("Abs", 6, math.Abs, func(x int64) int64 {
 		if x < 0 {
 			return -x
 		}
 		return x
-	})
+	}, absVec)
 	numUnary("Sign", 9, func(x float64) float64 {
 		switch {
 		case x > 0:
@@ -168,21 +169,26 @@ func init() {
 			return -1
 		}
 		return 0
-	})
-	numUnary("Relu", 6, func(x float64) float64 { return math.Max(x, 0) }, func(x int64) int64 { return max(x, 0) })
+	}, nil)
+	numUnary("Relu", 6, func(x float64) float64 { return math.Max(x, 0) }, func(x int64) int64 { return max(x, 0) }, reluVec)
 
 	// Activations with attributes.
 	param := func(name string, since int64, mk func(n *ir.Node) func(float64) float64) {
 		simple(name, since, func(b *buildCtx) kernelFunc { return unaryKernel(mk(b.n), nil) })
 	}
-	param("LeakyRelu", 6, func(n *ir.Node) func(float64) float64 {
-		alpha := float64(n.AttrFloat("alpha", 0.01))
-		return func(x float64) float64 {
+	simple("LeakyRelu", 6, func(b *buildCtx) kernelFunc {
+		alpha := b.n.AttrFloat("alpha", 0.01)
+		return unaryKernel(func(x float64) float64 {
 			if x < 0 {
-				return alpha * x
+				return float64(alpha) * x
 			}
 			return x
-		}
+		}, func(d, x []float32) {
+			d = d[:len(x)]
+			for i, v := range x {
+				d[i] = max(v, 0) + alpha*min(v, 0)
+			}
+		})
 	})
 	param("Elu", 6, func(n *ir.Node) func(float64) float64 {
 		alpha := float64(n.AttrFloat("alpha", 1))
@@ -207,10 +213,15 @@ func init() {
 			return gamma * x
 		}
 	})
-	param("HardSigmoid", 6, func(n *ir.Node) func(float64) float64 {
-		alpha := float64(n.AttrFloat("alpha", 0.2))
-		beta := float64(n.AttrFloat("beta", 0.5))
-		return func(x float64) float64 { return math.Max(0, math.Min(1, alpha*x+beta)) }
+	simple("HardSigmoid", 6, func(b *buildCtx) kernelFunc {
+		alpha, beta := b.n.AttrFloat("alpha", 0.2), b.n.AttrFloat("beta", 0.5)
+		return unaryKernel(func(x float64) float64 {
+			return math.Max(0, math.Min(1, float64(alpha)*x+float64(beta)))
+		}, func(d, x []float32) {
+			for i, v := range x {
+				d[i] = min(max(alpha*v+beta, 0), 1)
+			}
+		})
 	})
 	param("ThresholdedRelu", 10, func(n *ir.Node) func(float64) float64 {
 		alpha := float64(n.AttrFloat("alpha", 1))
@@ -237,7 +248,7 @@ func init() {
 	register("Gelu", 20, func(b *buildCtx) (kernel, error) {
 		switch approx := b.n.AttrString("approximate", "none"); approx {
 		case "none":
-			return unaryKernel(func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, nil), nil
+			return unaryKernel(func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, geluVec), nil
 		case "tanh":
 			c := math.Sqrt(2 / math.Pi)
 			return unaryKernel(func(x float64) float64 { return 0.5 * x * (1 + math.Tanh(c*(x+0.044715*x*x*x))) }, nil), nil
@@ -282,7 +293,7 @@ func buildClip(b *buildCtx) (kernel, error) {
 	if b.opset < 11 {
 		lo := float64(b.n.AttrFloat("min", float32(math.Inf(-1))))
 		hi := float64(b.n.AttrFloat("max", float32(math.Inf(1))))
-		return unaryKernel(func(x float64) float64 { return clamp(x, lo, hi) }, nil), nil
+		return unaryKernel(func(x float64) float64 { return clamp(x, lo, hi) }, clampVec(float32(lo), float32(hi))), nil
 	}
 	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := needInputs(in, 1); err != nil {
@@ -307,7 +318,7 @@ func buildClip(b *buildCtx) (kernel, error) {
 			return nil, err
 		}
 		if x.DType.IsFloat() {
-			return unaryKernel(func(v float64) float64 { return clamp(v, lo, hi) }, nil)(e, in[:1])
+			return unaryKernel(func(v float64) float64 { return clamp(v, lo, hi) }, clampVec(float32(lo), float32(hi)))(e, in[:1])
 		}
 		if !numeric(x.DType) {
 			return nil, errType(x.DType)

