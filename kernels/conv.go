@@ -215,60 +215,83 @@ type im2col struct {
 }
 
 // pack writes rows [k0, k0+kc) and columns [j0, j0+nc) in panels of nr
-// columns (see packB).
+// columns (see packB). Each row is built contiguously first, a few long
+// copies per output row, then split into the panels.
 func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
-	p := m.p
-	khw := p.KH * p.KW
-	H, W, OW := p.H, p.W, p.OW
-	sw := p.StrideW
-	for jp := 0; jp < nc; jp += nr {
-		n := min(nr, nc-jp)
-		d := dst[jp*kc : jp*kc+kc*nr]
-		for k := 0; k < kc; k++ {
-			kk := k0 + k
-			ci, r := kk/khw, kk%khw
-			kh, kw := r/p.KW, r%p.KW
-			xc := m.x[ci*H*W : (ci+1)*H*W]
-			row := d[k*nr : k*nr+nr]
-			clear(row[n:])
-			j := j0 + jp
-			for o := 0; o < n; {
-				oh, ow := j/OW, j%OW
-				seg := min(n-o, OW-ow)
-				out := row[o : o+seg]
-				o += seg
-				j += seg
-				ih := oh*p.StrideH - p.PadT + kh*p.DilH
-				if ih < 0 || ih >= H {
-					clear(out)
-					continue
-				}
-				xrow := xc[ih*W : ih*W+W]
-				iw0 := ow*sw - p.PadL + kw*p.DilW
-				// Output t reads xrow[iw0 + t·sw]; find the in-range t.
-				lo := 0
-				if iw0 < 0 {
-					lo = min(seg, (-iw0+sw-1)/sw)
-				}
-				hi := 0
-				if iw0 < W {
-					hi = min(seg, (W-1-iw0)/sw+1)
-				}
-				if hi <= lo {
-					clear(out)
-					continue
-				}
-				clear(out[:lo])
-				clear(out[hi:])
-				if sw == 1 {
-					copy(out[lo:hi], xrow[iw0+lo:iw0+hi])
-				} else {
-					src := xrow[iw0+lo*sw:]
-					for t := range out[lo:hi] {
-						out[lo+t] = src[t*sw]
-					}
-				}
+	var buf [1024]float32
+	for k := 0; k < kc; k++ {
+		row := buf[:0]
+		for c := 0; c < nc; c += len(buf) {
+			row = buf[:min(len(buf), nc-c)]
+			m.row(row, k0+k, j0+c)
+			for t := 0; t < len(row); t += nr {
+				jp := c + t
+				n := min(nr, len(row)-t)
+				d := dst[jp*kc+k*nr : jp*kc+k*nr+nr]
+				copy(d, row[t:t+n])
+				clear(d[n:])
 			}
 		}
+	}
+}
+
+// row writes columns [j0, j0+len(dst)) of row k into dst.
+func (m *im2col) row(dst []float32, k, j0 int) {
+	im2colRow(m.p, m.x, dst, k, j0, 0, copy2)
+}
+
+// im2colRow writes columns [j0, j0+len(dst)) of row k of the im2col
+// matrix of the channels x into dst, with pad for positions in the
+// padding; copy2 copies every second element (y[i] = x[2i]).
+func im2colRow[T float32 | byte](p *Conv2DParams, x, dst []T, k, j0 int, pad T, copy2 func(x, y []T)) {
+	khw := p.KH * p.KW
+	ci, r := k/khw, k%khw
+	kh, kw := r/p.KW, r%p.KW
+	H, W, OW, sw := p.H, p.W, p.OW, p.StrideW
+	xc := x[ci*H*W : (ci+1)*H*W]
+	// Column ow reads input column ow·sw + iw0, inside the image for ow
+	// in [lo, hi).
+	iw0 := kw*p.DilW - p.PadL
+	lo := 0
+	if iw0 < 0 {
+		lo = (-iw0 + sw - 1) / sw
+	}
+	hi := 0
+	if iw0 < W {
+		hi = min(OW, (W-1-iw0)/sw+1)
+	}
+	oh, ow := j0/OW, j0%OW
+	for o := 0; o < len(dst); oh, ow = oh+1, 0 {
+		seg := min(len(dst)-o, OW-ow)
+		out := dst[o : o+seg]
+		o += seg
+		ih := oh*p.StrideH - p.PadT + kh*p.DilH
+		a, b := min(max(lo-ow, 0), seg), min(max(hi-ow, 0), seg)
+		if ih < 0 || ih >= H || b <= a {
+			fill(out, pad)
+			continue
+		}
+		fill(out[:a], pad)
+		fill(out[b:], pad)
+		src := xc[ih*W+(ow+a)*sw+iw0:]
+		switch sw {
+		case 1:
+			copy(out[a:b], src)
+		case 2:
+			copy2(src, out[a:b])
+		default:
+			copyStride(src, sw, out[a:b])
+		}
+	}
+}
+
+// fill sets every element of s to v.
+func fill[T float32 | byte](s []T, v T) {
+	if v == 0 {
+		clear(s)
+		return
+	}
+	for i := range s {
+		s[i] = v
 	}
 }

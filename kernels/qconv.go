@@ -126,7 +126,7 @@ func qconvGo(p *Conv2DParams, a *qMat, xg []byte, xSigned bool, xZero byte, yg [
 	acc := yg[:mg*N]
 	clear(acc)
 	for k := 0; k < cg*p.KH*p.KW; k++ {
-		im.row(row, k, 0, N)
+		im.row(row, k, 0)
 		for m := 0; m < mg; m++ {
 			wv := a.at(m, k) - a.zp(m)
 			if wv == 0 {
@@ -155,57 +155,11 @@ type qim2col struct {
 }
 
 // row writes columns [j0, j0+len(dst)) of im2col row k into dst.
-func (m *qim2col) row(dst []byte, k, j0, _ int) {
-	p := m.p
-	khw := p.KH * p.KW
-	ci, r := k/khw, k%khw
-	kh, kw := r/p.KW, r%p.KW
-	H, W, OW, sw := p.H, p.W, p.OW, p.StrideW
-	xc := m.x[ci*H*W : (ci+1)*H*W]
-	j := j0
-	for o := 0; o < len(dst); {
-		oh, ow := j/OW, j%OW
-		seg := min(len(dst)-o, OW-ow)
-		out := dst[o : o+seg]
-		o += seg
-		j += seg
-		ih := oh*p.StrideH - p.PadT + kh*p.DilH
-		if ih < 0 || ih >= H {
-			fillBytes(out, m.pad)
-			continue
-		}
-		xrow := xc[ih*W : ih*W+W]
-		iw0 := ow*sw - p.PadL + kw*p.DilW
-		lo := 0
-		if iw0 < 0 {
-			lo = min(seg, (-iw0+sw-1)/sw)
-		}
-		hi := 0
-		if iw0 < W {
-			hi = min(seg, (W-1-iw0)/sw+1)
-		}
-		if hi <= lo {
-			fillBytes(out, m.pad)
-			continue
-		}
-		fillBytes(out[:lo], m.pad)
-		fillBytes(out[hi:], m.pad)
-		if sw == 1 {
-			copy(out[lo:hi], xrow[iw0+lo:iw0+hi])
-		} else {
-			src := xrow[iw0+lo*sw:]
-			for t := range out[lo:hi] {
-				out[lo+t] = src[t*sw]
-			}
-		}
-	}
+func (m *qim2col) row(dst []byte, k, j0 int) {
+	im2colRow(m.p, m.x, dst, k, j0, m.pad, copy2Bytes)
 }
 
-func fillBytes(s []byte, v byte) {
-	for i := range s {
-		s[i] = v
-	}
-}
+func copy2Bytes(x, y []byte) { copyStride(x, 2, y) }
 
 // pack writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) in the
 // int8 panel layout of packQB (signed, zero-padded) and adds each
@@ -216,37 +170,45 @@ func (m *qim2col) pack(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
 	if m.signed {
 		flip = 0
 	}
-	var buf [4 * 64]byte
-	for jp := 0; jp < nc; jp += nr {
-		n := min(nr, nc-jp)
-		d := dst[jp*kg*4 : (jp+nr)*kg*4]
-		cs := colsum[jp : jp+n]
-		for g := 0; g < kg; g++ {
-			dg := d[g*4*nr : (g+1)*4*nr]
-			if n == 64 && nr == 64 && 4*g+4 <= kc {
-				for t := 0; t < 4; t++ {
-					m.row(buf[t*64:(t+1)*64], k0+4*g+t, j0+jp, n)
-				}
-				if qpackFull(dg, buf[:], 64, 1, flip, cs) {
-					continue
+	// Build four rows of up to len(buf)/4 columns at a time, then
+	// interleave them into the panels.
+	var buf [4 * 512]byte
+	const ld = len(buf) / 4
+	for g := 0; g < kg; g++ {
+		for c := 0; c < nc; c += ld {
+			w := min(ld, nc-c)
+			for t := 0; t < 4; t++ {
+				row := buf[t*ld : t*ld+w]
+				if 4*g+t < kc {
+					m.row(row, k0+4*g+t, j0+c)
+				} else {
+					clear(row) // padding rows of the last group
 				}
 			}
-			row := buf[:n]
-			for t := 0; t < 4; t++ {
-				if 4*g+t >= kc {
-					for c := 0; c < nr; c++ {
-						dg[c*4+t] = 0
-					}
+			for t := 0; t < w; t += nr {
+				jp := c + t
+				n := min(nr, w-t)
+				dg := dst[jp*kg*4+g*4*nr : jp*kg*4+(g+1)*4*nr]
+				cs := colsum[jp : jp+n]
+				if n == 64 && nr == 64 && qpackFull(dg, buf[t:], ld, 1, flip, cs) {
 					continue
 				}
-				m.row(row, k0+4*g+t, j0+jp, n)
-				for c, v := range row {
-					v ^= flip
-					dg[c*4+t] = v
-					cs[c] += int32(int8(v))
-				}
-				for c := n; c < nr; c++ {
-					dg[c*4+t] = 0
+				for q := 0; q < 4; q++ {
+					row := buf[q*ld+t : q*ld+t+n]
+					if 4*g+q >= kc {
+						for col := 0; col < nr; col++ {
+							dg[col*4+q] = 0
+						}
+						continue
+					}
+					for col, v := range row {
+						v ^= flip
+						dg[col*4+q] = v
+						cs[col] += int32(int8(v))
+					}
+					for col := n; col < nr; col++ {
+						dg[col*4+q] = 0
+					}
 				}
 			}
 		}

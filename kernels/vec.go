@@ -45,3 +45,14 @@ func vmaxStrideGo(x []float32, s int, y []float32) {
 		}
 	}
 }
+
+// copyStride sets y[i] = x[i·s] for i < len(y).
+func copyStride[T any](x []T, s int, y []T) {
+	if len(y) == 0 {
+		return
+	}
+	x = x[:(len(y)-1)*s+1]
+	for i := range y {
+		y[i] = x[i*s]
+	}
+}

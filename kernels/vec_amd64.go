@@ -103,3 +103,16 @@ func requant(dst []byte, src []int32, bias int32, scale float32, zero, lo, hi in
 	}
 	requantGo(dst, src, bias, scale, zero, lo, hi)
 }
+
+//go:noescape
+func copy2Avx512(x, y *float32, n int)
+
+// copy2 sets y[i] = x[2i] for i < len(y).
+func copy2(x, y []float32) {
+	if hasAVX512 && len(y) > 0 {
+		_ = x[2*len(y)-2]
+		copy2Avx512(&x[0], &y[0], len(y))
+		return
+	}
+	copyStride(x, 2, y)
+}

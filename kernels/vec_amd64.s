@@ -228,6 +228,62 @@ vmax2done:
 	VZEROUPPER
 	RET
 
+// func copy2Avx512(x, y *float32, n int)
+// y[i] = x[2i] for i < n; reads x[0 : 2n-1].
+TEXT ·copy2Avx512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+	VMOVDQU32 evenIdx<>(SB), Z5
+	MOVQ $0x7fff, AX
+	KMOVW AX, K2
+copy2_16:
+	CMPQ CX, $16
+	JLT copy2tail
+	VMOVUPS (SI), Z1
+	VMOVUPS.Z 64(SI), K2, Z2
+	VPERMT2PS Z2, Z5, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ $128, SI
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP copy2_16
+copy2tail:
+	TESTQ CX, CX
+	JZ copy2done
+	// r = CX outputs need 2r-1 inputs: the first min(2r-1, 16) from the
+	// first vector, the rest from the second.
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	LEAQ -1(CX)(CX*1), DX
+	MOVQ $0xffff, AX
+	CMPQ DX, $16
+	JGE copy2hi
+	MOVQ $1, AX
+	MOVQ DX, CX
+	SHLQ CX, AX
+	DECQ AX
+	XORQ DX, DX
+	JMP copy2masks
+copy2hi:
+	SUBQ $16, DX
+copy2masks:
+	KMOVW AX, K3
+	MOVQ $1, AX
+	MOVQ DX, CX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K4
+	VMOVUPS.Z (SI), K3, Z1
+	VMOVUPS.Z 64(SI), K4, Z2
+	VPERMT2PS Z2, Z5, Z1
+	VMOVUPS Z1, K1, (DI)
+copy2done:
+	VZEROUPPER
+	RET
+
 DATA evenIdx<>+0(SB)/4, $0
 DATA evenIdx<>+4(SB)/4, $2
 DATA evenIdx<>+8(SB)/4, $4
