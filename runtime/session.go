@@ -6,11 +6,15 @@ import (
 	"sync"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 // Options configure a Session.
 type Options struct {
 	// Threads bounds the goroutines kernels use; 0 means one per CPU.
+	// Package kernels' setting (kernels.SetThreads) is process-wide, so
+	// sessions with different Threads running at once share the last
+	// one set.
 	Threads int
 	// Shapes fixes the shape of graph inputs by name. Each entry must
 	// agree with the input's declared shape on every known dimension; Run
@@ -166,6 +170,9 @@ func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 	defer s.mu.Unlock()
 	defer s.arena.endRun()
 	e := newEnv(s.arena, s.opts.Threads)
+	// The kernels' thread count is process-wide: the last Run to start
+	// sets it.
+	kernels.SetThreads(e.threads)
 	outs, err := s.plan.run(e, bound)
 	if err != nil {
 		return nil, err
