@@ -232,8 +232,14 @@ type RunOptions struct {
 	// Inputs is one set of graph inputs, by name, to compare on.
 	Inputs map[string]*ir.Tensor
 	// Samples is the number of random input sets; when 0 and Inputs is
-	// empty, one set is drawn.
+	// empty, one set is drawn. When random inputs cannot be drawn (an
+	// input has a symbolic dimension other than the first and neither
+	// Shapes nor Dims binds it) and Inputs is given, only Inputs is used.
 	Samples int
+	// Shapes fixes the shape of random inputs by input name; Dims binds
+	// symbolic dimensions by name (an unbound leading dimension is 1).
+	Shapes map[string][]int64
+	Dims   map[string]int64
 	// Seed seeds the random inputs.
 	Seed int64
 	// Atol and Rtol bound |after - before| <= Atol + Rtol*|before| for

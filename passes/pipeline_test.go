@@ -216,13 +216,26 @@ func TestGivenInputs(t *testing.T) {
 	if _, err := p.Run(clone(t, b.Model()), passes.RunOptions{VerifyEach: true}); err == nil || !strings.Contains(err.Error(), "random inputs") {
 		t.Fatalf("want an error about random inputs, got %v", err)
 	}
-	in := map[string]*ir.Tensor{"x": ir.FromFloat32([]int64{2, 3}, []float32{-1, 2, -3, 4, -5, 6})}
-	rep, err := p.Run(b.Model(), passes.RunOptions{VerifyEach: true, Inputs: in})
+	// Binding the symbol makes random inputs possible.
+	rep, err := p.Run(clone(t, b.Model()), passes.RunOptions{VerifyEach: true, Samples: 2, Dims: map[string]int64{"M": 5}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Verification == nil || !rep.Verification.Given || rep.Verification.Sets != 1 {
-		t.Errorf("verification setup %+v", rep.Verification)
+	if v := rep.Verification; v.Sets != 2 || v.Inputs != "x float32[1 5]" {
+		t.Errorf("verification setup %+v", v)
+	}
+	rep, err = p.Run(clone(t, b.Model()), passes.RunOptions{VerifyEach: true, Shapes: map[string][]int64{"x": {3, 4}}})
+	if err != nil || rep.Verification.Inputs != "x float32[3 4]" {
+		t.Errorf("Shapes: %v %+v", err, rep.Verification)
+	}
+	// Given inputs are enough when random ones cannot be drawn.
+	in := map[string]*ir.Tensor{"x": ir.FromFloat32([]int64{2, 3}, []float32{-1, 2, -3, 4, -5, 6})}
+	rep, err = p.Run(b.Model(), passes.RunOptions{VerifyEach: true, Inputs: in, Samples: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := rep.Verification; v == nil || !v.Given || v.Sets != 1 || !strings.Contains(v.Inputs, "no random inputs") {
+		t.Errorf("verification setup %+v", v)
 	}
 }
 

@@ -45,7 +45,8 @@ Conversions, by the opset where the form changed:
   21  GroupNormalization: per-group scale and bias → per-channel.
 
 Operators whose newer versions only add types or optional attributes
-need nothing. Scan before 9, Tile with three inputs, recurrent operators
+with the old behaviour as default need nothing (BatchNormalization at 15,
+Resize at 18 and 19, Pad at 18 and 19, and so on). Scan before 9, Tile with three inputs, recurrent operators
 with output_sequence and PRelu with a non-scalar slope across 7 are
 refused. The pass checks every node before changing any: when one cannot
 be converted the model is left unchanged and the error lists them all.

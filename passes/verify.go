@@ -17,7 +17,7 @@ type VerifySetup struct {
 	Seed   int64   `json:"seed"`
 	Atol   float64 `json:"atol"`
 	Rtol   float64 `json:"rtol"`
-	Inputs string  `json:"inputs"` // the random inputs' shapes, e.g. "x float32[1,3,8,8]"
+	Inputs string  `json:"inputs"` // the random inputs' shapes, e.g. "x float32[1 3 8 8]"
 }
 
 // VerifyResult is the comparison of a pass's result with the original
@@ -53,11 +53,15 @@ func newReference(m *ir.Model, opts RunOptions) (*reference, error) {
 	if samples == 0 && len(opts.Inputs) == 0 {
 		samples = 1
 	}
-	if samples > 0 {
-		specs, err := check.InputSpecs(m.Graph, nil, nil)
-		if err != nil {
+	specs, err := check.InputSpecs(m.Graph, opts.Shapes, opts.Dims)
+	if err != nil && samples > 0 {
+		if len(opts.Inputs) == 0 {
 			return nil, fmt.Errorf("cannot draw random inputs: %v", err)
 		}
+		r.setup.Inputs = fmt.Sprintf("no random inputs (%v)", err)
+		samples = 0
+	}
+	if samples > 0 {
 		for _, s := range specs {
 			if r.setup.Inputs != "" {
 				r.setup.Inputs += ", "
