@@ -29,6 +29,7 @@ func BenchmarkSgemm(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 1))
 	for _, s := range shapes {
 		A, B, C := randSlice(r, s.M*s.K), randSlice(r, s.K*s.N), randSlice(r, s.M*s.N)
+		flops := 2 * float64(s.M*s.N*s.K)
 		for _, th := range []int{1, 2} {
 			b.Run(fmt.Sprintf("%s/t%d", s.name, th), func(b *testing.B) {
 				SetThreads(th)
@@ -36,9 +37,24 @@ func BenchmarkSgemm(b *testing.B) {
 				for b.Loop() {
 					Sgemm(false, false, s.M, s.N, s.K, 1, A, s.K, B, s.N, 0, C, s.N)
 				}
-				reportGFLOPS(b, 2*float64(s.M*s.N*s.K))
+				reportGFLOPS(b, flops)
 			})
 		}
+		// B transposed (ONNX Gemm with transB=1, as in FC layers),
+		// per call and prepacked.
+		b.Run(s.name+"/transB/t1", func(b *testing.B) {
+			for b.Loop() {
+				Sgemm(false, true, s.M, s.N, s.K, 1, A, s.K, B, s.K, 0, C, s.N)
+			}
+			reportGFLOPS(b, flops)
+		})
+		pb := PackB(true, s.K, s.N, B, s.K)
+		b.Run(s.name+"/packedB/t1", func(b *testing.B) {
+			for b.Loop() {
+				SgemmPackedB(false, s.M, 1, A, s.K, pb, 0, C, s.N)
+			}
+			reportGFLOPS(b, flops)
+		})
 	}
 }
 

@@ -195,3 +195,59 @@ func dw3x3s1Avx512(out, in *float32, n, rows, rowStep, tapStep int, w *float32, 
 
 //go:noescape
 func dw3x3s2Avx512(out, in *float32, n, rows, rowStep, tapStep int, w *float32, bias, lo, hi float32, masks uint64)
+
+// sdotAvx512Kernels[m-1][n-1] computes m×n dot products.
+var sdotAvx512Kernels = [4][4]func(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64){
+	{sdotAvx512M1N1, sdotAvx512M1N2, sdotAvx512M1N3, sdotAvx512M1N4},
+	{sdotAvx512M2N1, sdotAvx512M2N2, sdotAvx512M2N3, sdotAvx512M2N4},
+	{sdotAvx512M3N1, sdotAvx512M3N2, sdotAvx512M3N3, sdotAvx512M3N4},
+	{sdotAvx512M4N1, sdotAvx512M4N2, sdotAvx512M4N3, sdotAvx512M4N4},
+}
+
+//go:noescape
+func sdotAvx512M1N1(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M1N2(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M1N3(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M1N4(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M2N1(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M2N2(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M2N3(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M2N4(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M3N1(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M3N2(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M3N3(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M3N4(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M4N1(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M4N2(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M4N3(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func sdotAvx512M4N4(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)

@@ -130,6 +130,9 @@ func Sgemm(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int
 		scaleMatrix(M, N, beta, C, ldc)
 		return
 	}
+	if transB && !transA && sgemmDotTN(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, Threads()) {
+		return
+	}
 	a := sgemmA{trans: transA, a: A, lda: lda}
 	b := sgemmB{trans: transB, b: B, ldb: ldb, direct: !transB && sgemmDirectB(M, N)}
 	sgemmDrive(M, N, K, alpha, &a, &b, beta, C, ldc, nil, Threads())

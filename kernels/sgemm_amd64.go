@@ -93,3 +93,43 @@ func availableKernels() []*sgemmKernel {
 	}
 	return ks
 }
+
+// sgemmDotTN handles C = alpha·A·Bᵀ + beta·C for few rows of A (M ≤ 16)
+// with dot-product kernels that stream B as stored, once per four rows;
+// packing Bᵀ would cost more than the product. It reports whether it
+// handled the call.
+func sgemmDotTN(M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, C []float32, ldc int, threads int) bool {
+	if !hasAVX512 || M > 16 || K < 16 {
+		return false
+	}
+	mask := uint64(1)<<(K%16) - 1
+	run := func(j0, j1 int) {
+		var out [16]float32
+		for i0 := 0; i0 < M; i0 += 4 {
+			m := min(4, M-i0)
+			for j := j0; j < j1; j += 4 {
+				n := min(4, j1-j)
+				sdotAvx512Kernels[m-1][n-1](K, &A[i0*lda], lda*4, &B[j*ldb], ldb*4, &out[0], mask)
+				for i := 0; i < m; i++ {
+					row := C[(i0+i)*ldc+j : (i0+i)*ldc+j+n]
+					for t := range row {
+						v := alpha * out[4*i+t]
+						if beta != 0 {
+							v += beta * row[t]
+						}
+						row[t] = v
+					}
+				}
+			}
+		}
+	}
+	groups := (N + 3) / 4
+	parts := 1
+	if M*N*K >= sgemmMinParallel {
+		parts = min(threads, groups)
+	}
+	parallelFor(parts, parts, func(t int) {
+		run(t*groups/parts*4, min(N, (t+1)*groups/parts*4))
+	})
+	return true
+}

@@ -224,12 +224,12 @@ func TestSgemmEdges(t *testing.T) {
 
 func TestSgemmWideShapes(t *testing.T) {
 	// Skinny and wide shapes that take the unpacked-B and threaded paths.
-	shapes := [][3]int{{1, 1000, 300}, {1, 33, 2000}, {2, 700, 65}, {16, 3136, 27}, {300, 5, 70}, {7, 1, 600}, {130, 129, 513}}
+	shapes := [][3]int{{1, 1000, 300}, {8, 999, 1283}, {13, 37, 17}, {1, 33, 2000}, {2, 700, 65}, {16, 3136, 27}, {300, 5, 70}, {7, 1, 600}, {130, 129, 513}}
 	for _, k := range testKernels() {
 		withKernel(t, k, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(5, 6))
 			for _, s := range shapes {
-				for _, tr := range [][2]bool{{false, false}, {true, true}} {
+				for _, tr := range [][2]bool{{false, false}, {false, true}, {true, true}} {
 					c := gemmCase{transA: tr[0], transB: tr[1], M: s[0], N: s[1], K: s[2], alpha: 1, beta: 0}
 					c.lda = map[bool]int{false: c.K, true: c.M}[c.transA]
 					c.ldb = map[bool]int{false: c.N, true: c.K}[c.transB]

@@ -27,6 +27,7 @@ func main() {
 	write(filepath.Join(*dir, "sgemm_amd64.s"), genSgemm)
 	write(filepath.Join(*dir, "qgemm_amd64.s"), genQgemm)
 	write(filepath.Join(*dir, "depthwise_amd64.s"), genDepthwise)
+	write(filepath.Join(*dir, "sdot_amd64.s"), genSdot)
 	writeGo(filepath.Join(*dir, "kernels_amd64_decl.go"), genDecl)
 }
 

@@ -277,4 +277,5 @@ func genDecl(a *asm) {
 	}
 	genQgemmDecl(a)
 	genDepthwiseDecl(a)
+	genSdotDecl(a)
 }
