@@ -60,8 +60,17 @@ func (a *arena) put(p *byte) {
 	}
 	delete(a.lent, p)
 	delete(a.refs, p)
+	if poisonFreed {
+		for i := range b {
+			b[i] = 0xff
+		}
+	}
 	a.free = append(a.free, b)
 }
+
+// poisonFreed fills recycled buffers with 0xff bytes (NaN as floats, -1 as
+// integers) so that tests catch a buffer reused while still read.
+var poisonFreed = false
 
 // endRun reclaims every buffer still lent except those given to the
 // caller.

@@ -83,3 +83,152 @@ func (k *ifKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	return p.run(e, bound)
 }
+
+func init() {
+	register("Loop", 1, buildLoop)
+}
+
+// loopKernel runs its body until the trip count or the condition stops
+// it. Inputs: M, cond, v_initial…, then the captures; outputs: v_final…,
+// then the scan outputs stacked along a new first axis.
+type loopKernel struct {
+	body   *plan
+	nCarry int
+	nScan  int
+	caps   []*ir.Value
+}
+
+func buildLoop(b *buildCtx) (kernel, error) {
+	a := b.n.Attr("body")
+	if a == nil || a.G == nil {
+		return nil, fmt.Errorf("body is required")
+	}
+	body, err := compile(a.G, b.opset, b.visible)
+	if err != nil {
+		return nil, fmt.Errorf("body: %w", err)
+	}
+	nCarry := len(b.n.Inputs) - 2
+	if nCarry < 0 || len(body.bound) != nCarry+2 {
+		return nil, fmt.Errorf("body takes %d inputs, want 2 + %d loop-carried", len(body.bound), max(nCarry, 0))
+	}
+	nScan := len(body.outputs) - 1 - nCarry
+	if nScan < 0 || len(b.n.Outputs) > nCarry+nScan {
+		return nil, fmt.Errorf("body has %d outputs for %d loop-carried values and %d node outputs", len(body.outputs), nCarry, len(b.n.Outputs))
+	}
+	return &loopKernel{body: body, nCarry: nCarry, nScan: nScan, caps: body.captures}, nil
+}
+
+func (k *loopKernel) captures() []*ir.Value { return k.caps }
+
+func (k *loopKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	own := len(in) - len(k.caps)
+	if own != 2+k.nCarry {
+		return nil, fmt.Errorf("internal error: %d inputs", own)
+	}
+	trips := int64(-1)
+	if m := in[0]; m != nil {
+		if m.DType != ir.Int64 || numel(m.Dims) != 1 {
+			return nil, fmt.Errorf("M must be an int64 scalar, is %s%v", m.DType, m.Dims)
+		}
+		trips = view[int64](m)[0]
+	}
+	cond := true
+	if c := in[1]; c != nil {
+		if c.DType != ir.Bool || numel(c.Dims) != 1 {
+			return nil, fmt.Errorf("cond must be a bool scalar, is %s%v", c.DType, c.Dims)
+		}
+		cond = c.Data[0] != 0
+	}
+	carried := append([]*ir.Tensor(nil), in[2:own]...)
+	for i, t := range carried {
+		if t == nil {
+			return nil, fmt.Errorf("loop-carried input %d is missing", i)
+		}
+		e.retain(t)
+	}
+	scans := make([][]*ir.Tensor, k.nScan)
+	bound := make([]*ir.Tensor, 2+k.nCarry+len(k.caps))
+	copy(bound[2+k.nCarry:], in[own:])
+	for i := int64(0); (trips < 0 || i < trips) && cond; i++ {
+		it, err := int64Tensor(e, nil, []int64{i})
+		if err != nil {
+			return nil, err
+		}
+		ct := &ir.Tensor{DType: ir.Bool, Data: []byte{b2u(cond)}}
+		bound[0], bound[1] = it, ct
+		copy(bound[2:], carried)
+		outs, err := k.body.run(e, bound) // recycles it unless an output
+		if err != nil {
+			return nil, err
+		}
+		c := outs[0]
+		if c == nil || c.DType != ir.Bool || numel(c.Dims) != 1 {
+			return nil, fmt.Errorf("body condition must be a bool scalar")
+		}
+		cond = c.Data[0] != 0
+		// Hold this iteration's outputs before letting go of the previous
+		// values, which they may share storage with.
+		next := outs[1 : 1+k.nCarry]
+		for _, t := range next {
+			e.retain(t)
+		}
+		for j, t := range outs[1+k.nCarry:] {
+			e.retain(t)
+			scans[j] = append(scans[j], t)
+		}
+		for _, t := range carried {
+			e.drop(t)
+		}
+		carried = append(carried[:0], next...)
+		e.release(c)
+	}
+	// Stack the scan outputs first: a part may share storage with a
+	// final loop-carried value, which must stay alive.
+	res := make([]*ir.Tensor, k.nCarry, k.nCarry+k.nScan)
+	for j, parts := range scans {
+		st, err := stack(e, parts, k.body.g.Outputs[1+k.nCarry+j])
+		if err != nil {
+			return nil, fmt.Errorf("scan output %d: %w", j, err)
+		}
+		for _, t := range parts {
+			e.drop(t)
+		}
+		res = append(res, st)
+	}
+	for i, t := range carried {
+		e.disown(t)
+		res[i] = t
+	}
+	return res, nil
+}
+
+// stack joins same-shaped tensors along a new first axis. With no parts
+// the result is empty, typed after the body output v when known.
+func stack(e *env, parts []*ir.Tensor, v *ir.Value) (*ir.Tensor, error) {
+	if len(parts) == 0 {
+		dt, dims := ir.Float32, []int64{0}
+		if v.Type != nil && v.Type.IsTensor() && v.Type.DType != ir.Undefined {
+			dt = v.Type.DType
+			if s, ok := v.Type.Shape.Static(); ok && v.Type.HasShape {
+				dims = append(dims, s...)
+			}
+		}
+		return e.alloc(dt, dims)
+	}
+	first := parts[0]
+	for _, p := range parts[1:] {
+		if p.DType != first.DType || !sameDims(p.Dims, first.Dims) {
+			return nil, fmt.Errorf("iterations produce %s%v and %s%v", first.DType, first.Dims, p.DType, p.Dims)
+		}
+	}
+	dims := append([]int64{int64(len(parts))}, first.Dims...)
+	y, err := e.alloc(first.DType, dims)
+	if err != nil {
+		return nil, err
+	}
+	n := len(first.Data)
+	for i, p := range parts {
+		copy(y.Data[i*n:(i+1)*n], p.Data)
+	}
+	return y, nil
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/nncc/nncc/testmodels"
 )
 
+func init() { poisonFreed = true }
+
 // run builds a session for m, runs it and fails the test on error.
 func run(t *testing.T, m *ir.Model, inputs map[string]*ir.Tensor) map[string]*ir.Tensor {
 	t.Helper()

@@ -419,6 +419,11 @@ func (p *plan) run(e *env, bound []*ir.Tensor) ([]*ir.Tensor, error) {
 	}
 	vals := make([]*ir.Tensor, p.nslots)
 	copy(vals, bound)
+	// The frame holds its bound values while it runs, so that an alias
+	// of one (a Reshape of an input, say) dying inside cannot recycle it.
+	for _, t := range bound {
+		e.retain(t)
+	}
 	for _, c := range p.consts {
 		vals[c.slot] = c.t
 	}
@@ -457,13 +462,29 @@ func (p *plan) run(e *env, bound []*ir.Tensor) ([]*ir.Tensor, error) {
 			vals[s] = nil
 		}
 	}
+	// Outputs float to the caller: the frame gives up its references to
+	// them without recycling; bound values that are not outputs are
+	// released.
 	res := make([]*ir.Tensor, len(p.outputs))
 	disowned := map[int]bool{}
 	for i, s := range p.outputs {
 		res[i] = vals[s]
-		if p.produced[s] && !disowned[s] {
+		if (p.produced[s] || s < len(bound)) && !disowned[s] {
 			disowned[s] = true
 			e.disown(vals[s])
+		}
+	}
+	returned := map[*byte]bool{}
+	for _, t := range res {
+		returned[dataPtr(t)] = true
+	}
+	for s, t := range bound {
+		switch {
+		case disowned[s]:
+		case returned[dataPtr(t)]:
+			e.disown(t) // an output aliases it (an Identity of an input)
+		default:
+			e.drop(t)
 		}
 	}
 	return res, nil
