@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"math"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -186,4 +187,30 @@ func TestDropoutInference(t *testing.T) {
 	singleErr(t, 13, "Dropout", []*ir.Tensor{x, ratio, on}, "training-mode")
 	y = single(t, 7, "Dropout", 1, []*ir.Tensor{x}, ir.FloatAttr("ratio", 0.3))
 	wantF32(t, y[0], dims(3), []float64{1, 2, 3}, 0)
+}
+
+// TestRecurrentLayout checks layout=1 (batch first, opset 14) against
+// layout 0 on transposed data: onnxruntime has no layout=1.
+func TestRecurrentLayout(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	x := randF32(rng, 4, 3, 5) // [seq, batch, input]
+	w, r, b := randF32(rng, 2, 4*6, 5), randF32(rng, 2, 4*6, 6), randF32(rng, 2, 8*6)
+	h0 := randF32(rng, 2, 3, 6) // [dirs, batch, hidden]
+	tr := func(v *ir.Tensor, perm ...int) *ir.Tensor {
+		y, err := transposeTensor(nil, v, perm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return y
+	}
+	attrs := []*ir.Attribute{ir.IntAttr("hidden_size", 6), ir.StringAttr("direction", "bidirectional")}
+	ref := single(t, 14, "LSTM", 2, []*ir.Tensor{x, w, r, b, nil, h0}, attrs...)
+	got := single(t, 14, "LSTM", 2, []*ir.Tensor{tr(x, 1, 0, 2), w, r, b, nil, tr(h0, 1, 0, 2)}, append(attrs, ir.IntAttr("layout", 1))...)
+	// Y: [seq, dirs, batch, hidden] vs [batch, seq, dirs, hidden].
+	if msg := compareTensors(got[0], tr(ref[0], 2, 0, 1, 3), 1e-6, 1e-6); msg != "" {
+		t.Errorf("Y: %s", msg)
+	}
+	if msg := compareTensors(got[1], tr(ref[1], 1, 0, 2), 1e-6, 1e-6); msg != "" {
+		t.Errorf("Y_h: %s", msg)
+	}
 }

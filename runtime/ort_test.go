@@ -165,6 +165,35 @@ func ortCases() []ortCase {
 	add("pow_int_exp", 15, "Pow", 1, []*ir.Tensor{r(3, 2), i64(dims(2), 2, 3)})
 	add("mod_int", 13, "Mod", 1, []*ir.Tensor{i64(dims(4), -7, 7, -7, 7), i64(dims(4), 3, -3, -3, 3)})
 	add("mod_fmod", 13, "Mod", 1, []*ir.Tensor{r(4), f32(dims(4), 0.3, -0.3, 0.7, -0.7)}, i("fmod", 1))
+	// Recurrent networks.
+	seqLens := &ir.Tensor{DType: ir.Int32, Dims: []int64{3}, Data: []byte{4, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0}}
+	add("lstm_bidi_peep", 14, "LSTM", 3, []*ir.Tensor{r(4, 3, 5), r(2, 4*6, 5), r(2, 4*6, 6), r(2, 8*6), seqLens, r(2, 3, 6), r(2, 3, 6), r(2, 3*6)},
+		i("hidden_size", 6), s("direction", "bidirectional"))
+	add("lstm_clip_input_forget", 14, "LSTM", 3, []*ir.Tensor{r(3, 4, 5), r(1, 4*6, 5), r(1, 4*6, 6), r(1, 8*6)}, i("hidden_size", 6), f("clip", 0.5), i("input_forget", 1))
+	add("gru_linear_reset", 14, "GRU", 2, []*ir.Tensor{r(4, 3, 5), r(1, 3*6, 5), r(1, 3*6, 6), r(1, 6*6), seqLens, r(1, 3, 6)}, i("hidden_size", 6), i("linear_before_reset", 1))
+	add("gru_reverse", 14, "GRU", 2, []*ir.Tensor{r(4, 3, 5), r(1, 3*6, 5), r(1, 3*6, 6), r(1, 6*6)}, i("hidden_size", 6), s("direction", "reverse"))
+	add("rnn_bidi_acts", 14, "RNN", 2, []*ir.Tensor{r(4, 2, 5), r(2, 6, 5), r(2, 6, 6), r(2, 12)}, i("hidden_size", 6), s("direction", "bidirectional"),
+		&ir.Attribute{Name: "activations", Type: ir.AttrStrings, Strings: [][]byte{[]byte("Relu"), []byte("Tanh")}})
+
+	// Indexing, selection and the other extra operators.
+	add("einsum_attention", 12, "Einsum", 1, []*ir.Tensor{r(2, 3, 4, 5), r(2, 3, 6, 5)}, s("equation", "bhqd,bhkd->bhqk"))
+	add("einsum_ellipsis", 12, "Einsum", 1, []*ir.Tensor{r(2, 3, 4), r(4, 5)}, s("equation", "...ij,jk"))
+	add("einsum_trace", 12, "Einsum", 1, []*ir.Tensor{r(3, 3)}, s("equation", "ii"))
+	add("topk_smallest", 11, "TopK", 2, []*ir.Tensor{r(3, 7), i64(dims(1), 3)}, i("largest", 0), i("axis", 1))
+	add("gathernd_batch", 13, "GatherND", 1, []*ir.Tensor{r(2, 3, 4), i64(dims(2, 2, 1), 1, 0, 2, 1)}, i("batch_dims", 1))
+	add("scatternd_add", 16, "ScatterND", 1, []*ir.Tensor{r(4, 3), i64(dims(3, 1), 1, 3, 1), r(3, 3)}, s("reduction", "add"))
+	add("scatterelements_max", 18, "ScatterElements", 1, []*ir.Tensor{r(3, 4), i64(dims(2, 2), 0, 3, 2, 1), r(2, 2)}, i("axis", 1), s("reduction", "max"))
+	add("gatherelements", 13, "GatherElements", 1, []*ir.Tensor{r(3, 4), i64(dims(3, 2), 0, -1, 2, 1, 3, 3)}, i("axis", 1))
+	add("cumsum_rev_excl", 14, "CumSum", 1, []*ir.Tensor{r(3, 4), i64(nil, 1)}, i("reverse", 1), i("exclusive", 1))
+	add("trilu_lower", 14, "Trilu", 1, []*ir.Tensor{r(2, 4, 5), i64(nil, -1)}, i("upper", 0))
+	add("depthtospace_crd", 13, "DepthToSpace", 1, []*ir.Tensor{r(1, 8, 2, 3)}, i("blocksize", 2), s("mode", "CRD"))
+	add("spacetodepth", 13, "SpaceToDepth", 1, []*ir.Tensor{r(1, 2, 4, 6)}, i("blocksize", 2))
+	add("onehot_axis0", 11, "OneHot", 1, []*ir.Tensor{i64(dims(2, 2), 1, -1, 3, 0), i64(nil, 4), f32(dims(2), -1, 5)}, i("axis", 0))
+	add("lrn", 13, "LRN", 1, []*ir.Tensor{r(2, 5, 3, 3)}, i("size", 3), f("alpha", 0.01))
+	add("nms", 11, "NonMaxSuppression", 1, []*ir.Tensor{
+		f32(dims(1, 5, 4), 0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, -0.1, 1, 0.9, 0, 10, 1, 11, 0, 10.1, 1, 11.1),
+		f32(dims(1, 2, 5), 0.9, 0.75, 0.6, 0.95, 0.5, 0.1, 0.8, 0.3, 0.2, 0.7),
+		i64(nil, 2), f32(nil, 0.5), f32(nil, 0.25)})
 	return cs
 }
 
