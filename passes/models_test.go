@@ -137,6 +137,27 @@ func checkModel(t *testing.T, mc modelCase) modelResult {
 		}
 	}
 
+	// Idempotent: the default pipeline finds nothing more to do.
+	again, err := mustParse(t, "default").Run(m, passes.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pr := range again.Passes {
+		if pr.Changed {
+			t.Errorf("second run: %s changed the model again", pr.Name)
+		}
+	}
+	// Deterministic: compiling again gives the same bytes.
+	m2 := clone(t, orig)
+	if _, err := p.Run(m2, passes.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b1, err1 := onnx.Encode(m)
+	b2, err2 := onnx.Encode(m2)
+	if err1 != nil || err2 != nil || string(b1) != string(b2) {
+		t.Errorf("two compilations differ (%v, %v)", err1, err2)
+	}
+
 	// The pipeline again with VerifyEach: nncc's runtime agrees pass by pass.
 	if _, err := p.Run(clone(t, orig), passes.RunOptions{VerifyEach: true, Samples: 1, Seed: 3}); err != nil {
 		t.Errorf("--verify-each: %v", err)
