@@ -133,7 +133,9 @@ func arith(e *env, op string, fmod bool, a, b *ir.Tensor) (*ir.Tensor, error) {
 	}
 	switch a.DType {
 	case ir.Float32:
-		err = arithRun[float32](bc, a, b, out, op, fmod)
+		if !arithF32(e, op, bc, view[float32](a), view[float32](b), view[float32](out)) {
+			err = arithRun[float32](bc, a, b, out, op, fmod)
+		}
 	case ir.Float64:
 		err = arithRun[float64](bc, a, b, out, op, fmod)
 	case ir.Int8:
@@ -547,4 +549,132 @@ func whereRun[T wordT](bc *bcast, c, x, y, out *ir.Tensor) {
 			}
 		}
 	})
+}
+
+// arithF32 computes Add, Sub, Mul and Div on float32 with a loop per
+// operator and stride pattern (no call per element), splitting large
+// equal-shape operations over threads. It reports false for other
+// operators.
+func arithF32(e *env, op string, bc *bcast, x, y, d []float32) bool {
+	var f func(d, x, y []float32, sx, sy int)
+	switch op {
+	case "Add":
+		f = addF32
+	case "Sub":
+		f = subF32
+	case "Mul":
+		f = mulF32
+	case "Div":
+		f = divF32
+	default:
+		return false
+	}
+	if len(x) == len(d) && len(y) == len(d) {
+		e.parallel(len(d), elementGrain, func(lo, hi int) { f(d[lo:hi], x[lo:hi], y[lo:hi], 1, 1) })
+		return true
+	}
+	sx, sy := bc.innerStride(0), bc.innerStride(1)
+	n := bc.inner()
+	bc.each(func(o int, offs []int) {
+		f(d[o:o+n], x[offs[0]:], y[offs[1]:], sx, sy)
+	})
+	return true
+}
+
+// The run loops: d[i] = x[i·sx] op y[i·sy] with strides 0 or 1.
+
+func addF32(d, x, y []float32, sx, sy int) {
+	switch {
+	case sx == 1 && sy == 1:
+		x, y = x[:len(d)], y[:len(d)]
+		for i := range d {
+			d[i] = x[i] + y[i]
+		}
+	case sx == 1:
+		x, v := x[:len(d)], y[0]
+		for i := range d {
+			d[i] = x[i] + v
+		}
+	case sy == 1:
+		v, y := x[0], y[:len(d)]
+		for i := range d {
+			d[i] = v + y[i]
+		}
+	default:
+		for i := range d {
+			d[i] = x[0] + y[0]
+		}
+	}
+}
+
+func subF32(d, x, y []float32, sx, sy int) {
+	switch {
+	case sx == 1 && sy == 1:
+		x, y = x[:len(d)], y[:len(d)]
+		for i := range d {
+			d[i] = x[i] - y[i]
+		}
+	case sx == 1:
+		x, v := x[:len(d)], y[0]
+		for i := range d {
+			d[i] = x[i] - v
+		}
+	case sy == 1:
+		v, y := x[0], y[:len(d)]
+		for i := range d {
+			d[i] = v - y[i]
+		}
+	default:
+		for i := range d {
+			d[i] = x[0] - y[0]
+		}
+	}
+}
+
+func mulF32(d, x, y []float32, sx, sy int) {
+	switch {
+	case sx == 1 && sy == 1:
+		x, y = x[:len(d)], y[:len(d)]
+		for i := range d {
+			d[i] = x[i] * y[i]
+		}
+	case sx == 1:
+		x, v := x[:len(d)], y[0]
+		for i := range d {
+			d[i] = x[i] * v
+		}
+	case sy == 1:
+		v, y := x[0], y[:len(d)]
+		for i := range d {
+			d[i] = v * y[i]
+		}
+	default:
+		for i := range d {
+			d[i] = x[0] * y[0]
+		}
+	}
+}
+
+func divF32(d, x, y []float32, sx, sy int) {
+	switch {
+	case sx == 1 && sy == 1:
+		x, y = x[:len(d)], y[:len(d)]
+		for i := range d {
+			d[i] = x[i] / y[i]
+		}
+	case sx == 1:
+		x, v := x[:len(d)], y[0]
+		for i := range d {
+			d[i] = x[i] / v
+		}
+	case sy == 1:
+		v, y := x[0], y[:len(d)]
+		for i := range d {
+			d[i] = v / y[i]
+		}
+	default:
+		for i := range d {
+			d[i] = x[0] / y[0]
+		}
+	}
 }

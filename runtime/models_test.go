@@ -66,6 +66,8 @@ func TestModels(t *testing.T) {
 }
 
 func BenchmarkModels(b *testing.B) {
+	defer func(p bool) { poisonFreed = p }(poisonFreed)
+	poisonFreed = false // tests poison recycled buffers; benchmarks must not pay for it
 	for _, c := range modelCases {
 		b.Run(filepath.Base(c.model), func(b *testing.B) {
 			path := filepath.Join("..", c.model)

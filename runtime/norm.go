@@ -198,9 +198,17 @@ func buildLayerNorm(b *buildCtx) (kernel, error) {
 		if err != nil {
 			return nil, err
 		}
+		means, invs := make([]float64, outer), make([]float64, outer)
+		if x.DType == ir.Float32 {
+			y, err := e.alloc(ir.Float32, x.Dims)
+			if err != nil {
+				return nil, err
+			}
+			layerNormF32(e, view[float32](x), view[float32](y), outer, inner, eps, toF32s(sv), toF32s(bv), means, invs)
+			return layerNormOutputs(e, y, x.Dims, ax, means, invs)
+		}
 		xv := x.Float64s()
 		res := make([]float64, len(xv))
-		means, invs := make([]float64, outer), make([]float64, outer)
 		for o := 0; o < outer; o++ {
 			row := xv[o*inner : (o+1)*inner]
 			var m float64
@@ -228,20 +236,69 @@ func buildLayerNorm(b *buildCtx) (kernel, error) {
 		if err != nil {
 			return nil, err
 		}
-		statDims := cloneDims(x.Dims)
-		for i := ax; i < r; i++ {
-			statDims[i] = 1
-		}
-		outs := []*ir.Tensor{y}
-		for _, v := range [][]float64{means, invs} {
-			t, err := fromFloat64s(e, ir.Float32, statDims, v)
-			if err != nil {
-				return nil, err
-			}
-			outs = append(outs, t)
-		}
-		return outs, nil
+		return layerNormOutputs(e, y, x.Dims, ax, means, invs)
 	}), nil
+}
+
+// layerNormOutputs returns Y with the Mean and InvStdDev outputs, whose
+// dims are X's with the normalised ones set to 1.
+func layerNormOutputs(e *env, y *ir.Tensor, dims []int64, ax int, means, invs []float64) ([]*ir.Tensor, error) {
+	statDims := cloneDims(dims)
+	for i := ax; i < len(dims); i++ {
+		statDims[i] = 1
+	}
+	outs := []*ir.Tensor{y}
+	for _, v := range [][]float64{means, invs} {
+		t, err := fromFloat64s(e, ir.Float32, statDims, v)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, t)
+	}
+	return outs, nil
+}
+
+// layerNormF32 normalises rows of float32 data: statistics in float64,
+// the affine map in float32. scale is required, bias optional.
+func layerNormF32(e *env, x, y []float32, outer, inner int, eps float64, scale, bias []float32, means, invs []float64) {
+	e.parallel(outer, max(1, elementGrain/max(inner, 1)), func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			row, out := x[o*inner:(o+1)*inner], y[o*inner:(o+1)*inner]
+			var s float64
+			for _, v := range row {
+				s += float64(v)
+			}
+			m := s / float64(inner)
+			var q float64
+			for _, v := range row {
+				d := float64(v) - m
+				q += d * d
+			}
+			inv := 1 / math.Sqrt(q/float64(inner)+eps)
+			means[o], invs[o] = m, inv
+			fm, fi := float32(m), float32(inv)
+			if bias != nil {
+				for i, v := range row {
+					out[i] = (v-fm)*fi*scale[i] + bias[i]
+				}
+			} else {
+				for i, v := range row {
+					out[i] = (v - fm) * fi * scale[i]
+				}
+			}
+		}
+	})
+}
+
+func toF32s(v []float64) []float32 {
+	if v == nil {
+		return nil
+	}
+	out := make([]float32, len(v))
+	for i, x := range v {
+		out[i] = float32(x)
+	}
+	return out
 }
 
 func instanceNorm(e *env, in []*ir.Tensor, eps float64) ([]*ir.Tensor, error) {

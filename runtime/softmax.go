@@ -58,7 +58,7 @@ func buildSoftmax(b *buildCtx, op string) (kernel, error) {
 			return nil, err
 		}
 		if x.DType == ir.Float32 {
-			softmaxF32(op, view[float32](x), view[float32](y), outer, dim, inner)
+			softmaxF32(e, op, view[float32](x), view[float32](y), outer, dim, inner)
 			return []*ir.Tensor{y}, nil
 		}
 		v := x.Float64s()
@@ -67,7 +67,16 @@ func buildSoftmax(b *buildCtx, op string) (kernel, error) {
 	}), nil
 }
 
-func softmaxF32(op string, x, y []float32, outer, dim, inner int) {
+func softmaxF32(e *env, op string, x, y []float32, outer, dim, inner int) {
+	if inner == 1 && op != "Hardmax" {
+		// Contiguous rows, in parallel.
+		e.parallel(outer, max(1, elementGrain/max(dim, 1)), func(lo, hi int) {
+			for o := lo; o < hi; o++ {
+				softmaxRowF32(op == "LogSoftmax", x[o*dim:(o+1)*dim], y[o*dim:(o+1)*dim])
+			}
+		})
+		return
+	}
 	row := make([]float64, dim)
 	for o := 0; o < outer; o++ {
 		for i := 0; i < inner; i++ {
@@ -130,5 +139,39 @@ func softmaxRow(op string, row []float64) {
 	}
 	for k, v := range row {
 		row[k] = math.Exp(v-mx) / sum
+	}
+}
+
+// softmaxRowF32 normalises one contiguous row: exponentials in float64,
+// their sum accumulated in float64.
+func softmaxRowF32(logSoftmax bool, x, y []float32) {
+	if len(x) == 0 {
+		return
+	}
+	y = y[:len(x)]
+	mx := x[0]
+	for _, v := range x[1:] {
+		mx = max(mx, v)
+	}
+	m := float64(mx)
+	var sum float64
+	if logSoftmax {
+		for _, v := range x {
+			sum += math.Exp(float64(v) - m)
+		}
+		ls := m + math.Log(sum)
+		for i, v := range x {
+			y[i] = float32(float64(v) - ls)
+		}
+		return
+	}
+	for i, v := range x {
+		ev := math.Exp(float64(v) - m)
+		y[i] = float32(ev)
+		sum += ev
+	}
+	inv := 1 / sum
+	for i := range y {
+		y[i] = float32(float64(y[i]) * inv)
 	}
 }
