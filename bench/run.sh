@@ -21,10 +21,8 @@ GO=${GO:-go}
 die() { echo "bench: $*" >&2; exit 1; }
 
 command -v "$GO" >/dev/null || die "go not found on PATH"
-if [ ! -x bin/nncc ]; then
-	echo "bench: building bin/nncc"
-	"$GO" build -o bin/nncc ./cmd/nncc
-fi
+# Always rebuild (a no-op when nothing changed), so a stale binary is never timed.
+"$GO" build -o bin/nncc ./cmd/nncc || die "building bin/nncc failed"
 
 # onnxruntime harness.
 command -v node >/dev/null || die "node not found on PATH: install Node.js 18 or newer (make deps)"
@@ -42,6 +40,9 @@ if [ ! -f bench/models/mobilenet_v2.onnx ] || [ ! -f bench/models/resnet18.onnx 
 		die "$PYTHON lacks torch, torchvision or onnx (Debian: python3-torch python3-torchvision python3-onnx)"
 	echo "bench: exporting mobilenet_v2 and resnet18 to bench/models"
 	"$PYTHON" testmodels/train.py --no-digits --big-out bench/models || die "testmodels/train.py failed"
+	for m in mobilenet_v2 resnet18; do
+		[ -f "bench/models/$m.onnx" ] || die "testmodels/train.py did not write bench/models/$m.onnx"
+	done
 fi
 
 # A busy machine makes every figure noisy: say so, and optionally wait.

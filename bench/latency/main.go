@@ -197,7 +197,9 @@ func run(c config) error {
 			}
 			row, err := measure(c, bc, v.name, v.file)
 			if err != nil {
-				return err
+				res.Notes = append(res.Notes, fmt.Sprintf("%s batch %d (%s): not measured: %v", bc.Name, bc.Batch, v.name, err))
+				fmt.Fprintf(os.Stderr, "%s: %v\n", bc.Name, err)
+				continue
 			}
 			if v.name == "optimized" {
 				row.File = "nncc compile " + bc.Model // the compiled file was temporary
@@ -205,6 +207,9 @@ func run(c config) error {
 			res.Rows = append(res.Rows, row)
 			fmt.Fprintln(os.Stderr, row.summary())
 		}
+	}
+	if len(res.Rows) == 0 {
+		return fmt.Errorf("nothing was measured: %s", strings.Join(res.Notes, "; "))
 	}
 	res.LoadEnd = report.LoadAvg()
 	fmt.Fprintf(os.Stderr, "took %v\n", time.Since(start).Round(time.Second))
