@@ -501,3 +501,123 @@ func buildTopK(b *buildCtx) (kernel, error) {
 		return []*ir.Tensor{vals, idxT}, nil
 	}), nil
 }
+
+func init() {
+	register("Unique", 11, buildUnique)
+}
+
+// buildUnique returns the distinct elements (or slices along axis), with
+// the index of each one's first occurrence, the inverse mapping and the
+// counts.
+func buildUnique(b *buildCtx) (kernel, error) {
+	sorted := b.n.AttrInt("sorted", 1) != 0
+	axisAttr := b.n.Attr("axis")
+	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+		if err := needInputs(in, 1); err != nil {
+			return nil, err
+		}
+		x := in[0]
+		if !numeric(x.DType) && !isHalf(x.DType) && x.DType != ir.Bool {
+			return nil, errType(x.DType)
+		}
+		dims := x.Dims
+		ax := 0
+		if axisAttr == nil {
+			dims = []int64{ir.NumElements(x.Dims)}
+		} else {
+			var err error
+			if ax, err = normAxis(axisAttr.I, len(x.Dims)); err != nil {
+				return nil, err
+			}
+		}
+		outer, dim, inner := numel(dims[:ax]), int(dims[ax]), numel(dims[ax+1:])
+		// Exact keys: int64 for integers, float64 for floats.
+		var fv []float64
+		var iv []int64
+		if x.DType.IsFloat() {
+			fv = x.Float64s()
+		} else {
+			iv = x.Int64s()
+		}
+		cmp := func(a, c int) int { // compare slices a and c along the axis
+			for o := 0; o < outer; o++ {
+				for i := 0; i < inner; i++ {
+					p, q := (o*dim+a)*inner+i, (o*dim+c)*inner+i
+					if fv != nil {
+						if fv[p] < fv[q] {
+							return -1
+						} else if fv[p] > fv[q] {
+							return 1
+						}
+					} else if iv[p] != iv[q] {
+						if iv[p] < iv[q] {
+							return -1
+						}
+						return 1
+					}
+				}
+			}
+			return 0
+		}
+		// Sort the slices (stably, so each run of equal ones starts with
+		// its first occurrence) and group equal neighbours.
+		perm := make([]int, dim)
+		for j := range perm {
+			perm[j] = j
+		}
+		sort.SliceStable(perm, func(p, q int) bool { return cmp(perm[p], perm[q]) < 0 })
+		var firsts []int
+		var counts []int64
+		inverse := make([]int64, dim)
+		for k, j := range perm {
+			if k == 0 || cmp(perm[k-1], j) != 0 {
+				firsts = append(firsts, j)
+				counts = append(counts, 0)
+			}
+			inverse[j] = int64(len(firsts) - 1)
+			counts[len(counts)-1]++
+		}
+		order := make([]int, len(firsts)) // output position → group
+		for i := range order {
+			order[i] = i
+		}
+		if !sorted {
+			sort.Slice(order, func(p, q int) bool { return firsts[order[p]] < firsts[order[q]] })
+		}
+		rank := make([]int64, len(order))
+		for pos, k := range order {
+			rank[k] = int64(pos)
+		}
+		w, err := elemWidth(x.DType)
+		if err != nil {
+			return nil, err
+		}
+		ydims := cloneDims(dims)
+		ydims[ax] = int64(len(order))
+		y, err := e.alloc(x.DType, ydims)
+		if err != nil {
+			return nil, err
+		}
+		idx, cnt := make([]int64, len(order)), make([]int64, len(order))
+		for pos, k := range order {
+			idx[pos], cnt[pos] = int64(firsts[k]), counts[k]
+			for o := 0; o < outer; o++ {
+				src := (o*dim + firsts[k]) * inner * w
+				dst := (o*len(order) + pos) * inner * w
+				copy(y.Data[dst:dst+inner*w], x.Data[src:src+inner*w])
+			}
+		}
+		for j := range inverse {
+			inverse[j] = rank[inverse[j]]
+		}
+		outs := []*ir.Tensor{y}
+		for _, v := range [][]int64{idx, inverse, cnt} {
+			t, err := int64Tensor(e, []int64{int64(len(v))}, v)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, t)
+		}
+		return outs, nil
+	}), nil
+}
