@@ -81,20 +81,51 @@ func orUnknown(s string) string {
 	return s
 }
 
+// cpuModel describes the first CPU of /proc/cpuinfo: its model name,
+// family and model numbers (virtual machines often report a bare "AMD
+// EPYC") and the vector extensions the kernels care about.
 func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
+	b, err := os.ReadFile("/proc/cpuinfo")
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return describeCPU(string(b))
+}
+
+func describeCPU(cpuinfo string) string {
+	fields := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(cpuinfo))
+	sc.Buffer(nil, 1<<20) // the flags line is long
 	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) == "" && len(fields) > 0 {
+			break // the first processor's block is enough
+		}
 		key, val, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(key) == "model name" {
-			return strings.TrimSpace(val)
+		if ok {
+			fields[strings.TrimSpace(key)] = strings.TrimSpace(val)
 		}
 	}
-	return ""
+	desc := fields["model name"]
+	if desc == "" {
+		return ""
+	}
+	if fam, model := fields["cpu family"], fields["model"]; fam != "" && model != "" {
+		desc += fmt.Sprintf(" (family %s, model %s)", fam, model)
+	}
+	have := map[string]bool{}
+	for _, f := range strings.Fields(fields["flags"]) {
+		have[f] = true
+	}
+	var isa []string
+	for _, f := range []struct{ flag, name string }{{"avx512f", "AVX-512F"}, {"avx512_vnni", "AVX-512 VNNI"}, {"avx2", "AVX2"}, {"fma", "FMA"}} {
+		if have[f.flag] {
+			isa = append(isa, f.name)
+		}
+	}
+	if len(isa) > 0 {
+		desc += ", " + strings.Join(isa, ", ")
+	}
+	return desc
 }
 
 // LoadAvg returns the 1, 5 and 15 minute load averages from /proc/loadavg

@@ -74,3 +74,13 @@ func TestMachineMarkdown(t *testing.T) {
 		}
 	}
 }
+
+func TestDescribeCPU(t *testing.T) {
+	info := "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 26\nmodel\t\t: 2\nmodel name\t: AMD EPYC\nflags\t\t: fpu fma avx2 avx512f\n\nprocessor\t: 1\nmodel name\t: Other\n"
+	if got, want := describeCPU(info), "AMD EPYC (family 26, model 2), AVX-512F, AVX2, FMA"; got != want {
+		t.Errorf("describeCPU = %q, want %q", got, want)
+	}
+	if got := describeCPU("processor\t: 0\n"); got != "" {
+		t.Errorf("no model name: got %q, want empty", got)
+	}
+}

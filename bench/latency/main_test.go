@@ -1,0 +1,56 @@
+package main
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestSummarize(t *testing.T) {
+	tm := &Timing{RoundsMS: []float64{12, 10, 30, 11, 13}, roundMins: []float64{11, 9.5, 20, 10, 12}}
+	tm.summarize()
+	if tm.MedianMS != 12 {
+		t.Errorf("median of round medians = %v, want 12", tm.MedianMS)
+	}
+	if tm.MinMS != 9.5 {
+		t.Errorf("min = %v, want 9.5", tm.MinMS)
+	}
+	if want := 100 * (30.0 - 10) / 12; math.Abs(tm.SpreadPct-want) > 1e-9 {
+		t.Errorf("spread = %v%%, want %v%%", tm.SpreadPct, want)
+	}
+
+	failed := &Timing{Error: "operator X is not supported", RoundsMS: []float64{1}}
+	failed.summarize()
+	if failed.MedianMS != 0 || failed.RoundsMS != nil {
+		t.Errorf("a failed timing kept figures: %+v", failed)
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	unsupported := "runtime: operator Conv is not supported"
+	res := &Results{
+		Settings: Settings{Rounds: 5, RoundMS: 500, ORTOpt: "all"},
+		Rows: []Row{
+			{Model: "a", Variant: "original", Input: "1x8", Nodes: 3, NNCC: &Timing{MedianMS: 2, SpreadPct: 10}, ORT: &Timing{MedianMS: 1}, Ratio: 2, MinRat: 1.5},
+			{Model: "b", Variant: "original", Input: "1x8", Nodes: 4, NNCC: &Timing{Error: unsupported}, ORT: &Timing{MedianMS: 1}},
+			{Model: "c", Variant: "original", Input: "1x8", Nodes: 5, NNCC: &Timing{Error: unsupported}, ORT: &Timing{Error: "a | b"}},
+		},
+		Compiles: []Compile{{Model: "a", Seconds: 0.25}, {Model: "b", Error: "boom"}},
+	}
+	md := res.markdown()
+	for _, want := range []string{
+		"| a | original | 1x8 | 3 | 2.00 ±5% | 1.00 ±0% | 2.00× | 1.50× |",
+		"| b | original | 1x8 | 4 | —[^1] | 1.00 ±0% | — | — |",
+		"| c | original | 1x8 | 5 | —[^1] | —[^2] | — | — |", // the same error shares its footnote
+		"[^1]: not measured: " + unsupported,
+		`[^2]: not measured: a \| b`, // pipes cannot break the table
+		"a 0.25 s, b failed (no optimized rows): boom.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Count(md, "[^1]:") != 1 {
+		t.Errorf("footnote 1 defined %d times", strings.Count(md, "[^1]:"))
+	}
+}
