@@ -194,6 +194,16 @@ func ortCases() []ortCase {
 		f32(dims(1, 5, 4), 0, 0, 1, 1, 0, 0.1, 1, 1.1, 0, -0.1, 1, 0.9, 0, 10, 1, 11, 0, 10.1, 1, 11.1),
 		f32(dims(1, 2, 5), 0.9, 0.75, 0.6, 0.95, 0.5, 0.1, 0.8, 0.3, 0.2, 0.7),
 		i64(nil, 2), f32(nil, 0.5), f32(nil, 0.25)})
+	gridIn := r(1, 2, 5, 6)
+	grid := randF32(rng, 1, 4, 3, 2)
+	for i, v := range view[float32](grid) {
+		view[float32](grid)[i] = v * 0.8 // mostly inside, some outside [-1, 1]
+	}
+	for _, pm := range []string{"zeros", "border", "reflection"} {
+		add("gridsample_bicubic_"+pm, 16, "GridSample", 1, []*ir.Tensor{gridIn, grid}, s("mode", "bicubic"), s("padding_mode", pm))
+		add("gridsample_nearest_align_"+pm, 16, "GridSample", 1, []*ir.Tensor{gridIn, grid}, s("mode", "nearest"), s("padding_mode", pm), i("align_corners", 1))
+		add("gridsample20_linear_"+pm, 20, "GridSample", 1, []*ir.Tensor{gridIn, grid}, s("mode", "linear"), s("padding_mode", pm))
+	}
 	return cs
 }
 
