@@ -11,6 +11,7 @@ type PackedB struct {
 	kern *sgemmKernel
 	npad int // N rounded up to the kernel's panel width
 	data []float32
+	bt   []float32 // for N ≤ 4: op(B) transposed (N×K), for dot products
 }
 
 // PackB packs op(B), where op(B) is K×N (B is N×K when transB), for use
@@ -24,6 +25,18 @@ func PackB(transB bool, K, N int, B []float32, ldb int) *PackedB {
 	for pc := 0; pc < K; pc += k.kc {
 		kcb := min(k.kc, K-pc)
 		packB(p.data[pc*p.npad:], &src, pc, kcb, 0, N, k.nr)
+	}
+	if N <= 4 {
+		p.bt = make([]float32, N*K)
+		for j := 0; j < N; j++ {
+			for kk := 0; kk < K; kk++ {
+				if transB {
+					p.bt[j*K+kk] = B[j*ldb+kk]
+				} else {
+					p.bt[j*K+kk] = B[kk*ldb+j]
+				}
+			}
+		}
 	}
 	return p
 }
@@ -47,6 +60,9 @@ func SgemmPackedB(transA bool, M int, alpha float32, A []float32, lda int, pb *P
 	}
 	if K == 0 || alpha == 0 {
 		scaleMatrix(M, N, beta, C, ldc)
+		return
+	}
+	if !transA && pb.bt != nil && sgemmDotTN(M, N, K, alpha, A, lda, pb.bt, K, beta, C, ldc, Threads()) {
 		return
 	}
 	a := sgemmA{trans: transA, a: A, lda: lda}

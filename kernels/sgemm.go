@@ -130,12 +130,35 @@ func Sgemm(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int
 		scaleMatrix(M, N, beta, C, ldc)
 		return
 	}
-	if transB && !transA && sgemmDotTN(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, Threads()) {
+	if !transA && sgemmSkinny(transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) {
 		return
 	}
 	a := sgemmA{trans: transA, a: A, lda: lda}
 	b := sgemmB{trans: transB, b: B, ldb: ldb, direct: !transB && sgemmDirectB(M, N)}
 	sgemmDrive(M, N, K, alpha, &a, &b, beta, C, ldc, nil, Threads())
+}
+
+// sgemmSkinny handles products with few rows or few columns (A not
+// transposed) by dot products instead of packing, and reports whether it
+// did: A·Bᵀ with M ≤ 16 or N ≤ 4 directly, A·B with N ≤ 4 through a
+// transposed copy of the thin B.
+func sgemmSkinny(transB bool, M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, C []float32, ldc int) bool {
+	switch {
+	case transB && (M <= 16 || N <= 4):
+		return sgemmDotTN(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, Threads())
+	case !transB && N <= 4 && M > 4*sk.mr:
+		var bt [4 * 4096]float32
+		if K > 4096 {
+			return false
+		}
+		for k := 0; k < K; k++ {
+			for j, v := range B[k*ldb : k*ldb+N] {
+				bt[j*K+k] = v
+			}
+		}
+		return sgemmDotTN(M, N, K, alpha, A, lda, bt[:N*K], K, beta, C, ldc, Threads())
+	}
+	return false
 }
 
 // sgemmDirectB reports whether a non-transposed B is better read in place

@@ -94,26 +94,29 @@ func availableKernels() []*sgemmKernel {
 	return ks
 }
 
-// sgemmDotTN handles C = alpha·A·Bᵀ + beta·C for few rows of A (M ≤ 16)
-// with dot-product kernels that stream B as stored, once per four rows;
-// packing Bᵀ would cost more than the product. It reports whether it
-// handled the call.
+// sgemmDotTN computes C = alpha·A·Bᵀ + beta·C (A is M×K, B is N×K) with
+// dot-product kernels that read both operands as stored: every 4×4
+// block of C streams four rows of A and four of B. That beats packing
+// when one side is small, M ≤ 16 or N ≤ 4, where packing would cost as
+// much as the product. It reports false, doing nothing, without AVX-512
+// or for K < 16.
 func sgemmDotTN(M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, C []float32, ldc int, threads int) bool {
-	if !hasAVX512 || M > 16 || K < 16 {
+	if !hasAVX512 || K < 16 {
 		return false
 	}
 	mask := uint64(1)<<(K%16) - 1
-	run := func(j0, j1 int) {
+	// run computes rows [i0, i1) and columns [j0, j1) of C.
+	run := func(i0, i1, j0, j1 int) {
 		var out [16]float32
-		for i0 := 0; i0 < M; i0 += 4 {
-			m := min(4, M-i0)
+		for i := i0; i < i1; i += 4 {
+			m := min(4, i1-i)
 			for j := j0; j < j1; j += 4 {
 				n := min(4, j1-j)
-				sdotAvx512Kernels[m-1][n-1](K, &A[i0*lda], lda*4, &B[j*ldb], ldb*4, &out[0], mask)
-				for i := 0; i < m; i++ {
-					row := C[(i0+i)*ldc+j : (i0+i)*ldc+j+n]
+				sdotAvx512Kernels[m-1][n-1](K, &A[i*lda], lda*4, &B[j*ldb], ldb*4, &out[0], mask)
+				for r := 0; r < m; r++ {
+					row := C[(i+r)*ldc+j : (i+r)*ldc+j+n]
 					for t := range row {
-						v := alpha * out[4*i+t]
+						v := alpha * out[4*r+t]
 						if beta != 0 {
 							v += beta * row[t]
 						}
@@ -123,13 +126,17 @@ func sgemmDotTN(M, N, K int, alpha float32, A []float32, lda int, B []float32, l
 			}
 		}
 	}
-	groups := (N + 3) / 4
+	ga, gb := (M+3)/4, (N+3)/4
 	parts := 1
 	if M*N*K >= sgemmMinParallel {
-		parts = min(threads, groups)
+		parts = min(threads, max(ga, gb))
 	}
 	parallelFor(parts, parts, func(t int) {
-		run(t*groups/parts*4, min(N, (t+1)*groups/parts*4))
+		if gb >= ga {
+			run(0, M, t*gb/parts*4, min(N, (t+1)*gb/parts*4))
+		} else {
+			run(t*ga/parts*4, min(M, (t+1)*ga/parts*4), 0, N)
+		}
 	})
 	return true
 }

@@ -224,7 +224,7 @@ func TestSgemmEdges(t *testing.T) {
 
 func TestSgemmWideShapes(t *testing.T) {
 	// Skinny and wide shapes that take the unpacked-B and threaded paths.
-	shapes := [][3]int{{1, 1000, 300}, {8, 999, 1283}, {13, 37, 17}, {1, 33, 2000}, {2, 700, 65}, {16, 3136, 27}, {300, 5, 70}, {7, 1, 600}, {130, 129, 513}}
+	shapes := [][3]int{{1, 1000, 300}, {8, 999, 1283}, {13, 37, 17}, {1, 33, 2000}, {2, 700, 65}, {16, 3136, 27}, {300, 5, 70}, {300, 3, 70}, {100, 4, 1000}, {50, 1, 17}, {7, 1, 600}, {130, 129, 513}}
 	for _, k := range testKernels() {
 		withKernel(t, k, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(5, 6))
