@@ -204,6 +204,11 @@ func ortCases() []ortCase {
 		add("gridsample_nearest_align_"+pm, 16, "GridSample", 1, []*ir.Tensor{gridIn, grid}, s("mode", "nearest"), s("padding_mode", pm), i("align_corners", 1))
 		add("gridsample20_linear_"+pm, 20, "GridSample", 1, []*ir.Tensor{gridIn, grid}, s("mode", "linear"), s("padding_mode", pm))
 	}
+	roiX := r(2, 3, 8, 9)
+	rois := f32(dims(3, 4), 0.5, 1, 6.2, 7.1, 2, 2, 4, 3, -1, 0.5, 10, 9)
+	bidx := i64(dims(3), 0, 1, 1)
+	add("roialign_avg", 16, "RoiAlign", 1, []*ir.Tensor{roiX, rois, bidx}, i("output_height", 3), i("output_width", 2), f("spatial_scale", 0.9))
+	add("roialign_max_legacy", 16, "RoiAlign", 1, []*ir.Tensor{roiX, rois, bidx}, s("mode", "max"), i("sampling_ratio", 2), s("coordinate_transformation_mode", "output_half_pixel"))
 	return cs
 }
 
