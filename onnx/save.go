@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -30,13 +31,15 @@ type SaveOptions struct {
 // never sees a partial model and a failure leaves no file behind. An
 // external data file is written the same way, before the model.
 func Save(m *ir.Model, path string, opts SaveOptions) error {
-	data, extName, ext, err := Marshal(m, filepath.Base(path), opts)
+	data, extName, chunks, err := marshalChunks(m, filepath.Base(path), opts)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
-	if ext != nil {
-		if err := WriteFileAtomic(filepath.Join(dir, extName), ext); err != nil {
+	if chunks != nil {
+		// The chunks alias the tensors: streaming them keeps saving at
+		// about one copy of the weights in memory.
+		if err := writeAtomic(filepath.Join(dir, extName), chunks...); err != nil {
 			return err
 		}
 	}
@@ -47,6 +50,19 @@ func Save(m *ir.Model, path string, opts SaveOptions) error {
 // returning the model bytes and, when data goes external, the data file's
 // name and contents.
 func Marshal(m *ir.Model, base string, opts SaveOptions) (model []byte, extName string, ext []byte, err error) {
+	model, extName, chunks, err := marshalChunks(m, base, opts)
+	if err != nil || chunks == nil {
+		return model, extName, nil, err
+	}
+	for _, c := range chunks {
+		ext = append(ext, c...)
+	}
+	return model, extName, ext, nil
+}
+
+// marshalChunks is Marshal with the external data left as the list of
+// byte slices (tensor data and alignment padding) that make up the file.
+func marshalChunks(m *ir.Model, base string, opts SaveOptions) (model []byte, extName string, chunks [][]byte, err error) {
 	extName = opts.ExternalFile
 	if extName == "" {
 		extName = base + ".data"
@@ -76,16 +92,17 @@ func Marshal(m *ir.Model, base string, opts SaveOptions) (model []byte, extName 
 	if len(e.ext.chunks) == 0 {
 		return model, "", nil, nil
 	}
-	ext = make([]byte, 0, e.ext.size)
-	for _, c := range e.ext.chunks {
-		ext = append(ext, c...)
-	}
-	return model, extName, ext, nil
+	return model, extName, e.ext.chunks, nil
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the
 // same directory and a rename. It refuses to replace a directory.
-func WriteFileAtomic(path string, data []byte) (err error) {
+func WriteFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, data)
+}
+
+// writeAtomic writes the concatenation of parts to path atomically.
+func writeAtomic(path string, parts ...[]byte) (err error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		return fmt.Errorf("%s is a directory", path)
 	}
@@ -106,7 +123,13 @@ func WriteFileAtomic(path string, data []byte) (err error) {
 		}
 		pending.remove(tmp)
 	}()
-	if _, err = f.Write(data); err != nil {
+	w := bufio.NewWriterSize(f, 1<<20)
+	for _, p := range parts {
+		if _, err = w.Write(p); err != nil {
+			return err
+		}
+	}
+	if err = w.Flush(); err != nil {
 		return err
 	}
 	if err = f.Chmod(0o644); err != nil {
