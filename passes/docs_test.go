@@ -49,7 +49,7 @@ func TestWriteList(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := b.String()
-	for _, want := range []string{"fold-bn ", "Fold inference-mode BatchNormalization", "max-bytes: int, default 1048576", "to: int, default 21"} {
+	for _, want := range []string{"fold-bn ", "Fold inference-mode BatchNormalization", "max-bytes: int, default 4096", "to: int, default 21"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("listing lacks %q:\n%s", want, s)
 		}

@@ -20,13 +20,23 @@ shape. Random operators, nodes with subgraphs and operators outside the
 default domain are never folded, and a graph input with a default value
 is not a constant (the caller may override it).
 
-A result larger than max-bytes that is also larger than the constant
-inputs it replaces is not folded, so folding never blows up the model
-(ConstantOfShape, Expand, Tile and Range are sized before they are run).
-A node the runtime cannot evaluate is left as it is, with the reason.`,
+Folding must not blow up the model. The pass evaluates every node it
+can, then looks at each region of folded nodes (joined by the values
+they pass each other): only its results that something outside reads (a
+node left in the graph, a subgraph, a graph output) become constants,
+and the constants only the region read disappear. When that adds more
+than max-bytes, the node producing the region's largest result is left
+unfolded (what it reads becomes the result instead) until every region
+fits. So a weight that stays alive is not copied by slicing or reshaping
+it, ConstantOfShape, Expand and Tile cannot materialise large tensors
+(though a large intermediate that its region reduces is fine; results
+over 64 MiB are not computed at all), and a transposed or cast weight
+that nothing else reads is folded whatever its size. The pass repeats until
+nothing more folds, so running it again changes nothing. A node the
+runtime cannot evaluate is left as it is, with the reason.`,
 	Options: []Option{
-		{Name: "max-bytes", Type: Int, Default: int64(1 << 20),
-			Doc: "largest folded result, in bytes, allowed to exceed the size of the inputs it replaces"},
+		{Name: "max-bytes", Type: Int, Default: int64(4 << 10),
+			Doc: "most bytes a region of folded nodes may add to the constants (results made minus constants freed)"},
 		{Name: "shapes", Type: Bool, Default: true,
 			Doc: "fold Shape and Size of values with a static shape"},
 	},
@@ -49,21 +59,72 @@ func runFoldConstants(c *Context) error {
 	if shapes {
 		c.inferShapes()
 	}
-	opset := c.Opset()
 	c.Model.Graph.Walk(func(g *ir.Graph) {
-		dead := map[*ir.Node]bool{}
-		for _, n := range g.Nodes {
-			if !isDefault(n) || nondeterministic[n.OpType] || len(n.Subgraphs()) > 0 || len(n.Inputs) == 0 {
-				continue
-			}
-			if shapes && (n.OpType == "Shape" || n.OpType == "Size") {
-				if t := foldShape(n, opset); t != nil {
-					if setConstOutputs(c, g, n, []*ir.Tensor{t}) {
-						dead[n] = true
-					}
-					continue
+		// Folding can make more nodes foldable within the limit (their
+		// inputs are now constants): repeat to a fixed point, so that
+		// running the pass again finds nothing to do.
+		for {
+			f := &folder{c: c, g: g, maxBytes: maxBytes, shapes: shapes, opset: c.Opset(),
+				val: map[*ir.Value]*ir.Tensor{}, folded: map[*ir.Node]bool{}}
+			f.evaluate()
+			f.limit()
+			if !f.apply() {
+				for _, d := range f.declined {
+					c.declined = append(c.declined, d)
+					c.Logf("  declined %s", d)
 				}
+				break
 			}
+		}
+	})
+	return nil
+}
+
+// evalCap bounds the results fold-constants computes at all, when they
+// are larger than their inputs.
+const evalCap = 64 << 20
+
+// folder folds one graph in three steps: evaluate every node it can
+// (tentatively), limit what that would add to the graph's constants, and
+// apply what is left.
+type folder struct {
+	c        *Context
+	g        *ir.Graph
+	maxBytes int64
+	shapes   bool
+	opset    int64
+
+	val      map[*ir.Value]*ir.Tensor // values of folded nodes' outputs
+	folded   map[*ir.Node]bool
+	order    []*ir.Node // folded nodes in graph order
+	declined []Decline  // reported once the graph reaches its fixed point
+}
+
+func (f *folder) decline(n *ir.Node, format string, args ...any) {
+	f.declined = append(f.declined, Decline{Node: nodeLabel(n), OpType: n.OpType, Reason: fmt.Sprintf(format, args...)})
+}
+
+// known returns the constant value of v: a constant, or the output of a
+// node folded so far.
+func (f *folder) known(v *ir.Value) *ir.Tensor {
+	if t := f.val[v]; t != nil {
+		return t
+	}
+	return f.c.ConstOf(v)
+}
+
+func (f *folder) evaluate() {
+	for _, n := range f.g.Nodes {
+		if !isDefault(n) || nondeterministic[n.OpType] || len(n.Subgraphs()) > 0 || len(n.Inputs) == 0 {
+			continue
+		}
+		var outs []*ir.Tensor
+		if f.shapes && (n.OpType == "Shape" || n.OpType == "Size") {
+			if t := foldShape(n, f.opset); t != nil {
+				outs = []*ir.Tensor{t}
+			}
+		}
+		if outs == nil {
 			ins := make([]*ir.Tensor, len(n.Inputs))
 			inBytes := int64(0)
 			all := true
@@ -71,7 +132,7 @@ func runFoldConstants(c *Context) error {
 				if v == nil {
 					continue
 				}
-				if ins[i] = c.ConstOf(v); ins[i] == nil {
+				if ins[i] = f.known(v); ins[i] == nil {
 					all = false
 					break
 				}
@@ -80,71 +141,223 @@ func runFoldConstants(c *Context) error {
 			if !all {
 				continue
 			}
-			if est, ok := estimateBytes(n, ins); ok && est > maxBytes && est > inBytes {
-				c.Declinef(n, "result would take %d bytes (max-bytes %d, inputs %d bytes)", est, maxBytes, inBytes)
+			// Do not even compute a result far larger than any model
+			// growth allowed; a large intermediate whose region reduces
+			// it to a small result is fine.
+			if est, ok := estimateBytes(n, ins); ok && est > max(f.maxBytes, evalCap) && est > inBytes {
+				f.decline(n, "the result would take %d bytes; not computed", est)
 				continue
 			}
-			outs, err := runtime.EvalNode(n, ins, opset)
-			if err != nil {
-				c.Declinef(n, "cannot evaluate: %v", err)
+			var err error
+			if outs, err = runtime.EvalNode(n, ins, f.opset); err != nil {
+				f.decline(n, "cannot evaluate: %v", err)
 				continue
-			}
-			outBytes := int64(0)
-			for _, t := range outs {
-				if t != nil {
-					outBytes += t.Bytes()
-				}
-			}
-			if outBytes > maxBytes && outBytes > inBytes {
-				c.Declinef(n, "result takes %d bytes (max-bytes %d, inputs %d bytes)", outBytes, maxBytes, inBytes)
-				continue
-			}
-			if setConstOutputs(c, g, n, outs) {
-				dead[n] = true
 			}
 		}
-		g.RemoveNodes(dead)
-	})
-	return nil
+		if why := checkOutputs(n, outs); why != "" {
+			f.decline(n, "%s", why)
+			continue
+		}
+		for i, o := range n.Outputs {
+			if o != nil {
+				f.val[o] = outs[i]
+			}
+		}
+		f.folded[n] = true
+		f.order = append(f.order, n)
+	}
 }
 
-// setConstOutputs turns n's outputs into constants holding outs and
-// reports whether it did (n is then dead).
-func setConstOutputs(c *Context, g *ir.Graph, n *ir.Node, outs []*ir.Tensor) bool {
+// regions groups the folded nodes into connected regions (nodes joined
+// by a value one computes and the other reads), each in graph order.
+func (f *folder) regions(ix *ir.Index) [][]*ir.Node {
+	parent := map[*ir.Node]*ir.Node{}
+	var find func(n *ir.Node) *ir.Node
+	find = func(n *ir.Node) *ir.Node {
+		for parent[n] != n {
+			parent[n] = parent[parent[n]]
+			n = parent[n]
+		}
+		return n
+	}
+	for _, n := range f.order {
+		if f.folded[n] {
+			parent[n] = n
+		}
+	}
+	for _, n := range f.order {
+		if !f.folded[n] {
+			continue
+		}
+		for _, v := range n.Inputs {
+			if p := ix.Producer[v]; p != nil && f.folded[p] {
+				parent[find(p)] = find(n)
+			}
+		}
+	}
+	byRoot := map[*ir.Node]int{}
+	var rs [][]*ir.Node
+	for _, n := range f.order {
+		if !f.folded[n] {
+			continue
+		}
+		r := find(n)
+		i, ok := byRoot[r]
+		if !ok {
+			i = len(rs)
+			byRoot[r] = i
+			rs = append(rs, nil)
+		}
+		rs[i] = append(rs[i], n)
+	}
+	return rs
+}
+
+// needed returns the values a region computes that something outside it
+// reads (a node left in the graph, a subgraph, a graph output): they
+// become constants. The region's other values disappear with it.
+func (f *folder) needed(ix *ir.Index, region []*ir.Node) []*ir.Value {
+	in := map[*ir.Node]bool{}
+	for _, n := range region {
+		in[n] = true
+	}
+	var vs []*ir.Value
+	for _, n := range region {
+		for _, o := range n.Outputs {
+			if o == nil {
+				continue
+			}
+			for _, u := range ix.Uses[o] {
+				if u.Node == nil || u.Index < 0 || !in[u.Node] {
+					vs = append(vs, o)
+					break
+				}
+			}
+		}
+	}
+	return vs
+}
+
+// freedBytes is the size of the graph's own constants that only the
+// region reads: they die with it.
+func (f *folder) freedBytes(ix *ir.Index, region []*ir.Node) int64 {
+	in := map[*ir.Node]bool{}
+	for _, n := range region {
+		in[n] = true
+	}
+	var b int64
+	seen := map[*ir.Value]bool{}
+	for _, n := range region {
+		for _, v := range n.Inputs {
+			if v == nil || v.Const == nil || seen[v] || !constOfGraph(f.g, v) || isGraphOutput(f.g, v) {
+				continue
+			}
+			seen[v] = true
+			dies := true
+			for _, u := range ix.Uses[v] {
+				if u.Node == nil || u.Index < 0 || !in[u.Node] {
+					dies = false
+					break
+				}
+			}
+			if dies {
+				b += v.Const.Bytes()
+			}
+		}
+	}
+	return b
+}
+
+func constOfGraph(g *ir.Graph, v *ir.Value) bool {
+	for _, c := range g.Consts {
+		if c == v {
+			return !isGraphInput(g, v)
+		}
+	}
+	return false
+}
+
+// limit un-folds nodes until no region adds more than max-bytes to the
+// graph's constants: a region over the limit loses the producer of its
+// largest result (the values that producer reads then become results in
+// its place, and the region may split).
+func (f *folder) limit() {
+	if len(f.order) == 0 {
+		return
+	}
+	ix := f.g.BuildIndex()
+	for {
+		over := false
+		for _, r := range f.regions(ix) {
+			var added int64
+			var largest *ir.Value
+			for _, v := range f.needed(ix, r) {
+				added += f.val[v].Bytes()
+				if largest == nil || f.val[v].Bytes() > f.val[largest].Bytes() {
+					largest = v
+				}
+			}
+			freed := f.freedBytes(ix, r)
+			if largest == nil || added-freed <= f.maxBytes {
+				continue
+			}
+			p := ix.Producer[largest]
+			f.folded[p] = false
+			f.decline(p, "folding would add %d bytes of constants (%d made, %d freed; max-bytes %d)", added-freed, added, freed, f.maxBytes)
+			over = true
+		}
+		if !over {
+			return
+		}
+	}
+}
+
+// apply turns the regions' results into constants, removes the folded
+// nodes and reports whether it changed anything.
+func (f *folder) apply() bool {
+	ix := f.g.BuildIndex()
+	dead := map[*ir.Node]bool{}
+	for _, r := range f.regions(ix) {
+		for _, o := range f.needed(ix, r) {
+			t := f.val[o]
+			o.Const = t
+			o.Type = &ir.Type{Kind: ir.KindTensor, DType: t.DType, HasShape: true, Shape: ir.ShapeOf(t.Dims...)}
+			o.FromConstantNode = false
+			f.g.Consts = append(f.g.Consts, o)
+		}
+		for _, n := range r {
+			dead[n] = true
+		}
+	}
+	if len(dead) == 0 {
+		return false
+	}
+	f.g.RemoveNodes(dead)
+	f.c.Changed()
+	return true
+}
+
+// checkOutputs says why outs cannot stand for n's outputs, or returns "".
+func checkOutputs(n *ir.Node, outs []*ir.Tensor) string {
 	for i, o := range n.Outputs {
 		if o == nil {
 			continue
 		}
 		if i >= len(outs) || outs[i] == nil {
-			c.Declinef(n, "the runtime computed no value for output %q", o.Name)
-			return false
+			return fmt.Sprintf("the runtime computed no value for output %q", o.Name)
 		}
 		t := outs[i]
 		if err := t.Check(); err != nil {
-			c.Declinef(n, "output %q: %v", o.Name, err)
-			return false
+			return fmt.Sprintf("output %q: %v", o.Name, err)
 		}
 		if o.Type != nil && o.Type.IsTensor() && o.Type.DType != ir.Undefined && o.Type.DType != t.DType {
-			c.Declinef(n, "output %q is declared %s but evaluates to %s", o.Name, o.Type.DType, t.DType)
-			return false
+			return fmt.Sprintf("output %q is declared %s but evaluates to %s", o.Name, o.Type.DType, t.DType)
 		}
 		if o.Type != nil && !o.Type.IsTensor() && o.Type.Kind != ir.KindUnknown {
-			c.Declinef(n, "output %q is a %s, not a tensor", o.Name, o.Type)
-			return false
+			return fmt.Sprintf("output %q is a %s, not a tensor", o.Name, o.Type)
 		}
 	}
-	for i, o := range n.Outputs {
-		if o == nil {
-			continue
-		}
-		t := outs[i]
-		o.Const = t
-		o.Type = &ir.Type{Kind: ir.KindTensor, DType: t.DType, HasShape: true, Shape: ir.ShapeOf(t.Dims...)}
-		o.FromConstantNode = false
-		g.Consts = append(g.Consts, o)
-	}
-	c.Changed()
-	return true
+	return ""
 }
 
 // foldShape computes Shape (with start and end from opset 15) or Size of

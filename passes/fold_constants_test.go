@@ -88,13 +88,62 @@ func TestFoldConstantsSizeLimit(t *testing.T) {
 	if got := ops(m.Graph); got != "ConstantOfShape Add" {
 		t.Fatalf("nodes after: %s", got)
 	}
-	if d := rep.Passes[0].Declined; len(d) != 1 || !strings.Contains(d[0].Reason, "1024 bytes") {
+	if d := rep.Passes[0].Declined; len(d) != 1 || !strings.Contains(d[0].Reason, "add 1008 bytes of constants (1024 made, 16 freed") {
 		t.Errorf("declines %+v", d)
 	}
+	// 1024 bytes made, the 16-byte shape freed: 1008 added.
 	m = build()
-	run(t, m, "fold-constants{max-bytes=1024}")
+	run(t, m, "fold-constants{max-bytes=1008}")
 	if got := ops(m.Graph); got != "Add" {
 		t.Fatalf("nodes after: %s", got)
+	}
+	// A result too large to compute is not even evaluated.
+	b := testmodels.NewBuilder("m", 13)
+	huge := b.Node("ConstantOfShape", []*ir.Value{b.I64("shape", []int64{3}, []int64{1 << 20, 1 << 20, 1 << 20})})
+	b.Output(b.Node("Shape", []*ir.Value{huge}))
+	m = b.Model()
+	rep, err := mustParse(t, "fold-constants{shapes=false}").Run(m, passes.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := rep.Passes[0].Declined; len(d) != 1 || !strings.Contains(d[0].Reason, "not computed") {
+		t.Errorf("declines %v", d)
+	}
+}
+
+// A fold that copies a weight which stays alive for another reader adds
+// its size; one whose inputs die with it adds nothing.
+func TestFoldConstantsGrowth(t *testing.T) {
+	build := func(shared bool) *ir.Model {
+		b := testmodels.NewBuilder("m", 13)
+		x := b.Input("x", ir.Float32, 2, 64)
+		w := constOf(b, "w", ir.Float32, []int64{64, 64}, 1, -1, 1) // 16 KiB
+		wt := b.Node("Transpose", []*ir.Value{w})
+		y := b.Node("MatMul", []*ir.Value{x, wt})
+		if shared {
+			y = b.Node("Add", []*ir.Value{y, b.Node("MatMul", []*ir.Value{x, w})})
+		}
+		b.Output(y)
+		return b.Model()
+	}
+	for _, tc := range []struct {
+		shared bool
+		spec   string
+		folded bool
+	}{
+		{false, "fold-constants{max-bytes=0}", true}, // w dies: nothing added
+		{true, "fold-constants", false},              // a 16 KiB copy of a live weight
+		{true, "fold-constants{max-bytes=16383}", false},
+		{true, "fold-constants{max-bytes=16384}", true},
+	} {
+		m := build(tc.shared)
+		rep := run(t, m, tc.spec+",eliminate-dead")
+		if got := countOps(m, "Transpose") == 0; got != tc.folded {
+			t.Errorf("shared=%v %s: folded=%v, want %v (declined %v)", tc.shared, tc.spec, got, tc.folded, rep.Passes[0].Declined)
+		}
+		if pr := rep.Passes[1]; !tc.shared && pr.ParamsAfter != 64*64 {
+			t.Errorf("params after: %d", pr.ParamsAfter)
+		}
 	}
 }
 
@@ -121,5 +170,43 @@ func TestFoldConstantsLeavesAlone(t *testing.T) {
 	}
 	if d := rep.Passes[0].Declined; len(d) != 1 || !strings.Contains(d[0].Reason, "NoSuchOp") {
 		t.Errorf("declines %+v", d)
+	}
+}
+
+// A chain whose intermediate is large but whose result is small folds
+// whole (the intermediate is never stored); slices of a weight that stays
+// alive are not copied: not the Concat of them, and not each slice, when
+// a slice is over max-bytes.
+func TestFoldConstantsRegions(t *testing.T) {
+	b := testmodels.NewBuilder("m", 13)
+	x := b.Input("x", ir.Float32, 1, 8)
+	big := b.Node("ConstantOfShape", []*ir.Value{b.I64("shape", []int64{2}, []int64{64, 64})},
+		ir.TensorAttr("value", ir.FromFloat32([]int64{1}, []float32{0.25})))
+	s := b.Node("ReduceSum", []*ir.Value{big}, ir.IntAttr("keepdims", 0)) // 1024, a scalar
+	y := b.Node("Mul", []*ir.Value{x, s})
+	w := constOf(b, "w", ir.Float32, []int64{8, 16}, 1, -1, 1) // 512 bytes, also read directly
+	var parts []*ir.Value
+	for i := int64(0); i < 4; i++ {
+		parts = append(parts, b.Node("Slice", []*ir.Value{w, b.I64("st", []int64{1}, []int64{4 * i}), b.I64("en", []int64{1}, []int64{4*i + 4}), b.I64("ax", []int64{1}, []int64{1})}))
+	}
+	wr := b.Node("Concat", []*ir.Value{parts[2], parts[3], parts[0], parts[1]}, ir.IntAttr("axis", 1))
+	b.Output(b.Node("Add", []*ir.Value{b.Node("MatMul", []*ir.Value{y, wr}), b.Node("MatMul", []*ir.Value{y, w})}))
+	m := b.Model()
+	rep := run(t, m, "fold-constants{max-bytes=64},eliminate-dead") // a slice adds 128 − 24 bytes
+	if got := countOps(m, "ConstantOfShape") + countOps(m, "ReduceSum"); got != 0 {
+		t.Errorf("the ConstantOfShape→ReduceSum chain did not fold: %s", ops(m.Graph))
+	}
+	if got := countOps(m, "Slice"); got != 4 || countOps(m, "Concat") != 1 {
+		t.Errorf("slices of the live weight were folded: %s", ops(m.Graph))
+	}
+	// The weight (128), the slices' starts, ends and axes (12) and the
+	// folded sum (1): no copy of the weight, no 64×64 intermediate.
+	if pr := rep.Passes[1]; pr.ParamsAfter != 141 {
+		t.Errorf("%d parameters after folding, want 141", pr.ParamsAfter)
+	}
+	// Running it again changes nothing.
+	again := run(t, m, "fold-constants{max-bytes=64}")
+	if again.Passes[0].Changed {
+		t.Error("a second run folded more")
 	}
 }

@@ -2,6 +2,7 @@ package passes_test
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -22,9 +23,36 @@ type modelCase struct {
 	data   string // directory with test_data_set_0/{input_0,output_0}.pb
 	spec   string
 	labels string // .npy labels of the test set, for accuracy
+	// feed gives the inputs when there is no data directory.
+	feed func() map[string]*ir.Tensor
 	// ops that must be gone and ops that must appear after the pipeline.
 	gone, fused []string
 	optional    bool // skip when the file is missing (git-ignored models)
+}
+
+// extraModels is where testdata/models/fetch.sh puts third-party models.
+func extraModels() string {
+	if d := os.Getenv("NNCC_EXTRA_MODELS"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "nncc-models")
+}
+
+// vadFeed is 32 ms of a 16 kHz tone for Silero VAD, with a zero state.
+func vadFeed(legacy bool) func() map[string]*ir.Tensor {
+	return func() map[string]*ir.Tensor {
+		x := make([]float32, 512)
+		for i := range x {
+			x[i] = float32(0.3 * math.Sin(float64(i)*0.07))
+		}
+		in := map[string]*ir.Tensor{"input": ir.FromFloat32([]int64{1, 512}, x), "sr": ir.FromInt64(nil, []int64{16000})}
+		if legacy {
+			in["h"], in["c"] = ir.NewTensor(ir.Float32, 2, 1, 64), ir.NewTensor(ir.Float32, 2, 1, 64)
+		} else {
+			in["state"] = ir.NewTensor(ir.Float32, 2, 1, 128)
+		}
+		return in
+	}
 }
 
 var modelCases = []modelCase{
@@ -43,6 +71,10 @@ var modelCases = []modelCase{
 		gone: []string{"BatchNormalization"}, optional: true},
 	{name: "resnet18", path: "../bench/models/resnet18.onnx", data: "../bench/models/resnet18", spec: "default",
 		gone: []string{"BatchNormalization"}, optional: true},
+	{name: "silero_vad_v5", path: filepath.Join(extraModels(), "silero_vad_v5.onnx"), spec: "default",
+		feed: vadFeed(false), gone: []string{"Dropout"}, optional: true},
+	{name: "silero_vad_legacy", path: filepath.Join(extraModels(), "silero_vad_legacy.onnx"), spec: "default",
+		feed: vadFeed(true), gone: []string{"Dropout"}, optional: true},
 }
 
 // modelResult is one row of docs/passes-results.md.
@@ -69,7 +101,7 @@ func TestModels(t *testing.T) {
 	for _, mc := range modelCases {
 		t.Run(mc.name, func(t *testing.T) {
 			if _, err := os.Stat(mc.path); err != nil && mc.optional {
-				t.Skipf("%s not present (testmodels/train.py --big-out bench/models writes it)", mc.path)
+				t.Skipf("%s not present (testmodels/train.py --big-out bench/models or testdata/models/fetch.sh writes it)", mc.path)
 			}
 			r := checkModel(t, mc)
 			results = append(results, r)
@@ -158,23 +190,48 @@ func checkModel(t *testing.T, mc modelCase) modelResult {
 		t.Errorf("two compilations differ (%v, %v)", err1, err2)
 	}
 
-	// The pipeline again with VerifyEach: nncc's runtime agrees pass by pass.
-	if _, err := p.Run(clone(t, orig), passes.RunOptions{VerifyEach: true, Samples: 1, Seed: 3}); err != nil {
+	// The inputs: the first test data set, or the case's own.
+	var feed map[string]*ir.Tensor
+	if mc.feed != nil {
+		feed = mc.feed()
+	} else {
+		feed = map[string]*ir.Tensor{}
+		k := 0
+		for _, v := range orig.Graph.Inputs {
+			if v.Const != nil {
+				continue
+			}
+			in, _, err := onnx.ReadTensorFile(filepath.Join(mc.data, "test_data_set_0", fmt.Sprintf("input_%d.pb", k)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			feed[v.Name] = in
+			k++
+		}
+	}
+
+	// The pipeline again with VerifyEach: nncc's runtime agrees pass by
+	// pass, on the test inputs and (where the shapes allow) random ones.
+	if _, err := p.Run(clone(t, orig), passes.RunOptions{VerifyEach: true, Inputs: feed, Samples: 1, Seed: 3}); err != nil {
 		t.Errorf("--verify-each: %v", err)
 	}
 
 	// onnxruntime on the test data, original and result.
-	in, _, err := onnx.ReadTensorFile(filepath.Join(mc.data, "test_data_set_0", "input_0.pb"))
-	if err != nil {
-		t.Fatal(err)
+	wants := ortOutputs(t, orig, feed)
+	gots := ortOutputs(t, m, feed)
+	for i := range wants {
+		d, rng := maxDiff(t, wants[i], gots[i])
+		if rng == 0 { // a single value (or a constant output): its size is the scale
+			rng = maxAbs(wants[i])
+		}
+		if d > 1e-4*rng {
+			t.Errorf("onnxruntime output %d moved by %.3g, more than 1e-4 of its range %.3g", i, d, rng)
+		}
+		if i == 0 || d > r.maxDiff {
+			r.maxDiff, r.outRange = d, rng
+		}
 	}
-	feed := map[string]*ir.Tensor{orig.Graph.Inputs[0].Name: in}
-	want := ortOutputs(t, orig, feed)[0]
-	got := ortOutputs(t, m, feed)[0]
-	r.maxDiff, r.outRange = maxDiff(t, want, got)
-	if r.maxDiff > 1e-4*r.outRange {
-		t.Errorf("onnxruntime outputs moved by %.3g, more than 1e-4 of their range %.3g", r.maxDiff, r.outRange)
-	}
+	want, got := wants[0], gots[0]
 	if mc.labels != "" {
 		labels, err := ortref.ReadNPY(mc.labels)
 		if err != nil {
@@ -289,4 +346,12 @@ outputs' range.
 		fmt.Fprintf(&b, "- **%s**: %s\n  → %s\n", r.name, r.opsBefore, r.opsAfter)
 	}
 	return b.String()
+}
+
+func maxAbs(t *ir.Tensor) float64 {
+	m := 0.0
+	for _, v := range t.Float64s() {
+		m = max(m, abs(v))
+	}
+	return m
 }

@@ -16,7 +16,7 @@ var UpgradeOpset = &Pass{
 
 Conversions, by the opset where the form changed:
 
-  2   Pad: paddings → pads.
+  2   Pad: paddings → pads; LpPool, GlobalLpPool: a float p → int.
   4   Concat: the axis, optional before, is written (1).
   5   Reshape: shape attribute → input.
   6   consumed_inputs is dropped everywhere; Cast: "to" as a type name → enum.
@@ -40,8 +40,13 @@ Conversions, by the opset where the form changed:
       non-last axis becomes Flatten → op → Reshape; Resize drops an empty
       roi ("tf_half_pixel_for_nn" is refused).
   14  BatchNormalization with statistics outputs (training) is refused.
+  16  RoiAlign: the old behaviour is written as
+      coordinate_transformation_mode="output_half_pixel" (the new default
+      is half_pixel).
   18  ReduceMean/Max/Min/Prod/L1/L2/LogSum/LogSumExp/SumSquare: axes →
       input; Split without split gets num_outputs.
+  20  GridSample: modes bilinear/bicubic → linear/cubic; DFT: axis
+      attribute → input (written, as the default changed from 1 to −2).
   21  GroupNormalization: per-group scale and bias → per-channel.
 
 Operators whose newer versions only add types or optional attributes
@@ -252,6 +257,32 @@ func (u *upgrader) plan() error {
 		}
 	case op == "GroupNormalization":
 		return u.groupNorm()
+	case op == "LpPool", op == "GlobalLpPool":
+		if a := n.Attr("p"); u.crosses(2) && a != nil && a.Type == ir.AttrFloat {
+			if a.F != float32(int64(a.F)) {
+				return fmt.Errorf("p=%g is not an integer, which %s needs from opset 2", a.F, op)
+			}
+			u.then(func() { n.SetAttr(ir.IntAttr("p", int64(a.F))) })
+		}
+	case op == "RoiAlign":
+		if u.crosses(16) && n.Attr("coordinate_transformation_mode") == nil {
+			u.then(func() { n.SetAttr(ir.StringAttr("coordinate_transformation_mode", "output_half_pixel")) })
+		}
+	case op == "GridSample":
+		if mode := n.AttrString("mode", "bilinear"); u.crosses(20) {
+			renamed := map[string]string{"bilinear": "linear", "bicubic": "cubic"}[mode]
+			if renamed != "" {
+				u.then(func() { n.SetAttr(ir.StringAttr("mode", renamed)) })
+			}
+		}
+	case op == "DFT":
+		if u.crosses(20) {
+			axis := n.AttrInt("axis", 1)
+			u.then(func() {
+				u.setInput(2, u.c.addConst(u.g, nodeLabel(n)+"_axis", ir.FromInt64(nil, []int64{axis})))
+				n.DelAttr("axis")
+			})
+		}
 	}
 	return nil
 }
