@@ -1,6 +1,7 @@
 package passes
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -247,16 +248,7 @@ func foldBNConv(c *Context, g *ir.Graph, conv, n *ir.Node, bn *bnAffine, transpo
 		}
 		bias = bt.Float64s()
 	}
-	wd := w.Float64s()
-	for i0 := 0; i0 < d0; i0++ {
-		for i1 := 0; i1 < d1; i1++ {
-			s := bn.s[outChan(i0, i1)]
-			base := (i0*d1 + i1) * inner
-			for k := 0; k < inner; k++ {
-				wd[base+k] *= s
-			}
-		}
-	}
+	nw := scaleBlocks(w, d0, d1, inner, func(i0, i1 int) float64 { return bn.s[outChan(i0, i1)] })
 	nb := make([]float64, C)
 	for o := range nb {
 		if bias != nil {
@@ -264,7 +256,7 @@ func foldBNConv(c *Context, g *ir.Graph, conv, n *ir.Node, bn *bnAffine, transpo
 		}
 		nb[o] += bn.t[o]
 	}
-	wv := c.addConst(g, conv.Inputs[1].Name+"_bn", floatTensor(w.DType, w.Dims, wd))
+	wv := c.addConst(g, conv.Inputs[1].Name+"_bn", nw)
 	bv := c.addConst(g, biasName(conv, n), floatTensor(w.DType, []int64{int64(C)}, nb))
 	conv.Inputs[1] = wv
 	for len(conv.Inputs) < 3 {
@@ -342,25 +334,17 @@ func foldBNGemm(c *Context, g *ir.Graph, gemm, n *ir.Node, bn *bnAffine, opset i
 	if len(cdims) == 2 {
 		ncDims = []int64{int64(rows), int64(N)}
 	}
-	wd := w.Float64s()
-	K := int(w.Dims[0])
-	if transB {
-		K = int(w.Dims[1])
-	}
-	for k := 0; k < K; k++ {
-		for j := 0; j < N; j++ {
-			if transB {
-				wd[j*K+k] *= bn.s[j]
-			} else {
-				wd[k*N+j] *= bn.s[j]
-			}
-		}
+	var nw *ir.Tensor
+	if transB { // (N, K): row j scaled by s[j]
+		nw = scaleBlocks(w, N, 1, int(w.Dims[1]), func(j, _ int) float64 { return bn.s[j] })
+	} else { // (K, N): column j scaled by s[j]
+		nw = scaleBlocks(w, int(w.Dims[0]), N, 1, func(_, j int) float64 { return bn.s[j] })
 	}
 	cdt := w.DType
 	if cv := gemm.Input(2); cv != nil {
 		cdt = cv.Const.DType
 	}
-	wv := c.addConst(g, gemm.Inputs[1].Name+"_bn", floatTensor(w.DType, w.Dims, wd))
+	wv := c.addConst(g, gemm.Inputs[1].Name+"_bn", nw)
 	cv := c.addConst(g, biasName(gemm, n), floatTensor(cdt, ncDims, nc))
 	gemm.Inputs[1] = wv
 	for len(gemm.Inputs) < 3 {
@@ -394,13 +378,8 @@ func foldBNMatMul(c *Context, g *ir.Graph, mm, n *ir.Node, bn *bnAffine) string 
 	if N != C {
 		return fmt.Sprintf("MatMul has %d output columns, BatchNormalization has %d channels", N, C)
 	}
-	wd := w.Float64s()
-	for k := 0; k < K; k++ {
-		for j := 0; j < N; j++ {
-			wd[k*N+j] *= bn.s[j]
-		}
-	}
-	mm.Inputs[1] = c.addConst(g, mm.Inputs[1].Name+"_bn", floatTensor(w.DType, w.Dims, wd))
+	nw := scaleBlocks(w, K, N, 1, func(_, j int) float64 { return bn.s[j] })
+	mm.Inputs[1] = c.addConst(g, mm.Inputs[1].Name+"_bn", nw)
 	if allEqual(bn.t, 0) {
 		retire(g, mm, n)
 		return ""
@@ -464,6 +443,37 @@ func bnToMulAdd(c *Context, g *ir.Graph, ix *ir.Index, n *ir.Node, bn *bnAffine)
 	t := c.addConst(g, nodeLabel(n)+"_shift", floatTensor(dt, dims, bn.t))
 	n.OpType, n.Inputs, n.Attrs, n.Outputs = "Add", []*ir.Value{in, t}, nil, n.Outputs[:1]
 	return nil
+}
+
+// scaleBlocks returns a copy of w, viewed as (d0, d1, inner), with block
+// (i0, i1) multiplied by s(i0, i1). Products are computed in float64 and
+// rounded once to w's type.
+func scaleBlocks(w *ir.Tensor, d0, d1, inner int, s func(i0, i1 int) float64) *ir.Tensor {
+	if w.DType == ir.Float32 {
+		src := w.Float32View()
+		out := ir.NewTensor(ir.Float32, w.Dims...)
+		for i0 := 0; i0 < d0; i0++ {
+			for i1 := 0; i1 < d1; i1++ {
+				f := s(i0, i1)
+				base := (i0*d1 + i1) * inner
+				for k := base; k < base+inner; k++ {
+					binary.LittleEndian.PutUint32(out.Data[4*k:], math.Float32bits(float32(float64(src[k])*f)))
+				}
+			}
+		}
+		return out
+	}
+	wd := w.Float64s()
+	for i0 := 0; i0 < d0; i0++ {
+		for i1 := 0; i1 < d1; i1++ {
+			f := s(i0, i1)
+			base := (i0*d1 + i1) * inner
+			for k := base; k < base+inner; k++ {
+				wd[k] *= f
+			}
+		}
+	}
+	return floatTensor(w.DType, w.Dims, wd)
 }
 
 func allEqual(xs []float64, v float64) bool {
