@@ -24,7 +24,8 @@
 // Kernels panic on misuse (negative sizes, strides smaller than a row,
 // slices too short, parameters failing Conv2DParams.Check or
 // Pool2DParams.Check); callers handling untrusted models check first.
-// With beta = 0 a GEMM never reads C, so NaNs there do not leak. Elements
+// Outputs must not overlap inputs. With beta = 0 a GEMM never reads C,
+// so NaNs there do not leak. Elements
 // of C between N and the row stride are never written. Packed operands
 // are immutable and safe to share between goroutines; they belong to the
 // micro-kernel chosen when the process started.

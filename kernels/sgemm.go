@@ -147,16 +147,18 @@ func sgemmSkinny(transB bool, M, N, K int, alpha float32, A []float32, lda int, 
 	case transB && (M <= 16 || N <= 4):
 		return sgemmDotTN(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, Threads())
 	case !transB && N <= 4 && M > 4*sk.mr:
-		var bt [4 * 4096]float32
-		if K > 4096 {
+		w := getWork(sk)
+		defer sgemmWorkPool.Put(w)
+		if N*K > len(w.b) {
 			return false
 		}
+		bt := w.b[:N*K]
 		for k := 0; k < K; k++ {
 			for j, v := range B[k*ldb : k*ldb+N] {
 				bt[j*K+k] = v
 			}
 		}
-		return sgemmDotTN(M, N, K, alpha, A, lda, bt[:N*K], K, beta, C, ldc, Threads())
+		return sgemmDotTN(M, N, K, alpha, A, lda, bt, K, beta, C, ldc, Threads())
 	}
 	return false
 }
