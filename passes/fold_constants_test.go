@@ -210,3 +210,30 @@ func TestFoldConstantsRegions(t *testing.T) {
 		t.Error("a second run folded more")
 	}
 }
+
+// Expand, Tile and Range are sized before they run; too large a result
+// is not computed at all.
+func TestFoldConstantsEstimates(t *testing.T) {
+	for name, build := range map[string]func(b *testmodels.Builder) *ir.Value{
+		"expand": func(b *testmodels.Builder) *ir.Value {
+			return b.Node("Expand", []*ir.Value{b.F32("one", []int64{1}, []float32{1}), b.I64("shape", []int64{2}, []int64{1 << 15, 1 << 15})})
+		},
+		"tile": func(b *testmodels.Builder) *ir.Value {
+			return b.Node("Tile", []*ir.Value{b.F32("v", []int64{2}, []float32{1, 2}), b.I64("reps", []int64{1}, []int64{1 << 30})})
+		},
+		"range": func(b *testmodels.Builder) *ir.Value {
+			return b.Node("Range", []*ir.Value{b.I64("start", nil, []int64{0}), b.I64("limit", nil, []int64{1 << 40}), b.I64("delta", nil, []int64{1})})
+		},
+	} {
+		b := testmodels.NewBuilder("m", 13)
+		b.Output(b.Node("Shape", []*ir.Value{build(b)}))
+		m := b.Model()
+		rep, err := mustParse(t, "fold-constants{shapes=false}").Run(m, passes.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := rep.Passes[0].Declined; rep.Passes[0].Changed || len(d) != 1 || !strings.Contains(d[0].Reason, "not computed") {
+			t.Errorf("%s: declines %v", name, d)
+		}
+	}
+}

@@ -316,22 +316,14 @@ func (u *upgrader) attrToInts(name string, i int, required bool) error {
 	return nil
 }
 
-// scalarLike returns a rank-0 constant tensor of dt holding v.
+// scalarLike returns a rank-0 constant of dt holding v. Clip and Pad,
+// whose attributes become such inputs, take only float types before
+// opset 11.
 func scalarLike(dt ir.DType, v float64) (*ir.Tensor, error) {
-	switch {
-	case isFloatType(dt):
-		return floatTensor(dt, nil, []float64{v}), nil
-	case dt == ir.Int64:
-		return ir.FromInt64(nil, []int64{int64(v)}), nil
-	case dt == ir.Int32, dt == ir.Int8, dt == ir.Uint8, dt == ir.Int16, dt == ir.Uint16, dt == ir.Uint32, dt == ir.Uint64:
-		t := ir.NewTensor(dt)
-		x := uint64(int64(v))
-		for b := range t.Data {
-			t.Data[b] = byte(x >> (8 * b))
-		}
-		return t, nil
+	if !isFloatType(dt) {
+		return nil, fmt.Errorf("element type %s is unknown or not a float type", dt)
 	}
-	return nil, fmt.Errorf("element type %s is unknown or unsupported", dt)
+	return floatTensor(dt, nil, []float64{v}), nil
 }
 
 func (u *upgrader) legacyBroadcast() error {

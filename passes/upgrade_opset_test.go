@@ -294,3 +294,43 @@ func TestDefaultExpandsAfterUpgrade(t *testing.T) {
 		t.Errorf("passes run: %s", s)
 	}
 }
+
+// GroupNormalization's scale and bias become per-channel at opset 21:
+// each group's value repeats over its channels.
+func TestUpgradeGroupNormalization(t *testing.T) {
+	b := testmodels.NewBuilder("m", 18)
+	x := b.Input("x", ir.Float32, 1, 6, 4)
+	s := b.F32("scale", []int64{3}, []float32{1, 2, 3})
+	bias := b.F32("bias", []int64{3}, []float32{-1, 0, 1})
+	b.Output(b.Node("GroupNormalization", []*ir.Value{x, s, bias}, ir.IntAttr("num_groups", 3)))
+	m := b.Model()
+	if _, err := mustParse(t, "upgrade-opset{to=21}").Run(m, passes.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	n := m.Graph.Nodes[0]
+	if got := fmt.Sprint(n.Inputs[1].Const.Float32s(), n.Inputs[2].Const.Float32s()); got != "[1 1 2 2 3 3] [-1 -1 0 0 1 1]" {
+		t.Errorf("per-channel scale and bias: %s", got)
+	}
+	// Without a known channel count it refuses.
+	b = testmodels.NewBuilder("m", 18)
+	x = b.InputShape("x", ir.Float32, ir.Shape{ir.D(1), ir.Sym("C"), ir.D(4)})
+	b.Output(b.Node("GroupNormalization", []*ir.Value{x, b.F32("s", []int64{3}, []float32{1, 2, 3}), b.F32("b", []int64{3}, []float32{0, 0, 0})}, ir.IntAttr("num_groups", 3)))
+	if _, err := mustParse(t, "upgrade-opset{to=21}").Run(b.Model(), passes.RunOptions{}); err == nil || !strings.Contains(err.Error(), "channel count is unknown") {
+		t.Errorf("Run = %v", err)
+	}
+}
+
+// Clip's and Pad's scalar inputs take the data's type.
+func TestUpgradeScalarInputsTakeTheDataType(t *testing.T) {
+	b := testmodels.NewBuilder("m", 10)
+	x := b.Input("x", ir.Float64, 2, 3)
+	c := b.Node("Clip", []*ir.Value{x}, ir.FloatAttr("min", -2), ir.FloatAttr("max", 5))
+	p := b.Node("Pad", []*ir.Value{x}, ir.IntsAttr("pads", 0, 1, 0, 1), ir.FloatAttr("value", 7))
+	b.Output(c, p)
+	m := b.Model()
+	run(t, m, "upgrade-opset{to=13}")
+	clip, pad := m.Graph.Nodes[0], m.Graph.Nodes[1]
+	if clip.Inputs[1].Const.DType != ir.Float64 || clip.Inputs[2].Const.Float64s()[0] != 5 || pad.Inputs[2].Const.DType != ir.Float64 || pad.Inputs[2].Const.Float64s()[0] != 7 {
+		t.Errorf("after: %s", dump(m))
+	}
+}

@@ -236,17 +236,6 @@ func isDefault(n *ir.Node) bool { return n.Domain == "" || n.Domain == "ai.onnx"
 // is reports whether n is the default-domain operator op.
 func is(n *ir.Node, op string) bool { return n != nil && n.OpType == op && isDefault(n) }
 
-// usedOutputs counts the outputs of n that something reads.
-func usedOutputs(ix *ir.Index, n *ir.Node) []int {
-	var used []int
-	for i, o := range n.Outputs {
-		if o != nil && len(ix.Uses[o]) > 0 {
-			used = append(used, i)
-		}
-	}
-	return used
-}
-
 // inferShapes refreshes the types of the model's values with
 // ir.InferShapes. Inconsistencies it meets (often types declared by the
 // exporter that disagree with the graph) are logged, not fatal: the
