@@ -29,9 +29,10 @@ than max-bytes, the node producing the region's largest result is left
 unfolded (what it reads becomes the result instead) until every region
 fits. So a weight that stays alive is not copied by slicing or reshaping
 it, ConstantOfShape, Expand and Tile cannot materialise large tensors
-(though a large intermediate that its region reduces is fine; results
-over 64 MiB are not computed at all), and a transposed or cast weight
-that nothing else reads is folded whatever its size. The pass repeats until
+(a large intermediate that its region reduces is fine, but results of
+ConstantOfShape, Expand, Tile and Range over 64 MiB are not even
+computed), and a transposed or cast weight that nothing else reads is
+folded whatever its size. The pass repeats until
 nothing more folds, so running it again changes nothing. A node the
 runtime cannot evaluate is left as it is, with the reason.`,
 	Options: []Option{
