@@ -130,8 +130,19 @@ func main() {
 	flag.IntVar(&c.roundMS, "round-ms", 600, "target timed milliseconds per round")
 	flag.BoolVar(&c.optimized, "optimized", true, "also time each model after `nncc compile`")
 	flag.DurationVar(&c.budget, "budget", 6*time.Minute, "stop starting new rows after this long")
-	flag.StringVar(&c.only, "only", "", "time only models whose name contains this")
+	flag.StringVar(&c.only, "only", "", "time only models whose name contains this (prints the table; the files change only with explicit -out or -doc)")
 	flag.Parse()
+	if c.only != "" {
+		// A partial run must not replace the full table unless asked to.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["out"] {
+			c.out = ""
+		}
+		if !set["doc"] {
+			c.doc = ""
+		}
+	}
 	if c.rounds < 1 || c.roundMS < 1 {
 		fatal(errors.New("-rounds and -round-ms must be positive"))
 	}
