@@ -341,6 +341,25 @@ func packA(dst []float32, a *sgemmA, i0, mc, p0, kc, mr int) {
 	for ip := 0; ip < mc; ip += mr {
 		m := min(mr, mc-ip)
 		d := dst[ip*kc : ip*kc+kc*mr]
+		if !a.trans && m == 6 && mr == 6 {
+			// The common full panel: write each k's six values together.
+			base := (i0+ip)*lda + p0
+			done := packA6(d, a.a[base:], lda, kc)
+			d = d[done*6:]
+			base += done
+			kc := kc - done
+			r0 := a.a[base : base+kc]
+			r1 := a.a[base+lda : base+lda+kc]
+			r2 := a.a[base+2*lda : base+2*lda+kc]
+			r3 := a.a[base+3*lda : base+3*lda+kc]
+			r4 := a.a[base+4*lda : base+4*lda+kc]
+			r5 := a.a[base+5*lda : base+5*lda+kc]
+			for k := range r0 {
+				o := d[k*6 : k*6+6 : k*6+6]
+				o[0], o[1], o[2], o[3], o[4], o[5] = r0[k], r1[k], r2[k], r3[k], r4[k], r5[k]
+			}
+			continue
+		}
 		if !a.trans {
 			for r := 0; r < m; r++ {
 				row := a.a[(i0+ip+r)*lda+p0 : (i0+ip+r)*lda+p0+kc]
@@ -379,9 +398,21 @@ func packB(dst []float32, b *sgemmB, p0, kc, j0, nc, nr int) {
 			}
 			continue
 		}
-		for c := 0; c < n; c++ {
-			src := b.b[(j0+jp+c)*ldb+p0 : (j0+jp+c)*ldb+p0+kc]
-			for k, v := range src {
+		// Eight rows of B at a time, transposed in 8×8 blocks, then the
+		// depths and rows left over one by one.
+		c := 0
+		for ; c+8 <= n; c += 8 {
+			k0 := transpose8(d[c:], b.b[(j0+jp+c)*ldb+p0:], ldb, nr, kc)
+			for cc := c; cc < c+8; cc++ {
+				row := b.b[(j0+jp+cc)*ldb+p0 : (j0+jp+cc)*ldb+p0+kc]
+				for k := k0; k < kc; k++ {
+					d[k*nr+cc] = row[k]
+				}
+			}
+		}
+		for ; c < n; c++ {
+			row := b.b[(j0+jp+c)*ldb+p0 : (j0+jp+c)*ldb+p0+kc]
+			for k, v := range row {
 				d[k*nr+c] = v
 			}
 		}

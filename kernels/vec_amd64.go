@@ -116,3 +116,35 @@ func copy2(x, y []float32) {
 	}
 	copyStride(x, 2, y)
 }
+
+//go:noescape
+func packA6Avx512(dst, src *float32, lda, blocks int)
+
+// packA6 packs rows r0..r5 (each at least kc long, row r at src[r·lda])
+// into dst[k·6+r] for k < kc, and reports how many columns it packed (a
+// multiple of 8; the caller packs the rest).
+func packA6(dst, src []float32, lda, kc int) int {
+	blocks := kc / 8
+	if !hasAVX512 || blocks == 0 {
+		return 0
+	}
+	_, _ = src[5*lda+8*blocks-1], dst[48*blocks-1]
+	packA6Avx512(&dst[0], &src[0], lda*4, blocks)
+	return 8 * blocks
+}
+
+//go:noescape
+func transpose8Avx2(dst, src *float32, lds, ldd, blocks int)
+
+// transpose8 transposes the 8×n block at src (row stride lds) into the
+// n×8 block at dst (row stride ldd) for the largest n ≤ cols that is a
+// multiple of 8, and reports n; the caller handles the rest.
+func transpose8(dst, src []float32, lds, ldd, cols int) int {
+	blocks := cols / 8
+	if !hasAVX2FMA || blocks == 0 {
+		return 0
+	}
+	_, _ = src[7*lds+8*blocks-1], dst[(8*blocks-1)*ldd+7]
+	transpose8Avx2(&dst[0], &src[0], lds*4, ldd*4, blocks)
+	return 8 * blocks
+}

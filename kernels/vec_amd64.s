@@ -466,3 +466,125 @@ rqtail:
 rqdone:
 	VZEROUPPER
 	RET
+
+// func packA6Avx512(dst, src *float32, lda, blocks int)
+// Packs 6 rows (row r at src + r·lda bytes) × 8·blocks columns into
+// dst[k·6 + r]: an 8×8 transpose per block of eight columns (rows 6 and 7
+// zero), each column stored as six floats under mask.
+TEXT ·packA6Avx512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ blocks+24(FP), CX
+	MOVQ $0x3f, AX
+	KMOVW AX, K1
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R9*1), R10 // row 3
+	VXORPS Y15, Y15, Y15
+packa6:
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (R10), Y3
+	VMOVUPS (R10)(R8*1), Y4
+	VMOVUPS (R10)(R8*2), Y5
+	VUNPCKLPS Y1, Y0, Y6
+	VUNPCKHPS Y1, Y0, Y7
+	VUNPCKLPS Y3, Y2, Y8
+	VUNPCKHPS Y3, Y2, Y9
+	VUNPCKLPS Y5, Y4, Y10
+	VUNPCKHPS Y5, Y4, Y11
+	VSHUFPS $0x44, Y8, Y6, Y0
+	VSHUFPS $0xEE, Y8, Y6, Y1
+	VSHUFPS $0x44, Y9, Y7, Y2
+	VSHUFPS $0xEE, Y9, Y7, Y3
+	VSHUFPS $0x44, Y15, Y10, Y4
+	VSHUFPS $0xEE, Y15, Y10, Y5
+	VSHUFPS $0x44, Y15, Y11, Y12
+	VSHUFPS $0xEE, Y15, Y11, Y13
+	VPERM2F128 $0x20, Y4, Y0, Y6
+	VPERM2F128 $0x20, Y5, Y1, Y7
+	VPERM2F128 $0x20, Y12, Y2, Y8
+	VPERM2F128 $0x20, Y13, Y3, Y9
+	VPERM2F128 $0x31, Y4, Y0, Y10
+	VPERM2F128 $0x31, Y5, Y1, Y11
+	VPERM2F128 $0x31, Y12, Y2, Y14
+	VPERM2F128 $0x31, Y13, Y3, Y4
+	VMOVUPS Y6, K1, (DI)
+	VMOVUPS Y7, K1, 24(DI)
+	VMOVUPS Y8, K1, 48(DI)
+	VMOVUPS Y9, K1, 72(DI)
+	VMOVUPS Y10, K1, 96(DI)
+	VMOVUPS Y11, K1, 120(DI)
+	VMOVUPS Y14, K1, 144(DI)
+	VMOVUPS Y4, K1, 168(DI)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $192, DI
+	DECQ CX
+	JNZ packa6
+	VZEROUPPER
+	RET
+
+// func transpose8Avx2(dst, src *float32, lds, ldd, blocks int)
+// For each of blocks blocks of eight columns: transposes the 8×8 block of
+// eight rows of src (row r at src + r·lds bytes) so that column k of the
+// block lands at dst + k·ldd bytes as eight floats, then moves 8 columns
+// right in src and 8 rows down in dst.
+TEXT ·transpose8Avx2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lds+16(FP), R8
+	MOVQ ldd+24(FP), R11
+	MOVQ blocks+32(FP), CX
+	LEAQ (R8)(R8*2), R9
+	LEAQ (R11)(R11*2), R12
+tr8:
+	LEAQ (SI)(R8*4), R10 // row 4
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS (R10)(R8*2), Y6
+	VMOVUPS (R10)(R9*1), Y7
+	VUNPCKLPS Y1, Y0, Y8
+	VUNPCKHPS Y1, Y0, Y9
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+	VSHUFPS $0x44, Y10, Y8, Y0
+	VSHUFPS $0xEE, Y10, Y8, Y1
+	VSHUFPS $0x44, Y11, Y9, Y2
+	VSHUFPS $0xEE, Y11, Y9, Y3
+	VSHUFPS $0x44, Y14, Y12, Y4
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+	VPERM2F128 $0x20, Y4, Y0, Y8
+	VPERM2F128 $0x20, Y5, Y1, Y9
+	VPERM2F128 $0x20, Y6, Y2, Y10
+	VPERM2F128 $0x20, Y7, Y3, Y11
+	VPERM2F128 $0x31, Y4, Y0, Y12
+	VPERM2F128 $0x31, Y5, Y1, Y13
+	VPERM2F128 $0x31, Y6, Y2, Y14
+	VPERM2F128 $0x31, Y7, Y3, Y15
+	LEAQ (DI)(R11*4), R10 // column 4
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(R11*1)
+	VMOVUPS Y10, (DI)(R11*2)
+	VMOVUPS Y11, (DI)(R12*1)
+	VMOVUPS Y12, (R10)
+	VMOVUPS Y13, (R10)(R11*1)
+	VMOVUPS Y14, (R10)(R11*2)
+	VMOVUPS Y15, (R10)(R12*1)
+	ADDQ $32, SI
+	LEAQ (DI)(R11*8), DI
+	DECQ CX
+	JNZ tr8
+	VZEROUPPER
+	RET

@@ -21,3 +21,7 @@ func requant(dst []byte, src []int32, bias int32, scale float32, zero, lo, hi in
 }
 
 func copy2(x, y []float32) { copyStride(x, 2, y) }
+
+func packA6(dst, src []float32, lda, kc int) int { return 0 }
+
+func transpose8(dst, src []float32, lds, ldd, cols int) int { return 0 }
