@@ -140,11 +140,12 @@ func Sgemm(transA, transB bool, M, N, K int, alpha float32, A []float32, lda int
 
 // sgemmSkinny handles products with few rows or few columns (A not
 // transposed) by dot products instead of packing, and reports whether it
-// did: A·Bᵀ with M ≤ 16 or N ≤ 4 directly, A·B with N ≤ 4 through a
-// transposed copy of the thin B.
+// did: A·Bᵀ with N ≤ 4, or M ≤ 16 and K ≥ 128 (shorter dot products cost
+// more in their final reductions than packing Bᵀ), directly; A·B with
+// N ≤ 4 through a transposed copy of the thin B.
 func sgemmSkinny(transB bool, M, N, K int, alpha float32, A []float32, lda int, B []float32, ldb int, beta float32, C []float32, ldc int) bool {
 	switch {
-	case transB && (M <= 16 || N <= 4):
+	case transB && (M <= 16 && K >= 128 || N <= 4):
 		return sgemmDotTN(M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, Threads())
 	case !transB && N <= 4 && M > 4*sk.mr:
 		w := getWork(sk)
