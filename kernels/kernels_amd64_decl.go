@@ -190,6 +190,28 @@ func qgemmVnniM6N3(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint
 //go:noescape
 func qgemmVnniM6N4(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32)
 
+// qgemmAvx2Kernels[m-1] computes a full m×16 int32 tile.
+var qgemmAvx2Kernels = [6]func(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int){
+	qgemmAvx2M1, qgemmAvx2M2, qgemmAvx2M3, qgemmAvx2M4, qgemmAvx2M5, qgemmAvx2M6}
+
+//go:noescape
+func qgemmAvx2M1(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)
+
+//go:noescape
+func qgemmAvx2M2(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)
+
+//go:noescape
+func qgemmAvx2M3(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)
+
+//go:noescape
+func qgemmAvx2M4(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)
+
+//go:noescape
+func qgemmAvx2M5(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)
+
+//go:noescape
+func qgemmAvx2M6(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)
+
 //go:noescape
 func dw3x3s1Avx512(out, in *float32, n, rows, rowStep, tapStep int, w *float32, bias, lo, hi float32, masks uint64)
 

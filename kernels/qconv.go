@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // QConv2D computes the integer convolution of ONNX ConvInteger,
@@ -261,4 +262,33 @@ func qdepthwise(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byt
 			f32ToI32(y[plane*ohw:(plane+1)*ohw], *out)
 		}
 	})
+}
+
+// pack16 writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) minus the
+// input zero point in the int16-pair layout of packQB16; nc is at most
+// 512, the column block of the kernels using it.
+func (m *qim2col) pack16(dst []byte, k0, kc, j0, nc, nr int, _ []int32) {
+	kp := (kc + 1) / 2
+	var buf [512]byte
+	row := buf[:nc]
+	for k := 0; k < 2*kp; k++ {
+		if k < kc {
+			m.row(row, k0+k, j0)
+		}
+		t := k & 1
+		for jp := 0; jp < nc; jp += nr {
+			d := unsafe.Slice((*int16)(unsafe.Pointer(&dst[jp*kp*4+(k>>1)*4*nr])), 2*nr)
+			for col := 0; col < nr; col++ {
+				var v int16
+				if j := jp + col; k < kc && j < nc {
+					x := int32(row[j])
+					if m.signed {
+						x = int32(int8(row[j]))
+					}
+					v = int16(x - m.zero)
+				}
+				d[2*col+t] = v
+			}
+		}
+	}
 }

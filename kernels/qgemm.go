@@ -162,13 +162,32 @@ func qgemmGo(M, N, K int, a, b *qMat, C []int32, ldc int) {
 	}
 }
 
-// qgemmKernel describes an int8 micro-kernel (packing layout as in
-// qgemmArgs of the generator): mr×nr int32 tiles, k in groups of 4.
+// qgemmKernel describes an int8 micro-kernel: mr×nr int32 tiles over
+// packed panels whose rows (of A) and columns (of B) hold, per unit of
+// kunit depths, four bytes.
 type qgemmKernel struct {
+	name       string
 	mr, nr     int
-	kc, mc, nc int // kc is a multiple of 4
-	tile       func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr)
+	kc, mc, nc int // kc is a multiple of kunit
+	// kunit is 4 for unsigned×signed bytes (VNNI), zero points corrected
+	// in the tile epilogue (corrected); 2 for pairs of int16 with the
+	// zero points subtracted while packing.
+	kunit     int
+	corrected bool
+	packA     func(dst []byte, a *qMat, i0, mc, p0, kc, mr int)
+	packB     func(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32)
+	packIm    func(m *qim2col, dst []byte, k0, kc, j0, nc, nr int, colsum []int32)
+	// tile computes an mr×nr tile over ku units: stores it, or adds it
+	// to C when loadC, then applies corr (corrected kernels only).
+	tile func(mr, nr, ku int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr)
 }
+
+// units returns the packed units covering kc depths.
+func (k *qgemmKernel) units(kc int) int { return (kc + k.kunit - 1) / k.kunit }
+
+// blockStart returns the byte offset of k-block pc (a multiple of kc) in
+// an operand packed whole with pad rows or columns.
+func (k *qgemmKernel) blockStart(pc, pad int) int { return pc / k.kc * k.units(k.kc) * 4 * pad }
 
 // qk is the int8 kernel of this CPU, or nil for the portable loops.
 var qk *qgemmKernel
@@ -204,10 +223,10 @@ var qWorkPool = sync.Pool{New: func() any { return new(qWork) }}
 
 func getQWork(k *qgemmKernel) *qWork {
 	w := qWorkPool.Get().(*qWork)
-	if n := roundUp(k.mc, k.mr) * k.kc; len(w.a) < n {
+	if n := roundUp(k.mc, k.mr) * k.units(k.kc) * 4; len(w.a) < n {
 		w.a = make([]byte, n)
 	}
-	if n := roundUp(k.nc, k.nr) * k.kc; len(w.b) < n {
+	if n := roundUp(k.nc, k.nr) * k.units(k.kc) * 4; len(w.b) < n {
 		w.b = make([]byte, n)
 	}
 	if n := roundUp(k.nc, k.nr); len(w.colu) < n {
@@ -245,9 +264,11 @@ func rowTerms(a *qMat, M, K int, mr int) qRows {
 // qgemmDrive splits an integer GEMM across goroutines like sgemmDrive.
 func qgemmDrive(k *qgemmKernel, M, N, K int, a *qA, b *qB, C []int32, ldc int, threads int) {
 	var rows qRows
-	if a.pk != nil {
+	switch {
+	case !k.corrected:
+	case a.pk != nil:
 		rows = a.pk.rows
-	} else {
+	default:
 		rows = rowTerms(a.mat, M, K, k.mr)
 	}
 	if threads <= 1 || M*N*K < 4*sgemmMinParallel {
@@ -296,17 +317,17 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 		}
 		for pc := 0; pc < K; pc += k.kc {
 			kcb := min(k.kc, K-pc)
-			kg := (kcb + 3) / 4
-			last := pc+kcb == K
+			kg := k.units(kcb)
+			last := pc+kcb == K && k.corrected
 			var bblk []byte
 			switch {
 			case b.pk != nil:
 				bblk = b.pk.block(pc, b.col0+jc)
 			case b.im != nil:
-				b.im.pack(w.b, pc, kcb, b.col0+jc, ncb, nr, colsum)
+				k.packIm(b.im, w.b, pc, kcb, b.col0+jc, ncb, nr, colsum)
 				bblk = w.b
 			default:
-				packQB(w.b, b.mat, pc, kcb, b.col0+jc, ncb, nr, colsum)
+				k.packB(w.b, b.mat, pc, kcb, b.col0+jc, ncb, nr, colsum)
 				bblk = w.b
 			}
 			var corr qCorr
@@ -324,7 +345,7 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 				if a.pk != nil {
 					ablk = a.pk.block(pc, row0+ic)
 				} else {
-					packQA(w.a, a.mat, row0+ic, mcb, pc, kcb, mr)
+					k.packA(w.a, a.mat, row0+ic, mcb, pc, kcb, mr)
 				}
 				for ir := 0; ir < mcb; ir += mr {
 					mrb := min(mr, mcb-ir)
@@ -479,25 +500,24 @@ func QPackB(K, N int, B []byte, ldb int, signed bool, zero []byte) *QPackedB {
 	}
 	k := qk
 	p.npad = roundUp(N, k.nr)
-	for pc := 0; pc < K; pc += k.kc {
-		kcb := min(k.kc, K-pc)
-		p.data = append(p.data, make([]byte, p.npad*roundUp(kcb, 4))...)
-	}
+	p.data = make([]byte, k.blockStart(roundUp(K, k.kc), p.npad))
 	colsum := make([]int32, p.npad)
 	for pc := 0; pc < K; pc += k.kc {
 		kcb := min(k.kc, K-pc)
-		packQB(p.data[pc*p.npad:], &m, pc, kcb, 0, N, k.nr, colsum)
+		k.packB(p.data[k.blockStart(pc, p.npad):], &m, pc, kcb, 0, N, k.nr, colsum)
 	}
-	p.colu, p.colv = make([]int32, p.npad), make([]int32, p.npad)
-	src := qB{mat: &m}
-	src.colTerms(p.colu, p.colv, colsum, 0, N, K)
+	if k.corrected {
+		p.colu, p.colv = make([]int32, p.npad), make([]int32, p.npad)
+		src := qB{mat: &m}
+		src.colTerms(p.colu, p.colv, colsum, 0, N, K)
+	}
 	return p
 }
 
 // block returns the packed panels of k-block pc from column j on.
 func (p *QPackedB) block(pc, j int) []byte {
-	kcb := min(p.kern.kc, p.K-pc)
-	return p.data[pc*p.npad+j*roundUp(kcb, 4):]
+	k := p.kern
+	return p.data[k.blockStart(pc, p.npad)+j*k.units(min(k.kc, p.K-pc))*4:]
 }
 
 // QGemmPackedB computes C = (A - za)·(B - zb) with B packed by QPackB;
@@ -548,20 +568,80 @@ func QPackA(M, K int, A []byte, lda int, signed bool, zero []byte) *QPackedA {
 	}
 	k := qk
 	p.mpad = roundUp(M, k.mr)
+	p.data = make([]byte, k.blockStart(roundUp(K, k.kc), p.mpad))
 	for pc := 0; pc < K; pc += k.kc {
 		kcb := min(k.kc, K-pc)
-		p.data = append(p.data, make([]byte, p.mpad*roundUp(kcb, 4))...)
+		k.packA(p.data[k.blockStart(pc, p.mpad):], &m, 0, M, pc, kcb, k.mr)
 	}
-	for pc := 0; pc < K; pc += k.kc {
-		kcb := min(k.kc, K-pc)
-		packQA(p.data[pc*p.mpad:], &m, 0, M, pc, kcb, k.mr)
+	if k.corrected {
+		p.rows = rowTerms(&m, M, K, k.mr)
 	}
-	p.rows = rowTerms(&m, M, K, k.mr)
 	return p
 }
 
 // block returns the packed panels of k-block pc from row i on.
 func (p *QPackedA) block(pc, i int) []byte {
-	kcb := min(p.kern.kc, p.K-pc)
-	return p.data[pc*p.mpad+i*roundUp(kcb, 4):]
+	k := p.kern
+	return p.data[k.blockStart(pc, p.mpad)+i*k.units(min(k.kc, p.K-pc))*4:]
+}
+
+// packQA16 packs rows [i0, i0+mc) and depths [p0, p0+kc) of A, minus
+// their zero points, as int16 pairs: for each pair of k, two int16 per
+// row (4·mr bytes per pair), zero-padded. Values lie in [-255, 255], so
+// a multiply-add of two pairs (VPMADDWD) is exact in int32.
+func packQA16(dst []byte, a *qMat, i0, mc, p0, kc, mr int) {
+	kp := (kc + 1) / 2
+	for ip := 0; ip < mc; ip += mr {
+		m := min(mr, mc-ip)
+		d := unsafe.Slice((*int16)(unsafe.Pointer(&dst[ip*kp*4])), mr*kp*2)
+		for r := 0; r < mr; r++ {
+			if r >= m {
+				for g := 0; g < kp; g++ {
+					d[g*2*mr+2*r], d[g*2*mr+2*r+1] = 0, 0
+				}
+				continue
+			}
+			i := i0 + ip + r
+			za := a.zp(i)
+			for k := 0; k < 2*kp; k++ {
+				var v int16
+				if k < kc {
+					v = int16(a.at(i, p0+k) - za)
+				}
+				d[(k>>1)*2*mr+2*r+k&1] = v
+			}
+		}
+	}
+}
+
+// packQB16 packs depths [p0, p0+kc) and columns [j0, j0+nc) of B, minus
+// their zero points, as int16 pairs: for each pair of k, two int16 per
+// column, zero-padded (see packQA16). colsum is unused.
+func packQB16(dst []byte, b *qMat, p0, kc, j0, nc, nr int, _ []int32) {
+	kp := (kc + 1) / 2
+	for jp := 0; jp < nc; jp += nr {
+		n := min(nr, nc-jp)
+		d := unsafe.Slice((*int16)(unsafe.Pointer(&dst[jp*kp*4])), nr*kp*2)
+		for k := 0; k < 2*kp; k++ {
+			row := d[(k>>1)*2*nr:]
+			t := k & 1
+			if k >= kc {
+				for c := 0; c < nr; c++ {
+					row[2*c+t] = 0
+				}
+				continue
+			}
+			src := b.data[(p0+k)*b.ld+j0+jp : (p0+k)*b.ld+j0+jp+n]
+			for c, v := range src {
+				x := int32(v)
+				if b.signed {
+					x = int32(int8(v))
+				}
+				row[2*c+t] = int16(x - b.zp(j0+jp+c))
+			}
+			for c := n; c < nr; c++ {
+				row[2*c+t] = 0
+			}
+		}
+	}
 }

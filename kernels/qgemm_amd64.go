@@ -4,14 +4,73 @@ package kernels
 
 // qgemmVnni uses 6×64 int32 tiles with VPDPBUSD.
 var qgemmVnni = &qgemmKernel{
-	mr: 6, nr: 64,
+	name: "vnni",
+	mr:   6, nr: 64,
 	kc: 1024, mc: 120, nc: 512,
-	tile: tileQVnni,
+	kunit: 4, corrected: true,
+	packA:  packQA,
+	packB:  packQB,
+	packIm: (*qim2col).pack,
+	tile:   tileQVnni,
+}
+
+// qgemmAvx2 uses 6×16 int32 tiles with VPMADDWD on int16 pairs.
+var qgemmAvx2 = &qgemmKernel{
+	name: "avx2",
+	mr:   6, nr: 16,
+	kc: 512, mc: 120, nc: 512,
+	kunit:  2,
+	packA:  packQA16,
+	packB:  packQB16,
+	packIm: (*qim2col).pack16,
+	tile:   tileQAvx2,
 }
 
 func init() {
-	if hasAVX512VNNI {
+	switch {
+	case hasAVX512VNNI:
 		qk = qgemmVnni
+	case hasAVX2FMA:
+		qk = qgemmAvx2
+	}
+}
+
+// availableQKernels lists the int8 kernels this CPU can run.
+func availableQKernels() []*qgemmKernel {
+	var ks []*qgemmKernel
+	if hasAVX512VNNI {
+		ks = append(ks, qgemmVnni)
+	}
+	if hasAVX2FMA {
+		ks = append(ks, qgemmAvx2)
+	}
+	return ks
+}
+
+func tileQAvx2(mr, nr, kp int, a, b []byte, c []int32, ldc int, loadC bool, _ *qCorr) {
+	_, _ = a[kp*4*6-1], b[kp*4*16-1]
+	flags := 0
+	if loadC {
+		flags = 1
+	}
+	if nr == 16 {
+		_ = c[(mr-1)*ldc+15]
+		qgemmAvx2Kernels[mr-1](kp, &a[0], &b[0], 4*16, &c[0], ldc*4, flags)
+		return
+	}
+	// Partial tile: B is zero-padded to 16 columns; compute the whole
+	// tile into scratch and merge the valid part.
+	var t [6 * 16]int32
+	qgemmAvx2Kernels[mr-1](kp, &a[0], &b[0], 4*16, &t[0], 16*4, 0)
+	for i := 0; i < mr; i++ {
+		row := c[i*ldc : i*ldc+nr]
+		for j := range row {
+			if loadC {
+				row[j] += t[i*16+j]
+			} else {
+				row[j] = t[i*16+j]
+			}
+		}
 	}
 }
 

@@ -7,19 +7,16 @@ import (
 	"testing"
 )
 
-// testQKernels lists the int8 kernels to test: this CPU's and the
-// portable loops (nil).
+// testQKernels lists the int8 kernels to test: each this CPU can run and
+// the portable loops (nil).
 func testQKernels() []*qgemmKernel {
-	if qk == nil {
-		return []*qgemmKernel{nil}
-	}
-	return []*qgemmKernel{qk, nil}
+	return append(availableQKernels(), nil)
 }
 
 func withQKernel(t *testing.T, k *qgemmKernel, f func(t *testing.T)) {
 	name := "generic"
 	if k != nil {
-		name = "simd"
+		name = k.name
 	}
 	t.Run(name, func(t *testing.T) {
 		saved := qk

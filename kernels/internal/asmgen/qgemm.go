@@ -24,6 +24,9 @@ func genQgemm(a *asm) {
 			qgemmVNNI(a, m, nv)
 		}
 	}
+	for m := 1; m <= qgemmMR; m++ {
+		qgemmAvx2(a, m)
+	}
 }
 
 // qgemmVNNI emits an AVX512-VNNI kernel for an m×(16·nv) int32 tile:
@@ -142,4 +145,82 @@ func genQgemmDecl(a *asm) {
 			a.p("func qgemmVnniM%dN%d%s", m, nv, qgemmArgs)
 		}
 	}
+	a.p("")
+	a.p("// qgemmAvx2Kernels[m-1] computes a full m×16 int32 tile.")
+	a.p("var qgemmAvx2Kernels = [%d]func%s{", qgemmMR, qgemm16Args)
+	for m := 1; m <= qgemmMR; m++ {
+		fmt.Fprintf(&a.buf, "qgemmAvx2M%d, ", m)
+	}
+	a.p("}")
+	for m := 1; m <= qgemmMR; m++ {
+		a.p("")
+		a.p("//go:noescape")
+		a.p("func qgemmAvx2M%d%s", m, qgemm16Args)
+	}
+}
+
+// qgemm16Args is the Go declaration of the AVX2 int16-pair kernels: A
+// packed as two int16 per row per pair of k (4·mr bytes), B as two int16
+// per column per pair (row stride bstride bytes), zero points already
+// subtracted. flags bit 0: add the tile to C instead of storing it.
+const qgemm16Args = "(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)"
+
+// qgemmAvx2 emits an AVX2 kernel for a full m×16 int32 tile: VPMADDWD
+// multiplies int16 pairs and adds each pair into one int32 lane, exactly
+// for values in [-255, 255].
+//
+// Registers: accumulators Y0..Y(2m-1), B vectors Y12 and Y13, the
+// broadcast A pair in Y14, products in Y15.
+func qgemmAvx2(a *asm, m int) {
+	acc := func(i, v int) string { return fmt.Sprintf("Y%d", 2*i+v) }
+	name := fmt.Sprintf("qgemmAvx2M%d", m)
+	a.p("")
+	a.p("// func %s%s", name, qgemm16Args)
+	a.p("TEXT ·%s(SB), NOSPLIT, $0-56", name)
+	a.i("MOVQ kp+0(FP), CX")
+	a.i("MOVQ a+8(FP), SI")
+	a.i("MOVQ b+16(FP), DX")
+	a.i("MOVQ bstride+24(FP), R8")
+	a.i("MOVQ c+32(FP), DI")
+	a.i("MOVQ ldc+40(FP), R9")
+	for i := 0; i < m; i++ {
+		for v := 0; v < 2; v++ {
+			a.i("VPXOR %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	body := func() {
+		a.i("VMOVDQU (DX), Y12")
+		a.i("VMOVDQU 32(DX), Y13")
+		for i := 0; i < m; i++ {
+			a.i("VPBROADCASTD %d(SI), Y14", 4*i)
+			a.i("VPMADDWD Y12, Y14, Y15")
+			a.i("VPADDD Y15, %s, %s", acc(i, 0), acc(i, 0))
+			a.i("VPMADDWD Y13, Y14, Y15")
+			a.i("VPADDD Y15, %s, %s", acc(i, 1), acc(i, 1))
+		}
+		a.i("ADDQ $%d, SI", 4*qgemmMR)
+		a.i("ADDQ R8, DX")
+	}
+	unrolledLoop(a, "q"+name, 4, body)
+	a.i("MOVQ flags+48(FP), AX")
+	a.i("TESTQ $1, AX")
+	a.i("JZ q%sstore", name)
+	epi := func(loadC bool) {
+		for i := 0; i < m; i++ {
+			for v := 0; v < 2; v++ {
+				if loadC {
+					a.i("VPADDD %d(DI), %s, %s", 32*v, acc(i, v), acc(i, v))
+				}
+				a.i("VMOVDQU %s, %d(DI)", acc(i, v), 32*v)
+			}
+			if i < m-1 {
+				a.i("ADDQ R9, DI")
+			}
+		}
+		a.i("VZEROUPPER")
+		a.i("RET")
+	}
+	epi(true)
+	a.p("q%sstore:", name)
+	epi(false)
 }
