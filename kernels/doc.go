@@ -52,6 +52,9 @@
 // or unsigned B are shifted by 128 when packed and the zero points absorb
 // the shift through a rank-2 correction in the tile epilogue, so the
 // inner loop never subtracts zero points and the result is exact.
+// Without VNNI, an AVX2 kernel multiplies int16 pairs (VPMADDWD) of
+// values whose zero points were subtracted while packing; every product
+// sum stays exact in int32.
 //
 // The portable Go fallback is selected with the build tag "purego" or on
 // other architectures; it computes the same results within float32
