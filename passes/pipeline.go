@@ -204,7 +204,7 @@ func unknownOption(p *Pass, k string) error {
 // fuse-gelu (opset 20 or newer) and eliminate-dead. Run upgrade-opset
 // first to let the fusions apply to older models.
 func Default(m *ir.Model) *Pipeline {
-	names := []string{"remove-dropout", "eliminate-identity", "fold-constants", "fold-bn", "fuse-matmul-add"}
+	names := []string{"remove-dropout", "eliminate-identity", "fold-constants", "fold-bn", "fuse-pad", "fuse-matmul-add"}
 	opset := int64(0)
 	if m != nil {
 		opset = m.Opset("")

@@ -105,9 +105,9 @@ func TestDefaultDependsOnOpset(t *testing.T) {
 		opset int64
 		want  string
 	}{
-		{13, "remove-dropout,eliminate-identity,fold-constants,fold-bn,fuse-matmul-add,eliminate-dead"},
-		{17, "remove-dropout,eliminate-identity,fold-constants,fold-bn,fuse-matmul-add,fuse-layernorm,eliminate-dead"},
-		{20, "remove-dropout,eliminate-identity,fold-constants,fold-bn,fuse-matmul-add,fuse-layernorm,fuse-gelu,eliminate-dead"},
+		{13, "remove-dropout,eliminate-identity,fold-constants,fold-bn,fuse-pad,fuse-matmul-add,eliminate-dead"},
+		{17, "remove-dropout,eliminate-identity,fold-constants,fold-bn,fuse-pad,fuse-matmul-add,fuse-layernorm,eliminate-dead"},
+		{20, "remove-dropout,eliminate-identity,fold-constants,fold-bn,fuse-pad,fuse-matmul-add,fuse-layernorm,fuse-gelu,eliminate-dead"},
 	} {
 		m := testmodels.NewBuilder("m", tc.opset).Model()
 		if got := passes.Default(m).String(); got != tc.want {

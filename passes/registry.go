@@ -8,6 +8,7 @@ func init() {
 		FoldConstants,
 		FoldBN,
 		FuseMatMulAdd,
+		FusePad,
 		FuseLayerNorm,
 		FuseGelu,
 		UpgradeOpset,
