@@ -88,6 +88,11 @@ func init() {
 	register("Loop", 1, buildLoop)
 }
 
+// maxLoopIterations bounds a Loop, so that a hostile trip count (or a
+// condition that never turns false) ends in an error rather than a hang.
+// Tests lower it.
+var maxLoopIterations int64 = 1 << 24
+
 // loopKernel runs its body until the trip count or the condition stops
 // it. Inputs: M, cond, v_initial…, then the captures; outputs: v_final…,
 // then the scan outputs stacked along a new first axis.
@@ -150,6 +155,9 @@ func (k *loopKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	bound := make([]*ir.Tensor, 2+k.nCarry+len(k.caps))
 	copy(bound[2+k.nCarry:], in[own:])
 	for i := int64(0); (trips < 0 || i < trips) && cond; i++ {
+		if i >= maxLoopIterations {
+			return nil, fmt.Errorf("loop exceeds %d iterations", maxLoopIterations)
+		}
 		it, err := int64Tensor(e, nil, []int64{i})
 		if err != nil {
 			return nil, err

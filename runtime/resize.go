@@ -257,6 +257,11 @@ func (k *resizeKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			roi[ax], roi[r+ax] = rv[i], rv[len(axes)+i]
 		}
 	}
+	for ax := 0; ax < r; ax++ {
+		if x.Dims[ax] == 0 && out[ax] != 0 {
+			return nil, fmt.Errorf("cannot resize axis %d of size 0 to %d", ax, out[ax])
+		}
+	}
 	taps := make([]*axisTaps, r)
 	for ax := 0; ax < r; ax++ {
 		var lo, hi float64 = 0, 1
