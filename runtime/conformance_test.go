@@ -290,6 +290,28 @@ func writeConformanceDoc(path string, results []confResult) error {
 	fmt.Fprintf(&b, "**%d of %d attempted tests pass (%.1f%%)**; %d of the suite's %d tests use\n", passed, attempted, 100*float64(passed)/float64(max(attempted, 1)), len(results)-attempted, len(results))
 	fmt.Fprintf(&b, "an operator the runtime does not implement and are not attempted.\n\n")
 
+	fmt.Fprintf(&b, "## Operators\n\n")
+	fmt.Fprintf(&b, "The runtime implements these default-domain operators, each from the\n")
+	fmt.Fprintf(&b, "opset given up to opset %d (attribute-to-input moves and semantic\n", MaxOpset)
+	fmt.Fprintf(&b, "changes between versions follow the opset the model imports). Opsets\n")
+	fmt.Fprintf(&b, "18 to 22 are not in this suite; `TestAgainstOnnxruntime` and the\n")
+	fmt.Fprintf(&b, "hand-checked tests in `runtime/newopsets_test.go` cover them.\n\n")
+	var names []string
+	for _, op := range SupportedOps() {
+		names = append(names, fmt.Sprintf("%s (%d)", op, opTable[op].since))
+	}
+	fmt.Fprintf(&b, "%s.\n\n", strings.Join(names, ", "))
+	fmt.Fprintf(&b, "Not implemented: sequence, optional and string values (and the\n")
+	fmt.Fprintf(&b, "operators on them), training operators, random generators, Scan,\n")
+	fmt.Fprintf(&b, "DFT/STFT/MelWeightMatrix, TfIdfVectorizer, and other domains than the\n")
+	fmt.Fprintf(&b, "default one. Blocked quantisation (block_size, opset 21), float8 and\n")
+	fmt.Fprintf(&b, "4-bit types are rejected with an error.\n\n")
+	fmt.Fprintf(&b, "## Known differences from onnxruntime\n\n")
+	fmt.Fprintf(&b, "- Resize with `align_corners` or `tf_crop_and_resize` and scales whose\n")
+	fmt.Fprintf(&b, "  product with the input size is not an integer: the runtime uses the\n")
+	fmt.Fprintf(&b, "  unrounded resized length in the coordinate formula, like the ONNX\n")
+	fmt.Fprintf(&b, "  reference (which this suite checks); onnxruntime uses the output size.\n")
+	fmt.Fprintf(&b, "- Cast to bfloat16 rounds to nearest even (see the failure below).\n\n")
 	fmt.Fprintf(&b, "## Failures\n\n")
 	nf := 0
 	for _, r := range results {
