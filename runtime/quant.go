@@ -476,52 +476,6 @@ func scalarF(t *ir.Tensor, what string) (float32, error) {
 	return float32(t.Float64s()[0]), nil
 }
 
-func qlinearMatMul(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
-	if err := needInputs(in, 8); err != nil {
-		return nil, err
-	}
-	a, as, azp, b, bs, bzp, ys, yzp := in[0], in[1], in[2], in[3], in[4], in[5], in[6], in[7]
-	a32, err := shifted(a, azp, len(a.Dims)-2, "A")
-	if err != nil {
-		return nil, err
-	}
-	b32, err := shifted(b, bzp, len(b.Dims)-1, "B")
-	if err != nil {
-		return nil, err
-	}
-	acc, err := matmul(nil, a32, b32)
-	if err != nil {
-		return nil, err
-	}
-	ysv, err := scalarF(ys, "y_scale")
-	if err != nil {
-		return nil, err
-	}
-	asv, bsv := as.Float64s(), bs.Float64s()
-	M, N := 1, 1
-	if len(a.Dims) >= 2 {
-		M = int(a.Dims[len(a.Dims)-2])
-	}
-	if len(b.Dims) >= 2 {
-		N = int(b.Dims[len(b.Dims)-1])
-	}
-	if len(asv) != 1 && len(asv) != M || len(bsv) != 1 && len(bsv) != N {
-		return nil, fmt.Errorf("scales %v and %v do not fit A %v and B %v", as.Dims, bs.Dims, a.Dims, b.Dims)
-	}
-	mult := func(i int) float32 {
-		sa, sb := asv[0], bsv[0]
-		if len(asv) > 1 {
-			sa = asv[(i/N)%M]
-		}
-		if len(bsv) > 1 {
-			sb = bsv[i%N]
-		}
-		return float32(sa) * float32(sb) / ysv
-	}
-	y, err := requantize(e, view[int32](acc), acc.Dims, mult, yzp, yzp.DType)
-	return []*ir.Tensor{y}, err
-}
-
 type convIntKernel struct {
 	attrs  *windowAttrs
 	group  int

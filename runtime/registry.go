@@ -171,12 +171,7 @@ func littleEndian() bool {
 	return *(*byte)(unsafe.Pointer(&x)) == 1
 }
 
-// Attribute helpers with validation.
-
-// attrInt returns int attribute name, or def.
-func attrInt(n *ir.Node, name string, def int64) int64 { return n.AttrInt(name, def) }
-
-// need checks an input count.
+// needInputs checks that the first lo inputs are present.
 func needInputs(in []*ir.Tensor, lo int) error {
 	if len(in) < lo {
 		return fmt.Errorf("needs at least %d inputs, has %d", lo, len(in))
