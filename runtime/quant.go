@@ -422,8 +422,15 @@ func buildQLinearMatMul(b *buildCtx) (kernel, error) {
 		if len(asv) != 1 && len(asv) != M || len(bsv) != 1 && len(bsv) != N {
 			return nil, fmt.Errorf("scales %v and %v do not fit A %v and B %v", as.Dims, bs.Dims, a.Dims, bt.Dims)
 		}
-		mult := func(i int) float32 {
+		// Runs of one scale: output rows when B's scale is per tensor,
+		// single elements when it is per column.
+		rowLen := N
+		if len(bsv) > 1 {
+			rowLen = 1
+		}
+		scale := func(r int) float32 {
 			sa, sb := asv[0], bsv[0]
+			i := r * rowLen
 			if len(asv) > 1 {
 				sa = asv[(i/N)%M]
 			}
@@ -432,38 +439,54 @@ func buildQLinearMatMul(b *buildCtx) (kernel, error) {
 			}
 			return float32(sa) * float32(sb) / ysv
 		}
-		y, err := requantize(e, view[int32](acc), acc.Dims, mult, yzp, yzp.DType)
+		y, err := requantize(e, view[int32](acc), acc.Dims, rowLen, scale, yzp, yzp.DType)
 		return []*ir.Tensor{y}, err
 	}), nil
 }
 
 // requantize maps int32 accumulators to the output type:
-// saturate(rint(acc · multiplier) + zp).
-func requantize(e *env, acc []int32, dims []int64, mult func(i int) float32, zp *ir.Tensor, dt ir.DType) (*ir.Tensor, error) {
-	lo, hi, err := qrange(dt)
-	if err != nil {
-		return nil, err
-	}
+// saturate(rint(acc · scale) + zp), where the scale is constant over runs
+// of rowLen elements (scale(r) for run r). Runs with |scale| ≤ 1 use the
+// kernels' requantisation; the arithmetic is the same float32 product
+// rounded half to even.
+func requantize(e *env, acc []int32, dims []int64, rowLen int, scale func(row int) float32, zp *ir.Tensor, dt ir.DType) (*ir.Tensor, error) {
 	if dt != ir.Uint8 && dt != ir.Int8 {
 		return nil, errType(dt)
 	}
-	var z float64
+	lo, hi, _ := qrange(dt)
+	var z byte
 	if zp != nil {
 		if numel(zp.Dims) != 1 {
 			return nil, fmt.Errorf("output zero point must be a scalar")
 		}
-		z = zp.Float64s()[0]
+		z = zp.Data[0]
+	}
+	zf := float64(z)
+	if dt == ir.Int8 {
+		zf = float64(int8(z))
 	}
 	y, err := e.alloc(dt, dims)
 	if err != nil {
 		return nil, err
 	}
-	for i, a := range acc {
-		q := clamp(math.RoundToEven(float64(float32(a)*mult(i)))+z, lo, hi)
-		if dt == ir.Uint8 {
-			y.Data[i] = uint8(q)
-		} else {
-			y.Data[i] = uint8(int8(q))
+	rowLen = max(rowLen, 1)
+	for r := 0; r*rowLen < len(acc); r++ {
+		sc := scale(r)
+		src, dst := acc[r*rowLen:(r+1)*rowLen], y.Data[r*rowLen:(r+1)*rowLen]
+		switch {
+		case rowLen >= 16 && sc >= -1 && sc <= 1 && dt == ir.Uint8:
+			kernels.RequantizeU8(dst, src, 0, sc, z)
+		case rowLen >= 16 && sc >= -1 && sc <= 1:
+			kernels.RequantizeS8(unsafe.Slice((*int8)(unsafe.Pointer(&dst[0])), len(dst)), src, 0, sc, int8(z))
+		default:
+			for i, a := range src {
+				q := clamp(math.RoundToEven(float64(float32(a)*sc))+zf, lo, hi)
+				if dt == ir.Uint8 {
+					dst[i] = uint8(q)
+				} else {
+					dst[i] = uint8(int8(q))
+				}
+			}
 		}
 	}
 	return y, nil
@@ -626,14 +649,14 @@ func (k *convIntKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if len(wsv) != 1 && len(wsv) != M {
 		return nil, fmt.Errorf("w_scale %v does not fit %d output channels", ws.Dims, M)
 	}
-	mult := func(i int) float32 {
+	scale := func(r int) float32 { // r counts output channel planes
 		s := wsv[0]
 		if len(wsv) > 1 {
-			s = wsv[(i/g.outPlane)%M]
+			s = wsv[r%M]
 		}
 		return xsv * float32(s) / ysv
 	}
-	y, err := requantize(e, view[int32](acc), dims, mult, yzp, yzp.DType)
+	y, err := requantize(e, view[int32](acc), dims, g.outPlane, scale, yzp, yzp.DType)
 	return []*ir.Tensor{y}, err
 }
 
