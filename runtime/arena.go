@@ -2,6 +2,7 @@ package runtime
 
 import (
 	goruntime "runtime"
+	"slices"
 
 	"github.com/nncc/nncc/ir"
 )
@@ -20,6 +21,10 @@ type arena struct {
 	lent map[*byte][]byte // buffers handed out during this run
 	refs map[*byte]int    // slot references to lent buffers
 	hold map[*byte]bool   // handed to the caller of Run: never reused
+	// runBytes counts the capacity handed out during the current run; the
+	// free list is trimmed to about this much when the run ends, so that
+	// runs of varying shapes do not hoard memory.
+	runBytes int
 }
 
 func newArena() *arena {
@@ -49,6 +54,7 @@ func (a *arena) get(n int) []byte {
 		b = alignedBytes(n)
 	}
 	a.lent[&b[0]] = b[:cap(b)]
+	a.runBytes += cap(b)
 	return b
 }
 
@@ -83,6 +89,17 @@ func (a *arena) endRun() {
 	clear(a.lent)
 	clear(a.refs)
 	clear(a.hold)
+	// Keep the smallest buffers up to twice what this run used.
+	slices.SortFunc(a.free, func(x, y []byte) int { return cap(x) - cap(y) })
+	kept := 0
+	for i, b := range a.free {
+		if kept += cap(b); kept > 2*a.runBytes {
+			clear(a.free[i:])
+			a.free = a.free[:i]
+			break
+		}
+	}
+	a.runBytes = 0
 }
 
 // env is what kernels see of the run they are part of.

@@ -516,3 +516,37 @@ func TestLoopAliasing(t *testing.T) {
 		t.Errorf("empty scan output has dims %v", got)
 	}
 }
+
+// TestArenaTrim checks that after a run on a small input the session
+// keeps about what that run needed, not the buffers of an earlier large
+// one.
+func TestArenaTrim(t *testing.T) {
+	b := testmodels.NewBuilder("g", 17)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("n")})
+	y := b.Node("Exp", []*ir.Value{b.Node("Neg", []*ir.Value{b.Node("Relu", []*ir.Value{x})})})
+	b.Output(y)
+	sess, err := NewSession(b.Model(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := func() int {
+		n := 0
+		for _, f := range sess.arena.free {
+			n += cap(f)
+		}
+		return n
+	}
+	rng := rand.New(rand.NewSource(1))
+	if _, err := sess.Run(map[string]*ir.Tensor{"x": randF32(rng, 1<<16)}); err != nil {
+		t.Fatal(err)
+	}
+	if free() < 1<<18 {
+		t.Errorf("large run left %d bytes free, want the intermediates (%d)", free(), 1<<18)
+	}
+	if _, err := sess.Run(map[string]*ir.Tensor{"x": randF32(rng, 16)}); err != nil {
+		t.Fatal(err)
+	}
+	if free() > 1<<10 {
+		t.Errorf("small run left %d bytes free", free())
+	}
+}
