@@ -28,8 +28,15 @@
 //     built. After a node runs, the values it was the last reader of are
 //     released; storage no live value shares goes back to the session's
 //     arena, and later allocations of a similar size reuse it, within a
-//     run and across runs. Tensors returned by Run are never reused: they
-//     belong to the caller. Runs of one Session are serialised.
+//     run and across runs (the idle pool is trimmed after each run to
+//     about what that run used). Tensors returned by Run are never
+//     reused: they belong to the caller. Runs of one Session are
+//     serialised. Subgraph frames (If, Loop) hold their bound values for
+//     their whole run, so an alias dying inside cannot recycle them.
+//   - Preparation: constant weights of MatMul, Gemm, Conv and the
+//     integer convolutions are prepacked for the kernels (per input
+//     geometry for convolutions); a Conv whose only reader is a Relu or a
+//     Clip with constant bounds applies it in the kernel's epilogue.
 //   - Bad input gives an error, never a panic: kernels validate shapes,
 //     types and indices, and a panic that escapes a kernel anyway is
 //     turned into an error naming the node.
