@@ -240,3 +240,162 @@ func stack(e *env, parts []*ir.Tensor, v *ir.Value) (*ir.Tensor, error) {
 	}
 	return y, nil
 }
+
+func init() {
+	register("Scan", 9, buildScan)
+}
+
+// scanKernel iterates its body over slices of the scan inputs along their
+// scan axes, threading the state values through.
+type scanKernel struct {
+	body              *plan
+	nState, nIn, nOut int
+	inDirs, outDirs   []int64
+	inAxes, outAxes   []int64
+	caps              []*ir.Value
+}
+
+func buildScan(b *buildCtx) (kernel, error) {
+	a := b.n.Attr("body")
+	if a == nil || a.G == nil {
+		return nil, fmt.Errorf("body is required")
+	}
+	m := int(b.n.AttrInt("num_scan_inputs", 0))
+	nState := len(b.n.Inputs) - m
+	if m < 1 || nState < 0 {
+		return nil, fmt.Errorf("num_scan_inputs %d does not fit %d inputs", m, len(b.n.Inputs))
+	}
+	body, err := compile(a.G, b.opset, b.visible)
+	if err != nil {
+		return nil, fmt.Errorf("body: %w", err)
+	}
+	nOut := len(body.outputs) - nState
+	if len(body.bound) != nState+m || nOut < 0 {
+		return nil, fmt.Errorf("body has %d inputs and %d outputs for %d states and %d scan inputs", len(body.bound), len(body.outputs), nState, m)
+	}
+	k := &scanKernel{body: body, nState: nState, nIn: m, nOut: nOut, caps: body.captures}
+	list := func(name string, n int) ([]int64, error) {
+		v := b.n.AttrInts(name)
+		if v == nil {
+			return make([]int64, n), nil
+		}
+		if len(v) != n {
+			return nil, fmt.Errorf("%s has %d entries, want %d", name, len(v), n)
+		}
+		return v, nil
+	}
+	if k.inDirs, err = list("scan_input_directions", m); err != nil {
+		return nil, err
+	}
+	if k.outDirs, err = list("scan_output_directions", nOut); err != nil {
+		return nil, err
+	}
+	if k.inAxes, err = list("scan_input_axes", m); err != nil {
+		return nil, err
+	}
+	if k.outAxes, err = list("scan_output_axes", nOut); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (k *scanKernel) captures() []*ir.Value { return k.caps }
+
+func (k *scanKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	own := k.nState + k.nIn
+	state := append([]*ir.Tensor(nil), in[:k.nState]...)
+	seqs := in[k.nState:own]
+	steps := int64(-1)
+	axes := make([]int, k.nIn)
+	for j, s := range seqs {
+		if s == nil {
+			return nil, fmt.Errorf("scan input %d is missing", j)
+		}
+		ax, err := normAxis(k.inAxes[j], len(s.Dims))
+		if err != nil {
+			return nil, err
+		}
+		axes[j] = ax
+		if steps >= 0 && s.Dims[ax] != steps {
+			return nil, fmt.Errorf("scan inputs have %d and %d steps", steps, s.Dims[ax])
+		}
+		steps = s.Dims[ax]
+	}
+	for _, t := range state {
+		if t == nil {
+			return nil, fmt.Errorf("a state input is missing")
+		}
+		e.retain(t)
+	}
+	scans := make([][]*ir.Tensor, k.nOut)
+	bound := make([]*ir.Tensor, own+len(k.caps))
+	copy(bound[own:], in[own:])
+	for t := int64(0); t < steps; t++ {
+		copy(bound, state)
+		for j, s := range seqs {
+			i := t
+			if k.inDirs[j] != 0 {
+				i = steps - 1 - t
+			}
+			sl, err := slice(e, s, []int64{i}, []int64{i + 1}, []int64{int64(axes[j])}, nil)
+			if err != nil {
+				return nil, err
+			}
+			dims := append(cloneDims(sl.Dims[:axes[j]]), sl.Dims[axes[j]+1:]...)
+			bound[k.nState+j] = aliasTensor(sl, dims)
+		}
+		outs, err := k.body.run(e, bound) // recycles the slices unless returned
+		if err != nil {
+			return nil, err
+		}
+		for j, o := range outs[k.nState:] {
+			e.retain(o)
+			scans[j] = append(scans[j], o)
+		}
+		for _, o := range outs[:k.nState] {
+			e.retain(o)
+		}
+		for _, o := range state {
+			e.drop(o)
+		}
+		copy(state, outs[:k.nState])
+	}
+	res := make([]*ir.Tensor, k.nState, k.nState+k.nOut)
+	for j, parts := range scans {
+		if k.outDirs[j] != 0 {
+			for a, b := 0, len(parts)-1; a < b; a, b = a+1, b-1 {
+				parts[a], parts[b] = parts[b], parts[a]
+			}
+		}
+		st, err := stack(e, parts, k.body.g.Outputs[k.nState+j])
+		if err != nil {
+			return nil, fmt.Errorf("scan output %d: %w", j, err)
+		}
+		for _, p := range parts {
+			e.drop(p)
+		}
+		if ax, err := normAxis(k.outAxes[j], len(st.Dims)); err != nil {
+			return nil, err
+		} else if ax != 0 {
+			perm := make([]int, len(st.Dims))
+			for i := range perm {
+				perm[i] = i
+			}
+			// Move the new leading axis to position ax.
+			copy(perm[:ax], perm[1:ax+1])
+			perm[ax] = 0
+			moved, err := transposeTensor(e, st, perm)
+			if err != nil {
+				return nil, err
+			}
+			e.release(st)
+			st = moved
+		}
+		res = append(res, st)
+	}
+	for i, t := range state {
+		e.disown(t)
+		res[i] = t
+	}
+	return res, nil
+}

@@ -209,6 +209,16 @@ func ortCases() []ortCase {
 	bidx := i64(dims(3), 0, 1, 1)
 	add("roialign_avg", 16, "RoiAlign", 1, []*ir.Tensor{roiX, rois, bidx}, i("output_height", 3), i("output_width", 2), f("spatial_scale", 0.9))
 	add("roialign_max_legacy", 16, "RoiAlign", 1, []*ir.Tensor{roiX, rois, bidx}, s("mode", "max"), i("sampling_ratio", 2), s("coordinate_transformation_mode", "output_half_pixel"))
+	// Scan: a running sum over the columns of X, scanned backwards, with
+	// the partial sums stacked along axis 1.
+	sIn, xIn := &ir.Value{Name: "s", Type: ir.TensorType(ir.Float32, 2)}, &ir.Value{Name: "xs", Type: ir.TensorType(ir.Float32, 2)}
+	sOut, yOut := &ir.Value{Name: "s_out", Type: ir.TensorType(ir.Float32, 2)}, &ir.Value{Name: "y", Type: ir.TensorType(ir.Float32, 2)}
+	scanBody := &ir.Graph{Name: "scan_body", Inputs: []*ir.Value{sIn, xIn}, Outputs: []*ir.Value{sOut, yOut}, Nodes: []*ir.Node{
+		{Name: "acc", OpType: "Add", Inputs: []*ir.Value{sIn, xIn}, Outputs: []*ir.Value{sOut}},
+		{Name: "copy", OpType: "Identity", Inputs: []*ir.Value{sOut}, Outputs: []*ir.Value{yOut}},
+	}}
+	add("scan_reverse_axis1", 16, "Scan", 2, []*ir.Tensor{r(2), r(2, 5)}, ir.GraphAttr("body", scanBody), i("num_scan_inputs", 1),
+		is("scan_input_axes", 1), is("scan_input_directions", 1), is("scan_output_axes", 1))
 	return cs
 }
 
