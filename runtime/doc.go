@@ -33,10 +33,14 @@
 //     reused: they belong to the caller. Runs of one Session are
 //     serialised. Subgraph frames (If, Loop) hold their bound values for
 //     their whole run, so an alias dying inside cannot recycle them.
-//   - Preparation: constant weights of MatMul, Gemm, Conv and the
-//     integer convolutions are prepacked for the kernels (per input
-//     geometry for convolutions); a Conv whose only reader is a Relu or a
-//     Clip with constant bounds applies it in the kernel's epilogue.
+//   - Preparation: nodes whose inputs are all fixed (constants, not
+//     inputs with defaults) run once when the session is built, unless
+//     their results would be much larger than their inputs; so a
+//     DequantizeLinear of int8 weights costs nothing per run. Constant
+//     weights of MatMul, Gemm, Conv and the integer convolutions are
+//     prepacked for the kernels (per input geometry for convolutions); a
+//     Conv whose only reader is a Relu or a Clip with constant bounds
+//     applies it in the kernel's epilogue. None of this changes results.
 //   - Bad input gives an error, never a panic: kernels validate shapes,
 //     types and indices, and a panic that escapes a kernel anyway is
 //     turned into an error naming the node.

@@ -20,7 +20,7 @@ type fusions struct {
 	absorbed map[*ir.Node]bool
 }
 
-func findFusions(g *ir.Graph, opset int64) *fusions {
+func findFusions(g *ir.Graph, opset int64, constOf func(*ir.Value) *ir.Tensor) *fusions {
 	f := &fusions{conv: map[*ir.Node]kernels.Fused{}, absorbed: map[*ir.Node]bool{}}
 	ix := g.BuildIndex()
 	for _, n := range g.Nodes {
@@ -40,7 +40,7 @@ func findFusions(g *ir.Graph, opset int64) *fusions {
 			f.conv[n] = kernels.Fused{Act: kernels.ActRelu}
 			f.absorbed[act] = true
 		case "Clip":
-			if lo, hi, ok := clipBounds(act, opset); ok {
+			if lo, hi, ok := clipBounds(act, opset, constOf); ok {
 				f.conv[n] = kernels.Fused{Act: kernels.ActClip, Lo: lo, Hi: hi}
 				f.absorbed[act] = true
 			}
@@ -50,7 +50,7 @@ func findFusions(g *ir.Graph, opset int64) *fusions {
 }
 
 // clipBounds returns a Clip's bounds when they are known at build time.
-func clipBounds(n *ir.Node, opset int64) (lo, hi float32, ok bool) {
+func clipBounds(n *ir.Node, opset int64, constOf func(*ir.Value) *ir.Tensor) (lo, hi float32, ok bool) {
 	lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
 	if opset < 11 {
 		return n.AttrFloat("min", lo), n.AttrFloat("max", hi), true
@@ -60,10 +60,11 @@ func clipBounds(n *ir.Node, opset int64) (lo, hi float32, ok bool) {
 		if v == nil {
 			continue
 		}
-		if v.Const == nil || v.Const.DType != ir.Float32 || v.Const.NumElements() != 1 {
+		c := constOf(v)
+		if c == nil || c.DType != ir.Float32 || c.NumElements() != 1 {
 			return 0, 0, false
 		}
-		*dst = view[float32](v.Const)[0]
+		*dst = view[float32](c)[0]
 	}
 	return lo, hi, true
 }

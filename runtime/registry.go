@@ -42,12 +42,17 @@ type buildCtx struct {
 	visible func(*ir.Value) bool
 	// fused is the activation a Conv absorbs from its only reader.
 	fused kernels.Fused
+	// constOf returns the value of v when it is fixed for every run, or
+	// nil; EvalNode leaves it nil.
+	constOf func(v *ir.Value) *ir.Tensor
 }
 
-// constInput returns the constant value of input i, or nil.
+// constInput returns the value of input i when it is fixed for every
+// run, or nil. Kernels that prepare it must still check at run time that
+// the input is that tensor.
 func (b *buildCtx) constInput(i int) *ir.Tensor {
-	if v := b.n.Input(i); v != nil {
-		return v.Const
+	if v := b.n.Input(i); v != nil && b.constOf != nil {
+		return b.constOf(v)
 	}
 	return nil
 }

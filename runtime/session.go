@@ -296,6 +296,14 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		define(v)
 		p.captures = append(p.captures, v)
 	}
+	// constVal holds the values fixed when the plan is built: constants
+	// (not inputs with defaults, which a run may override) and the
+	// outputs of nodes folded below.
+	constVal := map[*ir.Value]*ir.Tensor{}
+	addConst := func(v *ir.Value, t *ir.Tensor) {
+		p.consts = append(p.consts, constSlot{define(v), t})
+		constVal[v] = t
+	}
 	for _, c := range g.Consts {
 		if c == nil || c.Const == nil {
 			return nil, fmt.Errorf("runtime: graph %q has a constant without a value", g.Name)
@@ -306,13 +314,14 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		if err := c.Const.Check(); err != nil {
 			return nil, fmt.Errorf("runtime: constant %q: %v", c.Name, err)
 		}
-		p.consts = append(p.consts, constSlot{define(c), c.Const})
+		addConst(c, c.Const)
 	}
 	for _, v := range capList {
 		if _, ok := slot[v]; !ok {
-			p.consts = append(p.consts, constSlot{define(v), v.Const})
+			addConst(v, v.Const)
 		}
 	}
+	constOf := func(v *ir.Value) *ir.Tensor { return constVal[v] }
 
 	order, err := execOrder(g)
 	if err != nil {
@@ -325,18 +334,30 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		return outer != nil && outer(v)
 	}
 	lastUse := map[int]int{}
-	fu := findFusions(g, opset)
-	for i, n := range order {
+	fu := findFusions(g, opset, constOf)
+	for _, n := range order {
 		if err := Supported(n.Domain, n.OpType, opset); err != nil {
 			return nil, fmt.Errorf("runtime: node %q: %w", n.Name, err)
 		}
-		k, err := buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n]})
+		k, err := buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n], constOf: constOf})
 		if err != nil {
 			return nil, fmt.Errorf("runtime: node %q (%s, opset %d): %w", n.Name, n.OpType, opset, err)
 		}
 		if fu.absorbed[n] {
 			k = passThrough
 		}
+		if outs := foldNode(n, k, constOf); outs != nil {
+			for j, o := range n.Outputs {
+				if o != nil && o.Name != "" {
+					if _, dup := slot[o]; dup {
+						return nil, fmt.Errorf("runtime: value %q is assigned twice (node %q)", o.Name, n.Name)
+					}
+					addConst(o, outs[j])
+				}
+			}
+			continue
+		}
+		i := len(p.steps)
 		st := step{node: n, k: k}
 		ins := n.Inputs
 		if c, ok := k.(capturer); ok {
@@ -394,6 +415,46 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		slices.Sort(p.steps[i].dead)
 	}
 	return p, nil
+}
+
+// foldNode evaluates n when the plan is built if every input is fixed
+// (a DequantizeLinear of constant weights, a Shape of a constant, a
+// Constant node): its outputs become constants, computed once. It returns
+// nil to leave n to run time: some input varies, n has subgraphs,
+// evaluation fails (the error then surfaces when a run reaches n), or
+// the results would be much larger than the inputs.
+func foldNode(n *ir.Node, k kernel, constOf func(*ir.Value) *ir.Tensor) []*ir.Tensor {
+	if len(n.Subgraphs()) > 0 || len(n.Outputs) == 0 {
+		return nil
+	}
+	ins := make([]*ir.Tensor, len(n.Inputs))
+	var inBytes int64
+	for i, v := range n.Inputs {
+		if v == nil {
+			continue
+		}
+		if ins[i] = constOf(v); ins[i] == nil {
+			return nil
+		}
+		inBytes += ins[i].Bytes()
+	}
+	outs, err := runKernel(k, newEnv(nil, 1), ins)
+	if err != nil || len(outs) < len(n.Outputs) {
+		return nil
+	}
+	var outBytes int64
+	for j, o := range n.Outputs {
+		if o != nil && o.Name != "" {
+			if outs[j] == nil {
+				return nil
+			}
+			outBytes += outs[j].Bytes()
+		}
+	}
+	if outBytes > 4*inBytes+1<<20 {
+		return nil
+	}
+	return outs
 }
 
 // execOrder returns g's nodes in an order where each follows the

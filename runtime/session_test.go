@@ -550,3 +550,50 @@ func TestArenaTrim(t *testing.T) {
 		t.Errorf("small run left %d bytes free", free())
 	}
 }
+
+// TestFoldingAtBuild checks that nodes whose inputs are all fixed run
+// once when the session is built (a DequantizeLinear of int8 weights
+// feeding a MatMul), that inputs with defaults are not treated as fixed,
+// and that results match node-by-node evaluation.
+func TestFoldingAtBuild(t *testing.T) {
+	rng := rand.New(rand.NewSource(9))
+	b := testmodels.NewBuilder("g", 13)
+	x := b.Input("x", ir.Float32, 3, 8)
+	wq := b.Const("wq", randInts(rng, ir.Int8, -127, 127, 8, 4))
+	w := b.Node("DequantizeLinear", []*ir.Value{wq, b.F32("s", nil, []float32{0.05})})
+	y := b.Node("MatMul", []*ir.Value{x, w})
+	d := b.Input("d", ir.Float32, 4) // an input with a default
+	d.Const = randF32(rng, 4)
+	b.Graph().Consts = append(b.Graph().Consts, d)
+	sh := b.Node("Shape", []*ir.Value{d})
+	z := b.Node("Add", []*ir.Value{y, d})
+	b.Output(z, sh, w)
+	m := b.Model()
+	sess, err := NewSession(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, st := range sess.plan.steps {
+		ops = append(ops, st.node.OpType)
+	}
+	if got := strings.Join(ops, ","); got != "MatMul,Shape,Add" {
+		t.Errorf("steps %s, want MatMul,Shape,Add (DequantizeLinear folded)", got)
+	}
+	for it := 0; it < 2; it++ {
+		in := map[string]*ir.Tensor{"x": randF32(rng, 3, 8)}
+		if it == 1 {
+			in["d"] = randF32(rng, 4)
+		}
+		got, err := sess.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := evalByNodes(t, m, in)
+		for name, w := range want {
+			if msg := compareTensors(got[name], w, 1e-6, 1e-6); msg != "" {
+				t.Errorf("run %d, output %s: %s", it, name, msg)
+			}
+		}
+	}
+}
