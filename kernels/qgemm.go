@@ -645,3 +645,23 @@ func packQB16(dst []byte, b *qMat, p0, kc, j0, nc, nr int, _ []int32) {
 		}
 	}
 }
+
+// QGemmPackedA computes C = (A - za)·(B - zb) with A packed by QPackA; B
+// is pa.K×N, unsigned or signed per bSigned (bytes of int8 values when
+// signed), with zero points bZero (nil, 1 or N values).
+func QGemmPackedA(pa *QPackedA, N int, B []byte, ldb int, bSigned bool, bZero []byte, C []int32, ldc int) {
+	if pa == nil || pa.kern != qk {
+		panic("kernels: QGemmPackedA: operand not packed by QPackA in this process")
+	}
+	b := qMat{B, ldb, bSigned, bZero}
+	checkQMat("QGemmPackedA", "B", pa.K, N, &b, N)
+	checkQC("QGemmPackedA", pa.M, N, C, ldc)
+	if pa.M == 0 || N == 0 {
+		return
+	}
+	if pa.kern == nil || pa.K == 0 {
+		qgemmGo(pa.M, N, pa.K, &pa.a, &b, C, ldc)
+		return
+	}
+	qgemmDrive(qk, pa.M, N, pa.K, &qA{pk: pa}, &qB{mat: &b}, C, ldc, Threads())
+}

@@ -137,7 +137,12 @@ func TestQGemm(t *testing.T) {
 				pb := QPackB(K, N, B, ldb, bS, zb)
 				C2 := make([]int32, M*N)
 				QGemmPackedB(M, A, lda, aS, za, pb, C2, N)
-				checkQ(t, name+" packed", M, N, N, C2, want)
+				checkQ(t, name+" packed B", M, N, N, C2, want)
+
+				pa := QPackA(M, K, A, lda, aS, za)
+				clear(C2)
+				QGemmPackedA(pa, N, B, ldb, bS, zb, C2, N)
+				checkQ(t, name+" packed A", M, N, N, C2, want)
 			}
 			SetThreads(1)
 		})
