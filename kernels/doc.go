@@ -14,7 +14,7 @@
 //   - Conv2D, Conv2DFused (bias plus ReLU/Clip fused into the GEMM's
 //     store), PackConv2D for constant weights.
 //   - QGemmU8S8, QGemmU8U8, QGemmS8S8, QGemmS8U8: int32 results of
-//     Σ (a - za)(b - zb), exact. QPackA/QPackB, QGemmPackedB, QConv2D and
+//     Σ (a - za)(b - zb), exact. QPackA/QPackB with QGemmPackedA/B, QConv2D and
 //     QPackConv2D; RequantizeU8/RequantizeS8 for the QLinear* outputs.
 //   - MaxPool2D, AvgPool2D.
 //   - SetThreads: how many goroutines large calls split into (default 1).
