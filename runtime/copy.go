@@ -148,13 +148,21 @@ func transposeTensor(e *env, x *ir.Tensor, perm []int) (*ir.Tensor, error) {
 		seen[p] = true
 	}
 	st := strides(x.Dims)
-	g := &gatherSpec{odims: make([]int, r), st: make([]int, r), maps: make([][]int, r)}
 	odims := make([]int64, r)
+	g := &gatherSpec{}
 	for k, p := range perm {
 		odims[k] = x.Dims[p]
-		g.odims[k] = int(x.Dims[p])
-		g.st[k] = st[p]
+		// Output dims that are consecutive input dims move as one.
+		if k > 0 && p == perm[k-1]+1 {
+			last := len(g.odims) - 1
+			g.odims[last] *= int(x.Dims[p])
+			g.st[last] = st[p]
+			continue
+		}
+		g.odims = append(g.odims, int(x.Dims[p]))
+		g.st = append(g.st, st[p])
 	}
+	g.maps = make([][]int, len(g.odims))
 	y, err := e.alloc(x.DType, odims)
 	if err != nil {
 		return nil, err
