@@ -54,6 +54,11 @@ func Marshal(m *ir.Model, base string, opts SaveOptions) (model []byte, extName 
 	if err != nil || chunks == nil {
 		return model, extName, nil, err
 	}
+	size := 0
+	for _, c := range chunks {
+		size += len(c)
+	}
+	ext = make([]byte, 0, size)
 	for _, c := range chunks {
 		ext = append(ext, c...)
 	}
