@@ -81,11 +81,11 @@ func simple(name string, since int64, f func(b *buildCtx) kernelFunc) {
 // under the given default-domain opset, with an error saying why not.
 func Supported(domain, opType string, opset int64) error {
 	if domain != "" && domain != "ai.onnx" {
-		return fmt.Errorf("operator %s of domain %q is not supported", opType, domain)
+		return fmt.Errorf("operator %s of domain %q is not supported (only the default domain is)", opType, domain)
 	}
 	d, ok := opTable[opType]
 	if !ok {
-		return fmt.Errorf("operator %s is not supported", opType)
+		return fmt.Errorf("operator %s (opset %d) is not supported", opType, opset)
 	}
 	if opset > MaxOpset {
 		return fmt.Errorf("operator %s at opset %d is not supported (newest supported opset is %d)", opType, opset, MaxOpset)
