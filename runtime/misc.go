@@ -237,6 +237,14 @@ func buildDropout(b *buildCtx) (kernel, error) {
 		}
 		outs := []*ir.Tensor{x}
 		if wantMask {
+			if b.opset < 10 {
+				// Before opset 10 the mask has the input's type.
+				ones, err := fillOnes(e, x.DType, x.Dims)
+				if err != nil {
+					return nil, err
+				}
+				return append(outs, ones), nil
+			}
 			m, err := e.alloc(ir.Bool, x.Dims)
 			if err != nil {
 				return nil, err
@@ -350,4 +358,23 @@ func rangeOp(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return []*ir.Tensor{y}, nil
 	}
 	return nil, errType(dt)
+}
+
+// fillOnes returns a tensor of dt and dims whose elements are all 1.
+func fillOnes(e *env, dt ir.DType, dims []int64) (*ir.Tensor, error) {
+	one := ir.FromFloat64(ir.Float64, nil, []float64{1})
+	if dt != ir.Float64 {
+		var err error
+		if one, err = castTensor(e, one, dt); err != nil {
+			return nil, err
+		}
+	}
+	t, err := e.alloc(dt, dims)
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < len(t.Data); i += len(one.Data) {
+		copy(t.Data[i:], one.Data)
+	}
+	return t, nil
 }

@@ -62,6 +62,11 @@ func ortCases() []ortCase {
 	}
 	img := r(1, 3, 9, 11)
 
+	// Resize-10 (no nearest_mode: onnxruntime rounds up along shrinking
+	// axes and down along growing ones).
+	add("resize10_nearest_mixed", 10, "Resize", 1, []*ir.Tensor{img, f32(dims(4), 1, 1, 0.6, 1.7)})
+	add("resize10_nearest_down", 10, "Resize", 1, []*ir.Tensor{img, f32(dims(4), 1, 1, 0.45, 0.75)})
+	add("resize10_linear", 10, "Resize", 1, []*ir.Tensor{img, f32(dims(4), 1, 1, 0.6, 1.7)}, s("mode", "linear"))
 	// Resize at opsets 18 and 19.
 	for _, mode := range []string{"linear", "cubic"} {
 		add("resize_antialias_"+mode, 18, "Resize", 1, []*ir.Tensor{img, nil, f32(dims(4), 1, 1, 0.5, 0.6)}, s("mode", mode), i("antialias", 1))

@@ -48,7 +48,9 @@ func buildResize(b *buildCtx) (kernel, error) {
 		policy:      n.AttrString("keep_aspect_ratio_policy", "stretch"),
 	}
 	if b.opset < 11 {
-		k.coord, k.nearestMode = "asymmetric", "floor"
+		// Resize-10 predates nearest_mode: as onnxruntime does, it rounds
+		// up along axes that shrink and down along axes that grow.
+		k.coord, k.nearestMode = "asymmetric", "simple"
 	}
 	return k, k.check()
 }
@@ -94,7 +96,7 @@ func (k *resizeKernel) check() error {
 		return fmt.Errorf("unknown coordinate_transformation_mode %q", k.coord)
 	}
 	switch k.nearestMode {
-	case "round_prefer_floor", "round_prefer_ceil", "floor", "ceil":
+	case "round_prefer_floor", "round_prefer_ceil", "floor", "ceil", "simple":
 	default:
 		return fmt.Errorf("unknown nearest_mode %q", k.nearestMode)
 	}
@@ -458,6 +460,11 @@ func (k *resizeKernel) nearest(x, scale float64) int {
 		return int(math.Floor(x))
 	case "ceil":
 		return int(math.Ceil(x))
+	case "simple":
+		if scale < 1 {
+			return int(math.Ceil(x))
+		}
+		return int(math.Floor(x))
 	case "round_prefer_ceil":
 		return int(math.Floor(x + 0.5))
 	}

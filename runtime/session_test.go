@@ -597,3 +597,28 @@ func TestFoldingAtBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestDropoutMaskType: before opset 10 the mask has the input's type,
+// from 10 on it is bool; at inference it is all ones.
+func TestDropoutMaskType(t *testing.T) {
+	for _, tc := range []struct {
+		opset int64
+		want  ir.DType
+	}{{7, ir.Float32}, {9, ir.Float32}, {10, ir.Bool}, {13, ir.Bool}} {
+		n := &ir.Node{OpType: "Dropout", Inputs: []*ir.Value{{Name: "x"}}, Outputs: []*ir.Value{{Name: "y"}, {Name: "mask"}}}
+		x := ir.FromFloat32([]int64{3}, []float32{1, -2, 3})
+		outs, err := EvalNode(n, []*ir.Tensor{x}, tc.opset)
+		if err != nil {
+			t.Fatalf("opset %d: %v", tc.opset, err)
+		}
+		mask := outs[1]
+		if mask.DType != tc.want {
+			t.Errorf("opset %d: mask is %s, want %s", tc.opset, mask.DType, tc.want)
+		}
+		for i, v := range mask.Float64s() {
+			if v != 1 {
+				t.Errorf("opset %d: mask[%d] = %v, want 1", tc.opset, i, v)
+			}
+		}
+	}
+}
