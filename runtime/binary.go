@@ -404,7 +404,7 @@ func variadic(e *env, op string, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			}
 			storeFloat32(acc, f)
 		default:
-			return nil, fmt.Errorf("Mean of %s is not supported", acc.DType)
+			return nil, unsupportedf("Mean of %s is not supported", acc.DType)
 		}
 	}
 	return []*ir.Tensor{acc}, nil

@@ -149,7 +149,7 @@ func scatterApply(e *env, x *ir.Tensor, offs []int, upd *ir.Tensor, inner int, r
 	}
 	yv, uv := y.Float64s(), upd.Float64s()
 	if x.DType == ir.Int64 || x.DType == ir.Uint64 {
-		return nil, fmt.Errorf("scatter reductions on %s are not supported", x.DType)
+		return nil, unsupportedf("scatter reductions on %s are not supported", x.DType)
 	}
 	for i, off := range offs {
 		for j := 0; j < inner; j++ {

@@ -97,10 +97,10 @@ func castTensor(e *env, x *ir.Tensor, to ir.DType) (*ir.Tensor, error) {
 		return fromFloat64s(e, to, x.Dims, vals)
 	}
 	if !numeric(to) && !isHalf(to) && to != ir.Bool {
-		return nil, fmt.Errorf("cast to %s is not supported", to)
+		return nil, unsupportedf("cast to %s is not supported", to)
 	}
 	if !numeric(x.DType) && !isHalf(x.DType) && x.DType != ir.Bool {
-		return nil, fmt.Errorf("cast from %s is not supported", x.DType)
+		return nil, unsupportedf("cast from %s is not supported", x.DType)
 	}
 	y, err := e.alloc(to, x.Dims)
 	if err != nil {
@@ -182,7 +182,7 @@ func convertInts[S int64 | uint64, D intT](x []S, d []D) {
 
 func castToString(x *ir.Tensor) (*ir.Tensor, error) {
 	if !numeric(x.DType) && !isHalf(x.DType) && x.DType != ir.Bool {
-		return nil, fmt.Errorf("cast from %s to string is not supported", x.DType)
+		return nil, unsupportedf("cast from %s to string is not supported", x.DType)
 	}
 	n := numel(x.Dims)
 	y := &ir.Tensor{DType: ir.String, Dims: cloneDims(x.Dims), Strings: make([][]byte, n)}
@@ -232,7 +232,7 @@ func buildDropout(b *buildCtx) (kernel, error) {
 				ratio = in[1].Float64s()[0]
 			}
 			if training && ratio != 0 {
-				return nil, fmt.Errorf("training-mode dropout (random) is not supported")
+				return nil, unsupportedf("training-mode dropout (random) is not supported")
 			}
 		}
 		outs := []*ir.Tensor{x}
@@ -277,7 +277,7 @@ func buildConstant(b *buildCtx) (kernel, error) {
 		case "value_strings":
 			t = &ir.Tensor{DType: ir.String, Dims: []int64{int64(len(a.Strings))}, Strings: a.Strings}
 		case "sparse_value":
-			return nil, fmt.Errorf("sparse constants are not supported")
+			return nil, unsupportedf("sparse constants are not supported")
 		}
 	}
 	if t == nil {

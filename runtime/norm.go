@@ -34,7 +34,7 @@ func buildBatchNorm(b *buildCtx) (kernel, error) {
 	momentum := float64(b.n.AttrFloat("momentum", 0.9))
 	training := b.opset >= 14 && b.n.AttrInt("training_mode", 0) != 0
 	if b.opset < 9 && b.n.AttrInt("spatial", 1) == 0 {
-		return nil, fmt.Errorf("spatial=0 is not supported")
+		return nil, unsupportedf("spatial=0 is not supported")
 	}
 	nout := len(b.n.Outputs)
 	if !training && b.opset >= 14 && nout > 1 {

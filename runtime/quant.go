@@ -63,13 +63,13 @@ func qrange(dt ir.DType) (lo, hi float64, err error) {
 	case ir.Int32:
 		return math.MinInt32, math.MaxInt32, nil
 	}
-	return 0, 0, fmt.Errorf("quantised type %s is not supported", dt)
+	return 0, 0, unsupportedf("quantised type %s is not supported", dt)
 }
 
 func buildQuantize(b *buildCtx) (kernel, error) {
 	axis := b.n.AttrInt("axis", 1)
 	if bs := b.n.AttrInt("block_size", 0); bs != 0 {
-		return nil, fmt.Errorf("blocked quantisation (block_size %d) is not supported", bs)
+		return nil, unsupportedf("blocked quantisation (block_size %d) is not supported", bs)
 	}
 	outType := ir.DType(b.n.AttrInt("output_dtype", 0))
 	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
@@ -136,7 +136,7 @@ func buildQuantize(b *buildCtx) (kernel, error) {
 func buildDequantize(b *buildCtx) (kernel, error) {
 	axis := b.n.AttrInt("axis", 1)
 	if bs := b.n.AttrInt("block_size", 0); bs != 0 {
-		return nil, fmt.Errorf("blocked quantisation (block_size %d) is not supported", bs)
+		return nil, unsupportedf("blocked quantisation (block_size %d) is not supported", bs)
 	}
 	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		if err := needInputs(in, 2); err != nil {

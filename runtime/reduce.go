@@ -177,7 +177,7 @@ func reduce(e *env, op string, x *ir.Tensor, axes []int64, keep bool) (*ir.Tenso
 	case "ReduceMin":
 		init, f = math.MaxInt64, func(a, v int64) int64 { return min(a, v) }
 	default:
-		return nil, fmt.Errorf("%s of %s is not supported", op, dt)
+		return nil, unsupportedf("%s of %s is not supported", op, dt)
 	}
 	if !numeric(dt) {
 		return nil, errType(dt)

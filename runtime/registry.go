@@ -81,17 +81,17 @@ func simple(name string, since int64, f func(b *buildCtx) kernelFunc) {
 // under the given default-domain opset, with an error saying why not.
 func Supported(domain, opType string, opset int64) error {
 	if domain != "" && domain != "ai.onnx" {
-		return fmt.Errorf("operator %s of domain %q is not supported (only the default domain is)", opType, domain)
+		return unsupportedf("operator %s of domain %q is not supported (only the default domain is)", opType, domain)
 	}
 	d, ok := opTable[opType]
 	if !ok {
-		return fmt.Errorf("operator %s (opset %d) is not supported", opType, opset)
+		return unsupportedf("operator %s (opset %d) is not supported", opType, opset)
 	}
 	if opset > MaxOpset {
-		return fmt.Errorf("operator %s at opset %d is not supported (newest supported opset is %d)", opType, opset, MaxOpset)
+		return unsupportedf("operator %s at opset %d is not supported (newest supported opset is %d)", opType, opset, MaxOpset)
 	}
 	if opset < d.since {
-		return fmt.Errorf("operator %s at opset %d is not supported (supported from opset %d)", opType, opset, d.since)
+		return unsupportedf("operator %s at opset %d is not supported (supported from opset %d)", opType, opset, d.since)
 	}
 	return nil
 }
@@ -125,10 +125,10 @@ func EvalNode(n *ir.Node, inputs []*ir.Tensor, opset int64) ([]*ir.Tensor, error
 		return nil, fmt.Errorf("runtime: EvalNode of a nil node")
 	}
 	if !littleEndian() {
-		return nil, fmt.Errorf("runtime: big-endian hosts are not supported")
+		return nil, unsupportedf("runtime: big-endian hosts are not supported")
 	}
 	if err := Supported(n.Domain, n.OpType, opset); err != nil {
-		return nil, fmt.Errorf("runtime: node %q: %w", n.Name, err)
+		return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
 	}
 	if len(inputs) != len(n.Inputs) {
 		return nil, fmt.Errorf("runtime: node %q (%s): %d inputs given for %d", n.Name, n.OpType, len(inputs), len(n.Inputs))
@@ -146,7 +146,7 @@ func EvalNode(n *ir.Node, inputs []*ir.Tensor, opset int64) ([]*ir.Tensor, error
 	}
 	k, err := build(n, opset, nil)
 	if err != nil {
-		return nil, fmt.Errorf("runtime: node %q (%s, opset %d): %w", n.Name, n.OpType, opset, err)
+		return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
 	}
 	ins := inputs
 	if c, ok := k.(capturer); ok {
@@ -160,7 +160,7 @@ func EvalNode(n *ir.Node, inputs []*ir.Tensor, opset int64) ([]*ir.Tensor, error
 	}
 	outs, err := runKernel(k, newEnv(nil, 1), ins)
 	if err != nil {
-		return nil, fmt.Errorf("runtime: node %q (%s): %w", n.Name, n.OpType, err)
+		return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
 	}
 	if len(outs) > len(n.Outputs) {
 		outs = outs[:len(n.Outputs)]

@@ -45,7 +45,7 @@ func NewSession(m *ir.Model, opts Options) (*Session, error) {
 		return nil, fmt.Errorf("runtime: model has no graph")
 	}
 	if !littleEndian() {
-		return nil, fmt.Errorf("runtime: big-endian hosts are not supported")
+		return nil, unsupportedf("runtime: big-endian hosts are not supported")
 	}
 	opset := m.Opset("")
 	if opset == 0 {
@@ -337,11 +337,11 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 	fu := findFusions(g, opset, constOf)
 	for _, n := range order {
 		if err := Supported(n.Domain, n.OpType, opset); err != nil {
-			return nil, fmt.Errorf("runtime: node %q: %w", n.Name, err)
+			return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
 		}
 		k, err := buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n], constOf: constOf})
 		if err != nil {
-			return nil, fmt.Errorf("runtime: node %q (%s, opset %d): %w", n.Name, n.OpType, opset, err)
+			return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
 		}
 		if fu.absorbed[n] {
 			k = passThrough
@@ -501,7 +501,7 @@ func (p *plan) run(e *env, bound []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 		outs, err := runKernel(st.k, e, ins)
 		if err != nil {
-			return nil, fmt.Errorf("runtime: node %q (%s): %w", st.node.Name, st.node.OpType, err)
+			return nil, &NodeError{Node: st.node.Name, Op: st.node.OpType, Err: err}
 		}
 		for j, s := range st.out {
 			if s < 0 {

@@ -59,7 +59,7 @@ func tensorBytes(dt ir.DType, dims []int64) (int, error) {
 		return 0, fmt.Errorf("invalid shape %v", dims)
 	}
 	if dt == ir.String {
-		return 0, fmt.Errorf("string tensors are not supported")
+		return 0, unsupportedf("string tensors are not supported")
 	}
 	size, ok := dt.ByteSize(n)
 	if !ok || size > maxTensorBytes {

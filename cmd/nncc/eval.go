@@ -9,7 +9,6 @@ import (
 
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
-	"github.com/nncc/nncc/runtime"
 )
 
 // EvalOptions are the flags of `nncc eval`.
@@ -102,12 +101,12 @@ func evaluate(m *ir.Model, opts *EvalOptions) (*EvalResult, error) {
 	}
 	sampleBytes := len(x.Data) / max(n, 1)
 	res := &EvalResult{N: n}
-	var sess *runtime.Session
+	var sess *session
 	for start := 0; start < n; start += opts.Batch {
 		end := min(start+opts.Batch, n)
 		batch := &ir.Tensor{DType: x.DType, Dims: append([]int64{int64(end - start)}, x.Dims[1:]...), Data: x.Data[start*sampleBytes : end*sampleBytes]}
 		if sess == nil || end-start != opts.Batch {
-			if sess, err = newSession(m, opts.Threads, map[string]*ir.Tensor{inName: batch}); err != nil {
+			if sess, err = newSession(opts.Model, m, opts.Threads, map[string]*ir.Tensor{inName: batch}); err != nil {
 				return nil, err
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/runtime"
 )
 
 // Exit codes, documented in docs/cli.md.
@@ -42,6 +43,13 @@ func exitCode(err error) int {
 		return exitUsage
 	}
 	if errors.Is(err, onnx.ErrBadModel) || errors.Is(err, fs.ErrNotExist) {
+		return exitBadInput
+	}
+	// A node whose inputs, attributes or shapes do not fit its operator is
+	// the model's (or the given inputs') fault; an operator the runtime
+	// does not implement is nncc's limit.
+	var ne *runtime.NodeError
+	if errors.As(err, &ne) && !errors.Is(err, runtime.ErrUnsupported) {
 		return exitBadInput
 	}
 	return exitInternal

@@ -56,7 +56,7 @@ func runRun(opts *RunOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sess, err := newSession(m, opts.Threads, inputs)
+	sess, err := newSession(opts.Model, m, opts.Threads, inputs)
 	if err != nil {
 		return err
 	}

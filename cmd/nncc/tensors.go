@@ -130,11 +130,31 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
+// session is a runtime session over a model loaded from a file, whose
+// errors name that file.
+type session struct {
+	path string
+	s    *runtime.Session
+}
+
 // newSession wraps runtime.NewSession with the shapes of the inputs.
-func newSession(m *ir.Model, threads int, inputs map[string]*ir.Tensor) (*runtime.Session, error) {
+func newSession(path string, m *ir.Model, threads int, inputs map[string]*ir.Tensor) (*session, error) {
 	shapes := map[string][]int64{}
 	for k, t := range inputs {
 		shapes[k] = t.Dims
 	}
-	return runtime.NewSession(m, runtime.Options{Threads: threads, Shapes: shapes})
+	s, err := runtime.NewSession(m, runtime.Options{Threads: threads, Shapes: shapes})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &session{path, s}, nil
+}
+
+// Run runs the model on inputs.
+func (s *session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, error) {
+	out, err := s.s.Run(inputs)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", s.path, err)
+	}
+	return out, nil
 }

@@ -89,13 +89,13 @@ func runVerify(opts *VerifyOptions, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		want, err := runModel(ref, opts.Threads, inputs)
+		want, err := runModel(opts.Reference, ref, opts.Threads, inputs)
 		if err != nil {
-			return fmt.Errorf("%s: %w", opts.Reference, err)
+			return err
 		}
-		got, err := runModel(cand, opts.Threads, inputs)
+		got, err := runModel(opts.Candidate, cand, opts.Threads, inputs)
 		if err != nil {
-			return fmt.Errorf("%s: %w", opts.Candidate, err)
+			return err
 		}
 		for i, v := range ref.Graph.Outputs {
 			st := check.Compare(v.Name, want[i], got[i], tol)
@@ -150,8 +150,8 @@ func merge(acc *check.Stats, st check.Stats, s int) {
 }
 
 // runModel runs m and returns its outputs in graph-output order.
-func runModel(m *ir.Model, threads int, inputs map[string]*ir.Tensor) ([]*ir.Tensor, error) {
-	sess, err := newSession(m, threads, inputs)
+func runModel(path string, m *ir.Model, threads int, inputs map[string]*ir.Tensor) ([]*ir.Tensor, error) {
+	sess, err := newSession(path, m, threads, inputs)
 	if err != nil {
 		return nil, err
 	}
