@@ -3,11 +3,15 @@ package onnx_test
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
+	"github.com/nncc/nncc/check"
 	"github.com/nncc/nncc/internal/ortref"
+	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
 )
 
@@ -123,4 +127,64 @@ func TestORTRoundTripTestModels(t *testing.T) {
 		t.Errorf("onnxruntime ran %d of %d trained-model cases", compared, len(names))
 	}
 
+}
+
+// TestORTRoundTripThirdParty does the same for larger real models when
+// they are present: the torchvision CNNs bench/ exports and the Silero
+// VAD models (PyTorch exports with If, LSTM and STFT-as-Conv, from npm)
+// that passes/testdata/models/fetch.sh fetches, on seeded random inputs.
+func TestORTRoundTripThirdParty(t *testing.T) {
+	ortref.Require(t)
+	extra := os.Getenv("NNCC_EXTRA_MODELS")
+	if extra == "" {
+		extra = "/tmp/nncc-models"
+	}
+	var paths []string
+	for _, pat := range []string{"../bench/models/*.onnx", filepath.Join(extra, "*.onnx")} {
+		found, _ := filepath.Glob(pat)
+		paths = append(paths, found...)
+	}
+	if len(paths) == 0 {
+		t.Skip("no third-party models present (make bench exports the CNNs; passes/testdata/models/fetch.sh fetches Silero VAD)")
+	}
+	dir := t.TempDir()
+	models := map[string][]string{}
+	for i, p := range paths {
+		m, err := onnx.Load(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		// Silero VAD takes 512 samples at 16 kHz; its v5 export leaves the
+		// dims unnamed.
+		shapes := map[string][]int64{"input": {1, 512}, "state": {2, 1, 128}}
+		if !strings.HasPrefix(filepath.Base(p), "silero") {
+			shapes = nil
+		}
+		specs, err := check.InputSpecs(m.Graph, shapes, map[string]int64{"batch": 1, "sequence": 512})
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		inputs, err := check.RandomInputs(specs, 1)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if sr := inputs["sr"]; sr != nil {
+			inputs["sr"] = ir.FromInt64(nil, []int64{16000})
+		}
+		files := []string{p}
+		for _, s := range specs {
+			f := filepath.Join(dir, fmt.Sprintf("in%d_%s.pb", i, s.Name))
+			if err := onnx.WriteTensorFile(f, inputs[s.Name], s.Name); err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, f)
+		}
+		models[filepath.Base(p)] = files
+	}
+	names, jobs := roundTripJobs(t, dir, models)
+	compared, skipped := checkBitIdentical(t, names, jobs)
+	t.Logf("%d third-party models bit-identical after a round trip (%d not runnable by onnxruntime on random inputs)", compared, skipped)
+	if skipped > 0 {
+		t.Errorf("onnxruntime could not run %d of the originals: the test's inputs are wrong", skipped)
+	}
 }

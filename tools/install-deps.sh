@@ -19,4 +19,9 @@ if [ ! -d tools/ort/node_modules/onnxruntime-node ]; then
   # CPU library ships inside the package, so skip the script.
   (cd tools/ort && npm ci --ignore-scripts --no-audit --no-fund)
 fi
+# Third-party models some tests also run on when present (Silero VAD, from
+# npm; not committed).
+if [ ! -f /tmp/nncc-models/silero_vad_v5.onnx ]; then
+  sh passes/testdata/models/fetch.sh /tmp/nncc-models >/dev/null || echo "warning: could not fetch the Silero VAD models; their tests will skip"
+fi
 echo "reference tools ready"
