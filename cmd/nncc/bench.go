@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nncc/nncc/onnx"
 )
 
 // BenchOptions are the flags of `nncc bench`.
@@ -60,15 +59,7 @@ func runBench(opts *BenchOptions, w io.Writer) error {
 	if opts.Iters < 1 {
 		return usageError(errors.New("--iters must be at least 1"))
 	}
-	m, err := onnx.Load(opts.Model)
-	if err != nil {
-		return err
-	}
-	inputs, err := bindInputs(m, opts.Inputs, opts.Shapes, opts.Seed)
-	if err != nil {
-		return err
-	}
-	sess, err := newSession(opts.Model, m, opts.Threads, inputs)
+	_, inputs, sess, err := loadAndBind(opts.Model, opts.Inputs, opts.Shapes, opts.Seed, opts.Threads)
 	if err != nil {
 		return err
 	}

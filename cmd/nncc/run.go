@@ -48,15 +48,7 @@ symbolic dims bound by --shape.`,
 }
 
 func runRun(opts *RunOptions, w io.Writer) error {
-	m, err := onnx.Load(opts.Model)
-	if err != nil {
-		return err
-	}
-	inputs, err := bindInputs(m, opts.Inputs, opts.Shapes, opts.Seed)
-	if err != nil {
-		return err
-	}
-	sess, err := newSession(opts.Model, m, opts.Threads, inputs)
+	m, inputs, sess, err := loadAndBind(opts.Model, opts.Inputs, opts.Shapes, opts.Seed, opts.Threads)
 	if err != nil {
 		return err
 	}

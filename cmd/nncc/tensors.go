@@ -158,3 +158,21 @@ func (s *session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 	}
 	return out, nil
 }
+
+// loadAndBind loads the model at path, binds its inputs (from files, or
+// generated from seed with shapes) and opens a session for them.
+func loadAndBind(path string, files, shapes []string, seed int64, threads int) (*ir.Model, map[string]*ir.Tensor, *session, error) {
+	m, err := onnx.Load(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	inputs, err := bindInputs(m, files, shapes, seed)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sess, err := newSession(path, m, threads, inputs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return m, inputs, sess, nil
+}
