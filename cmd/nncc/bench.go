@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
 )
 
 // BenchOptions are the flags of `nncc bench`.
