@@ -251,7 +251,7 @@ func init() {
 			return unaryKernel(func(x float64) float64 { return 0.5 * x * (1 + math.Erf(x/math.Sqrt2)) }, geluVec), nil
 		case "tanh":
 			c := math.Sqrt(2 / math.Pi)
-			return unaryKernel(func(x float64) float64 { return 0.5 * x * (1 + math.Tanh(c*(x+0.044715*x*x*x))) }, nil), nil
+			return unaryKernel(func(x float64) float64 { return 0.5 * x * (1 + math.Tanh(c*(x+0.044715*x*x*x))) }, geluTanhVec), nil
 		default:
 			return nil, fmt.Errorf("unknown approximate %q", approx)
 		}

@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"github.com/nncc/nncc/kernels"
+
 	"math"
 	"sync"
 )
@@ -80,29 +82,13 @@ func reciprocalVec(d, x []float32) {
 	}
 }
 
-func expVec(d, x []float32) {
-	for i, v := range x {
-		d[i] = float32(math.Exp(float64(v)))
-	}
-}
+func expVec(d, x []float32) { kernels.Exp(d, x) }
 
-func tanhVec(d, x []float32) {
-	for i, v := range x {
-		d[i] = float32(math.Tanh(float64(v)))
-	}
-}
+func tanhVec(d, x []float32) { kernels.Tanh(d, x) }
 
-func erfVec(d, x []float32) {
-	for i, v := range x {
-		d[i] = float32(math.Erf(float64(v)))
-	}
-}
+func erfVec(d, x []float32) { kernels.Erf(d, x) }
 
-func sigmoidVec(d, x []float32) {
-	for i, v := range x {
-		d[i] = float32(sigmoid64(float64(v)))
-	}
-}
+func sigmoidVec(d, x []float32) { kernels.Sigmoid(d, x) }
 
 func hardSwishVec(d, x []float32) {
 	for i, v := range x {
@@ -110,9 +96,6 @@ func hardSwishVec(d, x []float32) {
 	}
 }
 
-func geluVec(d, x []float32) {
-	for i, v := range x {
-		f := float64(v)
-		d[i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
-	}
-}
+func geluVec(d, x []float32) { kernels.Gelu(d, x) }
+
+func geluTanhVec(d, x []float32) { kernels.GeluTanh(d, x) }
