@@ -102,7 +102,7 @@ func Conv2D(p *Conv2DParams, x, w, bias, y []float32) {
 func Conv2DFused(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
 	p.mustCheck("Conv2D", x, w, bias, y)
 	if p.depthwise() {
-		depthwiseConv(p, x, w, bias, y, f)
+		depthwiseConv(p, nil, x, w, bias, y, f)
 		return
 	}
 	conv2DGemm(p, nil, x, w, bias, y, f)
@@ -114,6 +114,7 @@ func Conv2DFused(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
 type PackedConv2D struct {
 	P  Conv2DParams
 	w  []float32  // depthwise weights (copied)
+	dw *dw3x3     // depthwise: the 3×3 kernels' geometry, if they apply
 	pa []*PackedA // GEMM weights, one per group
 }
 
@@ -130,6 +131,9 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 	pc := &PackedConv2D{P: *p}
 	if p.depthwise() {
 		pc.w = append([]float32(nil), w[:p.M*K]...)
+		if d, ok := newDW3x3(&pc.P, make([]int64, 3*p.OH)); ok {
+			pc.dw = &d
+		}
 		return pc
 	}
 	mg := p.M / p.Group
@@ -145,7 +149,7 @@ func (c *PackedConv2D) Run(x, bias, y []float32, f Fused) {
 	p := &c.P
 	p.mustCheck("PackedConv2D.Run", x, nil, bias, y)
 	if c.w != nil {
-		depthwiseConv(p, x, c.w, bias, y, f)
+		depthwiseConv(p, c.dw, x, c.w, bias, y, f)
 		return
 	}
 	for _, pa := range c.pa {

@@ -227,25 +227,52 @@ func TestBiasClamp(t *testing.T) {
 	}
 }
 
-// TestDepthwise3x3 sweeps image widths for the fused 3×3 row kernels, so
-// every tail length of both strides meets every padding.
+// TestDepthwise3x3 sweeps image widths for the 3×3 plane kernels, so
+// every tail length of both strides meets every padding, with batches,
+// channel multipliers, vertical strides and dilations, missing biases,
+// and pads wide enough to leave the kernels' reach (those fall back).
 func TestDepthwise3x3(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 20))
+	fast := 0
 	for W := 1; W <= 70; W++ {
 		for s := 1; s <= 2; s++ {
-			p := Conv2DParams{N: 1, C: 2, H: 3 + r.IntN(4), W: W, M: 2, KH: 3, KW: 3, StrideH: s, StrideW: s,
-				DilH: 1 + r.IntN(2), DilW: 1, PadT: r.IntN(2), PadL: r.IntN(3), PadB: r.IntN(2), PadR: r.IntN(3), Group: 2}
-			p.OH, p.OW = p.OutSize()
-			if p.Check() != nil {
-				continue
+			for it := 0; it < 3; it++ {
+				p := Conv2DParams{N: 1 + r.IntN(2), C: 1 + r.IntN(3), H: 1 + r.IntN(7), W: W, KH: 3, KW: 3,
+					StrideH: 1 + r.IntN(2), StrideW: s, DilH: 1 + r.IntN(2), DilW: 1,
+					PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3)}
+				if it == 2 {
+					p.PadL, p.PadR = r.IntN(40), r.IntN(40)
+				}
+				p.Group = p.C
+				p.M = p.C * (1 + r.IntN(2))
+				p.OH, p.OW = p.OutSize()
+				if p.Check() != nil {
+					continue
+				}
+				if _, ok := newDW3x3(&p, make([]int64, 3*p.OH)); ok {
+					fast++
+				}
+				x := randSlice(r, p.N*p.C*p.H*p.W)
+				w := randSlice(r, p.M*p.KH*p.KW)
+				var bias []float32
+				if r.IntN(3) > 0 {
+					bias = randSlice(r, p.M)
+				}
+				f := Fused{Act: ActClip, Lo: -1, Hi: 1}
+				if r.IntN(2) == 0 {
+					f = Fused{}
+				}
+				y := nanSlice(p.N * p.M * p.OH * p.OW)
+				Conv2DFused(&p, x, w, bias, y, f)
+				checkConv(t, &p, x, w, bias, f, y)
+				y = nanSlice(len(y))
+				PackConv2D(&p, w).Run(x, bias, y, f)
+				checkConv(t, &p, x, w, bias, f, y)
 			}
-			x := randSlice(r, p.N*p.C*p.H*p.W)
-			w := randSlice(r, p.M*p.KH*p.KW)
-			bias := randSlice(r, p.M)
-			f := Fused{Act: ActClip, Lo: -1, Hi: 1}
-			y := nanSlice(p.N * p.M * p.OH * p.OW)
-			Conv2DFused(&p, x, w, bias, y, f)
-			checkConv(t, &p, x, w, bias, f, y)
 		}
+	}
+	probe := Conv2DParams{N: 1, C: 1, H: 8, W: 8, M: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1, OH: 6, OW: 6}
+	if _, ok := newDW3x3(&probe, make([]int64, 18)); ok && fast < 200 {
+		t.Errorf("only %d cases ran the 3×3 kernels", fast)
 	}
 }

@@ -3,46 +3,66 @@ package kernels
 import "sync"
 
 // depthwiseConv computes a convolution whose groups each read one input
-// channel (Group == C); output channel m reads input channel m/(M/C). It
-// works one output row at a time: the row starts at the bias and each
-// kernel tap adds a scaled, shifted input row (a vector axpy over the
-// columns whose input is inside the image), so padding costs nothing and
-// any kernel size, stride and dilation works.
-func depthwiseConv(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
+// channel (Group == C); output channel m reads input channel m/(M/C).
+//
+// 3×3 kernels with horizontal stride 1 or 2 run the assembly plane
+// kernels (see dw3x3) on the input as stored, several channels per call;
+// dw is their geometry, built once per PackedConv2D (nil: built here).
+// The rest work one output row at a time (depthwisePlane): the row starts
+// at the bias and each kernel tap adds a scaled, shifted input row (a
+// vector axpy over the columns whose input is inside the image), so
+// padding costs nothing and any kernel size, stride and dilation works.
+func depthwiseConv(p *Conv2DParams, dw *dw3x3, x, w, bias, y []float32, f Fused) {
 	mg := p.M / p.C
 	khw := p.KH * p.KW
 	hw, ohw := p.H*p.W, p.OH*p.OW
-	fast := hasDW3x3(p)
-	hp, wp := p.H+p.PadT+p.PadB, p.W+p.PadL+p.PadR
+	lo, hi := f.bounds()
 	threads := Threads()
-	// Planes are handed out in chunks, one padded scratch plane per chunk.
-	chunks := min(p.N*p.M, 4*threads)
+	// Planes are handed out in chunks; the assembly kernels take runs of
+	// channels of one image at a time.
+	planes := p.N * p.M
+	chunks := min(planes, 4*threads)
+	d := dw
+	if d == nil {
+		d = getDW(p)
+		defer dwPool.Put(d)
+	}
+	fast := d.ok
 	parallelFor(chunks, threads, func(c int) {
-		var pad *[]float32
-		if fast {
-			pad = getPadded(hp * wp)
-			defer padPool.Put(pad)
+		var zero *[]float32
+		if fast && d.zero {
+			zero = getPadded(p.W)
+			defer padPool.Put(zero)
 		}
-		for plane := c * p.N * p.M / chunks; plane < (c+1)*p.N*p.M/chunks; plane++ {
-			n, m := plane/p.M, plane%p.M
-			ci := n*p.C + m/mg
-			var b float32
-			if bias != nil {
-				b = bias[m]
-			}
-			xc, wc, out := x[ci*hw:(ci+1)*hw], w[m*khw:(m+1)*khw], y[plane*ohw:(plane+1)*ohw]
+		for pl, end := c*planes/chunks, (c+1)*planes/chunks; pl < end; {
+			n, m := pl/p.M, pl%p.M
 			if !fast {
-				depthwisePlane(p, xc, wc, b, out, f)
+				ci := n*p.C + m/mg
+				var b float32
+				if bias != nil {
+					b = bias[m]
+				}
+				depthwisePlane(p, x[ci*hw:(ci+1)*hw], w[m*khw:(m+1)*khw], b, y[pl*ohw:(pl+1)*ohw], f)
+				pl++
 				continue
 			}
-			// Copy the channel into the middle of the zero-bordered
-			// scratch plane; the borders stay zero across planes.
-			in := *pad
-			for ih := 0; ih < p.H; ih++ {
-				copy(in[(ih+p.PadT)*wp+p.PadL:], xc[ih*p.W:ih*p.W+p.W])
+			// Channels m..m+run-1 of image n: with a channel
+			// multiplier, the mg outputs of one input channel.
+			run, inStride := min(end-pl, p.M-m), hw
+			if mg > 1 {
+				run, inStride = min(run, mg-m%mg), 0
 			}
-			lo, hi := f.bounds()
-			dw3x3Plane(p, out, in, wp, wc, b, lo, hi)
+			ci := n*p.C + m/mg
+			var bs []float32
+			if bias != nil {
+				bs = bias[m:]
+			}
+			var z []float32
+			if zero != nil {
+				z = *zero
+			}
+			d.run(y[pl*ohw:], x[ci*hw:], inStride, run, w[m*9:], bs, 1, z, lo, hi)
+			pl += run
 		}
 	})
 }
@@ -89,6 +109,29 @@ func depthwisePlane(p *Conv2DParams, xc, wc []float32, bias float32, out []float
 		}
 		biasClamp(orow, bias, lo, hi)
 	}
+}
+
+// dwPool holds geometries of the 3×3 depthwise kernels, for
+// convolutions without a PackedConv2D.
+var dwPool sync.Pool
+
+// getDW returns the geometry of p (with ok false when the 3×3 kernels do
+// not apply), reusing a pooled row table.
+func getDW(p *Conv2DParams) *dw3x3 {
+	d, _ := dwPool.Get().(*dw3x3)
+	if d == nil {
+		d = new(dw3x3)
+	}
+	rows := d.rows[:cap(d.rows)]
+	if len(rows) < 3*p.OH {
+		rows = make([]int64, 3*p.OH)
+	}
+	if nd, ok := newDW3x3(p, rows); ok {
+		*d = nd
+	} else {
+		*d = dw3x3{rows: rows}
+	}
+	return d
 }
 
 // padPool holds zeroed scratch planes for the depthwise kernels.

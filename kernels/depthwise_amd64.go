@@ -2,29 +2,135 @@
 
 package kernels
 
-// hasDW3x3 reports whether the assembly 3×3 plane kernels cover p.
-func hasDW3x3(p *Conv2DParams) bool {
-	return hasAVX512 && p.KH == 3 && p.KW == 3 && p.DilW == 1 &&
-		(p.StrideW == 1 || p.StrideW == 2)
+// dw3x3 is the geometry of a 3×3 depthwise convolution in the form the
+// assembly plane kernels take (see kernels/internal/asmgen/dw.go): the
+// block layout of an output row and, per output row, the byte offsets of
+// its three input rows (-1 for a row in the padding).
+type dw3x3 struct {
+	p    *Conv2DParams
+	geom [20]int64
+	rows []int64
+	zero bool // some row reads the padding
+	ok   bool // the kernels apply (the rest is unset otherwise)
 }
 
-// dw3x3Plane computes the OH×OW output plane out of a 3×3 depthwise
-// convolution from the zero-padded input plane in (row stride wp).
-func dw3x3Plane(p *Conv2DParams, out, in []float32, wp int, w []float32, bias, lo, hi float32) {
-	n, s := p.OW, p.StrideW
-	// Bounds: the last output row reads up to padded row
-	// (OH-1)·sh + 2·dh, column s·(OW-1)+2.
-	_ = in[((p.OH-1)*p.StrideH+2*p.DilH)*wp+s*(n-1)+2]
-	_, _ = out[p.OH*n-1], w[8]
-	r := n - (n-1)/16*16 // outputs in each row's final, masked block: 1..16
-	lanes := func(k int) uint64 { return uint64(1)<<min(max(k, 0), 16) - 1 }
-	rowStep, tapStep := p.StrideH*wp*4, p.DilH*wp*4
-	if s == 1 {
-		dw3x3s1Avx512(&out[0], &in[0], n, p.OH, rowStep, tapStep, &w[0], bias, lo, hi, lanes(r))
+// newDW3x3 describes p for the assembly kernels, using rows (3·OH long)
+// for the row table, or reports false if they cannot run it: no
+// AVX-512, another kernel size, horizontal dilation or stride above 2,
+// or a left or right padding reaching past the first or last block of
+// 16 outputs.
+func newDW3x3(p *Conv2DParams, rows []int64) (d dw3x3, ok bool) {
+	if !hasAVX512 || p.KH != 3 || p.KW != 3 || p.DilW != 1 || p.StrideW > 2 || len(rows) < 3*p.OH {
+		return d, false
+	}
+	n, s, W := p.OW, p.StrideW, p.W
+	// Outputs [jl, jr) read inputs inside the row with all three taps.
+	jl := min(n, (p.PadL+s-1)/s)
+	jr := min(n, max(jl, (W+p.PadL-2+s-1)/s))
+	// Block 0 covers the first 16 outputs if any reads the left
+	// padding, block 2 the last ones from jr, the unmasked blocks and
+	// block 1 what lies between.
+	a, b := 0, n
+	if jl > 0 {
+		a = min(n, 16)
+	}
+	if jr < n {
+		b = max(a, n-16)
+	}
+	if a < jl || b > jr && b < n || n-b > 16 {
+		return d, false
+	}
+	d = dw3x3{p: p, rows: rows[:3*p.OH], ok: true}
+	d.geom[0] = -4 * int64(p.PadL)
+	// Stride 2 reads one input past the last of an unmasked block, so
+	// there a masked block always ends the run.
+	full, mid := (b-a)/16, (b-a)%16
+	if s == 2 && full > 0 && mid == 0 {
+		full, mid = full-1, 16
+	}
+	d.geom[1] = int64(full)
+	d.setBlock(0, 0, a)
+	d.setBlock(1, b-mid, mid)
+	d.setBlock(2, b, n-b)
+	for oh := 0; oh < p.OH; oh++ {
+		for r := 0; r < 3; r++ {
+			ih := oh*p.StrideH - p.PadT + r*p.DilH
+			off := int64(-1)
+			if ih >= 0 && ih < p.H {
+				off = 4 * int64(ih*W)
+			} else {
+				d.zero = true
+			}
+			d.rows[3*oh+r] = off
+		}
+	}
+	return d, true
+}
+
+// setBlock fills masked block i of the geometry: count outputs from
+// output j0.
+func (d *dw3x3) setBlock(i, j0, count int) {
+	g := d.geom[2+6*i : 8+6*i]
+	if count == 0 {
 		return
 	}
-	// The last block reads inputs 0..2r-1 as an even/odd pair of vectors
-	// and 2..2r as a pair shifted by two.
-	masks := lanes(r) | lanes(2*r)<<16 | lanes(2*r-16)<<32 | lanes(2*r-1)<<48
-	dw3x3s2Avx512(&out[0], &in[0], n, p.OH, rowStep, tapStep, &w[0], bias, lo, hi, masks)
+	p := d.p
+	s := p.StrideW
+	// lanes returns the mask of the lanes l < 16 for which input
+	// first + step·l lies in the row and l < max.
+	lanes := func(first, step, max int) int64 {
+		var m int64
+		for l := 0; l < min(16, max); l++ {
+			if i := first + step*l; i >= 0 && i < p.W {
+				m |= 1 << l
+			}
+		}
+		return m
+	}
+	g[0] = int64(count)
+	g[1] = lanes(0, 0, count) // every lane < count: input 0 is in the row
+	base := s*j0 - p.PadL     // input of the block's first tap
+	if s == 1 {
+		// Inputs 0..count (taps 0 and 1) and 2..count+1 (tap 2).
+		g[2] = lanes(base, 1, count+1)
+		g[3] = lanes(base+2, 1, count)
+		return
+	}
+	// Raw inputs base+i for i ≤ 2·count are needed (taps 0..2 of the
+	// count outputs).
+	need := 2*count + 1
+	for k, off := range []int{0, 16, 2, 18} {
+		g[2+k] = lanes(base+off, 1, need-off)
+	}
+}
+
+// run convolves nch channels: channel c reads the H×W plane at
+// in[c·inStride:], weights w[9c:9c+9] and bias[c·biasStep] (biasStep 0
+// or 1; bias may be nil), and writes its OH×OW plane to
+// out[c·OH·OW:]. zero must hold at least W zeros when d.zero is set.
+func (d *dw3x3) run(out, in []float32, inStride, nch int, w, bias []float32, biasStep int, zero []float32, lo, hi float32) {
+	p := d.p
+	if nch < 1 {
+		return
+	}
+	hw := p.H * p.W
+	_, _, _ = in[(nch-1)*inStride+hw-1], out[nch*p.OH*p.OW-1], w[9*nch-1]
+	zb := &zeroBias[0]
+	if bias != nil {
+		_ = bias[(nch-1)*biasStep]
+		zb = &bias[0]
+	} else {
+		biasStep = 0
+	}
+	var zp *float32
+	if d.zero {
+		_ = zero[p.W-1]
+		zp = &zero[0]
+	}
+	// Direct calls: through a func value, the arguments would escape.
+	if p.StrideW == 1 {
+		dw3x3s1Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
+	} else {
+		dw3x3s2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
+	}
 }

@@ -2,8 +2,13 @@
 
 package kernels
 
-func hasDW3x3(p *Conv2DParams) bool { return false }
+type dw3x3 struct {
+	rows     []int64
+	zero, ok bool
+}
 
-func dw3x3Plane(p *Conv2DParams, out, in []float32, wp int, w []float32, bias, lo, hi float32) {
-	panic("kernels: dw3x3Plane without assembly")
+func newDW3x3(p *Conv2DParams, rows []int64) (d dw3x3, ok bool) { return d, false }
+
+func (d *dw3x3) run(out, in []float32, inStride, nch int, w, bias []float32, biasStep int, zero []float32, lo, hi float32) {
+	panic("kernels: dw3x3 without assembly")
 }

@@ -213,10 +213,10 @@ func qgemmAvx2M5(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)
 func qgemmAvx2M6(kp int, a, b *byte, bstride int, c *int32, ldc int, flags int)
 
 //go:noescape
-func dw3x3s1Avx512(out, in *float32, n, rows, rowStep, tapStep int, w *float32, bias, lo, hi float32, masks uint64)
+func dw3x3s1Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)
 
 //go:noescape
-func dw3x3s2Avx512(out, in *float32, n, rows, rowStep, tapStep int, w *float32, bias, lo, hi float32, masks uint64)
+func dw3x3s2Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)
 
 // sdotAvx512Kernels[m-1][n-1] computes m×n dot products.
 var sdotAvx512Kernels = [4][4]func(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64){

@@ -235,28 +235,31 @@ func qdepthwise(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byt
 		flip = 0x80
 	}
 	sub := float32(xZero ^ flip)
-	fast := hasDW3x3(p)
-	hp, wp := p.H+p.PadT+p.PadB, p.W+p.PadL+p.PadR
 	inf := float32(math.Inf(1))
 	threads := Threads()
 	chunks := min(p.N*p.M, 4*threads)
+	d := getDW(p)
+	defer dwPool.Put(d)
+	fast := d.ok
 	parallelFor(chunks, threads, func(c int) {
-		in := getPadded(max(hp*wp, hw))
+		in := getPadded(max(hw, p.W))
 		out := getPadded(ohw)
 		defer padPool.Put(in)
 		defer padPool.Put(out)
+		var zero []float32
+		if fast && d.zero {
+			z := getPadded(p.W)
+			defer padPool.Put(z)
+			zero = *z
+		}
 		for plane := c * p.N * p.M / chunks; plane < (c+1)*p.N*p.M/chunks; plane++ {
 			n, m := plane/p.M, plane%p.M
 			ci := n*p.C + m/mg
 			xc, wc := x[ci*hw:(ci+1)*hw], wf[m*khw:(m+1)*khw]
+			bytesToF32((*in)[:hw], xc, flip, sub)
 			if fast {
-				for ih := 0; ih < p.H; ih++ {
-					o := (ih+p.PadT)*wp + p.PadL
-					bytesToF32((*in)[o:o+p.W], xc[ih*p.W:], flip, sub)
-				}
-				dw3x3Plane(p, *out, *in, wp, wc, 0, -inf, inf)
+				d.run(*out, *in, 0, 1, wc, nil, 0, zero, -inf, inf)
 			} else {
-				bytesToF32((*in)[:hw], xc, flip, sub)
 				depthwisePlane(p, (*in)[:hw], wc, 0, *out, Fused{})
 			}
 			f32ToI32(y[plane*ohw:(plane+1)*ohw], *out)

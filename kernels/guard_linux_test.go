@@ -1,0 +1,64 @@
+//go:build linux
+
+package kernels
+
+import (
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// guarded returns a slice of n float32s that starts right after an
+// inaccessible page (atEnd false) or ends right before one (atEnd true),
+// so a kernel reading or writing outside it faults. free unmaps it.
+func guarded(t *testing.T, n int, atEnd bool) (s []float32, free func()) {
+	t.Helper()
+	page := syscall.Getpagesize()
+	size := (4*n+page-1)/page*page + 2*page
+	mem, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
+	if err != nil {
+		t.Skipf("mmap: %v", err)
+	}
+	if err := syscall.Mprotect(mem[:page], syscall.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mprotect(mem[size-page:], syscall.PROT_NONE); err != nil {
+		t.Fatal(err)
+	}
+	off := page
+	if atEnd {
+		off = size - page - 4*n
+	}
+	s = unsafe.Slice((*float32)(unsafe.Pointer(&mem[off])), n)
+	return s, func() { syscall.Munmap(mem) }
+}
+
+// TestDepthwiseGuarded runs the depthwise kernels on planes that touch
+// inaccessible pages on either side: masked loads and stores must stay
+// inside the tensors.
+func TestDepthwiseGuarded(t *testing.T) {
+	r := rand.New(rand.NewPCG(41, 42))
+	for W := 1; W <= 40; W++ {
+		for s := 1; s <= 2; s++ {
+			for pads := 0; pads < 36; pads++ {
+				p := Conv2DParams{N: 1, C: 2, H: 3 + r.IntN(3), W: W, M: 2, KH: 3, KW: 3, StrideH: s, StrideW: s,
+					DilH: 1, DilW: 1, PadT: pads % 2, PadB: pads / 2 % 2, PadL: pads / 4 % 3, PadR: pads / 12, Group: 2}
+				p.OH, p.OW = p.OutSize()
+				if p.Check() != nil {
+					continue
+				}
+				w, bias := randSlice(r, 18), randSlice(r, 2)
+				for _, atEnd := range []bool{false, true} {
+					x, freeX := guarded(t, p.N*p.C*p.H*p.W, atEnd)
+					y, freeY := guarded(t, p.N*p.M*p.OH*p.OW, atEnd)
+					copy(x, randSlice(r, len(x)))
+					Conv2DFused(&p, x, w, bias, y, Fused{})
+					checkConv(t, &p, x, w, bias, Fused{}, y)
+					freeX()
+					freeY()
+				}
+			}
+		}
+	}
+}
