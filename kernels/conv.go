@@ -131,7 +131,7 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 	pc := &PackedConv2D{P: *p}
 	if p.depthwise() {
 		pc.w = append([]float32(nil), w[:p.M*K]...)
-		if d, ok := newDW3x3(&pc.P, make([]int64, 3*p.OH)); ok {
+		if d, ok := newDW3x3(&pc.P, make([]int64, dwRowsLen(p.OH))); ok {
 			pc.dw = &d
 		}
 		return pc

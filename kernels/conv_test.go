@@ -233,14 +233,17 @@ func TestBiasClamp(t *testing.T) {
 // and pads wide enough to leave the kernels' reach (those fall back).
 func TestDepthwise3x3(t *testing.T) {
 	r := rand.New(rand.NewPCG(19, 20))
-	fast := 0
+	fast, pairs := 0, 0
 	for W := 1; W <= 70; W++ {
 		for s := 1; s <= 2; s++ {
 			for it := 0; it < 3; it++ {
 				p := Conv2DParams{N: 1 + r.IntN(2), C: 1 + r.IntN(3), H: 1 + r.IntN(7), W: W, KH: 3, KW: 3,
 					StrideH: 1 + r.IntN(2), StrideW: s, DilH: 1 + r.IntN(2), DilW: 1,
 					PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3)}
-				if it == 2 {
+				switch it {
+				case 0: // two output rows at a time
+					p.StrideH, p.DilH, p.H = 1, 1, 2+r.IntN(6)
+				case 2:
 					p.PadL, p.PadR = r.IntN(40), r.IntN(40)
 				}
 				p.Group = p.C
@@ -249,8 +252,11 @@ func TestDepthwise3x3(t *testing.T) {
 				if p.Check() != nil {
 					continue
 				}
-				if _, ok := newDW3x3(&p, make([]int64, 3*p.OH)); ok {
+				if d, ok := newDW3x3(&p, make([]int64, dwRowsLen(p.OH))); ok {
 					fast++
+					if d.pair {
+						pairs++
+					}
 				}
 				x := randSlice(r, p.N*p.C*p.H*p.W)
 				w := randSlice(r, p.M*p.KH*p.KW)
@@ -272,7 +278,7 @@ func TestDepthwise3x3(t *testing.T) {
 		}
 	}
 	probe := Conv2DParams{N: 1, C: 1, H: 8, W: 8, M: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1, OH: 6, OW: 6}
-	if _, ok := newDW3x3(&probe, make([]int64, 18)); ok && fast < 200 {
-		t.Errorf("only %d cases ran the 3×3 kernels", fast)
+	if _, ok := newDW3x3(&probe, make([]int64, dwRowsLen(6))); ok && (fast < 200 || pairs < 50) {
+		t.Errorf("only %d cases ran the 3×3 kernels, %d two rows at a time", fast, pairs)
 	}
 }

@@ -123,8 +123,8 @@ func getDW(p *Conv2DParams) *dw3x3 {
 		d = new(dw3x3)
 	}
 	rows := d.rows[:cap(d.rows)]
-	if len(rows) < 3*p.OH {
-		rows = make([]int64, 3*p.OH)
+	if len(rows) < dwRowsLen(p.OH) {
+		rows = make([]int64, dwRowsLen(p.OH))
 	}
 	if nd, ok := newDW3x3(p, rows); ok {
 		*d = nd

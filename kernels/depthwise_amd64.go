@@ -4,23 +4,28 @@ package kernels
 
 // dw3x3 is the geometry of a 3×3 depthwise convolution in the form the
 // assembly plane kernels take (see kernels/internal/asmgen/dw.go): the
-// block layout of an output row and, per output row, the byte offsets of
-// its three input rows (-1 for a row in the padding).
+// block layout of an output row and the row table, which gives for each
+// output row, or pair of rows, the byte offsets of the output row and
+// of its input rows (-1 for a row in the padding).
 type dw3x3 struct {
 	p    *Conv2DParams
-	geom [20]int64
+	geom [22]int64
 	rows []int64
+	pair bool // two output rows per table entry (stride 1, no vertical dilation)
 	zero bool // some row reads the padding
 	ok   bool // the kernels apply (the rest is unset otherwise)
 }
 
-// newDW3x3 describes p for the assembly kernels, using rows (3·OH long)
-// for the row table, or reports false if they cannot run it: no
-// AVX-512, another kernel size, horizontal dilation or stride above 2,
-// or a left or right padding reaching past the first or last block of
-// 16 outputs.
+// dwRowsLen is the length of the row table for an output height oh.
+func dwRowsLen(oh int) int { return 4 * oh }
+
+// newDW3x3 describes p for the assembly kernels, using rows
+// (dwRowsLen(OH) long) for the row table, or reports false if they
+// cannot run it: no AVX-512, another kernel size, horizontal dilation or
+// stride above 2, or a left or right padding reaching past the first or
+// last block of 16 outputs.
 func newDW3x3(p *Conv2DParams, rows []int64) (d dw3x3, ok bool) {
-	if !hasAVX512 || p.KH != 3 || p.KW != 3 || p.DilW != 1 || p.StrideW > 2 || len(rows) < 3*p.OH {
+	if !hasAVX512 || p.KH != 3 || p.KW != 3 || p.DilW != 1 || p.StrideW > 2 || len(rows) < dwRowsLen(p.OH) {
 		return d, false
 	}
 	n, s, W := p.OW, p.StrideW, p.W
@@ -40,7 +45,7 @@ func newDW3x3(p *Conv2DParams, rows []int64) (d dw3x3, ok bool) {
 	if a < jl || b > jr && b < n || n-b > 16 {
 		return d, false
 	}
-	d = dw3x3{p: p, rows: rows[:3*p.OH], ok: true}
+	d = dw3x3{p: p, ok: true}
 	d.geom[0] = -4 * int64(p.PadL)
 	// Stride 2 reads one input past the last of an unmasked block, so
 	// there a masked block always ends the run.
@@ -52,16 +57,39 @@ func newDW3x3(p *Conv2DParams, rows []int64) (d dw3x3, ok bool) {
 	d.setBlock(0, 0, a)
 	d.setBlock(1, b-mid, mid)
 	d.setBlock(2, b, n-b)
-	for oh := 0; oh < p.OH; oh++ {
-		for r := 0; r < 3; r++ {
-			ih := oh*p.StrideH - p.PadT + r*p.DilH
-			off := int64(-1)
-			if ih >= 0 && ih < p.H {
-				off = 4 * int64(ih*W)
-			} else {
-				d.zero = true
+	d.geom[20] = 4 * int64(n)
+	d.geom[21] = 4 * int64(n*p.OH)
+	// inRow returns the byte offset of input row ih, -1 in the padding.
+	inRow := func(ih int) int64 {
+		if ih < 0 || ih >= p.H {
+			d.zero = true
+			return -1
+		}
+		return 4 * int64(ih*W)
+	}
+	d.pair = s == 1 && p.StrideH == 1 && p.DilH == 1 && p.OH >= 2
+	if !d.pair {
+		d.rows = rows[:4*p.OH]
+		for oh := 0; oh < p.OH; oh++ {
+			e := d.rows[4*oh : 4*oh+4]
+			e[0] = int64(oh) * d.geom[20]
+			for r := 0; r < 3; r++ {
+				e[1+r] = inRow(oh*p.StrideH - p.PadT + r*p.DilH)
 			}
-			d.rows[3*oh+r] = off
+		}
+		return d, true
+	}
+	// Pairs of rows 0-1, 2-3, ...; with an odd height the last pair
+	// overlaps the one before (its first row is written twice, with the
+	// same values).
+	np := (p.OH + 1) / 2
+	d.rows = rows[:5*np]
+	for i := 0; i < np; i++ {
+		oh := min(2*i, p.OH-2)
+		e := d.rows[5*i : 5*i+5]
+		e[0] = int64(oh) * d.geom[20]
+		for r := 0; r < 4; r++ {
+			e[1+r] = inRow(oh - p.PadT + r)
 		}
 	}
 	return d, true
@@ -128,9 +156,12 @@ func (d *dw3x3) run(out, in []float32, inStride, nch int, w, bias []float32, bia
 		zp = &zero[0]
 	}
 	// Direct calls: through a func value, the arguments would escape.
-	if p.StrideW == 1 {
+	switch {
+	case d.pair:
+		dw3x3s1x2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], len(d.rows)/5, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
+	case p.StrideW == 1:
 		dw3x3s1Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
-	} else {
+	default:
 		dw3x3s2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
 	}
 }

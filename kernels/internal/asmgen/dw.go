@@ -5,18 +5,22 @@ import "fmt"
 // dwArgs is the Go declaration of the 3×3 depthwise plane kernels.
 const dwArgs = "(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)"
 
-// genDepthwise emits the 3×3 depthwise plane kernels for horizontal
-// strides 1 and 2. They read the input planes as stored: padding is
-// handled by pointing missing rows at a zero row and by opmasks on the
-// blocks at the ends of each row, so no padded copy is made.
+// genDepthwise emits the 3×3 depthwise plane kernels: for horizontal
+// strides 1 and 2 one output row at a time, and for stride 1 with
+// vertical stride and dilation 1 also two rows at a time, which share
+// two of their four input rows. They read the input planes as stored:
+// padding is handled by pointing missing rows at a zero row and by
+// opmasks on the blocks at the ends of each row, so no padded copy is
+// made.
 //
 // A call convolves nch channels: channel c reads the plane at in +
 // c·inStride bytes with weights w[9c:9c+9] and the bias at bias +
-// c·biasStep bytes, and writes nrows·n outputs contiguously from out (n
-// outputs per row; the planes of consecutive channels follow each
-// other). Output row i reads three input rows at byte offsets
-// rows[3i+r] from the plane, or the zero row when the offset is
-// negative:
+// c·biasStep bytes, and writes its output plane at out + c·geom[21]
+// bytes. The row table has nrows entries of 4 int64 (one output row) or
+// 5 (two rows): the byte offset of the (first) output row in the plane,
+// then the byte offsets from the input plane of the input rows, or -1
+// for a row in the padding (read from the zero row). Output row i reads
+// input rows i..i+2 of its entry:
 //
 //	out[j] = min(max(bias + Σ_{r,t<3} w[3r+t]·row_r[s·j + t - padL], lo), hi)
 //
@@ -27,24 +31,24 @@ const dwArgs = "(out, in *float32, inStride, nch int, rows *int64, nrows int, ze
 //	geom[2:8]  block 0, before the unmasked blocks; geom[8:14] block 1
 //	           and geom[14:20] block 2, after them. Each is: outputs
 //	           (0 = none, at most 16), the output opmask, then the load
-//	           opmasks: for stride 1 one per kernel column t (the lanes
-//	           whose input s·j + t - padL is inside the row), for stride
-//	           2 those of the four raw loads covering inputs [0,16),
-//	           [16,32), [2,18) and [18,34) after the block's first.
+//	           opmasks: for stride 1 those of the loads of inputs
+//	           [0,16) and [2,18) from the block's first, for stride 2
+//	           those of [0,16), [16,32), [2,18) and [18,34)
+//	geom[20]   bytes of an output row; geom[21] bytes of an output plane
 //
 // Unmasked blocks read only inputs inside the row (for stride 2, inputs
 // 0..33 after the block's first); masked blocks read only the lanes in
 // their opmasks, so nothing outside the rows is touched.
 //
 // Registers: weights Z16..Z24, bias Z25, lo Z26, hi Z27, permutation
-// indices Z28 (even) and Z29 (odd), accumulators Z0..Z2 (one per kernel
-// row, which keeps the FMA chains short), loads Z3..Z12. DI output, R11
-// plane, R8..R10 input rows, R13 row table, R12 rows left, R14 zero
-// row, DX geom, SI weights, BX bias, CX block count.
+// indices Z28 and Z29, accumulators Z0..Z3, loads Z4..Z15. DI and SI
+// output rows, BX output plane, R14 input plane, R8..R11 input rows, R13
+// row table, R12 entries left, DX geom, CX block count. The weight,
+// bias and channel pointers advance in their argument slots.
 func genDepthwise(a *asm) {
-	for _, s := range []int{1, 2} {
-		dwKernel(a, s)
-	}
+	dwKernel(a, 1, false)
+	dwKernel(a, 2, false)
+	dwKernel(a, 1, true)
 	a.p("")
 	for i := 0; i < 16; i++ {
 		a.p("DATA dwEvenIdx<>+%d(SB)/4, $%d", 4*i, 2*i)
@@ -54,6 +58,8 @@ func genDepthwise(a *asm) {
 		a.p("DATA dwOddIdx<>+%d(SB)/4, $%d", 4*i, 2*i+1)
 	}
 	a.p("GLOBL dwOddIdx<>(SB), RODATA|NOPTR, $64")
+	// Tap 1 of stride 1: inputs 1..15 of the first load, then input 16,
+	// lane 14 of the second.
 	for i := 0; i < 16; i++ {
 		v := i + 1
 		if i == 15 {
@@ -64,19 +70,31 @@ func genDepthwise(a *asm) {
 	a.p("GLOBL dwTap1Idx<>(SB), RODATA|NOPTR, $64")
 }
 
-// dwKernel emits the kernel for horizontal stride s.
-func dwKernel(a *asm, s int) {
-	name := fmt.Sprintf("dw3x3s%dAvx512", s)
+// dwName is the name of the kernel for stride s, two rows when pair.
+func dwName(s int, pair bool) string {
+	if pair {
+		return fmt.Sprintf("dw3x3s%dx2Avx512", s)
+	}
+	return fmt.Sprintf("dw3x3s%dAvx512", s)
+}
+
+// dwKernel emits the kernel for horizontal stride s, for two output rows
+// at a time when pair.
+func dwKernel(a *asm, s int, pair bool) {
+	name := dwName(s, pair)
 	rows := []string{"R8", "R9", "R10"}
+	outs := []string{"DI"}
+	if pair {
+		rows = append(rows, "R11")
+		outs = append(outs, "SI")
+	}
+	entry := 8 * (1 + len(rows))
 	a.p("")
 	a.p("// func %s%s", name, dwArgs)
 	a.p("TEXT ·%s(SB), NOSPLIT, $0-96", name)
-	a.i("MOVQ out+0(FP), DI")
-	a.i("MOVQ in+8(FP), R11")
-	a.i("MOVQ zero+48(FP), R14")
+	a.i("MOVQ out+0(FP), BX")
+	a.i("MOVQ in+8(FP), R14")
 	a.i("MOVQ geom+56(FP), DX")
-	a.i("MOVQ w+64(FP), SI")
-	a.i("MOVQ bias+72(FP), BX")
 	a.i("VBROADCASTSS lo+88(FP), Z26")
 	a.i("VBROADCASTSS hi+92(FP), Z27")
 	if s == 1 {
@@ -86,68 +104,84 @@ func dwKernel(a *asm, s int) {
 		a.i("VMOVDQU32 dwOddIdx<>(SB), Z29")
 	}
 
-	// block emits one block of 16 outputs at DI from the rows at
-	// R8..R10; masked uses the opmasks K1 (outputs) and K2.. (loads).
-	block := func(masked bool) {
-		for r, reg := range rows {
-			acc := fmt.Sprintf("Z%d", r)
-			w := func(t int) string { return fmt.Sprintf("Z%d", 16+3*r+t) }
-			if r == 0 {
-				a.i("VMOVAPS Z25, Z0")
-			}
-			if s == 1 {
-				// Inputs 0..15 (tap 0) and 2..17 (tap 2); tap 1 is
-				// inputs 1..15 of the first and 16 of the second.
-				l := 3 + 3*r
-				for i, off := range []int{0, 8} {
-					if masked {
-						a.i("VMOVUPS.Z %d(%s), K%d, Z%d", off, reg, 2+i, l+i)
-					} else {
-						a.i("VMOVUPS %d(%s), Z%d", off, reg, l+i)
-					}
-				}
-				a.i("VMOVAPS Z%d, Z%d", l, l+2)
-				a.i("VPERMT2PS Z%d, Z28, Z%d", l+1, l+2)
-				if r == 0 {
-					a.i("VFMADD231PS Z%d, %s, %s", l, w(0), acc)
-				} else {
-					a.i("VMULPS Z%d, %s, %s", l, w(0), acc)
-				}
-				a.i("VFMADD231PS Z%d, %s, %s", l+2, w(1), acc)
-				a.i("VFMADD231PS Z%d, %s, %s", l+1, w(2), acc)
-				continue
-			}
-			// Stride 2: two pairs of vectors, inputs 0..31 and 2..33,
-			// split into the even (tap 0), odd (tap 1) and shifted even
-			// (tap 2) inputs.
-			l := 3 + 5*(r%2)
-			for i, off := range []int{0, 64, 8, 72} {
-				if masked {
-					a.i("VMOVUPS.Z %d(%s), K%d, Z%d", off, reg, 2+i, l+i)
-				} else {
-					a.i("VMOVUPS %d(%s), Z%d", off, reg, l+i)
-				}
-			}
-			a.i("VMOVAPS Z%d, Z%d", l, l+4)
-			a.i("VPERMT2PS Z%d, Z28, Z%d", l+1, l)
-			a.i("VPERMT2PS Z%d, Z29, Z%d", l+1, l+4)
-			a.i("VPERMT2PS Z%d, Z28, Z%d", l+3, l+2)
-			if r == 0 {
-				a.i("VFMADD231PS Z%d, %s, %s", l, w(0), acc)
+	// taps loads the three taps of input row q into Z(l), Z(l+1),
+	// Z(l+2) and returns l; masked uses the load opmasks K2...
+	taps := func(q int, masked bool) int {
+		reg := rows[q]
+		ld := func(off, k, dst int) {
+			if masked {
+				a.i("VMOVUPS.Z %d(%s), K%d, Z%d", off, reg, k, dst)
 			} else {
-				a.i("VMULPS Z%d, %s, %s", l, w(0), acc)
+				a.i("VMOVUPS %d(%s), Z%d", off, reg, dst)
 			}
-			a.i("VFMADD231PS Z%d, %s, %s", l+4, w(1), acc)
-			a.i("VFMADD231PS Z%d, %s, %s", l+2, w(2), acc)
 		}
-		a.i("VADDPS Z1, Z0, Z0")
-		a.i("VADDPS Z2, Z0, Z0")
-		a.i("VMAXPS Z0, Z26, Z0")
-		a.i("VMINPS Z0, Z27, Z0")
-		if masked {
-			a.i("VMOVUPS Z0, K1, (DI)")
-		} else {
-			a.i("VMOVUPS Z0, (DI)")
+		if s == 1 {
+			// Inputs 0..15 (tap 0) and 2..17 (tap 2); tap 1 is inputs
+			// 1..15 of the first and 16 of the second.
+			l := 4 + 3*q
+			ld(0, 2, l)
+			ld(8, 3, l+2)
+			a.i("VMOVAPS Z%d, Z%d", l, l+1)
+			a.i("VPERMT2PS Z%d, Z28, Z%d", l+2, l+1)
+			return l
+		}
+		// Stride 2: two pairs of vectors, inputs 0..31 and 2..33, split
+		// into the even (tap 0), odd (tap 1) and shifted even (tap 2)
+		// inputs.
+		l := 4 + 5*(q%2)
+		ld(0, 2, l)
+		ld(64, 3, l+3)
+		ld(8, 4, l+2)
+		ld(72, 5, l+4)
+		a.i("VMOVAPS Z%d, Z%d", l, l+1)
+		a.i("VPERMT2PS Z%d, Z28, Z%d", l+3, l)
+		a.i("VPERMT2PS Z%d, Z29, Z%d", l+3, l+1)
+		a.i("VPERMT2PS Z%d, Z28, Z%d", l+4, l+2)
+		return l
+	}
+	// fma accumulates input row taps l.. times kernel row r into acc;
+	// first starts acc at the bias, fresh starts it at the product.
+	fma := func(l, r int, acc string, first, fresh bool) {
+		for t := 0; t < 3; t++ {
+			w := fmt.Sprintf("Z%d", 16+3*r+t)
+			switch {
+			case t == 0 && first:
+				a.i("VMOVAPS Z25, %s", acc)
+				a.i("VFMADD231PS Z%d, %s, %s", l, w, acc)
+			case t == 0 && fresh:
+				a.i("VMULPS Z%d, %s, %s", l, w, acc)
+			default:
+				a.i("VFMADD231PS Z%d, %s, %s", l+t, w, acc)
+			}
+		}
+	}
+	// block emits one block of 16 outputs of each output row; masked
+	// uses the output opmask K1. Output row o sums input rows o..o+2
+	// into two accumulators, Z(o) (kernel rows 0 and 2) and Z(2+o) (row
+	// 1).
+	block := func(masked bool) {
+		for q := range rows {
+			l := taps(q, masked)
+			for o := range outs {
+				switch r := q - o; r {
+				case 0:
+					fma(l, 0, fmt.Sprintf("Z%d", o), true, false)
+				case 1:
+					fma(l, 1, fmt.Sprintf("Z%d", 2+o), false, true)
+				case 2:
+					fma(l, 2, fmt.Sprintf("Z%d", o), false, false)
+				}
+			}
+		}
+		for o, reg := range outs {
+			a.i("VADDPS Z%d, Z%d, Z%d", 2+o, o, o)
+			a.i("VMAXPS Z%d, Z26, Z%d", o, o)
+			a.i("VMINPS Z%d, Z27, Z%d", o, o)
+			if masked {
+				a.i("VMOVUPS Z%d, K1, (%s)", o, reg)
+			} else {
+				a.i("VMOVUPS Z%d, (%s)", o, reg)
+			}
 		}
 	}
 	// maskedBlock emits masked block b of geom, skipped when empty.
@@ -165,7 +199,9 @@ func dwKernel(a *asm, s int) {
 			a.i("KMOVW %d(DX), K%d", off+8+8*k, 1+k)
 		}
 		block(true)
-		a.i("LEAQ (DI)(CX*4), DI")
+		for _, reg := range outs {
+			a.i("LEAQ (%s)(CX*4), %s", reg, reg)
+		}
 		for _, reg := range rows {
 			a.i("LEAQ (%s)(CX*%d), %s", reg, 4*s, reg)
 		}
@@ -173,18 +209,26 @@ func dwKernel(a *asm, s int) {
 	}
 
 	a.p("%schan:", name)
+	a.i("MOVQ w+64(FP), AX")
 	for t := 0; t < 9; t++ {
-		a.i("VBROADCASTSS %d(SI), Z%d", 4*t, 16+t)
+		a.i("VBROADCASTSS %d(AX), Z%d", 4*t, 16+t)
 	}
-	a.i("VBROADCASTSS (BX), Z25")
+	a.i("MOVQ bias+72(FP), AX")
+	a.i("VBROADCASTSS (AX), Z25")
 	a.i("MOVQ rows+32(FP), R13")
 	a.i("MOVQ nrows+40(FP), R12")
 	a.p("%srow:", name)
+	a.i("MOVQ (R13), DI")
+	a.i("ADDQ BX, DI")
+	if pair {
+		a.i("MOVQ 160(DX), SI")
+		a.i("ADDQ DI, SI")
+	}
 	for r, reg := range rows {
-		a.i("MOVQ %d(R13), AX", 8*r)
-		a.i("LEAQ (R11)(AX*1), %s", reg)
+		a.i("MOVQ %d(R13), AX", 8+8*r)
+		a.i("LEAQ (R14)(AX*1), %s", reg)
 		a.i("TESTQ AX, AX")
-		a.i("CMOVQLT R14, %s", reg)
+		a.i("CMOVQLT zero+48(FP), %s", reg)
 	}
 	a.i("MOVQ (DX), AX")
 	for _, reg := range rows {
@@ -196,7 +240,9 @@ func dwKernel(a *asm, s int) {
 	a.i("JZ %sfulldone", name)
 	a.p("%sfull:", name)
 	block(false)
-	a.i("ADDQ $64, DI")
+	for _, reg := range outs {
+		a.i("ADDQ $64, %s", reg)
+	}
 	for _, reg := range rows {
 		a.i("ADDQ $%d, %s", 64*s, reg)
 	}
@@ -205,12 +251,14 @@ func dwKernel(a *asm, s int) {
 	a.p("%sfulldone:", name)
 	maskedBlock(1)
 	maskedBlock(2)
-	a.i("ADDQ $24, R13")
+	a.i("ADDQ $%d, R13", entry)
 	a.i("DECQ R12")
 	a.i("JNZ %srow", name)
-	a.i("ADDQ $36, SI")
-	a.i("ADDQ biasStep+80(FP), BX")
-	a.i("ADDQ inStride+16(FP), R11")
+	a.i("ADDQ $36, w+64(FP)")
+	a.i("MOVQ biasStep+80(FP), AX")
+	a.i("ADDQ AX, bias+72(FP)")
+	a.i("ADDQ inStride+16(FP), R14")
+	a.i("ADDQ 168(DX), BX")
 	a.i("DECQ nch+24(FP)")
 	a.i("JNZ %schan", name)
 	a.i("VZEROUPPER")
@@ -218,9 +266,12 @@ func dwKernel(a *asm, s int) {
 }
 
 func genDepthwiseDecl(a *asm) {
-	for s := 1; s <= 2; s++ {
+	for _, k := range []struct {
+		s    int
+		pair bool
+	}{{1, false}, {2, false}, {1, true}} {
 		a.p("")
 		a.p("//go:noescape")
-		a.p("func dw3x3s%dAvx512%s", s, dwArgs)
+		a.p("func %s%s", dwName(k.s, k.pair), dwArgs)
 	}
 }
