@@ -3,8 +3,8 @@
 package kernels
 
 type dw3x3 struct {
-	rows     []int64
-	zero, ok bool
+	rows           []int64
+	pair, zero, ok bool
 }
 
 func dwRowsLen(oh int) int { return 0 }
