@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Conv2DParams describes a 2-D NCHW convolution. Pads are
 // (top, left, bottom, right). Weights are (M, C/Group, KH, KW).
@@ -101,11 +104,17 @@ func Conv2D(p *Conv2DParams, x, w, bias, y []float32) {
 // buffers come from a per-goroutine pool: no allocation in steady state.
 func Conv2DFused(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
 	p.mustCheck("Conv2D", x, w, bias, y)
-	if p.depthwise() {
+	switch {
+	case p.depthwise():
 		depthwiseConv(p, nil, x, w, bias, y, f)
-		return
+	case p.batched():
+		gp := gatherPool.Get().(*gatherProg)
+		gp.build(p.window(), false)
+		conv2DBatched(p, gp, nil, x, w, bias, y, f)
+		gatherPool.Put(gp)
+	default:
+		conv2DGemm(p, nil, x, w, bias, y, f)
 	}
-	conv2DGemm(p, nil, x, w, bias, y, f)
 }
 
 // PackedConv2D is a convolution with its weights prepacked for the GEMM
@@ -116,6 +125,9 @@ type PackedConv2D struct {
 	w  []float32  // depthwise weights (copied)
 	dw *dw3x3     // depthwise: the 3×3 kernels' geometry, if they apply
 	pa []*PackedA // GEMM weights, one per group
+	// gp is the im2col gather program of a batched convolution (see
+	// conv2DBatched); gp.nv is 0 if there is none.
+	gp gatherProg
 }
 
 // PackConv2D packs the weights w (M, C/Group, KH, KW) of the convolution
@@ -140,6 +152,9 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 	for g := 0; g < p.Group; g++ {
 		pc.pa = append(pc.pa, PackA(false, mg, K, w[g*mg*K:(g+1)*mg*K], K))
 	}
+	if p.batched() {
+		pc.gp.build(p.window(), false)
+	}
 	return pc
 }
 
@@ -155,6 +170,10 @@ func (c *PackedConv2D) Run(x, bias, y []float32, f Fused) {
 	for _, pa := range c.pa {
 		pa.check("PackedConv2D.Run")
 	}
+	if p.batched() {
+		conv2DBatched(p, &c.gp, c.pa, x, nil, bias, y, f)
+		return
+	}
 	conv2DGemm(p, c.pa, x, nil, bias, y, f)
 }
 
@@ -166,6 +185,107 @@ func (p *Conv2DParams) depthwise() bool { return p.Group == p.C && p.Group > 1 }
 func (p *Conv2DParams) pointwise() bool {
 	return p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadT == 0 && p.PadL == 0 && p.PadB == 0 && p.PadR == 0
+}
+
+// convBatchPlane is the output plane size below which a convolution of
+// several images runs as one GEMM over a batch of them (conv2DBatched);
+// per image, such GEMMs are too narrow to run well.
+const convBatchPlane = 512
+
+// convBatchCols is the number of GEMM columns (images times output
+// positions) conv2DBatched aims for, and convBatchFloats bounds its
+// im2col block.
+const (
+	convBatchCols   = 2048
+	convBatchFloats = 1 << 20
+)
+
+// batched reports whether conv2DBatched runs p.
+func (p *Conv2DParams) batched() bool {
+	return p.N > 1 && p.OH*p.OW < convBatchPlane && !p.depthwise()
+}
+
+// window returns the geometry of p's window on one plane.
+func (p *Conv2DParams) window() *windowGeom {
+	return &windowGeom{H: p.H, W: p.W, OH: p.OH, OW: p.OW, KH: p.KH, KW: p.KW,
+		StrideH: p.StrideH, StrideW: p.StrideW, DilH: p.DilH, DilW: p.DilW, PadT: p.PadT, PadL: p.PadL}
+}
+
+var gatherPool = sync.Pool{New: func() any { return new(gatherProg) }}
+
+// convScratch holds the im2col block and GEMM result of conv2DBatched.
+var convScratch sync.Pool
+
+// conv2DBatched runs a convolution with small output planes as one GEMM
+// per group and batch of nb images: the im2col matrix of the batch, K ×
+// nb·OH·OW with the images side by side, is built whole (by the gather
+// program gp when it has entries, else row by row), multiplied by the
+// weights into a scratch matrix with bias and activation applied, and
+// the result copied into the images' planes.
+func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, y []float32, f Fused) {
+	cg, mg := p.C/p.Group, p.M/p.Group
+	khw := p.KH * p.KW
+	K := cg * khw
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	nb := max(1, min(p.N, convBatchCols/ohw, convBatchFloats/(K*ohw)))
+	batches := (p.N + nb - 1) / nb
+	jobs := batches * p.Group
+	outer, inner := Threads(), 1
+	if jobs < outer {
+		outer, inner = 1, outer
+	}
+	parallelFor(jobs, outer, func(job int) {
+		b, g := job/p.Group, job%p.Group
+		n0 := b * nb
+		ni := min(nb, p.N-n0)
+		cols := ni * ohw
+		ldb := roundUp(cols, 16)
+		if ldb%256 == 0 {
+			ldb += 16 // rows 4 KiB apart would share cache sets
+		}
+		sp := getScratch(K*ldb + mg*cols)
+		defer convScratch.Put(sp)
+		bm, cm := (*sp)[:K*ldb], (*sp)[K*ldb:K*ldb+mg*cols]
+		xg := x[(n0*p.C+g*cg)*hw:]
+		for k := 0; k < K; k++ {
+			row := bm[k*ldb : k*ldb+cols]
+			ci, tap := k/khw, k%khw
+			if gp.nv > 0 {
+				gp.gatherRows(row, xg[ci*hw:], tap, ni, p.C*hw, ohw, hw, ohw)
+				continue
+			}
+			for i := 0; i < ni; i++ {
+				im2colRow(p, xg[i*p.C*hw:], row[i*ohw:(i+1)*ohw], k, 0, 0, copy2)
+			}
+		}
+		a := sgemmA{a: w, lda: K, row0: g * mg}
+		if pa != nil {
+			a = sgemmA{pk: pa[g]}
+		}
+		bb := sgemmB{b: bm, ldb: ldb, direct: sgemmDirectB(mg, cols)}
+		var gbias []float32
+		if bias != nil {
+			gbias = bias[g*mg : (g+1)*mg]
+		}
+		sgemmDrive(mg, cols, K, 1, &a, &bb, 0, cm, cols, newEpilogue(gbias, f), inner)
+		for m := 0; m < mg; m++ {
+			src := cm[m*cols : (m+1)*cols]
+			for i := 0; i < ni; i++ {
+				o := ((n0+i)*p.M + g*mg + m) * ohw
+				copy(y[o:o+ohw], src[i*ohw:(i+1)*ohw])
+			}
+		}
+	})
+}
+
+// getScratch returns a pooled slice of at least n floats, aligned to 64
+// bytes; its contents are arbitrary.
+func getScratch(n int) *[]float32 {
+	if v, ok := convScratch.Get().(*[]float32); ok && len(*v) >= n {
+		return v
+	}
+	s := alignedFloats(n)
+	return &s
 }
 
 // conv2DGemm runs the convolution as one GEMM per image and group:

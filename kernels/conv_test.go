@@ -136,6 +136,55 @@ func TestConv2DLarge(t *testing.T) {
 	}
 }
 
+// TestConv2DBatched covers convolutions of several images with small
+// output planes, which run as GEMMs over batches of images: with and
+// without gather programs (16 or 8 outputs per entry, or none where the
+// inputs of an entry spread too far), several batches per call, groups,
+// and both weight forms.
+func TestConv2DBatched(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	var programs, lanes8, fallback int
+	for it := 0; it < 300; it++ {
+		p := Conv2DParams{N: 2 + r.IntN(9), H: 1 + r.IntN(24), W: 1 + r.IntN(24),
+			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1 + r.IntN(3), StrideW: 1 + r.IntN(3),
+			DilH: 1 + r.IntN(2), DilW: 1 + r.IntN(2), PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3)}
+		p.Group = 1 + r.IntN(2)
+		p.C = p.Group * (1 + r.IntN(6))
+		p.M = p.Group * (1 + r.IntN(40))
+		if it%10 == 0 {
+			p.N = 40 + r.IntN(30) // several batches of images
+		}
+		p.OH, p.OW = p.OutSize()
+		if p.Check() != nil || !p.batched() {
+			continue
+		}
+		var gp gatherProg
+		switch {
+		case !gp.build(p.window(), false):
+			fallback++
+		case gp.lanes == 8:
+			lanes8++
+		default:
+			programs++
+		}
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.M*p.C/p.Group*p.KH*p.KW)
+		bias := randSlice(r, p.M)
+		f := Fused{Act: Activation(it % 3), Lo: -0.5, Hi: 0.75}
+		SetThreads(1 + it%2)
+		y := nanSlice(p.N * p.M * p.OH * p.OW)
+		Conv2DFused(&p, x, w, bias, y, f)
+		checkConv(t, &p, x, w, bias, f, y)
+		y = nanSlice(len(y))
+		PackConv2D(&p, w).Run(x, bias, y, f)
+		checkConv(t, &p, x, w, bias, f, y)
+	}
+	SetThreads(1)
+	if hasGatherKernels() && (programs < 30 || lanes8 < 10 || fallback < 10) {
+		t.Errorf("gather programs: %d with 16 outputs per entry, %d with 8, %d fallbacks", programs, lanes8, fallback)
+	}
+}
+
 func TestConv2DCheck(t *testing.T) {
 	good := Conv2DParams{N: 1, C: 4, H: 5, W: 5, M: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 2, OH: 3, OW: 3}
 	if err := good.Check(); err != nil {

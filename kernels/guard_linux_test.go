@@ -62,3 +62,63 @@ func TestDepthwiseGuarded(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolGuarded runs pooling on small planes (the gather programs)
+// that touch inaccessible pages on either side.
+func TestPoolGuarded(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for it := 0; it < 400; it++ {
+		p := Pool2DParams{N: 1, C: 1 + r.IntN(3), H: 1 + r.IntN(8), W: 1 + r.IntN(15),
+			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2), DilH: 1, DilW: 1,
+			PadT: r.IntN(2), PadL: r.IntN(2), PadB: r.IntN(2), PadR: r.IntN(2)}
+		p.OH, p.OW = p.OutSize(false)
+		if p.Check() != nil {
+			continue
+		}
+		for _, atEnd := range []bool{false, true} {
+			x, freeX := guarded(t, p.N*p.C*p.H*p.W, atEnd)
+			y, freeY := guarded(t, p.N*p.C*p.OH*p.OW, atEnd)
+			copy(x, randSlice(r, len(x)))
+			for _, isMax := range []bool{true, false} {
+				if isMax {
+					MaxPool2D(&p, x, y)
+				} else {
+					AvgPool2D(&p, x, y)
+				}
+				want := poolRef(&p, x, isMax)
+				for i := range want {
+					if d := y[i] - want[i]; d > 1e-5 || d < -1e-5 {
+						t.Fatalf("%+v max=%v: y[%d] = %g, want %g", p, isMax, i, y[i], want[i])
+					}
+				}
+			}
+			freeX()
+			freeY()
+		}
+	}
+}
+
+// TestConvBatchedGuarded runs batched convolutions (im2col by gather
+// programs) on inputs that touch inaccessible pages on either side.
+func TestConvBatchedGuarded(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	for it := 0; it < 300; it++ {
+		p := Conv2DParams{N: 2 + r.IntN(3), C: 1 + r.IntN(3), H: 1 + r.IntN(10), W: 1 + r.IntN(10), M: 1 + r.IntN(8),
+			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2), DilH: 1, DilW: 1,
+			PadT: r.IntN(2), PadL: r.IntN(2), PadB: r.IntN(2), PadR: r.IntN(2), Group: 1}
+		p.OH, p.OW = p.OutSize()
+		if p.Check() != nil {
+			continue
+		}
+		w, bias := randSlice(r, p.M*p.C*p.KH*p.KW), randSlice(r, p.M)
+		for _, atEnd := range []bool{false, true} {
+			x, freeX := guarded(t, p.N*p.C*p.H*p.W, atEnd)
+			y, freeY := guarded(t, p.N*p.M*p.OH*p.OW, atEnd)
+			copy(x, randSlice(r, len(x)))
+			Conv2DFused(&p, x, w, bias, y, Fused{})
+			checkConv(t, &p, x, w, bias, Fused{}, y)
+			freeX()
+			freeY()
+		}
+	}
+}

@@ -276,3 +276,9 @@ func sdotAvx512M4N3(k int, a *float32, lda int, b *float32, ldb int, out *float3
 
 //go:noescape
 func sdotAvx512M4N4(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func gatherRowsAvx512(dst, src *float32, ent *gatherEntry, nv, nimg, srcImg, dstImg, step int)
+
+//go:noescape
+func poolAvx512(dst, src *float32, ent *gatherEntry, nv, taps, planes, srcPlane, dstPlane int, div *float32, isMax, step int)

@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // Pool2DParams describes 2-D NCHW max or average pooling. Pads are (top,
@@ -91,11 +92,60 @@ func pool2D(p *Pool2DParams, x, y []float32, isMax bool) {
 	threads := Threads()
 	planes := p.N * p.C
 	chunks := min(planes, 4*threads)
+	if p.OW < 16 {
+		// Rows shorter than a vector: run a gather program over whole
+		// planes instead.
+		ps := poolScratchPool.Get().(*poolScratch)
+		defer poolScratchPool.Put(ps)
+		if ps.build(p, isMax) {
+			parallelFor(chunks, threads, func(c int) {
+				p0, p1 := c*planes/chunks, (c+1)*planes/chunks
+				ps.gp.poolPlanes(y[p0*ohw:], x[p0*hw:], p.KH*p.KW, p1-p0, hw, ohw, ps.div, isMax)
+			})
+			return
+		}
+	}
 	parallelFor(chunks, threads, func(c int) {
 		for pl := c * planes / chunks; pl < (c+1)*planes/chunks; pl++ {
 			poolPlane(p, x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], isMax)
 		}
 	})
+}
+
+// poolScratch holds the gather program of a pooling and its divisors.
+type poolScratch struct {
+	gp  gatherProg
+	div []float32
+}
+
+var poolScratchPool = sync.Pool{New: func() any { return new(poolScratch) }}
+
+// build makes the vector-major gather program of p, and for average
+// pooling the divisor of every output, and reports whether it could.
+func (ps *poolScratch) build(p *Pool2DParams, isMax bool) bool {
+	g := windowGeom{H: p.H, W: p.W, OH: p.OH, OW: p.OW, KH: p.KH, KW: p.KW,
+		StrideH: p.StrideH, StrideW: p.StrideW, DilH: p.DilH, DilW: p.DilW, PadT: p.PadT, PadL: p.PadL}
+	if !ps.gp.build(&g, true) {
+		return false
+	}
+	if isMax {
+		return true
+	}
+	n := ps.gp.nv * ps.gp.lanes
+	if cap(ps.div) < n {
+		ps.div = make([]float32, n)
+	}
+	ps.div = ps.div[:n]
+	for q := range ps.div {
+		c := 1
+		if q < p.OH*p.OW {
+			oh, ow := q/p.OW, q%p.OW
+			c = poolCount(p.CountIncludePad, oh*p.StrideH-p.PadT, p.KH, p.DilH, p.H, p.PadT, p.PadB) *
+				poolCount(p.CountIncludePad, ow*p.StrideW-p.PadL, p.KW, p.DilW, p.W, p.PadL, p.PadR)
+		}
+		ps.div[q] = float32(c)
+	}
+	return true
 }
 
 // windowCount returns how many of the k taps (spacing dil) of the window

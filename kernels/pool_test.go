@@ -44,7 +44,7 @@ func poolRef(p *Pool2DParams, x []float32, isMax bool) []float32 {
 
 func TestPool2D(t *testing.T) {
 	r := rand.New(rand.NewPCG(25, 26))
-	tested := 0
+	tested, programs := 0, 0
 	for it := 0; it < 600; it++ {
 		p := Pool2DParams{
 			N: 1 + r.IntN(2), C: 1 + r.IntN(3), H: 1 + r.IntN(15), W: 1 + r.IntN(40),
@@ -62,6 +62,9 @@ func TestPool2D(t *testing.T) {
 			continue
 		}
 		tested++
+		if p.OW < 16 && new(poolScratch).build(&p, false) {
+			programs++
+		}
 		x := randSlice(r, p.N*p.C*p.H*p.W)
 		SetThreads(1 + it%2)
 		for _, isMax := range []bool{true, false} {
@@ -86,6 +89,9 @@ func TestPool2D(t *testing.T) {
 	SetThreads(1)
 	if tested < 200 {
 		t.Fatalf("only %d valid random cases", tested)
+	}
+	if hasGatherKernels() && programs < 60 {
+		t.Fatalf("only %d cases ran a gather program", programs)
 	}
 }
 

@@ -39,6 +39,7 @@ var outputs = []struct {
 	{"qgemm_amd64.s", genQgemm, false},
 	{"depthwise_amd64.s", genDepthwise, false},
 	{"sdot_amd64.s", genSdot, false},
+	{"gather_amd64.s", genGather, false},
 	{"kernels_amd64_decl.go", genDecl, true},
 }
 

@@ -278,4 +278,5 @@ func genDecl(a *asm) {
 	genQgemmDecl(a)
 	genDepthwiseDecl(a)
 	genSdotDecl(a)
+	genGatherDecl(a)
 }

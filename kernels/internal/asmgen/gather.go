@@ -1,0 +1,141 @@
+package main
+
+// gatherArgs and poolArgs are the Go declarations of the small-plane
+// gather kernels.
+const (
+	gatherArgs = "(dst, src *float32, ent *gatherEntry, nv, nimg, srcImg, dstImg, step int)"
+	poolArgs   = "(dst, src *float32, ent *gatherEntry, nv, taps, planes, srcPlane, dstPlane int, div *float32, isMax, step int)"
+)
+
+// genGather emits the kernels that run a gather program (see
+// kernels/gather.go): each entry moves the inputs under one kernel tap
+// of up to 16 consecutive outputs of a plane (step/4 of them) with one
+// two-vector permute.
+// An entry is 80 bytes: the window's byte offset in the input plane,
+// four 16-bit opmasks (the window's two loads, the outputs whose input
+// exists, the outputs inside the plane), and 16 int32 permute indices.
+//
+// gatherRowsAvx512 writes, for nv output vectors (entries in order) and
+// nimg images, image i's vector v to dst + i·dstImg + v·step bytes from
+// the plane at src + i·srcImg: one row of an im2col matrix spanning
+// images.
+//
+// poolAvx512 pools planes planes: for each output vector v it combines
+// the taps entries ent[v·taps : (v+1)·taps] by max (isMax ≠ 0, starting
+// at -Inf) or sum, divides sums by the vector at div + v·step, and
+// stores the vector at dst + v·step; planes advance by srcPlane and
+// dstPlane bytes.
+func genGather(a *asm) {
+	a.p("")
+	a.p("// func gatherRowsAvx512%s", gatherArgs)
+	a.p("TEXT ·gatherRowsAvx512(SB), NOSPLIT, $0-64")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ ent+16(FP), R8")
+	a.i("MOVQ nv+24(FP), CX")
+	a.i("MOVQ srcImg+40(FP), R11")
+	a.i("MOVQ dstImg+48(FP), R12")
+	a.p("gathervec:")
+	a.i("MOVQ (R8), AX")
+	a.i("LEAQ (SI)(AX*1), R9")
+	gatherMasks(a, "R8")
+	a.i("VMOVDQU32 16(R8), Z2")
+	a.i("MOVQ DI, R10")
+	a.i("MOVQ nimg+32(FP), DX")
+	a.p("gatherimg:")
+	gatherPerm(a, "R9")
+	a.i("VMOVUPS Z0, K4, (R10)")
+	a.i("ADDQ R11, R9")
+	a.i("ADDQ R12, R10")
+	a.i("DECQ DX")
+	a.i("JNZ gatherimg")
+	a.i("ADDQ $80, R8")
+	a.i("ADDQ step+56(FP), DI")
+	a.i("DECQ CX")
+	a.i("JNZ gathervec")
+	a.i("VZEROUPPER")
+	a.i("RET")
+
+	a.p("")
+	a.p("// func poolAvx512%s", poolArgs)
+	a.p("TEXT ·poolAvx512(SB), NOSPLIT, $0-88")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ planes+40(FP), R12")
+	// Z4 is the initial value: -Inf for max, 0 for sums.
+	a.i("VPXORD Z4, Z4, Z4")
+	a.i("MOVQ isMax+72(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JZ poolplane")
+	a.i("MOVL $0xff800000, AX")
+	a.i("VPBROADCASTD AX, Z4")
+	a.p("poolplane:")
+	a.i("MOVQ ent+16(FP), R8")
+	a.i("MOVQ div+64(FP), BX")
+	a.i("MOVQ DI, R10")
+	a.i("MOVQ nv+24(FP), CX")
+	a.p("poolvec:")
+	a.i("VMOVAPS Z4, Z3")
+	a.i("MOVQ taps+32(FP), DX")
+	a.p("pooltap:")
+	a.i("MOVQ (R8), AX")
+	a.i("LEAQ (SI)(AX*1), R9")
+	gatherMasks(a, "R8")
+	a.i("VMOVDQU32 16(R8), Z2")
+	gatherPerm(a, "R9")
+	a.i("MOVQ isMax+72(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JZ poolsum")
+	a.i("VMAXPS Z0, Z3, K3, Z3")
+	a.i("JMP poolnext")
+	a.p("poolsum:")
+	a.i("VADDPS Z0, Z3, Z3")
+	a.p("poolnext:")
+	a.i("ADDQ $80, R8")
+	a.i("DECQ DX")
+	a.i("JNZ pooltap")
+	a.i("MOVQ isMax+72(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JNZ poolstore")
+	a.i("VDIVPS (BX), Z3, Z3")
+	a.p("poolstore:")
+	a.i("VMOVUPS Z3, K4, (R10)")
+	a.i("ADDQ step+80(FP), R10")
+	a.i("ADDQ step+80(FP), BX")
+	a.i("DECQ CX")
+	a.i("JNZ poolvec")
+	a.i("ADDQ srcPlane+48(FP), SI")
+	a.i("ADDQ dstPlane+56(FP), DI")
+	a.i("DECQ R12")
+	a.i("JNZ poolplane")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
+// gatherMasks loads the four opmasks of the entry at reg into K1..K4.
+func gatherMasks(a *asm, reg string) {
+	a.i("MOVQ 8(%s), AX", reg)
+	for k := 1; k <= 4; k++ {
+		a.i("KMOVW AX, K%d", k)
+		if k < 4 {
+			a.i("SHRQ $16, AX")
+		}
+	}
+}
+
+// gatherPerm sets Z0 to the entry's outputs from the window at reg
+// (indices in Z2, masks in K1..K3), zero where the input is missing.
+func gatherPerm(a *asm, reg string) {
+	a.i("VMOVUPS.Z (%s), K1, Z0", reg)
+	a.i("VMOVUPS.Z 64(%s), K2, Z1", reg)
+	a.i("VPERMT2PS.Z Z1, Z2, K3, Z0")
+}
+
+func genGatherDecl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func gatherRowsAvx512%s", gatherArgs)
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func poolAvx512%s", poolArgs)
+}
