@@ -112,6 +112,8 @@ func Conv2DFused(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
 		gp.build(p.window(), false)
 		conv2DBatched(p, gp, nil, x, w, bias, y, f)
 		gatherPool.Put(gp)
+	case p.implicitConv():
+		conv2DImplicit(p, nil, x, w, bias, y, f)
 	default:
 		conv2DGemm(p, nil, x, w, bias, y, f)
 	}
@@ -170,11 +172,14 @@ func (c *PackedConv2D) Run(x, bias, y []float32, f Fused) {
 	for _, pa := range c.pa {
 		pa.check("PackedConv2D.Run")
 	}
-	if p.batched() {
+	switch {
+	case p.batched():
 		conv2DBatched(p, &c.gp, c.pa, x, nil, bias, y, f)
-		return
+	case p.implicitConv():
+		conv2DImplicit(p, c.pa, x, nil, bias, y, f)
+	default:
+		conv2DGemm(p, c.pa, x, nil, bias, y, f)
 	}
-	conv2DGemm(p, c.pa, x, nil, bias, y, f)
 }
 
 // depthwise reports whether every group has exactly one input channel.
@@ -269,11 +274,7 @@ func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, y
 		}
 		sgemmDrive(mg, cols, K, 1, &a, &bb, 0, cm, cols, newEpilogue(gbias, f), inner)
 		for m := 0; m < mg; m++ {
-			src := cm[m*cols : (m+1)*cols]
-			for i := 0; i < ni; i++ {
-				o := ((n0+i)*p.M + g*mg + m) * ohw
-				copy(y[o:o+ohw], src[i*ohw:(i+1)*ohw])
-			}
+			copyRows(y[(n0*p.M+g*mg+m)*ohw:], cm[m*cols:], ni, ohw, p.M*ohw, ohw)
 		}
 	})
 }

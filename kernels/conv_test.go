@@ -115,6 +115,12 @@ func TestConv2DLarge(t *testing.T) {
 		{N: 1, C: 300, H: 9, W: 9, M: 200, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1},
 		{N: 1, C: 48, H: 37, W: 37, M: 48, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 0, PadL: 1, PadB: 1, PadR: 0, Group: 48},
 		{N: 1, C: 40, H: 30, W: 33, M: 40, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 2, DilW: 2, PadT: 4, PadL: 4, PadB: 4, PadR: 4, Group: 40},
+		// Stride 1 (implicit GEMM): several column, depth and row blocks,
+		// dilation, asymmetric pads, groups, rectangular kernels.
+		{N: 1, C: 40, H: 45, W: 41, M: 130, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1},
+		{N: 2, C: 30, H: 25, W: 27, M: 20, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 2, DilW: 3, PadT: 0, PadL: 3, PadB: 2, PadR: 1, Group: 1},
+		{N: 1, C: 12, H: 30, W: 30, M: 24, KH: 1, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 0, PadL: 2, PadB: 0, PadR: 2, Group: 3},
+		{N: 1, C: 300, H: 7, W: 7, M: 70, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1},
 	}
 	for _, k := range testKernels() {
 		withKernel(t, k, func(t *testing.T) {

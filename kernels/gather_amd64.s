@@ -103,3 +103,37 @@ poolstore:
 	JNZ poolplane
 	VZEROUPPER
 	RET
+
+// func copyRowsAvx512(dst, src *float32, rows, n, dstStride, srcStride int)
+TEXT ·copyRowsAvx512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ rows+16(FP), DX
+	MOVQ n+24(FP), BX
+	LEAQ -1(BX), CX
+	ANDQ $15, CX
+	INCQ CX
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+copyrow:
+	MOVQ BX, CX
+	XORQ AX, AX
+copyvec:
+	CMPQ CX, $16
+	JLE copytail
+	VMOVUPS (SI)(AX*1), Z0
+	VMOVUPS Z0, (DI)(AX*1)
+	ADDQ $64, AX
+	SUBQ $16, CX
+	JMP copyvec
+copytail:
+	VMOVUPS.Z (SI)(AX*1), K1, Z0
+	VMOVUPS Z0, K1, (DI)(AX*1)
+	ADDQ dstStride+32(FP), DI
+	ADDQ srcStride+40(FP), SI
+	DECQ DX
+	JNZ copyrow
+	VZEROUPPER
+	RET

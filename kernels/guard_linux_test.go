@@ -98,12 +98,13 @@ func TestPoolGuarded(t *testing.T) {
 	}
 }
 
-// TestConvBatchedGuarded runs batched convolutions (im2col by gather
-// programs) on inputs that touch inaccessible pages on either side.
-func TestConvBatchedGuarded(t *testing.T) {
+// TestConvGuarded runs convolutions (batched ones with im2col by gather
+// programs, implicit GEMMs, im2col) on inputs and outputs that touch
+// inaccessible pages on either side.
+func TestConvGuarded(t *testing.T) {
 	r := rand.New(rand.NewPCG(45, 46))
 	for it := 0; it < 300; it++ {
-		p := Conv2DParams{N: 2 + r.IntN(3), C: 1 + r.IntN(3), H: 1 + r.IntN(10), W: 1 + r.IntN(10), M: 1 + r.IntN(8),
+		p := Conv2DParams{N: 1 + r.IntN(4), C: 1 + r.IntN(3), H: 1 + r.IntN(10), W: 1 + r.IntN(10), M: 1 + r.IntN(8),
 			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2), DilH: 1, DilW: 1,
 			PadT: r.IntN(2), PadL: r.IntN(2), PadB: r.IntN(2), PadR: r.IntN(2), Group: 1}
 		p.OH, p.OW = p.OutSize()

@@ -14,6 +14,16 @@ var sgemmAvx512Kernels = [6][4]func(kc int, a, b *float32, bstride int, c *float
 	{sgemmAvx512M6N1, sgemmAvx512M6N2, sgemmAvx512M6N3, sgemmAvx512M6N4},
 }
 
+// sgemmAvx512IKernels[m-1][nv-1] computes an m×(16·nv) tile with an indirect B.
+var sgemmAvx512IKernels = [6][4]func(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32){
+	{sgemmAvx512IM1N1, sgemmAvx512IM1N2, sgemmAvx512IM1N3, sgemmAvx512IM1N4},
+	{sgemmAvx512IM2N1, sgemmAvx512IM2N2, sgemmAvx512IM2N3, sgemmAvx512IM2N4},
+	{sgemmAvx512IM3N1, sgemmAvx512IM3N2, sgemmAvx512IM3N3, sgemmAvx512IM3N4},
+	{sgemmAvx512IM4N1, sgemmAvx512IM4N2, sgemmAvx512IM4N3, sgemmAvx512IM4N4},
+	{sgemmAvx512IM5N1, sgemmAvx512IM5N2, sgemmAvx512IM5N3, sgemmAvx512IM5N4},
+	{sgemmAvx512IM6N1, sgemmAvx512IM6N2, sgemmAvx512IM6N3, sgemmAvx512IM6N4},
+}
+
 // sgemmAvx2Kernels[m-1] computes a full m×16 tile.
 var sgemmAvx2Kernels = [6]func(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32){
 	sgemmAvx2M1, sgemmAvx2M2, sgemmAvx2M3, sgemmAvx2M4, sgemmAvx2M5, sgemmAvx2M6}
@@ -89,6 +99,78 @@ func sgemmAvx512M6N3(kc int, a, b *float32, bstride int, c *float32, ldc int, al
 
 //go:noescape
 func sgemmAvx512M6N4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM1N1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM1N2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM1N3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM1N4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM2N1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM2N2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM2N3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM2N4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM3N1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM3N2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM3N3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM3N4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM4N1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM4N2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM4N3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM4N4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM5N1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM5N2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM5N3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM5N4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM6N1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM6N2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM6N3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx512IM6N4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
 func sgemmAvx2M1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
@@ -276,6 +358,9 @@ func sdotAvx512M4N3(k int, a *float32, lda int, b *float32, ldb int, out *float3
 
 //go:noescape
 func sdotAvx512M4N4(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
+
+//go:noescape
+func copyRowsAvx512(dst, src *float32, rows, n, dstStride, srcStride int)
 
 //go:noescape
 func gatherRowsAvx512(dst, src *float32, ent *gatherEntry, nv, nimg, srcImg, dstImg, step int)

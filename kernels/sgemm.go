@@ -24,6 +24,12 @@ type sgemmKernel struct {
 	tile func(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi)
 }
 
+// Flag bits of the assembly micro-kernels.
+const (
+	sgemmLoadC    = 1 // accumulate into C scaled by beta
+	sgemmEpilogue = 2 // add the row bias and clamp
+)
+
 // sk is the micro-kernel chosen for this CPU (see the per-arch init).
 var sk *sgemmKernel
 

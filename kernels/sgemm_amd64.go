@@ -64,12 +64,6 @@ func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int,
 	}
 }
 
-// Flag bits of the assembly micro-kernels.
-const (
-	sgemmLoadC    = 1 // accumulate into C scaled by beta
-	sgemmEpilogue = 2 // add the row bias and clamp
-)
-
 // tileFlags converts the tile options to the kernels' arguments.
 func tileFlags(loadC bool, ep *tileEpi) (flags int, bias *float32, lo, hi float32) {
 	if loadC {

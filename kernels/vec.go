@@ -56,3 +56,11 @@ func copyStride[T any](x []T, s int, y []T) {
 		y[i] = x[i*s]
 	}
 }
+
+// copyRowsGo copies rows rows of n floats, rows dstStride and srcStride
+// apart.
+func copyRowsGo(dst, src []float32, rows, n, dstStride, srcStride int) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*dstStride:r*dstStride+n], src[r*srcStride:r*srcStride+n])
+	}
+}

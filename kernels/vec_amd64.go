@@ -148,3 +148,17 @@ func transpose8(dst, src []float32, lds, ldd, cols int) int {
 	transpose8Avx2(&dst[0], &src[0], lds*4, ldd*4, blocks)
 	return 8 * blocks
 }
+
+// copyRows copies rows rows of n floats: dst[r·dstStride:][:n] =
+// src[r·srcStride:][:n] for r < rows.
+func copyRows(dst, src []float32, rows, n, dstStride, srcStride int) {
+	if rows < 1 || n < 1 {
+		return
+	}
+	_, _ = dst[(rows-1)*dstStride+n-1], src[(rows-1)*srcStride+n-1]
+	if !hasAVX512 {
+		copyRowsGo(dst, src, rows, n, dstStride, srcStride)
+		return
+	}
+	copyRowsAvx512(&dst[0], &src[0], rows, n, 4*dstStride, 4*srcStride)
+}

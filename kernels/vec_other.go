@@ -25,3 +25,7 @@ func copy2(x, y []float32) { copyStride(x, 2, y) }
 func packA6(dst, src []float32, lda, kc int) int { return 0 }
 
 func transpose8(dst, src []float32, lds, ldd, cols int) int { return 0 }
+
+func copyRows(dst, src []float32, rows, n, dstStride, srcStride int) {
+	copyRowsGo(dst, src, rows, n, dstStride, srcStride)
+}

@@ -5,6 +5,7 @@ package main
 const (
 	gatherArgs = "(dst, src *float32, ent *gatherEntry, nv, nimg, srcImg, dstImg, step int)"
 	poolArgs   = "(dst, src *float32, ent *gatherEntry, nv, taps, planes, srcPlane, dstPlane int, div *float32, isMax, step int)"
+	copyArgs   = "(dst, src *float32, rows, n, dstStride, srcStride int)"
 )
 
 // genGather emits the kernels that run a gather program (see
@@ -110,6 +111,48 @@ func genGather(a *asm) {
 	a.i("JNZ poolplane")
 	a.i("VZEROUPPER")
 	a.i("RET")
+	genCopyRows(a)
+}
+
+// genCopyRows emits copyRowsAvx512, which copies rows rows of n ≥ 1
+// floats from src to dst, rows dstStride and srcStride bytes apart: full
+// vectors, then one masked vector, so nothing past a row is touched.
+func genCopyRows(a *asm) {
+	a.p("")
+	a.p("// func copyRowsAvx512%s", copyArgs)
+	a.p("TEXT ·copyRowsAvx512(SB), NOSPLIT, $0-48")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ rows+16(FP), DX")
+	a.i("MOVQ n+24(FP), BX")
+	// K1 masks the last 1..16 floats of a row.
+	a.i("LEAQ -1(BX), CX")
+	a.i("ANDQ $15, CX")
+	a.i("INCQ CX")
+	a.i("MOVQ $1, AX")
+	a.i("SHLQ CX, AX")
+	a.i("DECQ AX")
+	a.i("KMOVW AX, K1")
+	a.p("copyrow:")
+	a.i("MOVQ BX, CX")
+	a.i("XORQ AX, AX")
+	a.p("copyvec:")
+	a.i("CMPQ CX, $16")
+	a.i("JLE copytail")
+	a.i("VMOVUPS (SI)(AX*1), Z0")
+	a.i("VMOVUPS Z0, (DI)(AX*1)")
+	a.i("ADDQ $64, AX")
+	a.i("SUBQ $16, CX")
+	a.i("JMP copyvec")
+	a.p("copytail:")
+	a.i("VMOVUPS.Z (SI)(AX*1), K1, Z0")
+	a.i("VMOVUPS Z0, K1, (DI)(AX*1)")
+	a.i("ADDQ dstStride+32(FP), DI")
+	a.i("ADDQ srcStride+40(FP), SI")
+	a.i("DECQ DX")
+	a.i("JNZ copyrow")
+	a.i("VZEROUPPER")
+	a.i("RET")
 }
 
 // gatherMasks loads the four opmasks of the entry at reg into K1..K4.
@@ -132,6 +175,9 @@ func gatherPerm(a *asm, reg string) {
 }
 
 func genGatherDecl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func copyRowsAvx512%s", copyArgs)
 	a.p("")
 	a.p("//go:noescape")
 	a.p("func gatherRowsAvx512%s", gatherArgs)

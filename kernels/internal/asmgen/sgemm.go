@@ -19,10 +19,17 @@ const (
 // lo), hi), with NaNs kept.
 const sgemmArgs = "(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)"
 
+// sgemmIndArgs declares the AVX-512 kernels with an indirect B: row k of
+// the B panel starts offs[k] bytes after b (an implicit im2col matrix,
+// whose rows are shifted views of the input).
+const sgemmIndArgs = "(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)"
+
 func genSgemm(a *asm) {
-	for m := 1; m <= sgemmMR512; m++ {
-		for nv := 1; nv <= sgemmNV512; nv++ {
-			sgemm512(a, m, nv)
+	for _, ind := range []bool{false, true} {
+		for m := 1; m <= sgemmMR512; m++ {
+			for nv := 1; nv <= sgemmNV512; nv++ {
+				sgemm512(a, m, nv, ind)
+			}
 		}
 	}
 	for m := 1; m <= sgemmMR256; m++ {
@@ -30,23 +37,43 @@ func genSgemm(a *asm) {
 	}
 }
 
+// sgemm512Name is the name of the AVX-512 kernel for an m×(16·nv) tile,
+// with an indirect B when ind.
+func sgemm512Name(m, nv int, ind bool) string {
+	if ind {
+		return fmt.Sprintf("sgemmAvx512IM%dN%d", m, nv)
+	}
+	return fmt.Sprintf("sgemmAvx512M%dN%d", m, nv)
+}
+
 // sgemm512 emits an AVX-512 kernel for an m×(16·nv) tile. The last vector
 // of every row is loaded and stored under opmask K1 (from mask), so
 // partial tiles at the right edge of C need no scratch copy; masked-off
 // lanes are never touched in B or C.
 //
+// With ind, row k of B is at b + offs[k] bytes instead of b +
+// k·bstride (see sgemmIndArgs).
+//
 // Registers: accumulators Z0..Z(m·nv-1), B vectors Z24..Z27, broadcast A
 // values Z28..Z31 (reused for alpha and beta in the epilogue).
-func sgemm512(a *asm, m, nv int) {
+func sgemm512(a *asm, m, nv int, ind bool) {
 	acc := func(i, v int) string { return fmt.Sprintf("Z%d", i*nv+v) }
 	bv := func(v int) string { return fmt.Sprintf("Z%d", 24+v) }
+	name, args := sgemm512Name(m, nv, ind), sgemmArgs
+	if ind {
+		args = sgemmIndArgs
+	}
 	a.p("")
-	a.p("// func sgemmAvx512M%dN%d%s", m, nv, sgemmArgs)
-	a.p("TEXT ·sgemmAvx512M%dN%d(SB), NOSPLIT, $0-88", m, nv)
+	a.p("// func %s%s", name, args)
+	a.p("TEXT ·%s(SB), NOSPLIT, $0-88", name)
 	a.i("MOVQ kc+0(FP), CX")
 	a.i("MOVQ a+8(FP), SI")
 	a.i("MOVQ b+16(FP), DX")
-	a.i("MOVQ bstride+24(FP), R8")
+	if ind {
+		a.i("MOVQ offs+24(FP), R8")
+	} else {
+		a.i("MOVQ bstride+24(FP), R8")
+	}
 	a.i("MOVQ c+32(FP), DI")
 	a.i("MOVQ ldc+40(FP), R9")
 	a.i("MOVQ mask+56(FP), AX")
@@ -66,12 +93,19 @@ func sgemm512(a *asm, m, nv int) {
 			a.i("ADDQ R9, R10")
 		}
 	}
+	brow := "(DX)"
+	if ind {
+		brow = "(DX)(AX*1)"
+	}
 	body := func() {
+		if ind {
+			a.i("MOVQ (R8), AX")
+		}
 		for v := 0; v < nv; v++ {
 			if v == nv-1 {
-				a.i("VMOVUPS.Z %d(DX), K1, %s", 64*v, bv(v))
+				a.i("VMOVUPS.Z %d%s, K1, %s", 64*v, brow, bv(v))
 			} else {
-				a.i("VMOVUPS %d(DX), %s", 64*v, bv(v))
+				a.i("VMOVUPS %d%s, %s", 64*v, brow, bv(v))
 			}
 		}
 		for i := 0; i < m; i++ {
@@ -82,9 +116,17 @@ func sgemm512(a *asm, m, nv int) {
 			}
 		}
 		a.i("ADDQ $%d, SI", 4*sgemmMR512)
-		a.i("ADDQ R8, DX")
+		if ind {
+			a.i("ADDQ $8, R8")
+		} else {
+			a.i("ADDQ R8, DX")
+		}
 	}
-	unrolledLoop(a, fmt.Sprintf("s512m%dn%d", m, nv), 4, body)
+	label := fmt.Sprintf("s512m%dn%d", m, nv)
+	if ind {
+		label = fmt.Sprintf("s512im%dn%d", m, nv)
+	}
+	unrolledLoop(a, label, 4, body)
 
 	a.i("VBROADCASTSS alpha+48(FP), Z28")
 	a.i("VBROADCASTSS beta+52(FP), Z29")
@@ -92,7 +134,6 @@ func sgemm512(a *asm, m, nv int) {
 	a.i("VBROADCASTSS hi+84(FP), Z31")
 	a.i("MOVQ flags+64(FP), AX")
 	a.i("MOVQ bias+72(FP), BX")
-	label := fmt.Sprintf("s512m%dn%d", m, nv)
 	// Four epilogues, for the combinations of loading C and applying
 	// bias and clamp. Z24..Z27 are free once the loop is done.
 	epi := func(loadC, clamp bool) {
@@ -251,7 +292,18 @@ func genDecl(a *asm) {
 	for m := 1; m <= sgemmMR512; m++ {
 		a.buf.WriteString("{")
 		for nv := 1; nv <= sgemmNV512; nv++ {
-			fmt.Fprintf(&a.buf, "sgemmAvx512M%dN%d, ", m, nv)
+			fmt.Fprintf(&a.buf, "%s, ", sgemm512Name(m, nv, false))
+		}
+		a.p("},")
+	}
+	a.p("}")
+	a.p("")
+	a.p("// sgemmAvx512IKernels[m-1][nv-1] computes an m×(16·nv) tile with an indirect B.")
+	a.p("var sgemmAvx512IKernels = [%d][%d]func%s{", sgemmMR512, sgemmNV512, sgemmIndArgs)
+	for m := 1; m <= sgemmMR512; m++ {
+		a.buf.WriteString("{")
+		for nv := 1; nv <= sgemmNV512; nv++ {
+			fmt.Fprintf(&a.buf, "%s, ", sgemm512Name(m, nv, true))
 		}
 		a.p("},")
 	}
@@ -263,11 +315,17 @@ func genDecl(a *asm) {
 		fmt.Fprintf(&a.buf, "sgemmAvx2M%d, ", m)
 	}
 	a.p("}")
-	for m := 1; m <= sgemmMR512; m++ {
-		for nv := 1; nv <= sgemmNV512; nv++ {
-			a.p("")
-			a.p("//go:noescape")
-			a.p("func sgemmAvx512M%dN%d%s", m, nv, sgemmArgs)
+	for _, ind := range []bool{false, true} {
+		args := sgemmArgs
+		if ind {
+			args = sgemmIndArgs
+		}
+		for m := 1; m <= sgemmMR512; m++ {
+			for nv := 1; nv <= sgemmNV512; nv++ {
+				a.p("")
+				a.p("//go:noescape")
+				a.p("func %s%s", sgemm512Name(m, nv, ind), args)
+			}
 		}
 	}
 	for m := 1; m <= sgemmMR256; m++ {

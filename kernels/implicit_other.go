@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package kernels
+
+func hasIndirectKernels() bool { return false }
+
+func tileIndirect(mr, nr, kc int, a, b []float32, offs []int64, c []float32, ldc, flags int, bias *float32, lo, hi float32) {
+	panic("kernels: indirect micro-kernels without assembly")
+}
