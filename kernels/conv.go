@@ -113,7 +113,7 @@ func Conv2DFused(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
 		conv2DBatched(p, gp, nil, x, w, bias, y, f)
 		gatherPool.Put(gp)
 	case p.implicitConv():
-		conv2DImplicit(p, nil, x, w, bias, y, f)
+		conv2DImplicit(p, nil, nil, x, w, bias, y, f)
 	default:
 		conv2DGemm(p, nil, x, w, bias, y, f)
 	}
@@ -130,6 +130,8 @@ type PackedConv2D struct {
 	// gp is the im2col gather program of a batched convolution (see
 	// conv2DBatched); gp.nv is 0 if there is none.
 	gp gatherProg
+	// ph is the phase layout of an implicit-GEMM convolution.
+	ph *phaseGeom
 }
 
 // PackConv2D packs the weights w (M, C/Group, KH, KW) of the convolution
@@ -154,8 +156,11 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 	for g := 0; g < p.Group; g++ {
 		pc.pa = append(pc.pa, PackA(false, mg, K, w[g*mg*K:(g+1)*mg*K], K))
 	}
-	if p.batched() {
+	switch {
+	case p.batched():
 		pc.gp.build(p.window(), false)
+	case p.implicitConv():
+		pc.ph = newPhaseGeom(p)
 	}
 	return pc
 }
@@ -176,7 +181,7 @@ func (c *PackedConv2D) Run(x, bias, y []float32, f Fused) {
 	case p.batched():
 		conv2DBatched(p, &c.gp, c.pa, x, nil, bias, y, f)
 	case p.implicitConv():
-		conv2DImplicit(p, c.pa, x, nil, bias, y, f)
+		conv2DImplicit(p, c.ph, c.pa, x, nil, bias, y, f)
 	default:
 		conv2DGemm(p, c.pa, x, nil, bias, y, f)
 	}

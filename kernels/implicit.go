@@ -2,40 +2,114 @@ package kernels
 
 import "sync"
 
-// Implicit-GEMM convolution. For stride 1, row k = (c, kh, kw) of the
-// im2col matrix, taken over output positions laid out on the padded
-// input's grid (oh·Wp + ow, Wp = W + PadL + PadR), is a contiguous run
-// of the zero-padded input plane c starting at kh·DilH·Wp + kw·DilW. So
-// the micro-kernel can read B straight from a padded copy of the input
-// through a table of row offsets, and no im2col matrix is ever built:
-// the price is the padded copy, the OW..Wp-1 columns of each grid row
-// (computed and dropped, a few percent for 3×3 kernels), and copying the
+// Implicit-GEMM convolution. Split the zero-padded input into s_h×s_w
+// phase planes, phase (py, px) holding the padded positions (i·s_h + py,
+// j·s_w + px) at (i, j), all Hq×Wq (Hq = ⌈Hp/s_h⌉, Wq = ⌈Wp/s_w⌉). Tap
+// (kh, kw) of output (oh, ow) then reads phase ((kh·d_h) mod s_h,
+// (kw·d_w) mod s_w) at (oh + ⌊kh·d_h/s_h⌋, ow + ⌊kw·d_w/s_w⌋). So with
+// the output positions laid out on the phase grid (oh·Wq + ow), row k =
+// (c, kh, kw) of the im2col matrix is a contiguous run of one phase
+// plane, and the micro-kernel reads B straight from the phase planes
+// through a table of row offsets: no im2col matrix is ever built. The
+// price is the phase copy (one pass over the input; with stride 1 it is
+// just the padded input), the columns OW..Wq-1 of each grid row
+// (computed and dropped: a few percent for 3×3 kernels) and copying the
 // result out of the grid.
 
-// implicitConv reports whether conv2DImplicit runs p: stride 1, not
-// depthwise, not a plain 1×1 product, and indirect micro-kernels
-// available.
+// implicitConv reports whether conv2DImplicit runs p: not depthwise,
+// not a 1×1 stride-1 product (which reads its input in place), and
+// indirect micro-kernels available.
 func (p *Conv2DParams) implicitConv() bool {
-	return hasIndirectKernels() && p.StrideH == 1 && p.StrideW == 1 && !p.pointwise() && !p.depthwise()
+	return hasIndirectKernels() && !p.pointwise() && !p.depthwise()
 }
 
-// implicitScratch holds a job's padded input and grid output.
+// implicitScratch holds a job's phase planes and grid output.
 var implicitScratch sync.Pool
 
-// conv2DImplicit computes the convolution p (see implicitConv) with the
-// weights packed in pa (one per group) or, when pa is nil, w.
-func conv2DImplicit(p *Conv2DParams, pa []*PackedA, x, w, bias, y []float32, f Fused) {
-	cg, mg := p.C/p.Group, p.M/p.Group
-	khw := p.KH * p.KW
-	K := cg * khw
-	hw, ohw := p.H*p.W, p.OH*p.OW
+// phaseGeom is the phase-plane layout of an implicit convolution.
+type phaseGeom struct {
+	hq, wq int      // phase plane size
+	ng     int      // grid columns up to the last output: (OH-1)·wq + OW
+	phases [][2]int // the phases some tap reads, (py, px)
+	offs   []int64  // byte offset of B row k from the phase planes
+}
+
+// newPhaseGeom lays out p's phase planes and B rows.
+func newPhaseGeom(p *Conv2DParams) *phaseGeom {
+	sh, sw := p.StrideH, p.StrideW
 	hp, wp := p.H+p.PadT+p.PadB, p.W+p.PadL+p.PadR
-	ng := (p.OH-1)*wp + p.OW // grid columns up to the last output
-	offs := make([]int64, K)
-	for k := range offs {
-		ci, r := k/khw, k%khw
-		offs[k] = 4 * int64(ci*hp*wp+r/p.KW*p.DilH*wp+r%p.KW*p.DilW)
+	g := &phaseGeom{hq: (hp + sh - 1) / sh, wq: (wp + sw - 1) / sw}
+	g.ng = (p.OH-1)*g.wq + p.OW
+	khw := p.KH * p.KW
+	idx := make([]int, sh*sw) // phase → position in g.phases, plus one
+	tapPhase := make([]int, khw)
+	for t := 0; t < khw; t++ {
+		py, px := t/p.KW*p.DilH%sh, t%p.KW*p.DilW%sw
+		if idx[py*sw+px] == 0 {
+			g.phases = append(g.phases, [2]int{py, px})
+			idx[py*sw+px] = len(g.phases)
+		}
+		tapPhase[t] = idx[py*sw+px] - 1
 	}
+	plane := g.hq * g.wq
+	K := p.C / p.Group * khw
+	g.offs = make([]int64, K)
+	for k := range g.offs {
+		ci, t := k/khw, k%khw
+		kh, kw := t/p.KW*p.DilH, t%p.KW*p.DilW
+		g.offs[k] = 4 * int64((ci*len(g.phases)+tapPhase[t])*plane+kh/sh*g.wq+kw/sw)
+	}
+	return g
+}
+
+// fill writes the phase planes of the cg channels x (H×W each) to xq,
+// which is zeroed first.
+func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
+	clear(xq)
+	sh, sw := p.StrideH, p.StrideW
+	plane := g.hq * g.wq
+	for c := 0; c < cg; c++ {
+		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
+		for f, ph := range g.phases {
+			dst := xq[(c*len(g.phases)+f)*plane : (c*len(g.phases)+f+1)*plane]
+			// Rows i with input row i·sh + py - PadT in [0, H), columns
+			// j with input column j·sw + px - PadL in [0, W).
+			py, px := ph[0], ph[1]
+			i0 := max(0, (p.PadT-py+sh-1)/sh)
+			i1 := min(g.hq, (p.H-1+p.PadT-py)/sh+1)
+			j0 := max(0, (p.PadL-px+sw-1)/sw)
+			j1 := min(g.wq, (p.W-1+p.PadL-px)/sw+1)
+			if i0 >= i1 || j0 >= j1 || p.H-1+p.PadT-py < 0 || p.W-1+p.PadL-px < 0 {
+				continue
+			}
+			src := xc[(i0*sh+py-p.PadT)*p.W+j0*sw+px-p.PadL:]
+			if sw == 1 {
+				copyRows(dst[i0*g.wq+j0:], src, i1-i0, j1-j0, g.wq, sh*p.W)
+				continue
+			}
+			for i := i0; i < i1; i++ {
+				row, s := dst[i*g.wq+j0:i*g.wq+j1], src[(i-i0)*sh*p.W:]
+				if sw == 2 {
+					copy2(s, row)
+				} else {
+					copyStride(s, sw, row)
+				}
+			}
+		}
+	}
+}
+
+// conv2DImplicit computes the convolution p (see implicitConv) with the
+// weights packed in pa (one per group) or, when pa is nil, w; g is p's
+// phase layout (nil: made here).
+func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, y []float32, f Fused) {
+	if g == nil {
+		g = newPhaseGeom(p)
+	}
+	cg, mg := p.C/p.Group, p.M/p.Group
+	K := cg * p.KH * p.KW
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	nq := cg * len(g.phases) * g.hq * g.wq
 	jobs := p.N * p.Group
 	outer, inner := Threads(), 1
 	if jobs < outer {
@@ -44,35 +118,31 @@ func conv2DImplicit(p *Conv2DParams, pa []*PackedA, x, w, bias, y []float32, f F
 	lo, hi := f.bounds()
 	epi := bias != nil || f.Act != ActNone
 	parallelFor(jobs, outer, func(job int) {
-		n, g := job/p.Group, job%p.Group
-		sp := getImplicitScratch(cg*hp*wp + mg*ng)
+		n, gr := job/p.Group, job%p.Group
+		sp := getImplicitScratch(nq + mg*g.ng)
 		defer implicitScratch.Put(sp)
-		xp, cm := (*sp)[:cg*hp*wp], (*sp)[cg*hp*wp:cg*hp*wp+mg*ng]
-		clear(xp)
-		for c := 0; c < cg; c++ {
-			src := x[(n*p.C+g*cg+c)*hw:]
-			copyRows(xp[c*hp*wp+p.PadT*wp+p.PadL:], src, p.H, p.W, wp, p.W)
-		}
-		a := sgemmA{a: w, lda: K, row0: g * mg}
+		xq, cm := (*sp)[:nq], (*sp)[nq:nq+mg*g.ng]
+		g.fill(p, xq, x[(n*p.C+gr*cg)*hw:], cg)
+		a := sgemmA{a: w, lda: K, row0: gr * mg}
 		if pa != nil {
-			a = sgemmA{pk: pa[g]}
+			a = sgemmA{pk: pa[gr]}
 		}
 		var gbias []float32
 		if bias != nil {
-			gbias = bias[g*mg : (g+1)*mg]
+			gbias = bias[gr*mg : (gr+1)*mg]
 		}
 		// Column panels are split between inner goroutines.
 		k := sk
-		panels := (ng + k.nr - 1) / k.nr
+		panels := (g.ng + k.nr - 1) / k.nr
 		parts := min(inner, panels)
 		parallelFor(parts, parts, func(t int) {
-			j0, j1 := t*panels/parts*k.nr, min(ng, (t+1)*panels/parts*k.nr)
+			j0, j1 := t*panels/parts*k.nr, min(g.ng, (t+1)*panels/parts*k.nr)
 			wk := getWork(k)
 			defer sgemmWorkPool.Put(wk)
-			implicitBlocked(k, wk, mg, j0, j1, K, &a, xp, offs, cm, ng, epi, gbias, lo, hi)
+			implicitBlocked(k, wk, mg, j0, j1, K, &a, xq, g.offs, cm, g.ng, epi, gbias, lo, hi)
 		})
 		for m := 0; m < mg; m++ {
-			copyRows(y[(n*p.M+g*mg+m)*ohw:], cm[m*ng:], p.OH, p.OW, p.OW, wp)
+			copyRows(y[(n*p.M+gr*mg+m)*ohw:], cm[m*g.ng:], p.OH, p.OW, p.OW, g.wq)
 		}
 	})
 }
