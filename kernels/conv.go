@@ -348,22 +348,15 @@ type im2col struct {
 }
 
 // pack writes rows [k0, k0+kc) and columns [j0, j0+nc) in panels of nr
-// columns (see packB). Each row is built contiguously first, a few long
-// copies per output row, then split into the panels.
+// columns (see packB), each panel row straight from the input.
 func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
-	var buf [1024]float32
-	for k := 0; k < kc; k++ {
-		row := buf[:0]
-		for c := 0; c < nc; c += len(buf) {
-			row = buf[:min(len(buf), nc-c)]
-			m.row(row, k0+k, j0+c)
-			for t := 0; t < len(row); t += nr {
-				jp := c + t
-				n := min(nr, len(row)-t)
-				d := dst[jp*kc+k*nr : jp*kc+k*nr+nr]
-				copy(d, row[t:t+n])
-				clear(d[n:])
-			}
+	for jp := 0; jp < nc; jp += nr {
+		n := min(nr, nc-jp)
+		panel := dst[jp*kc : jp*kc+kc*nr]
+		for k := 0; k < kc; k++ {
+			d := panel[k*nr : k*nr+nr]
+			m.row(d[:n], k0+k, j0+jp)
+			clear(d[n:])
 		}
 	}
 }

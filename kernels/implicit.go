@@ -36,30 +36,49 @@ type phaseGeom struct {
 
 // newPhaseGeom lays out p's phase planes and B rows.
 func newPhaseGeom(p *Conv2DParams) *phaseGeom {
+	g := new(phaseGeom)
+	g.init(p)
+	return g
+}
+
+// phasePool holds layouts for convolutions without a PackedConv2D.
+var phasePool = sync.Pool{New: func() any { return new(phaseGeom) }}
+
+// init lays out p's phase planes and B rows, reusing g's slices.
+func (g *phaseGeom) init(p *Conv2DParams) {
 	sh, sw := p.StrideH, p.StrideW
 	hp, wp := p.H+p.PadT+p.PadB, p.W+p.PadL+p.PadR
-	g := &phaseGeom{hq: (hp + sh - 1) / sh, wq: (wp + sw - 1) / sw}
+	g.hq, g.wq = (hp+sh-1)/sh, (wp+sw-1)/sw
 	g.ng = (p.OH-1)*g.wq + p.OW
-	khw := p.KH * p.KW
-	idx := make([]int, sh*sw) // phase → position in g.phases, plus one
-	tapPhase := make([]int, khw)
-	for t := 0; t < khw; t++ {
+	g.phases = g.phases[:0]
+	// phaseOf returns the position of tap t's phase in g.phases.
+	phaseOf := func(t int) int {
 		py, px := t/p.KW*p.DilH%sh, t%p.KW*p.DilW%sw
-		if idx[py*sw+px] == 0 {
-			g.phases = append(g.phases, [2]int{py, px})
-			idx[py*sw+px] = len(g.phases)
+		for i, ph := range g.phases {
+			if ph == [2]int{py, px} {
+				return i
+			}
 		}
-		tapPhase[t] = idx[py*sw+px] - 1
+		g.phases = append(g.phases, [2]int{py, px})
+		return len(g.phases) - 1
+	}
+	khw := p.KH * p.KW
+	for t := 0; t < khw; t++ {
+		phaseOf(t)
 	}
 	plane := g.hq * g.wq
 	K := p.C / p.Group * khw
-	g.offs = make([]int64, K)
-	for k := range g.offs {
-		ci, t := k/khw, k%khw
-		kh, kw := t/p.KW*p.DilH, t%p.KW*p.DilW
-		g.offs[k] = 4 * int64((ci*len(g.phases)+tapPhase[t])*plane+kh/sh*g.wq+kw/sw)
+	if cap(g.offs) < K {
+		g.offs = make([]int64, K)
 	}
-	return g
+	g.offs = g.offs[:K]
+	for t := 0; t < khw; t++ {
+		ph := phaseOf(t)
+		kh, kw := t/p.KW*p.DilH, t%p.KW*p.DilW
+		for ci := 0; ci < p.C/p.Group; ci++ {
+			g.offs[ci*khw+t] = 4 * int64((ci*len(g.phases)+ph)*plane+kh/sh*g.wq+kw/sw)
+		}
+	}
 }
 
 // fill writes the phase planes of the cg channels x (H×W each) to xq,
@@ -104,7 +123,9 @@ func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
 // phase layout (nil: made here).
 func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, y []float32, f Fused) {
 	if g == nil {
-		g = newPhaseGeom(p)
+		g = phasePool.Get().(*phaseGeom)
+		defer phasePool.Put(g)
+		g.init(p)
 	}
 	cg, mg := p.C/p.Group, p.M/p.Group
 	K := cg * p.KH * p.KW
@@ -135,12 +156,19 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, y 
 		k := sk
 		panels := (g.ng + k.nr - 1) / k.nr
 		parts := min(inner, panels)
-		parallelFor(parts, parts, func(t int) {
-			j0, j1 := t*panels/parts*k.nr, min(g.ng, (t+1)*panels/parts*k.nr)
+		if parts <= 1 {
 			wk := getWork(k)
-			defer sgemmWorkPool.Put(wk)
-			implicitBlocked(k, wk, mg, j0, j1, K, &a, xq, g.offs, cm, g.ng, epi, gbias, lo, hi)
-		})
+			implicitBlocked(k, wk, mg, 0, g.ng, K, &a, xq, g.offs, cm, g.ng, epi, gbias, lo, hi)
+			sgemmWorkPool.Put(wk)
+		} else {
+			av := a // a copy, so that only this branch moves it to the heap
+			parallelFor(parts, parts, func(t int) {
+				j0, j1 := t*panels/parts*k.nr, min(g.ng, (t+1)*panels/parts*k.nr)
+				wk := getWork(k)
+				defer sgemmWorkPool.Put(wk)
+				implicitBlocked(k, wk, mg, j0, j1, K, &av, xq, g.offs, cm, g.ng, epi, gbias, lo, hi)
+			})
+		}
 		for m := 0; m < mg; m++ {
 			copyRows(y[(n*p.M+gr*mg+m)*ohw:], cm[m*g.ng:], p.OH, p.OW, p.OW, g.wq)
 		}

@@ -83,9 +83,12 @@ type tileEpi struct {
 // zeroBias stands in for a missing bias vector.
 var zeroBias [16]float32
 
-// sgemmWork holds one goroutine's packing buffers.
+// sgemmWork holds one goroutine's packing buffers, and the tile
+// epilogue (kept here so that passing it to the micro-kernel does not
+// allocate).
 type sgemmWork struct {
 	a, b, edge []float32
+	te         tileEpi
 }
 
 var sgemmWorkPool = sync.Pool{New: func() any { return new(sgemmWork) }}
@@ -233,6 +236,13 @@ func sgemmDrive(M, N, K int, alpha float32, a *sgemmA, b *sgemmB, beta float32, 
 		panels = pn
 	}
 	parts := min(threads, panels)
+	// Copies, so that only this branch moves the operands to the heap.
+	av, bv := *a, *b
+	var ev *epilogue
+	if epi != nil {
+		e := *epi
+		ev = &e
+	}
 	parallelFor(parts, parts, func(t int) {
 		lo, hi := t*panels/parts, (t+1)*panels/parts
 		if lo == hi {
@@ -242,21 +252,21 @@ func sgemmDrive(M, N, K int, alpha float32, a *sgemmA, b *sgemmB, beta float32, 
 		defer sgemmWorkPool.Put(w)
 		if splitN {
 			j0, j1 := lo*k.nr, min(hi*k.nr, N)
-			bb := *b
+			bb := bv
 			bb.col0 += j0
-			sgemmBlocked(k, w, M, j1-j0, K, alpha, a, &bb, beta, C[j0:], ldc, epi)
+			sgemmBlocked(k, w, M, j1-j0, K, alpha, &av, &bb, beta, C[j0:], ldc, ev)
 			return
 		}
 		i0, i1 := lo*k.mr, min(hi*k.mr, M)
-		aa := *a
+		aa := av
 		aa.row0 += i0
 		var e *epilogue
-		if epi != nil {
-			ee := *epi
+		if ev != nil {
+			ee := *ev
 			ee.row0 += i0
 			e = &ee
 		}
-		sgemmBlocked(k, w, i1-i0, N, K, alpha, &aa, b, beta, C[i0*ldc:], ldc, e)
+		sgemmBlocked(k, w, i1-i0, N, K, alpha, &aa, &bv, beta, C[i0*ldc:], ldc, e)
 	})
 }
 
@@ -310,11 +320,11 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 					mrb := min(mr, mcb-ir)
 					var tep *tileEpi
 					if last && epi != nil {
-						te := tileEpi{bias: zeroBias[:], lo: epi.lo, hi: epi.hi}
+						w.te = tileEpi{bias: zeroBias[:], lo: epi.lo, hi: epi.hi}
 						if epi.bias != nil {
-							te.bias = epi.bias[epi.row0+ic+ir:]
+							w.te.bias = epi.bias[epi.row0+ic+ir:]
 						}
-						tep = &te
+						tep = &w.te
 					}
 					ap := ablk[ir*kcb:]
 					crow := (ic + ir) * ldc
