@@ -327,7 +327,7 @@ func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, y []float32, f Fused
 			// whose inputs fit in L2).
 			b.direct = true
 		} else {
-			b.im = &im2col{p: p, x: xg}
+			b.im = im2col{p: p, x: xg}
 		}
 		var gbias []float32
 		if bias != nil {

@@ -50,9 +50,9 @@ type sgemmB struct {
 	pk     *PackedB // prepacked; b is unused when set
 	col0   int      // first column; a multiple of nr when pk is set
 	direct bool     // read B (not transposed) in place instead of packing
-	// im, when set, generates B as an im2col matrix packed block by
-	// block; b and ldb are unused.
-	im *im2col
+	// im, when im.p is set, generates B as an im2col matrix packed
+	// block by block; b and ldb are unused.
+	im im2col
 }
 
 // epilogue is applied to finished tiles of C: C[i][j] = min(max(C[i][j]
@@ -299,7 +299,7 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 					edgeStart = ncb - ncb%nr
 					packB(w.edge, b, pc, kcb, jc+edgeStart, ncb-edgeStart, nr)
 				}
-			case b.im != nil:
+			case b.im.p != nil:
 				b.im.pack(w.b, pc, kcb, b.col0+jc, ncb, nr)
 				bblk = w.b
 			default:

@@ -48,7 +48,22 @@ func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int,
 	// Partial tile: the B panel is zero-padded to 16 columns; compute the
 	// full tile into scratch and merge the valid part.
 	var t [6 * 16]float32
-	sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &t[0], 16*4, alpha, 0, 0, 0, nil, 0, 0)
+	// A direct call: through the kernel table, t would escape.
+	tp, ap, bp, bs := &t[0], &a[0], &b[0], bstride*4
+	switch mr {
+	case 1:
+		sgemmAvx2M1(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+	case 2:
+		sgemmAvx2M2(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+	case 3:
+		sgemmAvx2M3(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+	case 4:
+		sgemmAvx2M4(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+	case 5:
+		sgemmAvx2M5(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+	default:
+		sgemmAvx2M6(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+	}
 	for i := 0; i < mr; i++ {
 		row := c[i*ldc : i*ldc+nr]
 		for j := range row {
