@@ -132,6 +132,9 @@ type PackedConv2D struct {
 	gp gatherProg
 	// ph is the phase layout of an implicit-GEMM convolution.
 	ph *phaseGeom
+	// sw is the swapped form of a convolution with small output planes
+	// (pa is then unused).
+	sw *swapConv
 }
 
 // PackConv2D packs the weights w (M, C/Group, KH, KW) of the convolution
@@ -150,6 +153,9 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 		if d, ok := newDW3x3(&pc.P, make([]int64, dwRowsLen(p.OH))); ok {
 			pc.dw = &d
 		}
+		return pc
+	}
+	if pc.sw = newSwapConv(p, w); pc.sw != nil {
 		return pc
 	}
 	mg := p.M / p.Group
@@ -172,6 +178,13 @@ func (c *PackedConv2D) Run(x, bias, y []float32, f Fused) {
 	p.mustCheck("PackedConv2D.Run", x, nil, bias, y)
 	if c.w != nil {
 		depthwiseConv(p, c.dw, x, c.w, bias, y, f)
+		return
+	}
+	if c.sw != nil {
+		for _, pb := range c.sw.pb {
+			pb.check("PackedConv2D.Run")
+		}
+		conv2DSwapped(p, c.sw, x, bias, y, f)
 		return
 	}
 	for _, pa := range c.pa {

@@ -191,6 +191,53 @@ func TestConv2DBatched(t *testing.T) {
 	}
 }
 
+// TestConv2DSwapped covers convolutions with small output planes and
+// many output channels, which PackConv2D runs with positions as the GEMM
+// rows: 1×1 and implicit (strided, dilated, padded) kernels, groups,
+// activations, planes from 1×1 to beyond one row block of positions.
+func TestConv2DSwapped(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	swapped := 0
+	for it := 0; it < 200; it++ {
+		p := Conv2DParams{N: 1, H: 1 + r.IntN(16), W: 1 + r.IntN(16), KH: 1 + r.IntN(3), KW: 1 + r.IntN(3),
+			StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2), DilH: 1 + r.IntN(2), DilW: 1,
+			PadT: r.IntN(2), PadL: r.IntN(2), PadB: r.IntN(2), PadR: r.IntN(2)}
+		if it%3 == 0 { // 1×1 stride 1
+			p.KH, p.KW, p.StrideH, p.StrideW, p.DilH = 1, 1, 1, 1, 1
+			p.PadT, p.PadL, p.PadB, p.PadR = 0, 0, 0, 0
+		}
+		if it%20 == 0 {
+			p.H, p.W = 12+r.IntN(6), 12+r.IntN(6) // over 120 positions
+		}
+		p.Group = 1 + r.IntN(2)
+		p.C = p.Group * (1 + r.IntN(20))
+		p.M = p.Group * (16 * (3 + r.IntN(6)))
+		p.OH, p.OW = p.OutSize()
+		if p.Check() != nil {
+			continue
+		}
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.M*p.C/p.Group*p.KH*p.KW)
+		var bias []float32
+		if it%4 != 0 {
+			bias = randSlice(r, p.M)
+		}
+		f := Fused{Act: Activation(it % 3), Lo: -0.5, Hi: 0.75}
+		pc := PackConv2D(&p, w)
+		if pc.sw != nil {
+			swapped++
+		}
+		SetThreads(1 + it%2)
+		y := nanSlice(p.N * p.M * p.OH * p.OW)
+		pc.Run(x, bias, y, f)
+		checkConv(t, &p, x, w, bias, f, y)
+	}
+	SetThreads(1)
+	if hasIndirectKernels() && swapped < 60 {
+		t.Errorf("only %d convolutions ran swapped", swapped)
+	}
+}
+
 func TestConv2DCheck(t *testing.T) {
 	good := Conv2DParams{N: 1, C: 4, H: 5, W: 5, M: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 2, OH: 3, OW: 3}
 	if err := good.Check(); err != nil {

@@ -104,7 +104,7 @@ func TestPoolGuarded(t *testing.T) {
 func TestConvGuarded(t *testing.T) {
 	r := rand.New(rand.NewPCG(45, 46))
 	for it := 0; it < 300; it++ {
-		p := Conv2DParams{N: 1 + r.IntN(4), C: 1 + r.IntN(3), H: 1 + r.IntN(10), W: 1 + r.IntN(10), M: 1 + r.IntN(8),
+		p := Conv2DParams{N: 1 + r.IntN(4), C: 1 + r.IntN(3), H: 1 + r.IntN(10), W: 1 + r.IntN(10), M: 1 + r.IntN(8) + 48*r.IntN(2),
 			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2), DilH: 1, DilW: 1,
 			PadT: r.IntN(2), PadL: r.IntN(2), PadB: r.IntN(2), PadR: r.IntN(2), Group: 1}
 		p.OH, p.OW = p.OutSize()
@@ -117,6 +117,8 @@ func TestConvGuarded(t *testing.T) {
 			y, freeY := guarded(t, p.N*p.M*p.OH*p.OW, atEnd)
 			copy(x, randSlice(r, len(x)))
 			Conv2DFused(&p, x, w, bias, y, Fused{})
+			checkConv(t, &p, x, w, bias, Fused{}, y)
+			PackConv2D(&p, w).Run(x, bias, y, Fused{})
 			checkConv(t, &p, x, w, bias, Fused{}, y)
 			freeX()
 			freeY()

@@ -19,3 +19,14 @@ func tileIndirect(mr, nr, kc int, a, b []float32, offs []int64, c []float32, ldc
 	_, _, _ = a[sgemmMR512*kc-1], b[offs[kc-1]/4+int64(nr)-1], c[(mr-1)*ldc+nr-1]
 	sgemmAvx512IKernels[mr-1][nv-1](kc, &a[0], &b[0], &offs[0], &c[0], ldc*4, 1, 1, mask, flags, bias, lo, hi)
 }
+
+// packPanels packs len(desc)/2 panels of the transposed implicit im2col
+// rows offs (see packPanelsAvx512) into dst.
+func packPanels(dst, src []float32, offs, desc []int64) {
+	kc, np := len(offs), len(desc)/2
+	if kc == 0 || np == 0 {
+		return
+	}
+	_ = dst[np*kc*6-1]
+	packPanelsAvx512(&dst[0], &src[0], &offs[0], kc, &desc[0], np)
+}

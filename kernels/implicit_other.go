@@ -7,3 +7,7 @@ func hasIndirectKernels() bool { return false }
 func tileIndirect(mr, nr, kc int, a, b []float32, offs []int64, c []float32, ldc, flags int, bias *float32, lo, hi float32) {
 	panic("kernels: indirect micro-kernels without assembly")
 }
+
+func packPanels(dst, src []float32, offs, desc []int64) {
+	panic("kernels: packPanels without assembly")
+}

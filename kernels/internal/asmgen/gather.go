@@ -6,6 +6,7 @@ const (
 	gatherArgs = "(dst, src *float32, ent *gatherEntry, nv, nimg, srcImg, dstImg, step int)"
 	poolArgs   = "(dst, src *float32, ent *gatherEntry, nv, taps, planes, srcPlane, dstPlane int, div *float32, isMax, step int)"
 	copyArgs   = "(dst, src *float32, rows, n, dstStride, srcStride int)"
+	panelArgs  = "(dst, src *float32, offs *int64, kc int, desc *int64, npanels int)"
 )
 
 // genGather emits the kernels that run a gather program (see
@@ -112,6 +113,7 @@ func genGather(a *asm) {
 	a.i("VZEROUPPER")
 	a.i("RET")
 	genCopyRows(a)
+	genPackPanels(a)
 }
 
 // genCopyRows emits copyRowsAvx512, which copies rows rows of n ≥ 1
@@ -155,6 +157,48 @@ func genCopyRows(a *asm) {
 	a.i("RET")
 }
 
+// genPackPanels emits packPanelsAvx512, which packs npanels panels of 6
+// rows of a transposed implicit im2col matrix (output positions × K) for
+// the micro-kernels: panel p (kc·6 floats from dst + p·kc·24 bytes)
+// holds at row k the up to 6 values selected by the compress opmask
+// from the 16 floats at src + desc[2p] + offs[k] bytes (loaded under the
+// load opmask), zero-padded. desc[2p+1] holds the load opmask, then the
+// compress opmask, 16 bits each.
+func genPackPanels(a *asm) {
+	a.p("")
+	a.p("// func packPanelsAvx512%s", panelArgs)
+	a.p("TEXT ·packPanelsAvx512(SB), NOSPLIT, $0-48")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ desc+32(FP), R10")
+	a.i("MOVQ npanels+40(FP), R11")
+	a.i("MOVQ $0x3f, AX")
+	a.i("KMOVW AX, K3")
+	a.p("packpanel:")
+	a.i("MOVQ (R10), DX")
+	a.i("ADDQ SI, DX")
+	a.i("MOVQ 8(R10), AX")
+	a.i("KMOVW AX, K1")
+	a.i("SHRQ $16, AX")
+	a.i("KMOVW AX, K2")
+	a.i("MOVQ offs+16(FP), CX")
+	a.i("MOVQ kc+24(FP), R12")
+	a.p("packk:")
+	a.i("MOVQ (CX), AX")
+	a.i("VMOVUPS.Z (DX)(AX*1), K1, Z0")
+	a.i("VCOMPRESSPS.Z Z0, K2, Z1")
+	a.i("VMOVUPS Z1, K3, (DI)")
+	a.i("ADDQ $8, CX")
+	a.i("ADDQ $24, DI")
+	a.i("DECQ R12")
+	a.i("JNZ packk")
+	a.i("ADDQ $16, R10")
+	a.i("DECQ R11")
+	a.i("JNZ packpanel")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
 // gatherMasks loads the four opmasks of the entry at reg into K1..K4.
 func gatherMasks(a *asm, reg string) {
 	a.i("MOVQ 8(%s), AX", reg)
@@ -175,6 +219,9 @@ func gatherPerm(a *asm, reg string) {
 }
 
 func genGatherDecl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func packPanelsAvx512%s", panelArgs)
 	a.p("")
 	a.p("//go:noescape")
 	a.p("func copyRowsAvx512%s", copyArgs)
