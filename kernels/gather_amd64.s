@@ -138,7 +138,7 @@ copytail:
 	VZEROUPPER
 	RET
 
-// func packPanelsAvx512(dst, src *float32, offs *int64, kc int, desc *int64, npanels int)
+// func packPanelsAvx512(dst, src *float32, offs *int64, kc int, desc *gatherEntry, npanels int)
 TEXT ·packPanelsAvx512(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
@@ -151,20 +151,19 @@ packpanel:
 	ADDQ SI, DX
 	MOVQ 8(R10), AX
 	KMOVW AX, K1
-	SHRQ $16, AX
-	KMOVW AX, K2
+	VMOVDQU32 16(R10), Z2
 	MOVQ offs+16(FP), CX
 	MOVQ kc+24(FP), R12
 packk:
 	MOVQ (CX), AX
 	VMOVUPS.Z (DX)(AX*1), K1, Z0
-	VCOMPRESSPS.Z Z0, K2, Z1
+	VPERMPS Z0, Z2, Z1
 	VMOVUPS Z1, K3, (DI)
 	ADDQ $8, CX
 	ADDQ $24, DI
 	DECQ R12
 	JNZ packk
-	ADDQ $16, R10
+	ADDQ $80, R10
 	DECQ R11
 	JNZ packpanel
 	VZEROUPPER

@@ -20,10 +20,10 @@ func tileIndirect(mr, nr, kc int, a, b []float32, offs []int64, c []float32, ldc
 	sgemmAvx512IKernels[mr-1][nv-1](kc, &a[0], &b[0], &offs[0], &c[0], ldc*4, 1, 1, mask, flags, bias, lo, hi)
 }
 
-// packPanels packs len(desc)/2 panels of the transposed implicit im2col
-// rows offs (see packPanelsAvx512) into dst.
-func packPanels(dst, src []float32, offs, desc []int64) {
-	kc, np := len(offs), len(desc)/2
+// packPanels packs the len(desc) panels of the transposed implicit
+// im2col rows offs (see packPanelsAvx512) into dst.
+func packPanels(dst, src []float32, offs []int64, desc []gatherEntry) {
+	kc, np := len(offs), len(desc)
 	if kc == 0 || np == 0 {
 		return
 	}

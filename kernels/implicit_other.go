@@ -8,6 +8,6 @@ func tileIndirect(mr, nr, kc int, a, b []float32, offs []int64, c []float32, ldc
 	panic("kernels: indirect micro-kernels without assembly")
 }
 
-func packPanels(dst, src []float32, offs, desc []int64) {
+func packPanels(dst, src []float32, offs []int64, desc []gatherEntry) {
 	panic("kernels: packPanels without assembly")
 }

@@ -360,7 +360,7 @@ func sdotAvx512M4N3(k int, a *float32, lda int, b *float32, ldb int, out *float3
 func sdotAvx512M4N4(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64)
 
 //go:noescape
-func packPanelsAvx512(dst, src *float32, offs *int64, kc int, desc *int64, npanels int)
+func packPanelsAvx512(dst, src *float32, offs *int64, kc int, desc *gatherEntry, npanels int)
 
 //go:noescape
 func copyRowsAvx512(dst, src *float32, rows, n, dstStride, srcStride int)

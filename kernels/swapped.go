@@ -7,7 +7,7 @@ package kernels
 // (multiples of 16 in CNNs) and the positions the rows, in panels of 6
 // (49 positions: 54 rows). The im2colᵀ panels are packed from the input
 // (or the phase planes of an implicit convolution, skipping the grid's
-// extra columns) by a compressing load per depth; Wᵀ is packed once; the
+// extra columns) by a load and a permute per depth; Wᵀ is packed once; the
 // result is transposed into the output planes.
 
 // swapConv is the swapped form of a convolution, built by newSwapConv.
@@ -16,7 +16,7 @@ type swapConv struct {
 	ph   *phaseGeom // B rows of an implicit convolution; nil for 1×1 stride 1
 	offs []int64    // B rows of a 1×1 stride-1 convolution
 	wq   int        // grid width: OW, or ph.wq
-	desc []int64    // per 6-position panel: grid byte offset, opmasks
+	desc []gatherEntry // per 6-position panel: grid offset, load opmask, positions
 }
 
 // swapMaxPositions bounds the output planes that run swapped: the
@@ -51,16 +51,16 @@ func newSwapConv(p *Conv2DParams, w []float32) *swapConv {
 	// within 16 of the first.
 	for q0 := 0; q0 < P; q0 += 6 {
 		c0 := q0/p.OW*sc.wq + q0%p.OW
-		var load, comp uint64
+		e := gatherEntry{off: 4 * int64(c0)}
 		for q := q0; q < min(P, q0+6); q++ {
 			d := q/p.OW*sc.wq + q%p.OW - c0
 			if d >= 16 {
 				return nil
 			}
-			comp |= 1 << d
-			load = 1<<(d+1) - 1
+			e.idx[q-q0] = int32(d)
+			e.masks = 1<<(d+1) - 1
 		}
-		sc.desc = append(sc.desc, 4*int64(c0), int64(load|comp<<16))
+		sc.desc = append(sc.desc, e)
 	}
 	K := p.C / p.Group * p.KH * p.KW
 	if sc.ph == nil {
@@ -133,12 +133,12 @@ func conv2DSwapped(p *Conv2DParams, sc *swapConv, x, bias, y []float32, f Fused)
 
 // swappedBlock computes rows (positions) [q0, q1) of the swapped
 // product: cm[q][0:mg] += im2colᵀ[q]·Wᵀ, clamped to [lo, hi] when epi.
-func swappedBlock(k *sgemmKernel, w *sgemmWork, q0, q1, mg, K int, src []float32, offs, desc []int64, pb *PackedB, cm []float32, ldc int, epi bool, lo, hi float32) {
+func swappedBlock(k *sgemmKernel, w *sgemmWork, q0, q1, mg, K int, src []float32, offs []int64, desc []gatherEntry, pb *PackedB, cm []float32, ldc int, epi bool, lo, hi float32) {
 	mr, nr := k.mr, k.nr
 	np := (q1 - q0 + mr - 1) / mr
 	for pc := 0; pc < K; pc += k.kc {
 		kcb := min(k.kc, K-pc)
-		packPanels(w.a, src, offs[pc:pc+kcb], desc[2*q0/mr:2*q0/mr+2*np])
+		packPanels(w.a, src, offs[pc:pc+kcb], desc[q0/mr:q0/mr+np])
 		var tep *tileEpi
 		if epi && pc+kcb == K {
 			w.te = tileEpi{bias: zeroBias[:], lo: lo, hi: hi}

@@ -6,7 +6,7 @@ const (
 	gatherArgs = "(dst, src *float32, ent *gatherEntry, nv, nimg, srcImg, dstImg, step int)"
 	poolArgs   = "(dst, src *float32, ent *gatherEntry, nv, taps, planes, srcPlane, dstPlane int, div *float32, isMax, step int)"
 	copyArgs   = "(dst, src *float32, rows, n, dstStride, srcStride int)"
-	panelArgs  = "(dst, src *float32, offs *int64, kc int, desc *int64, npanels int)"
+	panelArgs  = "(dst, src *float32, offs *int64, kc int, desc *gatherEntry, npanels int)"
 )
 
 // genGather emits the kernels that run a gather program (see
@@ -160,10 +160,11 @@ func genCopyRows(a *asm) {
 // genPackPanels emits packPanelsAvx512, which packs npanels panels of 6
 // rows of a transposed implicit im2col matrix (output positions × K) for
 // the micro-kernels: panel p (kc·6 floats from dst + p·kc·24 bytes)
-// holds at row k the up to 6 values selected by the compress opmask
-// from the 16 floats at src + desc[2p] + offs[k] bytes (loaded under the
-// load opmask), zero-padded. desc[2p+1] holds the load opmask, then the
-// compress opmask, 16 bits each.
+// holds at row k the 6 values at window lanes idx[0:6] of the 16 floats
+// at src + off + offs[k] bytes (loaded under the load opmask, so lanes
+// outside the plane read as zero). Panels are described by gather
+// entries (see kernels/gather.go): off, the load opmask in the low 16
+// bits of masks, idx.
 func genPackPanels(a *asm) {
 	a.p("")
 	a.p("// func packPanelsAvx512%s", panelArgs)
@@ -179,20 +180,19 @@ func genPackPanels(a *asm) {
 	a.i("ADDQ SI, DX")
 	a.i("MOVQ 8(R10), AX")
 	a.i("KMOVW AX, K1")
-	a.i("SHRQ $16, AX")
-	a.i("KMOVW AX, K2")
+	a.i("VMOVDQU32 16(R10), Z2")
 	a.i("MOVQ offs+16(FP), CX")
 	a.i("MOVQ kc+24(FP), R12")
 	a.p("packk:")
 	a.i("MOVQ (CX), AX")
 	a.i("VMOVUPS.Z (DX)(AX*1), K1, Z0")
-	a.i("VCOMPRESSPS.Z Z0, K2, Z1")
+	a.i("VPERMPS Z0, Z2, Z1")
 	a.i("VMOVUPS Z1, K3, (DI)")
 	a.i("ADDQ $8, CX")
 	a.i("ADDQ $24, DI")
 	a.i("DECQ R12")
 	a.i("JNZ packk")
-	a.i("ADDQ $16, R10")
+	a.i("ADDQ $80, R10")
 	a.i("DECQ R11")
 	a.i("JNZ packpanel")
 	a.i("VZEROUPPER")
