@@ -12,10 +12,10 @@ package kernels
 
 // swapConv is the swapped form of a convolution, built by newSwapConv.
 type swapConv struct {
-	pb   []*PackedB // Wᵀ of each group (K × M/Group)
-	ph   *phaseGeom // B rows of an implicit convolution; nil for 1×1 stride 1
-	offs []int64    // B rows of a 1×1 stride-1 convolution
-	wq   int        // grid width: OW, or ph.wq
+	pb   []*PackedB    // Wᵀ of each group (K × M/Group)
+	ph   *phaseGeom    // B rows of an implicit convolution; nil for 1×1 stride 1
+	offs []int64       // B rows of a 1×1 stride-1 convolution
+	wq   int           // grid width: OW, or ph.wq
 	desc []gatherEntry // per 6-position panel: grid offset, load opmask, positions
 }
 
