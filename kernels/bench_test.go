@@ -74,6 +74,13 @@ var convBench = []struct {
 	{"mbv2_1x1_320to1280_7", Conv2DParams{N: 1, C: 320, H: 7, W: 7, M: 1280, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
 	{"r50_3x3_64_56", Conv2DParams{N: 1, C: 64, H: 56, W: 56, M: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
 	{"r50_7x7s2_3to64_224", Conv2DParams{N: 1, C: 3, H: 224, W: 224, M: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 3, PadL: 3, PadB: 3, PadR: 3, Group: 1}},
+	{"r18_3x3s2_64to128_56", Conv2DParams{N: 1, C: 64, H: 56, W: 56, M: 128, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"r18_3x3_256_14", Conv2DParams{N: 1, C: 256, H: 14, W: 14, M: 256, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"r18_3x3_512_7", Conv2DParams{N: 1, C: 512, H: 7, W: 7, M: 512, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"mbv2_1x1_960to160_7", Conv2DParams{N: 1, C: 960, H: 7, W: 7, M: 160, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
+	{"mbv2_dw3x3_960_7", Conv2DParams{N: 1, C: 960, H: 7, W: 7, M: 960, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 960}},
+	{"digits_3x3_1to16_8_b64", Conv2DParams{N: 64, C: 1, H: 8, W: 8, M: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"digits_3x3_16to32_4_b64", Conv2DParams{N: 64, C: 16, H: 4, W: 4, M: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
 }
 
 func BenchmarkConv2D(b *testing.B) {
@@ -97,6 +104,36 @@ func BenchmarkConv2D(b *testing.B) {
 				reportGFLOPS(b, flops)
 			})
 		}
+	}
+}
+
+// BenchmarkPool2D reports output values per second (Gout/s).
+func BenchmarkPool2D(b *testing.B) {
+	cases := []struct {
+		name  string
+		p     Pool2DParams
+		isMax bool
+	}{
+		{"r18_max3x3s2_64_112", Pool2DParams{N: 1, C: 64, H: 112, W: 112, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1}, true},
+		{"digits_max2x2_16_8_b64", Pool2DParams{N: 64, C: 16, H: 8, W: 8, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}, true},
+		{"digits_avg2x2_32_4_b64", Pool2DParams{N: 64, C: 32, H: 4, W: 4, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadB: 1, PadR: 1}, false},
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, c := range cases {
+		p := c.p
+		p.OH, p.OW = p.OutSize(false)
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		y := make([]float32, p.N*p.C*p.OH*p.OW)
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if c.isMax {
+					MaxPool2D(&p, x, y)
+				} else {
+					AvgPool2D(&p, x, y)
+				}
+			}
+			b.ReportMetric(float64(len(y))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gout/s")
+		})
 	}
 }
 

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "math"
+
 // dw3x3 is the geometry of a 3×3 depthwise convolution in the form the
 // assembly plane kernels take (see kernels/internal/asmgen/dw.go): the
 // block layout of an output row and the row table, which gives for each
@@ -163,5 +165,30 @@ func (d *dw3x3) run(out, in []float32, inStride, nch int, w, bias []float32, bia
 		dw3x3s1Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
 	default:
 		dw3x3s2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
+	}
+}
+
+// runMax max-pools nch planes with the 3×3 window of d: plane c is read
+// from in[c·inStride:] and written to out[c·OH·OW:]. ninf must hold at
+// least W values of -Inf when d.zero is set.
+func (d *dw3x3) runMax(out, in []float32, inStride, nch int, ninf []float32) {
+	p := d.p
+	if nch < 1 {
+		return
+	}
+	_, _ = in[(nch-1)*inStride+p.H*p.W-1], out[nch*p.OH*p.OW-1]
+	var np *float32
+	if d.zero {
+		_ = ninf[p.W-1]
+		np = &ninf[0]
+	}
+	inf := float32(math.Inf(1))
+	switch {
+	case d.pair:
+		max3x3s1x2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], len(d.rows)/5, np, &d.geom[0], nil, nil, 0, -inf, inf)
+	case p.StrideW == 1:
+		max3x3s1Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, np, &d.geom[0], nil, nil, 0, -inf, inf)
+	default:
+		max3x3s2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, np, &d.geom[0], nil, nil, 0, -inf, inf)
 	}
 }

@@ -68,7 +68,7 @@ func TestDepthwiseGuarded(t *testing.T) {
 func TestPoolGuarded(t *testing.T) {
 	r := rand.New(rand.NewPCG(43, 44))
 	for it := 0; it < 400; it++ {
-		p := Pool2DParams{N: 1, C: 1 + r.IntN(3), H: 1 + r.IntN(8), W: 1 + r.IntN(15),
+		p := Pool2DParams{N: 1, C: 1 + r.IntN(3), H: 1 + r.IntN(8), W: 1 + r.IntN(15) + 30*r.IntN(2),
 			KH: 1 + r.IntN(3), KW: 1 + r.IntN(3), StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2), DilH: 1, DilW: 1,
 			PadT: r.IntN(2), PadL: r.IntN(2), PadB: r.IntN(2), PadR: r.IntN(2)}
 		p.OH, p.OW = p.OutSize(false)

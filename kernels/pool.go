@@ -92,6 +92,33 @@ func pool2D(p *Pool2DParams, x, y []float32, isMax bool) {
 	threads := Threads()
 	planes := p.N * p.C
 	chunks := min(planes, 4*threads)
+	if isMax && p.KH == 3 && p.KW == 3 && p.OW >= 16 {
+		// The 3×3 depthwise kernels, taking maxima.
+		cp := Conv2DParams{N: 1, C: planes, H: p.H, W: p.W, M: planes, KH: 3, KW: 3,
+			StrideH: p.StrideH, StrideW: p.StrideW, DilH: p.DilH, DilW: p.DilW,
+			PadT: p.PadT, PadL: p.PadL, PadB: p.PadB, PadR: p.PadR, Group: planes, OH: p.OH, OW: p.OW}
+		d := getDW(&cp)
+		defer dwPool.Put(d)
+		if d.ok {
+			parallelFor(chunks, threads, func(c int) {
+				var ninf *[]float32
+				if d.zero {
+					ninf = getPadded(p.W)
+					defer padPool.Put(ninf)
+					for i := range *ninf {
+						(*ninf)[i] = float32(math.Inf(-1))
+					}
+				}
+				var row []float32
+				if ninf != nil {
+					row = *ninf
+				}
+				p0, p1 := c*planes/chunks, (c+1)*planes/chunks
+				d.runMax(y[p0*ohw:], x[p0*hw:], hw, p1-p0, row)
+			})
+			return
+		}
+	}
 	if p.OW < 16 {
 		// Rows shorter than a vector: run a gather program over whole
 		// planes instead.

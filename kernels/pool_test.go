@@ -95,6 +95,43 @@ func TestPool2D(t *testing.T) {
 	}
 }
 
+// TestMaxPool3x3 sweeps widths for 3×3 max pooling, which runs the
+// depthwise plane kernels taking maxima: both strides, every padding up
+// to 2, ceil mode, vertical strides and dilations, windows that start in
+// the padding.
+func TestMaxPool3x3(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	fast := 0
+	for W := 14; W <= 75; W++ {
+		for s := 1; s <= 2; s++ {
+			p := Pool2DParams{N: 1 + r.IntN(2), C: 1 + r.IntN(3), H: 1 + r.IntN(9), W: W, KH: 3, KW: 3,
+				StrideH: 1 + r.IntN(2), StrideW: s, DilH: 1 + r.IntN(2), DilW: 1,
+				PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3)}
+			p.OH, p.OW = p.OutSize(r.IntN(2) == 0)
+			if p.Check() != nil {
+				continue
+			}
+			cp := Conv2DParams{N: 1, C: p.N * p.C, H: p.H, W: p.W, M: p.N * p.C, KH: 3, KW: 3, StrideH: p.StrideH, StrideW: s,
+				DilH: p.DilH, DilW: 1, PadT: p.PadT, PadL: p.PadL, PadB: p.PadB, PadR: p.PadR, Group: p.N * p.C, OH: p.OH, OW: p.OW}
+			if d := getDW(&cp); d.ok && p.OW >= 16 {
+				fast++
+			}
+			x := randSlice(r, p.N*p.C*p.H*p.W)
+			y := nanSlice(p.N * p.C * p.OH * p.OW)
+			MaxPool2D(&p, x, y)
+			want := poolRef(&p, x, true)
+			for i := range want {
+				if y[i] != want[i] {
+					t.Fatalf("%+v: y[%d] = %g, want %g", p, i, y[i], want[i])
+				}
+			}
+		}
+	}
+	if hasGatherKernels() && fast < 40 {
+		t.Errorf("only %d cases ran the 3×3 kernels", fast)
+	}
+}
+
 func TestPoolOutSize(t *testing.T) {
 	// ONNX maxpool_2d_ceil: 4x4 input, kernel 3, stride 2 → 2x2 in ceil
 	// mode, 1x1 in floor mode.

@@ -45,10 +45,16 @@ const dwArgs = "(out, in *float32, inStride, nch int, rows *int64, nrows int, ze
 // output rows, BX output plane, R14 input plane, R8..R11 input rows, R13
 // row table, R12 entries left, DX geom, CX block count. The weight,
 // bias and channel pointers advance in their argument slots.
+//
+// The max3x3 kernels are the same with max instead of multiply-adds (for
+// 3×3 max pooling): they ignore w and bias, start from -Inf, load -Inf
+// into masked-off lanes, and zero must point at a row of -Inf.
 func genDepthwise(a *asm) {
-	dwKernel(a, 1, false)
-	dwKernel(a, 2, false)
-	dwKernel(a, 1, true)
+	for _, isMax := range []bool{false, true} {
+		dwKernel(a, 1, false, isMax)
+		dwKernel(a, 2, false, isMax)
+		dwKernel(a, 1, true, isMax)
+	}
 	a.p("")
 	for i := 0; i < 16; i++ {
 		a.p("DATA dwEvenIdx<>+%d(SB)/4, $%d", 4*i, 2*i)
@@ -70,18 +76,23 @@ func genDepthwise(a *asm) {
 	a.p("GLOBL dwTap1Idx<>(SB), RODATA|NOPTR, $64")
 }
 
-// dwName is the name of the kernel for stride s, two rows when pair.
-func dwName(s int, pair bool) string {
-	if pair {
-		return fmt.Sprintf("dw3x3s%dx2Avx512", s)
+// dwName is the name of the kernel for stride s, two rows when pair,
+// max pooling when isMax.
+func dwName(s int, pair, isMax bool) string {
+	op := "dw"
+	if isMax {
+		op = "max"
 	}
-	return fmt.Sprintf("dw3x3s%dAvx512", s)
+	if pair {
+		return fmt.Sprintf("%s3x3s%dx2Avx512", op, s)
+	}
+	return fmt.Sprintf("%s3x3s%dAvx512", op, s)
 }
 
 // dwKernel emits the kernel for horizontal stride s, for two output rows
-// at a time when pair.
-func dwKernel(a *asm, s int, pair bool) {
-	name := dwName(s, pair)
+// at a time when pair, max pooling when isMax.
+func dwKernel(a *asm, s int, pair, isMax bool) {
+	name := dwName(s, pair, isMax)
 	rows := []string{"R8", "R9", "R10"}
 	outs := []string{"DI"}
 	if pair {
@@ -103,15 +114,23 @@ func dwKernel(a *asm, s int, pair bool) {
 		a.i("VMOVDQU32 dwEvenIdx<>(SB), Z28")
 		a.i("VMOVDQU32 dwOddIdx<>(SB), Z29")
 	}
+	if isMax {
+		a.i("MOVL $0xff800000, AX")
+		a.i("VPBROADCASTD AX, Z25") // -Inf
+	}
 
 	// taps loads the three taps of input row q into Z(l), Z(l+1),
 	// Z(l+2) and returns l; masked uses the load opmasks K2...
 	taps := func(q int, masked bool) int {
 		reg := rows[q]
 		ld := func(off, k, dst int) {
-			if masked {
+			switch {
+			case masked && isMax:
+				a.i("VMOVAPS Z25, Z%d", dst)
+				a.i("VMOVUPS %d(%s), K%d, Z%d", off, reg, k, dst)
+			case masked:
 				a.i("VMOVUPS.Z %d(%s), K%d, Z%d", off, reg, k, dst)
-			} else {
+			default:
 				a.i("VMOVUPS %d(%s), Z%d", off, reg, dst)
 			}
 		}
@@ -142,6 +161,16 @@ func dwKernel(a *asm, s int, pair bool) {
 	// fma accumulates input row taps l.. times kernel row r into acc;
 	// first starts acc at the bias, fresh starts it at the product.
 	fma := func(l, r int, acc string, first, fresh bool) {
+		if isMax {
+			if first || fresh {
+				a.i("VMAXPS Z%d, Z%d, %s", l+1, l, acc)
+			} else {
+				a.i("VMAXPS Z%d, %s, %s", l, acc, acc)
+				a.i("VMAXPS Z%d, %s, %s", l+1, acc, acc)
+			}
+			a.i("VMAXPS Z%d, %s, %s", l+2, acc, acc)
+			return
+		}
 		for t := 0; t < 3; t++ {
 			w := fmt.Sprintf("Z%d", 16+3*r+t)
 			switch {
@@ -174,7 +203,11 @@ func dwKernel(a *asm, s int, pair bool) {
 			}
 		}
 		for o, reg := range outs {
-			a.i("VADDPS Z%d, Z%d, Z%d", 2+o, o, o)
+			if isMax {
+				a.i("VMAXPS Z%d, Z%d, Z%d", 2+o, o, o)
+			} else {
+				a.i("VADDPS Z%d, Z%d, Z%d", 2+o, o, o)
+			}
 			a.i("VMAXPS Z%d, Z26, Z%d", o, o)
 			a.i("VMINPS Z%d, Z27, Z%d", o, o)
 			if masked {
@@ -209,12 +242,14 @@ func dwKernel(a *asm, s int, pair bool) {
 	}
 
 	a.p("%schan:", name)
-	a.i("MOVQ w+64(FP), AX")
-	for t := 0; t < 9; t++ {
-		a.i("VBROADCASTSS %d(AX), Z%d", 4*t, 16+t)
+	if !isMax {
+		a.i("MOVQ w+64(FP), AX")
+		for t := 0; t < 9; t++ {
+			a.i("VBROADCASTSS %d(AX), Z%d", 4*t, 16+t)
+		}
+		a.i("MOVQ bias+72(FP), AX")
+		a.i("VBROADCASTSS (AX), Z25")
 	}
-	a.i("MOVQ bias+72(FP), AX")
-	a.i("VBROADCASTSS (AX), Z25")
 	a.i("MOVQ rows+32(FP), R13")
 	a.i("MOVQ nrows+40(FP), R12")
 	a.p("%srow:", name)
@@ -254,9 +289,11 @@ func dwKernel(a *asm, s int, pair bool) {
 	a.i("ADDQ $%d, R13", entry)
 	a.i("DECQ R12")
 	a.i("JNZ %srow", name)
-	a.i("ADDQ $36, w+64(FP)")
-	a.i("MOVQ biasStep+80(FP), AX")
-	a.i("ADDQ AX, bias+72(FP)")
+	if !isMax {
+		a.i("ADDQ $36, w+64(FP)")
+		a.i("MOVQ biasStep+80(FP), AX")
+		a.i("ADDQ AX, bias+72(FP)")
+	}
 	a.i("ADDQ inStride+16(FP), R14")
 	a.i("ADDQ 168(DX), BX")
 	a.i("DECQ nch+24(FP)")
@@ -266,12 +303,14 @@ func dwKernel(a *asm, s int, pair bool) {
 }
 
 func genDepthwiseDecl(a *asm) {
-	for _, k := range []struct {
-		s    int
-		pair bool
-	}{{1, false}, {2, false}, {1, true}} {
-		a.p("")
-		a.p("//go:noescape")
-		a.p("func %s%s", dwName(k.s, k.pair), dwArgs)
+	for _, isMax := range []bool{false, true} {
+		for _, k := range []struct {
+			s    int
+			pair bool
+		}{{1, false}, {2, false}, {1, true}} {
+			a.p("")
+			a.p("//go:noescape")
+			a.p("func %s%s", dwName(k.s, k.pair, isMax), dwArgs)
+		}
 	}
 }

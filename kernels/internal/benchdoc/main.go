@@ -31,12 +31,12 @@ const (
 // result holds the runs of one benchmark.
 type result struct {
 	name  string
-	unit  string // GFLOP/s or GOP/s
+	unit  string // GFLOP/s, GOP/s or Gout/s
 	ns    []float64
 	rates []float64
 }
 
-var line = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) (GFLOP/s|GOP/s)`)
+var line = regexp.MustCompile(`^(Benchmark\S+?)(-\d+)?\s+\d+\s+([\d.]+) ns/op\s+([\d.]+) (GFLOP/s|GOP/s|Gout/s)`)
 
 func main() {
 	doc := flag.String("doc", "docs/kernels.md", "document to update")
