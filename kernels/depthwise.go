@@ -126,11 +126,16 @@ func getDW(p *Conv2DParams) *dw3x3 {
 	if len(rows) < dwRowsLen(p.OH) {
 		rows = make([]int64, dwRowsLen(p.OH))
 	}
-	if nd, ok := newDW3x3(p, rows); ok {
+	// The geometry refers to a copy of p kept in d, so that p does not
+	// escape.
+	d.pv = *p
+	pv := d.pv
+	if nd, ok := newDW3x3(&d.pv, rows); ok {
 		*d = nd
 	} else {
 		*d = dw3x3{rows: rows}
 	}
+	d.pv = pv
 	return d
 }
 

@@ -11,6 +11,7 @@ import "math"
 // of its input rows (-1 for a row in the padding).
 type dw3x3 struct {
 	p    *Conv2DParams
+	pv   Conv2DParams // p's storage in pooled geometries (see getDW)
 	geom [22]int64
 	rows []int64
 	pair bool // two output rows per table entry (stride 1, no vertical dilation)

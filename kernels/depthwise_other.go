@@ -3,6 +3,7 @@
 package kernels
 
 type dw3x3 struct {
+	pv             Conv2DParams
 	rows           []int64
 	pair, zero, ok bool
 }
