@@ -96,12 +96,16 @@ func Conv2D(p *Conv2DParams, x, w, bias, y []float32) {
 
 // Conv2DFused is Conv2D followed by the activation f.
 //
-// Depthwise convolutions (one input channel per group) run a direct
-// kernel; the rest are GEMMs of the weights (M/Group × C/Group·KH·KW)
-// with the input, which 1×1 stride-1 unpadded convolutions use in place
-// and the others expand (im2col) block by block straight into the GEMM's
-// packed-panel layout, so no full im2col matrix is ever built. Packing
-// buffers come from a per-goroutine pool: no allocation in steady state.
+// Depthwise convolutions (one input channel per group) run direct plane
+// kernels; the rest are GEMMs of the weights (M/Group × C/Group·KH·KW)
+// with the im2col matrix of the input. 1×1 stride-1 unpadded
+// convolutions use the input in place; with AVX-512 the others are
+// implicit GEMMs whose micro-kernel reads the im2col rows straight from
+// zero-padded phase planes of the input (see implicit.go), elsewhere
+// im2col is expanded block by block into the GEMM's panels. Several
+// images with small output planes run as one GEMM per batch of images
+// (conv2DBatched). No full im2col matrix is built for one image, and
+// scratch comes from per-goroutine pools: no allocation in steady state.
 func Conv2DFused(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
 	p.mustCheck("Conv2D", x, w, bias, y)
 	switch {
@@ -138,7 +142,11 @@ type PackedConv2D struct {
 }
 
 // PackConv2D packs the weights w (M, C/Group, KH, KW) of the convolution
-// p. It panics if p fails Check or w is too short.
+// p, and prepares what depends on p's shape alone (depthwise and
+// implicit-GEMM geometry, gather programs). Convolutions with small
+// output planes and at least 64 output channels per group may be packed
+// for a GEMM with the positions as rows (see swapped.go). It panics if p
+// fails Check or w is too short.
 func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 	if err := p.Check(); err != nil {
 		panic("PackConv2D: " + err.Error())

@@ -44,9 +44,15 @@
 // On amd64 the micro-kernels are generated assembly (see
 // internal/asmgen): 6×64 tiles of AVX-512 (masked at the right edge), or
 // 6×16 of AVX2/FMA, chosen at start-up by CPUID. Small-M products read B
-// in place instead of packing it. Convolutions expand im2col block by
-// block straight into B panels; 1×1 stride-1 convolutions use the input
-// as B directly; depthwise convolutions have their own row kernels.
+// in place instead of packing it. Convolutions are implicit GEMMs: the
+// micro-kernel reads each im2col row through an offset table straight
+// from zero-padded phase planes of the input (AVX-512; elsewhere im2col
+// is expanded block by block into B panels); 1×1 stride-1 convolutions
+// use the input as B directly; small output planes run positions as GEMM
+// rows, or, for several images, one GEMM over a batch of images whose
+// im2col is built by permute-based gather programs. Depthwise
+// convolutions and 3×3 max pooling have their own plane kernels, which
+// handle padding with opmasks instead of padded copies.
 //
 // The int8 GEMM uses AVX512-VNNI (VPDPBUSD, u8·s8 into int32): signed A
 // or unsigned B are shifted by 128 when packed and the zero points absorb
