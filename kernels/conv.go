@@ -107,19 +107,36 @@ func Conv2D(p *Conv2DParams, x, w, bias, y []float32) {
 // (conv2DBatched). No full im2col matrix is built for one image, and
 // scratch comes from per-goroutine pools: no allocation in steady state.
 func Conv2DFused(p *Conv2DParams, x, w, bias, y []float32, f Fused) {
+	Conv2DFusedAdd(p, x, w, bias, nil, y, f)
+}
+
+// Conv2DFusedAdd is Conv2DFused with res added before the activation:
+// y = f(conv(x, w) + bias + res), the residual connection of ResNets and
+// inverted residual blocks in one pass over y. res (nil: none) has y's
+// shape and is either y itself or does not overlap it.
+func Conv2DFusedAdd(p *Conv2DParams, x, w, bias, res, y []float32, f Fused) {
 	p.mustCheck("Conv2D", x, w, bias, y)
+	p.checkRes("Conv2DFusedAdd", res)
 	switch {
 	case p.depthwise():
-		depthwiseConv(p, nil, x, w, bias, y, f)
+		depthwiseConv(p, nil, x, w, bias, res, y, f)
 	case p.batched():
 		gp := gatherPool.Get().(*gatherProg)
 		gp.build(p.window(), false)
-		conv2DBatched(p, gp, nil, x, w, bias, y, f)
+		conv2DBatched(p, gp, nil, x, w, bias, res, y, f)
 		gatherPool.Put(gp)
 	case p.implicitConv():
-		conv2DImplicit(p, nil, nil, x, w, bias, y, f)
+		conv2DImplicit(p, nil, nil, x, w, bias, res, y, f)
 	default:
-		conv2DGemm(p, nil, x, w, bias, y, f)
+		conv2DGemm(p, nil, x, w, bias, res, y, f)
+	}
+}
+
+// checkRes panics unless res is nil or long enough to be added to the
+// output.
+func (p *Conv2DParams) checkRes(fn string, res []float32) {
+	if res != nil && len(res) < p.N*p.M*p.OH*p.OW {
+		panic(fmt.Sprintf("kernels: %s: len(res)=%d, want ≥ %d", fn, len(res), p.N*p.M*p.OH*p.OW))
 	}
 }
 
@@ -182,17 +199,24 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 // Run computes y = f(conv(x, w) + bias) with the packed weights; bias may
 // be nil.
 func (c *PackedConv2D) Run(x, bias, y []float32, f Fused) {
+	c.RunAdd(x, bias, nil, y, f)
+}
+
+// RunAdd computes y = f(conv(x, w) + bias + res) with the packed
+// weights (see Conv2DFusedAdd); bias and res may be nil.
+func (c *PackedConv2D) RunAdd(x, bias, res, y []float32, f Fused) {
 	p := &c.P
 	p.mustCheck("PackedConv2D.Run", x, nil, bias, y)
+	p.checkRes("PackedConv2D.RunAdd", res)
 	if c.w != nil {
-		depthwiseConv(p, c.dw, x, c.w, bias, y, f)
+		depthwiseConv(p, c.dw, x, c.w, bias, res, y, f)
 		return
 	}
 	if c.sw != nil {
 		for _, pb := range c.sw.pb {
 			pb.check("PackedConv2D.Run")
 		}
-		conv2DSwapped(p, c.sw, x, bias, y, f)
+		conv2DSwapped(p, c.sw, x, bias, res, y, f)
 		return
 	}
 	for _, pa := range c.pa {
@@ -200,11 +224,11 @@ func (c *PackedConv2D) Run(x, bias, y []float32, f Fused) {
 	}
 	switch {
 	case p.batched():
-		conv2DBatched(p, &c.gp, c.pa, x, nil, bias, y, f)
+		conv2DBatched(p, &c.gp, c.pa, x, nil, bias, res, y, f)
 	case p.implicitConv():
-		conv2DImplicit(p, c.ph, c.pa, x, nil, bias, y, f)
+		conv2DImplicit(p, c.ph, c.pa, x, nil, bias, res, y, f)
 	default:
-		conv2DGemm(p, c.pa, x, nil, bias, y, f)
+		conv2DGemm(p, c.pa, x, nil, bias, res, y, f)
 	}
 }
 
@@ -252,8 +276,9 @@ var convScratch sync.Pool
 // nb·OH·OW with the images side by side, is built whole (by the gather
 // program gp when it has entries, else row by row), multiplied by the
 // weights into a scratch matrix with bias and activation applied, and
-// the result copied into the images' planes.
-func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, y []float32, f Fused) {
+// the result copied into the images' planes (res, when set, is copied
+// into the scratch matrix first, which the GEMM then accumulates onto).
+func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, res, y []float32, f Fused) {
 	cg, mg := p.C/p.Group, p.M/p.Group
 	khw := p.KH * p.KW
 	K := cg * khw
@@ -298,7 +323,15 @@ func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, y
 		if bias != nil {
 			gbias = bias[g*mg : (g+1)*mg]
 		}
-		sgemmDrive(mg, cols, K, 1, &a, &bb, 0, cm, cols, newEpilogue(gbias, f), inner)
+		beta := float32(0)
+		if res != nil {
+			// The result starts as the residual.
+			beta = 1
+			for m := 0; m < mg; m++ {
+				copyRows(cm[m*cols:], res[(n0*p.M+g*mg+m)*ohw:], ni, ohw, ohw, p.M*ohw)
+			}
+		}
+		sgemmDrive(mg, cols, K, 1, &a, &bb, beta, cm, cols, newEpilogue(gbias, f), inner)
 		for m := 0; m < mg; m++ {
 			copyRows(y[(n0*p.M+g*mg+m)*ohw:], cm[m*cols:], ni, ohw, p.M*ohw, ohw)
 		}
@@ -317,7 +350,7 @@ func getScratch(n int) *[]float32 {
 
 // conv2DGemm runs the convolution as one GEMM per image and group:
 // y[n,g] (M/G × OH·OW) = W[g] (M/G × K) · im2col(x[n,g]) (K × OH·OW).
-func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, y []float32, f Fused) {
+func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, res, y []float32, f Fused) {
 	cg, mg := p.C/p.Group, p.M/p.Group
 	K := cg * p.KH * p.KW
 	N := p.OH * p.OW
@@ -355,7 +388,15 @@ func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, y []float32, f Fused
 			gbias = bias[g*mg : (g+1)*mg]
 		}
 		epi := newEpilogue(gbias, f)
-		sgemmDrive(mg, N, K, 1, &a, &b, 0, yg, N, epi, inner)
+		beta := float32(0)
+		if res != nil {
+			// C starts as the residual.
+			beta = 1
+			if rg := res[(n*p.M+g*mg)*N : (n*p.M+(g+1)*mg)*N]; &rg[0] != &yg[0] {
+				copy(yg, rg)
+			}
+		}
+		sgemmDrive(mg, N, K, 1, &a, &b, beta, yg, N, epi, inner)
 	})
 }
 

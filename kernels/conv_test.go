@@ -77,6 +77,43 @@ func checkConv(t *testing.T, p *Conv2DParams, x, w, bias []float32, f Fused, got
 	}
 }
 
+// checkConvAdd checks run(res, y), which should compute y = f(conv(x, w)
+// + bias + res), with res separate from y and with res being y.
+func checkConvAdd(t *testing.T, r *rand.Rand, p *Conv2DParams, x, w, bias []float32, f Fused, run func(res, y []float32)) {
+	t.Helper()
+	n := p.N * p.M * p.OH * p.OW
+	res := randSlice(r, n)
+	conv := make([]float32, n)
+	conv2DRef(p, x, w, bias, conv)
+	var absBias []float32
+	if bias != nil {
+		absBias = absSlice(bias)
+	}
+	mag := make([]float32, n)
+	conv2DRef(p, absSlice(x), absSlice(w), absBias, mag)
+	want := make([]float32, n)
+	for i := range want {
+		want[i] = conv[i] + res[i]
+		mag[i] += float32(math.Abs(float64(res[i])))
+	}
+	refActivate(want, f)
+	tol := gemmTol(p.C / p.Group * p.KH * p.KW)
+	for _, alias := range []bool{false, true} {
+		y := nanSlice(n)
+		rs := res
+		if alias {
+			copy(y, res)
+			rs = y
+		}
+		run(rs, y)
+		for i := range y {
+			if d := math.Abs(float64(y[i] - want[i])); !(d <= tol*float64(mag[i])+1e-30) {
+				t.Fatalf("%s act=%v residual aliased=%v: y[%d] = %g, want %g", convString(p), f.Act, alias, i, y[i], want[i])
+			}
+		}
+	}
+}
+
 func TestConv2DRandom(t *testing.T) {
 	for _, k := range testKernels() {
 		withKernel(t, k, func(t *testing.T) {
@@ -99,6 +136,9 @@ func TestConv2DRandom(t *testing.T) {
 				y = nanSlice(len(y))
 				pc.Run(x, bias, y, f)
 				checkConv(t, &p, x, w, bias, f, y)
+
+				checkConvAdd(t, r, &p, x, w, bias, f, func(res, y []float32) { Conv2DFusedAdd(&p, x, w, bias, res, y, f) })
+				checkConvAdd(t, r, &p, x, w, bias, f, func(res, y []float32) { pc.RunAdd(x, bias, res, y, f) })
 			}
 			SetThreads(1)
 		})
@@ -136,6 +176,8 @@ func TestConv2DLarge(t *testing.T) {
 					Conv2DFused(&p, x, w, bias, y, Fused{Act: ActRelu})
 					checkConv(t, &p, x, w, bias, Fused{Act: ActRelu}, y)
 				}
+				pc := PackConv2D(&p, w)
+				checkConvAdd(t, r, &p, x, w, bias, Fused{Act: ActRelu}, func(res, y []float32) { pc.RunAdd(x, bias, res, y, Fused{Act: ActRelu}) })
 				SetThreads(1)
 			}
 		})
@@ -182,8 +224,12 @@ func TestConv2DBatched(t *testing.T) {
 		Conv2DFused(&p, x, w, bias, y, f)
 		checkConv(t, &p, x, w, bias, f, y)
 		y = nanSlice(len(y))
-		PackConv2D(&p, w).Run(x, bias, y, f)
+		pc := PackConv2D(&p, w)
+		pc.Run(x, bias, y, f)
 		checkConv(t, &p, x, w, bias, f, y)
+		if it%3 == 0 {
+			checkConvAdd(t, r, &p, x, w, bias, f, func(res, y []float32) { pc.RunAdd(x, bias, res, y, f) })
+		}
 	}
 	SetThreads(1)
 	if hasGatherKernels() && (programs < 30 || lanes8 < 10 || fallback < 10) {
@@ -231,6 +277,9 @@ func TestConv2DSwapped(t *testing.T) {
 		y := nanSlice(p.N * p.M * p.OH * p.OW)
 		pc.Run(x, bias, y, f)
 		checkConv(t, &p, x, w, bias, f, y)
+		if it%2 == 0 {
+			checkConvAdd(t, r, &p, x, w, bias, f, func(res, y []float32) { pc.RunAdd(x, bias, res, y, f) })
+		}
 	}
 	SetThreads(1)
 	if hasIndirectKernels() && swapped < 60 {

@@ -12,7 +12,22 @@ import "sync"
 // at the bias and each kernel tap adds a scaled, shifted input row (a
 // vector axpy over the columns whose input is inside the image), so
 // padding costs nothing and any kernel size, stride and dilation works.
-func depthwiseConv(p *Conv2DParams, dw *dw3x3, x, w, bias, y []float32, f Fused) {
+//
+// With a residual res, the convolution (bias included) is written to y,
+// or to scratch when res is y, and then res is added and f applied.
+func depthwiseConv(p *Conv2DParams, dw *dw3x3, x, w, bias, res, y []float32, f Fused) {
+	if res != nil {
+		out := y
+		if &res[0] == &y[0] {
+			sp := getImplicitScratch(len(y))
+			defer implicitScratch.Put(sp)
+			out = (*sp)[:p.N*p.M*p.OH*p.OW]
+		}
+		depthwiseConv(p, dw, x, w, bias, nil, out, Fused{})
+		lo, hi := f.bounds()
+		addClamp(y[:len(out)], out, res, lo, hi)
+		return
+	}
 	mg := p.M / p.C
 	khw := p.KH * p.KW
 	hw, ohw := p.H*p.W, p.OH*p.OW
@@ -65,6 +80,21 @@ func depthwiseConv(p *Conv2DParams, dw *dw3x3, x, w, bias, y []float32, f Fused)
 			pl += run
 		}
 	})
+}
+
+// addClamp sets y[i] = min(max(a[i] + b[i], lo), hi); y may be a or b.
+func addClamp(y, a, b []float32, lo, hi float32) {
+	a, b = a[:len(y)], b[:len(y)]
+	for i := range y {
+		v := a[i] + b[i]
+		if v < lo {
+			v = lo
+		}
+		if v > hi {
+			v = hi
+		}
+		y[i] = v
+	}
 }
 
 // depthwisePlane convolves one H×W channel xc with the KH×KW kernel wc

@@ -12,7 +12,8 @@
 //   - Sgemm: C = alpha·op(A)·op(B) + beta·C. PackA/PackB pack a constant
 //     operand once (SgemmPackedA, SgemmPackedB).
 //   - Conv2D, Conv2DFused (bias plus ReLU/Clip fused into the GEMM's
-//     store), PackConv2D for constant weights.
+//     store), Conv2DFusedAdd (a residual added before the activation),
+//     PackConv2D for constant weights (Run, RunAdd).
 //   - QGemmU8S8, QGemmU8U8, QGemmS8S8, QGemmS8U8: int32 results of
 //     Σ (a - za)(b - zb), exact. QPackA/QPackB with QGemmPackedA/B, QConv2D and
 //     QPackConv2D; RequantizeU8/RequantizeS8 for the QLinear* outputs.

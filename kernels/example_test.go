@@ -69,3 +69,19 @@ func ExampleMaxPool2D() {
 	fmt.Println(y)
 	// Output: [6 8 9 7]
 }
+
+func ExamplePackedConv2D_RunAdd() {
+	// A residual block's last step: y = ReLU(conv(x) + bias + skip), one
+	// pass over y. The 1×1 convolution maps two channels to two.
+	p := kernels.Conv2DParams{N: 1, C: 2, H: 1, W: 2, M: 2, KH: 1, KW: 1,
+		StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}
+	p.OH, p.OW = p.OutSize()
+	w := []float32{1, 1, 1, -1} // out0 = in0 + in1, out1 = in0 - in1
+	pc := kernels.PackConv2D(&p, w)
+	x := []float32{1, 2, 3, 4} // channel 0: 1 2, channel 1: 3 4
+	skip := []float32{10, 20, -1, 1}
+	y := make([]float32, 4)
+	pc.RunAdd(x, []float32{0.5, 0.5}, skip, y, kernels.Fused{Act: kernels.ActRelu})
+	fmt.Println(y)
+	// Output: [14.5 26.5 0 0]
+}

@@ -121,7 +121,7 @@ func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
 // conv2DImplicit computes the convolution p (see implicitConv) with the
 // weights packed in pa (one per group) or, when pa is nil, w; g is p's
 // phase layout (nil: made here).
-func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, y []float32, f Fused) {
+func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, res, y []float32, f Fused) {
 	if g == nil {
 		g = phasePool.Get().(*phaseGeom)
 		defer phasePool.Put(g)
@@ -144,6 +144,13 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, y 
 		defer implicitScratch.Put(sp)
 		xq, cm := (*sp)[:nq], (*sp)[nq:nq+mg*g.ng]
 		g.fill(p, xq, x[(n*p.C+gr*cg)*hw:], cg)
+		if res != nil {
+			// The grid starts as the residual.
+			for m := 0; m < mg; m++ {
+				copyRows(cm[m*g.ng:], res[(n*p.M+gr*mg+m)*ohw:], p.OH, p.OW, g.wq, p.OW)
+			}
+		}
+		acc := res != nil
 		a := sgemmA{a: w, lda: K, row0: gr * mg}
 		if pa != nil {
 			a = sgemmA{pk: pa[gr]}
@@ -158,7 +165,7 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, y 
 		parts := min(inner, panels)
 		if parts <= 1 {
 			wk := getWork(k)
-			implicitBlocked(k, wk, mg, 0, g.ng, K, &a, xq, g.offs, cm, g.ng, epi, gbias, lo, hi)
+			implicitBlocked(k, wk, mg, 0, g.ng, K, &a, xq, g.offs, cm, g.ng, acc, epi, gbias, lo, hi)
 			sgemmWorkPool.Put(wk)
 		} else {
 			av := a // a copy, so that only this branch moves it to the heap
@@ -166,7 +173,7 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, y 
 				j0, j1 := t*panels/parts*k.nr, min(g.ng, (t+1)*panels/parts*k.nr)
 				wk := getWork(k)
 				defer sgemmWorkPool.Put(wk)
-				implicitBlocked(k, wk, mg, j0, j1, K, &av, xq, g.offs, cm, g.ng, epi, gbias, lo, hi)
+				implicitBlocked(k, wk, mg, j0, j1, K, &av, xq, g.offs, cm, g.ng, acc, epi, gbias, lo, hi)
 			})
 		}
 		for m := 0; m < mg; m++ {
@@ -177,8 +184,9 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, y 
 
 // implicitBlocked computes columns [j0, j1) of the M×ng grid product C =
 // A·B, where row k of B is xp[offs[k]/4:], blocked like sgemmBlocked,
-// then, when epi is set, adds bias (nil: none) and clamps to [lo, hi].
-func implicitBlocked(k *sgemmKernel, w *sgemmWork, M, j0, j1, K int, a *sgemmA, xp []float32, offs []int64, C []float32, ldc int, epi bool, bias []float32, lo, hi float32) {
+// (added to C's contents when acc), then, when epi is set, adds bias
+// (nil: none) and clamps to [lo, hi].
+func implicitBlocked(k *sgemmKernel, w *sgemmWork, M, j0, j1, K int, a *sgemmA, xp []float32, offs []int64, C []float32, ldc int, acc, epi bool, bias []float32, lo, hi float32) {
 	mr, nr := k.mr, k.nr
 	for jc := j0; jc < j1; jc += k.nc {
 		ncb := min(k.nc, j1-jc)
@@ -197,7 +205,7 @@ func implicitBlocked(k *sgemmKernel, w *sgemmWork, M, j0, j1, K int, a *sgemmA, 
 				for ir := 0; ir < mcb; ir += mr {
 					mrb := min(mr, mcb-ir)
 					flags := 0
-					if pc > 0 {
+					if pc > 0 || acc {
 						flags |= sgemmLoadC
 					}
 					bp := &zeroBias[0]

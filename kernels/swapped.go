@@ -76,7 +76,7 @@ func newSwapConv(p *Conv2DParams, w []float32) *swapConv {
 }
 
 // conv2DSwapped computes the convolution p in its swapped form sc.
-func conv2DSwapped(p *Conv2DParams, sc *swapConv, x, bias, y []float32, f Fused) {
+func conv2DSwapped(p *Conv2DParams, sc *swapConv, x, bias, res, y []float32, f Fused) {
 	cg, mg := p.C/p.Group, p.M/p.Group
 	K := cg * p.KH * p.KW
 	hw, P := p.H*p.W, p.OH*p.OW
@@ -106,12 +106,19 @@ func conv2DSwapped(p *Conv2DParams, sc *swapConv, x, bias, y []float32, f Fused)
 			sc.ph.fill(p, xq, src, cg)
 			src = xq
 		}
-		// Rows start at the bias, which the tiles accumulate onto.
+		// Rows start at the bias (plus the residual), which the tiles
+		// accumulate onto.
+		if res != nil {
+			transposeIn(cm, res[(n*p.M+g*mg)*P:], P, mg, ldc)
+		}
 		for q := 0; q < P; q++ {
 			row := cm[q*ldc : q*ldc+mg]
-			if bias != nil {
+			switch {
+			case bias != nil && res != nil:
+				axpy(1, bias[g*mg:(g+1)*mg], row)
+			case bias != nil:
 				copy(row, bias[g*mg:(g+1)*mg])
-			} else {
+			case res == nil:
 				clear(row)
 			}
 		}
@@ -149,6 +156,25 @@ func swappedBlock(k *sgemmKernel, w *sgemmWork, q0, q1, mg, K int, src []float32
 			for jr := 0; jr < mg; jr += nr {
 				k.tile(mrb, min(nr, mg-jr), kcb, w.a[ir*kcb:], pb.block(pc, jr), nr, cm[(q0+ir)*ldc+jr:], ldc, 1, 1, true, tep)
 			}
+		}
+	}
+}
+
+// transposeIn writes the mg×P matrix r into cm as P×mg (row stride
+// ldc).
+func transposeIn(cm, r []float32, P, mg, ldc int) {
+	m := 0
+	for ; m+8 <= mg; m += 8 {
+		done := transpose8(cm[m:], r[m*P:], P, ldc, P)
+		for q := done; q < P; q++ {
+			for i := m; i < m+8; i++ {
+				cm[q*ldc+i] = r[i*P+q]
+			}
+		}
+	}
+	for ; m < mg; m++ {
+		for q, v := range r[m*P : (m+1)*P] {
+			cm[q*ldc+m] = v
 		}
 	}
 }
