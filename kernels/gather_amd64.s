@@ -26,6 +26,10 @@ gathervec:
 	VMOVDQU32 16(R8), Z2
 	MOVQ DI, R10
 	MOVQ nimg+32(FP), DX
+	MOVQ 8(R8), AX
+	SHRQ $48, AX
+	CMPQ AX, $0xffff
+	JEQ gatherfull
 gatherimg:
 	VMOVUPS.Z (R9), K1, Z0
 	VMOVUPS.Z 64(R9), K2, Z1
@@ -35,6 +39,17 @@ gatherimg:
 	ADDQ R12, R10
 	DECQ DX
 	JNZ gatherimg
+	JMP gathernext
+gatherfull:
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS.Z 64(R9), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VMOVUPS Z0, (R10)
+	ADDQ R11, R9
+	ADDQ R12, R10
+	DECQ DX
+	JNZ gatherfull
+gathernext:
 	ADDQ $80, R8
 	ADDQ step+56(FP), DI
 	DECQ CX
@@ -50,10 +65,103 @@ TEXT ·poolAvx512(SB), NOSPLIT, $0-88
 	VPXORD Z4, Z4, Z4
 	MOVQ isMax+72(FP), AX
 	TESTQ AX, AX
-	JZ poolplane
+	JZ poolinit
 	MOVL $0xff800000, AX
 	VPBROADCASTD AX, Z4
+poolinit:
+	MOVQ srcPlane+48(FP), R13
+	MOVQ dstPlane+56(FP), R11
+poolgroup:
+	CMPQ R12, $4
+	JLT poolplane
+	MOVQ ent+16(FP), R8
+	MOVQ div+64(FP), BX
+	MOVQ DI, R10
+	MOVQ nv+24(FP), CX
+poolgvec:
+	VMOVAPS Z4, Z3
+	VMOVAPS Z4, Z5
+	VMOVAPS Z4, Z6
+	VMOVAPS Z4, Z7
+	MOVQ taps+32(FP), DX
+poolgtap:
+	MOVQ (R8), AX
+	LEAQ (SI)(AX*1), R9
+	LEAQ (R9)(R13*1), R14
+	MOVQ 8(R8), AX
+	KMOVW AX, K1
+	SHRQ $16, AX
+	KMOVW AX, K2
+	SHRQ $16, AX
+	KMOVW AX, K3
+	SHRQ $16, AX
+	KMOVW AX, K4
+	VMOVDQU32 16(R8), Z2
+	MOVQ isMax+72(FP), AX
+	TESTQ AX, AX
+	JZ poolgsum
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS.Z 64(R9), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VMAXPS Z0, Z3, K3, Z3
+	VMOVUPS.Z (R14), K1, Z0
+	VMOVUPS.Z 64(R14), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VMAXPS Z0, Z5, K3, Z5
+	VMOVUPS.Z (R14)(R13*1), K1, Z0
+	VMOVUPS.Z 64(R14)(R13*1), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VMAXPS Z0, Z6, K3, Z6
+	VMOVUPS.Z (R14)(R13*2), K1, Z0
+	VMOVUPS.Z 64(R14)(R13*2), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VMAXPS Z0, Z7, K3, Z7
+	JMP poolgnext
+poolgsum:
+	VMOVUPS.Z (R9), K1, Z0
+	VMOVUPS.Z 64(R9), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VADDPS Z0, Z3, Z3
+	VMOVUPS.Z (R14), K1, Z0
+	VMOVUPS.Z 64(R14), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VADDPS Z0, Z5, Z5
+	VMOVUPS.Z (R14)(R13*1), K1, Z0
+	VMOVUPS.Z 64(R14)(R13*1), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VADDPS Z0, Z6, Z6
+	VMOVUPS.Z (R14)(R13*2), K1, Z0
+	VMOVUPS.Z 64(R14)(R13*2), K2, Z1
+	VPERMT2PS.Z Z1, Z2, K3, Z0
+	VADDPS Z0, Z7, Z7
+poolgnext:
+	ADDQ $80, R8
+	DECQ DX
+	JNZ poolgtap
+	MOVQ isMax+72(FP), AX
+	TESTQ AX, AX
+	JNZ poolgstore
+	VDIVPS (BX), Z3, Z3
+	VDIVPS (BX), Z5, Z5
+	VDIVPS (BX), Z6, Z6
+	VDIVPS (BX), Z7, Z7
+poolgstore:
+	LEAQ (R10)(R11*1), AX
+	VMOVUPS Z3, K4, (R10)
+	VMOVUPS Z5, K4, (AX)
+	VMOVUPS Z6, K4, (AX)(R11*1)
+	VMOVUPS Z7, K4, (AX)(R11*2)
+	ADDQ step+80(FP), R10
+	ADDQ step+80(FP), BX
+	DECQ CX
+	JNZ poolgvec
+	LEAQ (SI)(R13*4), SI
+	LEAQ (DI)(R11*4), DI
+	SUBQ $4, R12
+	JMP poolgroup
 poolplane:
+	TESTQ R12, R12
+	JZ pooldone
 	MOVQ ent+16(FP), R8
 	MOVQ div+64(FP), BX
 	MOVQ DI, R10
@@ -97,10 +205,11 @@ poolstore:
 	ADDQ step+80(FP), BX
 	DECQ CX
 	JNZ poolvec
-	ADDQ srcPlane+48(FP), SI
-	ADDQ dstPlane+56(FP), DI
+	ADDQ R13, SI
+	ADDQ R11, DI
 	DECQ R12
-	JNZ poolplane
+	JMP poolplane
+pooldone:
 	VZEROUPPER
 	RET
 
@@ -117,6 +226,9 @@ TEXT ·copyRowsAvx512(SB), NOSPLIT, $0-48
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
+	XORQ R8, R8
+	CMPQ CX, $16
+	SETEQ R8
 copyrow:
 	MOVQ BX, CX
 	XORQ AX, AX
@@ -129,8 +241,15 @@ copyvec:
 	SUBQ $16, CX
 	JMP copyvec
 copytail:
+	TESTQ R8, R8
+	JNZ copywhole
 	VMOVUPS.Z (SI)(AX*1), K1, Z0
 	VMOVUPS Z0, K1, (DI)(AX*1)
+	JMP copynext
+copywhole:
+	VMOVUPS (SI)(AX*1), Z0
+	VMOVUPS Z0, (DI)(AX*1)
+copynext:
 	ADDQ dstStride+32(FP), DI
 	ADDQ srcStride+40(FP), SI
 	DECQ DX

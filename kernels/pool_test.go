@@ -57,6 +57,9 @@ func TestPool2D(t *testing.T) {
 		if it == 0 {
 			p.W = 2100 // wider than the column-divisor cache
 		}
+		if it%4 == 1 {
+			p.C = 5 + r.IntN(30) // gather programs run groups of four planes
+		}
 		p.OH, p.OW = p.OutSize(ceil)
 		if p.Check() != nil {
 			continue

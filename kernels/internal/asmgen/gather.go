@@ -22,7 +22,8 @@ const (
 // the plane at src + i·srcImg: one row of an im2col matrix spanning
 // images.
 //
-// poolAvx512 pools planes planes: for each output vector v it combines
+// poolAvx512 pools planes planes, four at a time where it can: for each
+// output vector v it combines
 // the taps entries ent[v·taps : (v+1)·taps] by max (isMax ≠ 0, starting
 // at -Inf) or sum, divides sums by the vector at div + v·step, and
 // stores the vector at dst + v·step; planes advance by srcPlane and
@@ -44,6 +45,12 @@ func genGather(a *asm) {
 	a.i("VMOVDQU32 16(R8), Z2")
 	a.i("MOVQ DI, R10")
 	a.i("MOVQ nimg+32(FP), DX")
+	// Masked stores are slow: vectors whose 16 outputs all lie in the
+	// plane are stored whole.
+	a.i("MOVQ 8(R8), AX")
+	a.i("SHRQ $48, AX")
+	a.i("CMPQ AX, $0xffff")
+	a.i("JEQ gatherfull")
 	a.p("gatherimg:")
 	gatherPerm(a, "R9")
 	a.i("VMOVUPS Z0, K4, (R10)")
@@ -51,6 +58,15 @@ func genGather(a *asm) {
 	a.i("ADDQ R12, R10")
 	a.i("DECQ DX")
 	a.i("JNZ gatherimg")
+	a.i("JMP gathernext")
+	a.p("gatherfull:")
+	gatherPerm(a, "R9")
+	a.i("VMOVUPS Z0, (R10)")
+	a.i("ADDQ R11, R9")
+	a.i("ADDQ R12, R10")
+	a.i("DECQ DX")
+	a.i("JNZ gatherfull")
+	a.p("gathernext:")
 	a.i("ADDQ $80, R8")
 	a.i("ADDQ step+56(FP), DI")
 	a.i("DECQ CX")
@@ -68,10 +84,88 @@ func genGather(a *asm) {
 	a.i("VPXORD Z4, Z4, Z4")
 	a.i("MOVQ isMax+72(FP), AX")
 	a.i("TESTQ AX, AX")
-	a.i("JZ poolplane")
+	a.i("JZ poolinit")
 	a.i("MOVL $0xff800000, AX")
 	a.i("VPBROADCASTD AX, Z4")
+	a.p("poolinit:")
+	a.i("MOVQ srcPlane+48(FP), R13")
+	a.i("MOVQ dstPlane+56(FP), R11")
+	// Groups of four planes share each entry's loads; then planes one
+	// by one.
+	a.p("poolgroup:")
+	a.i("CMPQ R12, $4")
+	a.i("JLT poolplane")
+	a.i("MOVQ ent+16(FP), R8")
+	a.i("MOVQ div+64(FP), BX")
+	a.i("MOVQ DI, R10")
+	a.i("MOVQ nv+24(FP), CX")
+	accs := []string{"Z3", "Z5", "Z6", "Z7"}
+	a.p("poolgvec:")
+	for _, z := range accs {
+		a.i("VMOVAPS Z4, %s", z)
+	}
+	a.i("MOVQ taps+32(FP), DX")
+	a.p("poolgtap:")
+	a.i("MOVQ (R8), AX")
+	a.i("LEAQ (SI)(AX*1), R9")
+	a.i("LEAQ (R9)(R13*1), R14")
+	gatherMasks(a, "R8")
+	a.i("VMOVDQU32 16(R8), Z2")
+	windows := []string{"R9", "R14", "(R14)(R13*1)", "(R14)(R13*2)"}
+	for _, op := range []string{"max", "sum"} {
+		if op == "sum" {
+			a.p("poolgsum:")
+		} else {
+			a.i("MOVQ isMax+72(FP), AX")
+			a.i("TESTQ AX, AX")
+			a.i("JZ poolgsum")
+		}
+		for i, wnd := range windows {
+			lo, hi := "("+wnd+")", "64("+wnd+")"
+			if wnd[0] == '(' {
+				lo, hi = wnd, "64"+wnd
+			}
+			a.i("VMOVUPS.Z %s, K1, Z0", lo)
+			a.i("VMOVUPS.Z %s, K2, Z1", hi)
+			a.i("VPERMT2PS.Z Z1, Z2, K3, Z0")
+			if op == "max" {
+				a.i("VMAXPS Z0, %s, K3, %s", accs[i], accs[i])
+			} else {
+				a.i("VADDPS Z0, %s, %s", accs[i], accs[i])
+			}
+		}
+		if op == "max" {
+			a.i("JMP poolgnext")
+		}
+	}
+	a.p("poolgnext:")
+	a.i("ADDQ $80, R8")
+	a.i("DECQ DX")
+	a.i("JNZ poolgtap")
+	a.i("MOVQ isMax+72(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JNZ poolgstore")
+	for _, z := range accs {
+		a.i("VDIVPS (BX), %s, %s", z, z)
+	}
+	a.p("poolgstore:")
+	a.i("LEAQ (R10)(R11*1), AX")
+	a.i("VMOVUPS Z3, K4, (R10)")
+	a.i("VMOVUPS Z5, K4, (AX)")
+	a.i("VMOVUPS Z6, K4, (AX)(R11*1)")
+	a.i("VMOVUPS Z7, K4, (AX)(R11*2)")
+	a.i("ADDQ step+80(FP), R10")
+	a.i("ADDQ step+80(FP), BX")
+	a.i("DECQ CX")
+	a.i("JNZ poolgvec")
+	a.i("LEAQ (SI)(R13*4), SI")
+	a.i("LEAQ (DI)(R11*4), DI")
+	a.i("SUBQ $4, R12")
+	a.i("JMP poolgroup")
+
 	a.p("poolplane:")
+	a.i("TESTQ R12, R12")
+	a.i("JZ pooldone")
 	a.i("MOVQ ent+16(FP), R8")
 	a.i("MOVQ div+64(FP), BX")
 	a.i("MOVQ DI, R10")
@@ -106,10 +200,11 @@ func genGather(a *asm) {
 	a.i("ADDQ step+80(FP), BX")
 	a.i("DECQ CX")
 	a.i("JNZ poolvec")
-	a.i("ADDQ srcPlane+48(FP), SI")
-	a.i("ADDQ dstPlane+56(FP), DI")
+	a.i("ADDQ R13, SI")
+	a.i("ADDQ R11, DI")
 	a.i("DECQ R12")
-	a.i("JNZ poolplane")
+	a.i("JMP poolplane")
+	a.p("pooldone:")
 	a.i("VZEROUPPER")
 	a.i("RET")
 	genCopyRows(a)
@@ -135,6 +230,10 @@ func genCopyRows(a *asm) {
 	a.i("SHLQ CX, AX")
 	a.i("DECQ AX")
 	a.i("KMOVW AX, K1")
+	// R8 is set when the last vector of a row is whole.
+	a.i("XORQ R8, R8")
+	a.i("CMPQ CX, $16")
+	a.i("SETEQ R8")
 	a.p("copyrow:")
 	a.i("MOVQ BX, CX")
 	a.i("XORQ AX, AX")
@@ -147,8 +246,15 @@ func genCopyRows(a *asm) {
 	a.i("SUBQ $16, CX")
 	a.i("JMP copyvec")
 	a.p("copytail:")
+	a.i("TESTQ R8, R8")
+	a.i("JNZ copywhole")
 	a.i("VMOVUPS.Z (SI)(AX*1), K1, Z0")
 	a.i("VMOVUPS Z0, K1, (DI)(AX*1)")
+	a.i("JMP copynext")
+	a.p("copywhole:")
+	a.i("VMOVUPS (SI)(AX*1), Z0")
+	a.i("VMOVUPS Z0, (DI)(AX*1)")
+	a.p("copynext:")
 	a.i("ADDQ dstStride+32(FP), DI")
 	a.i("ADDQ srcStride+40(FP), SI")
 	a.i("DECQ DX")
