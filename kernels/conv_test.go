@@ -393,7 +393,7 @@ func TestDepthwise3x3(t *testing.T) {
 					PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3)}
 				switch it {
 				case 0: // two output rows at a time
-					p.StrideH, p.DilH, p.H = 1, 1, 2+r.IntN(6)
+					p.StrideH, p.DilH, p.H = s, 1, 2+r.IntN(9)
 				case 2:
 					p.PadL, p.PadR = r.IntN(40), r.IntN(40)
 				}
@@ -429,7 +429,7 @@ func TestDepthwise3x3(t *testing.T) {
 		}
 	}
 	probe := Conv2DParams{N: 1, C: 1, H: 8, W: 8, M: 1, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1, OH: 6, OW: 6}
-	if _, ok := newDW3x3(&probe, make([]int64, dwRowsLen(6))); ok && (fast < 200 || pairs < 50) {
+	if _, ok := newDW3x3(&probe, make([]int64, dwRowsLen(6))); ok && (fast < 200 || pairs < 100) {
 		t.Errorf("only %d cases ran the 3×3 kernels, %d two rows at a time", fast, pairs)
 	}
 }

@@ -14,7 +14,7 @@ type dw3x3 struct {
 	pv   Conv2DParams // p's storage in pooled geometries (see getDW)
 	geom [22]int64
 	rows []int64
-	pair bool // two output rows per table entry (stride 1, no vertical dilation)
+	pair bool // two output rows per table entry (equal strides, no vertical dilation)
 	zero bool // some row reads the padding
 	ok   bool // the kernels apply (the rest is unset otherwise)
 }
@@ -70,7 +70,7 @@ func newDW3x3(p *Conv2DParams, rows []int64) (d dw3x3, ok bool) {
 		}
 		return 4 * int64(ih*W)
 	}
-	d.pair = s == 1 && p.StrideH == 1 && p.DilH == 1 && p.OH >= 2
+	d.pair = p.StrideH == s && p.DilH == 1 && p.OH >= 2
 	if !d.pair {
 		d.rows = rows[:4*p.OH]
 		for oh := 0; oh < p.OH; oh++ {
@@ -84,15 +84,16 @@ func newDW3x3(p *Conv2DParams, rows []int64) (d dw3x3, ok bool) {
 	}
 	// Pairs of rows 0-1, 2-3, ...; with an odd height the last pair
 	// overlaps the one before (its first row is written twice, with the
-	// same values).
-	np := (p.OH + 1) / 2
-	d.rows = rows[:5*np]
+	// same values). A pair reads input rows oh·s - PadT … oh·s - PadT +
+	// s + 2.
+	np, ne := (p.OH+1)/2, 4+s
+	d.rows = rows[:ne*np]
 	for i := 0; i < np; i++ {
 		oh := min(2*i, p.OH-2)
-		e := d.rows[5*i : 5*i+5]
+		e := d.rows[ne*i : ne*i+ne]
 		e[0] = int64(oh) * d.geom[20]
-		for r := 0; r < 4; r++ {
-			e[1+r] = inRow(oh - p.PadT + r)
+		for r := 0; r < 3+s; r++ {
+			e[1+r] = inRow(oh*s - p.PadT + r)
 		}
 	}
 	return d, true
@@ -160,8 +161,10 @@ func (d *dw3x3) run(out, in []float32, inStride, nch int, w, bias []float32, bia
 	}
 	// Direct calls: through a func value, the arguments would escape.
 	switch {
-	case d.pair:
+	case d.pair && p.StrideW == 1:
 		dw3x3s1x2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], len(d.rows)/5, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
+	case d.pair:
+		dw3x3s2x2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], len(d.rows)/6, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
 	case p.StrideW == 1:
 		dw3x3s1Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, zp, &d.geom[0], &w[0], zb, 4*biasStep, lo, hi)
 	default:
@@ -185,8 +188,10 @@ func (d *dw3x3) runMax(out, in []float32, inStride, nch int, ninf []float32) {
 	}
 	inf := float32(math.Inf(1))
 	switch {
-	case d.pair:
+	case d.pair && p.StrideW == 1:
 		max3x3s1x2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], len(d.rows)/5, np, &d.geom[0], nil, nil, 0, -inf, inf)
+	case d.pair:
+		max3x3s2x2Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], len(d.rows)/6, np, &d.geom[0], nil, nil, 0, -inf, inf)
 	case p.StrideW == 1:
 		max3x3s1Avx512(&out[0], &in[0], 4*inStride, nch, &d.rows[0], p.OH, np, &d.geom[0], nil, nil, 0, -inf, inf)
 	default:

@@ -304,6 +304,9 @@ func dw3x3s2Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int, 
 func dw3x3s1x2Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)
 
 //go:noescape
+func dw3x3s2x2Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)
+
+//go:noescape
 func max3x3s1Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)
 
 //go:noescape
@@ -311,6 +314,9 @@ func max3x3s2Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int,
 
 //go:noescape
 func max3x3s1x2Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)
+
+//go:noescape
+func max3x3s2x2Avx512(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)
 
 // sdotAvx512Kernels[m-1][n-1] computes m×n dot products.
 var sdotAvx512Kernels = [4][4]func(k int, a *float32, lda int, b *float32, ldb int, out *float32, mask uint64){

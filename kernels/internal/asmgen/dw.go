@@ -6,9 +6,10 @@ import "fmt"
 const dwArgs = "(out, in *float32, inStride, nch int, rows *int64, nrows int, zero *float32, geom *int64, w, bias *float32, biasStep int, lo, hi float32)"
 
 // genDepthwise emits the 3×3 depthwise plane kernels: for horizontal
-// strides 1 and 2 one output row at a time, and for stride 1 with
-// vertical stride and dilation 1 also two rows at a time, which share
-// two of their four input rows. They read the input planes as stored:
+// strides 1 and 2 one output row at a time, and, when the vertical
+// stride equals the horizontal one without vertical dilation, also two
+// rows at a time, which share input rows (two of four for stride 1, one
+// of five for stride 2). They read the input planes as stored:
 // padding is handled by pointing missing rows at a zero row and by
 // opmasks on the blocks at the ends of each row, so no padded copy is
 // made.
@@ -17,10 +18,10 @@ const dwArgs = "(out, in *float32, inStride, nch int, rows *int64, nrows int, ze
 // c·inStride bytes with weights w[9c:9c+9] and the bias at bias +
 // c·biasStep bytes, and writes its output plane at out + c·geom[21]
 // bytes. The row table has nrows entries of 4 int64 (one output row) or
-// 5 (two rows): the byte offset of the (first) output row in the plane,
-// then the byte offsets from the input plane of the input rows, or -1
-// for a row in the padding (read from the zero row). Output row i reads
-// input rows i..i+2 of its entry:
+// 4+s (two rows): the byte offset of the (first) output row in the
+// plane, then the byte offsets from the input plane of the input rows,
+// or -1 for a row in the padding (read from the zero row). Output row i
+// of an entry reads its input rows i·s..i·s+2:
 //
 //	out[j] = min(max(bias + Σ_{r,t<3} w[3r+t]·row_r[s·j + t - padL], lo), hi)
 //
@@ -42,18 +43,19 @@ const dwArgs = "(out, in *float32, inStride, nch int, rows *int64, nrows int, ze
 //
 // Registers: weights Z16..Z24, bias Z25, lo Z26, hi Z27, permutation
 // indices Z28 and Z29, accumulators Z0..Z3, loads Z4..Z15. DI and SI
-// output rows, BX output plane, R14 input plane, R8..R11 input rows, R13
-// row table, R12 entries left, DX geom, CX block count. The weight,
-// bias and channel pointers advance in their argument slots.
+// output rows, BX output plane, R14 input plane, R8..R12 input rows, R13
+// row table (running up to the end pointer kept in the nrows slot), DX
+// geom, CX block count. The weight, bias and channel pointers advance
+// in their argument slots.
 //
 // The max3x3 kernels are the same with max instead of multiply-adds (for
 // 3×3 max pooling): they ignore w and bias, start from -Inf, load -Inf
 // into masked-off lanes, and zero must point at a row of -Inf.
 func genDepthwise(a *asm) {
 	for _, isMax := range []bool{false, true} {
-		dwKernel(a, 1, false, isMax)
-		dwKernel(a, 2, false, isMax)
-		dwKernel(a, 1, true, isMax)
+		for _, k := range dwKernels {
+			dwKernel(a, k.s, k.pair, isMax)
+		}
 	}
 	a.p("")
 	for i := 0; i < 16; i++ {
@@ -76,6 +78,12 @@ func genDepthwise(a *asm) {
 	a.p("GLOBL dwTap1Idx<>(SB), RODATA|NOPTR, $64")
 }
 
+// dwKernels lists the (stride, pair) variants.
+var dwKernels = []struct {
+	s    int
+	pair bool
+}{{1, false}, {2, false}, {1, true}, {2, true}}
+
 // dwName is the name of the kernel for stride s, two rows when pair,
 // max pooling when isMax.
 func dwName(s int, pair, isMax bool) string {
@@ -96,7 +104,7 @@ func dwKernel(a *asm, s int, pair, isMax bool) {
 	rows := []string{"R8", "R9", "R10"}
 	outs := []string{"DI"}
 	if pair {
-		rows = append(rows, "R11")
+		rows = append(rows, []string{"R11", "R12"}[:s]...)
 		outs = append(outs, "SI")
 	}
 	entry := 8 * (1 + len(rows))
@@ -106,6 +114,11 @@ func dwKernel(a *asm, s int, pair, isMax bool) {
 	a.i("MOVQ out+0(FP), BX")
 	a.i("MOVQ in+8(FP), R14")
 	a.i("MOVQ geom+56(FP), DX")
+	// The nrows slot becomes the row table's end.
+	a.i("MOVQ nrows+40(FP), AX")
+	a.i("IMULQ $%d, AX", entry)
+	a.i("ADDQ rows+32(FP), AX")
+	a.i("MOVQ AX, nrows+40(FP)")
 	a.i("VBROADCASTSS lo+88(FP), Z26")
 	a.i("VBROADCASTSS hi+92(FP), Z27")
 	if s == 1 {
@@ -192,7 +205,7 @@ func dwKernel(a *asm, s int, pair, isMax bool) {
 		for q := range rows {
 			l := taps(q, masked)
 			for o := range outs {
-				switch r := q - o; r {
+				switch r := q - o*s; r {
 				case 0:
 					fma(l, 0, fmt.Sprintf("Z%d", o), true, false)
 				case 1:
@@ -251,7 +264,6 @@ func dwKernel(a *asm, s int, pair, isMax bool) {
 		a.i("VBROADCASTSS (AX), Z25")
 	}
 	a.i("MOVQ rows+32(FP), R13")
-	a.i("MOVQ nrows+40(FP), R12")
 	a.p("%srow:", name)
 	a.i("MOVQ (R13), DI")
 	a.i("ADDQ BX, DI")
@@ -287,8 +299,8 @@ func dwKernel(a *asm, s int, pair, isMax bool) {
 	maskedBlock(1)
 	maskedBlock(2)
 	a.i("ADDQ $%d, R13", entry)
-	a.i("DECQ R12")
-	a.i("JNZ %srow", name)
+	a.i("CMPQ R13, nrows+40(FP)")
+	a.i("JLT %srow", name)
 	if !isMax {
 		a.i("ADDQ $36, w+64(FP)")
 		a.i("MOVQ biasStep+80(FP), AX")
@@ -304,10 +316,7 @@ func dwKernel(a *asm, s int, pair, isMax bool) {
 
 func genDepthwiseDecl(a *asm) {
 	for _, isMax := range []bool{false, true} {
-		for _, k := range []struct {
-			s    int
-			pair bool
-		}{{1, false}, {2, false}, {1, true}} {
+		for _, k := range dwKernels {
 			a.p("")
 			a.p("//go:noescape")
 			a.p("func %s%s", dwName(k.s, k.pair, isMax), dwArgs)
