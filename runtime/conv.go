@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/kernels"
@@ -21,8 +22,10 @@ type convKernel struct {
 	attrs *windowAttrs
 	group int
 	// fused is an activation absorbed from the node that reads the
-	// output (see fuse.go).
-	fused kernels.Fused
+	// output, and residual an absorbed Add whose other operand comes as
+	// the last input (see fuse.go).
+	fused    kernels.Fused
+	residual bool
 	// constW holds float32 weights known at build time; packed caches
 	// them prepacked per geometry (inputs of one shape hit one entry).
 	constT *ir.Tensor
@@ -39,7 +42,7 @@ func buildConv(b *buildCtx) (kernel, error) {
 	if group < 1 {
 		return nil, fmt.Errorf("group %d must be positive", group)
 	}
-	k := &convKernel{attrs: attrs, group: group, fused: b.fused}
+	k := &convKernel{attrs: attrs, group: group, fused: b.fused, residual: b.residual}
 	if w := b.constInput(1); w != nil && w.DType == ir.Float32 {
 		k.constT, k.constW = w, view[float32](w)
 		k.packed = map[kernels.Conv2DParams]*kernels.PackedConv2D{}
@@ -68,6 +71,10 @@ func convShapes(attrs *windowAttrs, group int, x, w []int64) (*convGeom, error) 
 }
 
 func (k *convKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	var res *ir.Tensor
+	if k.residual {
+		res, in = in[len(in)-1], in[:len(in)-1]
+	}
 	if err := needInputs(in, 2); err != nil {
 		return nil, err
 	}
@@ -100,17 +107,47 @@ func (k *convKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if bias != nil {
 		bv = view[float32](bias)
 	}
+	// The residual is added in the kernels' store when it has exactly the
+	// output's type and shape; otherwise (broadcasting, half precision)
+	// after the convolution, before the activation.
+	var rv []float32
+	storeRes := res != nil && dt == ir.Float32 && res.DType == ir.Float32 && slices.Equal(res.Dims, y.Dims)
+	if storeRes {
+		rv = view[float32](res)
+	}
+	fused := k.fused
+	if res != nil && !storeRes {
+		fused = kernels.Fused{}
+	}
 	xv, wv, yv := view[float32](x), view[float32](w), view[float32](y)
 	if g.outPlane > 0 && N > 0 {
 		if p := conv2DParams(g, k.group, N, C, M); p != nil {
-			k.conv2D(p, xv, wv, bv, yv, in[1] == k.constT)
+			k.conv2D(p, xv, wv, bv, rv, yv, in[1] == k.constT, fused)
 		} else {
 			convIm2col(g, k.group, N, C, M, xv, wv, bv, yv)
-			applyFused(yv, k.fused)
+			if rv != nil {
+				addF32(yv, yv, rv, 1, 1)
+			}
+			applyFused(yv, fused)
 		}
 	}
+	if res != nil && !storeRes {
+		r := res
+		if isHalf(r.DType) {
+			r = widen([]*ir.Tensor{r})[0]
+		}
+		sum, err := arith(e, "Add", false, y, r)
+		if err != nil {
+			return nil, err
+		}
+		if sum.DType != ir.Float32 {
+			return nil, fmt.Errorf("residual operand of type %s", res.DType)
+		}
+		applyFused(view[float32](sum), k.fused)
+		y = sum
+	}
 	if dt != ir.Float32 {
-		return []*ir.Tensor{mustNarrow(e, y, dt)}, nil
+		y = mustNarrow(e, y, dt)
 	}
 	return []*ir.Tensor{y}, nil
 }
@@ -144,9 +181,9 @@ func conv2DParams(g *convGeom, group, N, C, M int) *kernels.Conv2DParams {
 
 // conv2D runs the convolution on package kernels, with prepacked weights
 // when they are constant.
-func (k *convKernel) conv2D(p *kernels.Conv2DParams, x, w, bias, y []float32, constW bool) {
+func (k *convKernel) conv2D(p *kernels.Conv2DParams, x, w, bias, res, y []float32, constW bool, fused kernels.Fused) {
 	if !constW || k.constW == nil {
-		kernels.Conv2DFused(p, x, w, bias, y, k.fused)
+		kernels.Conv2DFusedAdd(p, x, w, bias, res, y, fused)
 		return
 	}
 	pc := k.packed[*p]
@@ -157,7 +194,7 @@ func (k *convKernel) conv2D(p *kernels.Conv2DParams, x, w, bias, y []float32, co
 		pc = kernels.PackConv2D(p, k.constW)
 		k.packed[*p] = pc
 	}
-	pc.Run(x, bias, y, k.fused)
+	pc.RunAdd(x, bias, res, y, fused)
 }
 
 // applyFused applies an absorbed activation in place.

@@ -42,6 +42,9 @@ type buildCtx struct {
 	visible func(*ir.Value) bool
 	// fused is the activation a Conv absorbs from its only reader.
 	fused kernels.Fused
+	// residual says the Conv also absorbs an Add: its kernel receives the
+	// Add's other operand as an extra, last input.
+	residual bool
 	// constOf returns the value of v when it is fixed for every run, or
 	// nil; EvalNode leaves it nil.
 	constOf func(v *ir.Value) *ir.Tensor

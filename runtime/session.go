@@ -334,17 +334,17 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		return outer != nil && outer(v)
 	}
 	lastUse := map[int]int{}
-	fu := findFusions(g, opset, constOf)
+	fu := findFusions(g, order, opset, constOf)
 	for _, n := range order {
 		if err := Supported(n.Domain, n.OpType, opset); err != nil {
 			return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
 		}
-		k, err := buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n], constOf: constOf})
+		k, err := buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n], residual: fu.residual[n] != nil, constOf: constOf})
 		if err != nil {
 			return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
 		}
-		if fu.absorbed[n] {
-			k = passThrough
+		if at, ok := fu.absorbed[n]; ok {
+			k = passThrough(at)
 		}
 		if outs := foldNode(n, k, constOf); outs != nil {
 			for j, o := range n.Outputs {
@@ -362,6 +362,9 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		ins := n.Inputs
 		if c, ok := k.(capturer); ok {
 			ins = append(slices.Clip(ins), c.captures()...)
+		}
+		if res := fu.residual[n]; res != nil {
+			ins = append(slices.Clip(ins), res) // read last by the Conv kernel
 		}
 		for _, v := range ins {
 			if v == nil {

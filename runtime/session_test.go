@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"fmt"
 	"math/rand"
 	"slices"
 	"strings"
@@ -618,6 +619,74 @@ func TestDropoutMaskType(t *testing.T) {
 		for i, v := range mask.Float64s() {
 			if v != 1 {
 				t.Errorf("opset %d: mask[%d] = %v, want 1", tc.opset, i, v)
+			}
+		}
+	}
+}
+
+// TestResidualFusion checks Conv + Add (+ activation) fusion against
+// node-by-node evaluation: the residual added in the kernels' store
+// (same shape), the fallback for a broadcast operand, an operand computed
+// after the Conv (not fused), both operand orders, and a fused Add whose
+// Conv output is also read elsewhere (not fused).
+func TestResidualFusion(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	b := testmodels.NewBuilder("res", 13)
+	x := b.Input("x", ir.Float32, 2, 4, 6, 5)
+	w := b.Const("w", randF32(rng, 4, 4, 3, 3))
+	bias := b.Const("b", randF32(rng, 4))
+	pads := ir.IntsAttr("pads", 1, 1, 1, 1)
+	// Block 1: Add(x, Conv) → Relu: fused with the activation.
+	c1 := b.Node("Conv", []*ir.Value{x, w, bias}, pads)
+	a1 := b.Node("Add", []*ir.Value{x, c1})
+	r1 := b.Node("Relu", []*ir.Value{a1})
+	// Block 2: Add(Conv, broadcast [4,1,1]) → Clip: fused, fallback path.
+	c2 := b.Node("Conv", []*ir.Value{r1, w}, pads)
+	a2 := b.Node("Add", []*ir.Value{c2, b.Const("chan", randF32(rng, 4, 1, 1))})
+	r2 := b.Node("Clip", []*ir.Value{a2, b.F32("lo", nil, []float32{-1}), b.F32("hi", nil, []float32{1})})
+	// Block 3: the operand comes from a Conv that runs later: the later
+	// Conv takes the Add instead.
+	c3 := b.Node("Conv", []*ir.Value{r2, w}, pads)
+	c4 := b.Node("Conv", []*ir.Value{r1, w, bias}, pads)
+	a3 := b.Node("Add", []*ir.Value{c3, c4})
+	// Block 4: a Conv whose output is also a graph output is not fused.
+	c5 := b.Node("Conv", []*ir.Value{a3, w}, pads)
+	a5 := b.Node("Add", []*ir.Value{c5, a3})
+	b.Output(a5, c5)
+	m := b.Model()
+	if err := ir.Verify(m); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := NewSession(m, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var residual []string
+	for _, st := range sess.plan.steps {
+		if ck, ok := st.k.(*convKernel); ok && ck.residual {
+			residual = append(residual, st.node.Name)
+		}
+	}
+	ix := m.Graph.BuildIndex()
+	var want []string
+	for _, v := range []*ir.Value{c1, c2, c4} {
+		want = append(want, ix.Producer[v].Name)
+	}
+	if fmt.Sprint(residual) != fmt.Sprint(want) {
+		t.Fatalf("convolutions absorbing an Add: %v, want %v", residual, want)
+	}
+	for it := 0; it < 3; it++ {
+		in := map[string]*ir.Tensor{"x": randF32(rng, 2, 4, 6, 5)}
+		got, err := sess.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := evalByNodes(t, m, in)
+		for name, r := range ref {
+			// The fused kernels accumulate onto the operand: the same sum in
+			// another float32 order, so allow a few ulps of the terms.
+			if msg := compareTensors(got[name], r, 1e-4, 1e-4); msg != "" {
+				t.Fatalf("run %d, output %s: %s", it, name, msg)
 			}
 		}
 	}
