@@ -75,21 +75,9 @@ func (k *convKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if k.residual {
 		res, in = in[len(in)-1], in[:len(in)-1]
 	}
-	if err := needInputs(in, 2); err != nil {
+	x, w, bias, dt, err := convOperands(in)
+	if err != nil {
 		return nil, err
-	}
-	x, w := in[0], in[1]
-	var bias *ir.Tensor
-	if len(in) > 2 {
-		bias = in[2]
-	}
-	dt := x.DType
-	if isHalf(dt) {
-		wd := widen([]*ir.Tensor{x, w, bias})
-		x, w, bias = wd[0], wd[1], wd[2]
-	}
-	if x.DType != ir.Float32 || w.DType != ir.Float32 || bias != nil && bias.DType != ir.Float32 {
-		return nil, fmt.Errorf("unsupported types %s, %s", x.DType, w.DType)
 	}
 	g, err := convShapes(k.attrs, k.group, x.Dims, w.Dims)
 	if err != nil {
@@ -150,6 +138,28 @@ func (k *convKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		y = mustNarrow(e, y, dt)
 	}
 	return []*ir.Tensor{y}, nil
+}
+
+// convOperands returns the input, weights and optional bias of a Conv or
+// ConvTranspose as float32 (half-precision operands widened) and the
+// input's own type, to narrow the result back to.
+func convOperands(in []*ir.Tensor) (x, w, bias *ir.Tensor, dt ir.DType, err error) {
+	if err := needInputs(in, 2); err != nil {
+		return nil, nil, nil, 0, err
+	}
+	x, w = in[0], in[1]
+	if len(in) > 2 {
+		bias = in[2]
+	}
+	dt = x.DType
+	if isHalf(dt) {
+		wd := widen([]*ir.Tensor{x, w, bias})
+		x, w, bias = wd[0], wd[1], wd[2]
+	}
+	if x.DType != ir.Float32 || w.DType != ir.Float32 || bias != nil && bias.DType != ir.Float32 {
+		return nil, nil, nil, 0, fmt.Errorf("unsupported types %s, %s", x.DType, w.DType)
+	}
+	return x, w, bias, dt, nil
 }
 
 func mustNarrow(e *env, t *ir.Tensor, dt ir.DType) *ir.Tensor {
@@ -366,21 +376,9 @@ func (k *convTransposeKernel) geometry(in, kern []int64) (*convGeom, error) {
 }
 
 func (k *convTransposeKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
-	if err := needInputs(in, 2); err != nil {
+	x, w, bias, dt, err := convOperands(in)
+	if err != nil {
 		return nil, err
-	}
-	x, w := in[0], in[1]
-	var bias *ir.Tensor
-	if len(in) > 2 {
-		bias = in[2]
-	}
-	dt := x.DType
-	if isHalf(dt) {
-		wd := widen([]*ir.Tensor{x, w, bias})
-		x, w, bias = wd[0], wd[1], wd[2]
-	}
-	if x.DType != ir.Float32 || w.DType != ir.Float32 || bias != nil && bias.DType != ir.Float32 {
-		return nil, fmt.Errorf("unsupported types %s, %s", x.DType, w.DType)
 	}
 	if len(x.Dims) < 3 || len(w.Dims) != len(x.Dims) {
 		return nil, fmt.Errorf("input %v and weights %v must have the same rank ≥ 3", x.Dims, w.Dims)
