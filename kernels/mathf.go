@@ -7,6 +7,20 @@ import "math"
 // float64 routines of package math, which is several times faster and
 // accurate to a few float32 ulps (see mathf_test.go for the bounds). Each
 // writes dst[i] = f(src[i]); dst and src may be the same slice.
+//
+// On amd64 with AVX-512 the same algorithms run 16 lanes at a time in
+// assembly (mathf_amd64.s, written by internal/asmgen/mathf.go); the Go
+// loops below are the fallback and the reference.
+
+// The element-wise functions, as indices for mathfAsm.
+const (
+	mathfExp = iota
+	mathfErf
+	mathfTanh
+	mathfSigmoid
+	mathfGelu
+	mathfGeluTanh
+)
 
 const (
 	log2e  = 1.44269504088896341
@@ -51,6 +65,9 @@ func expf(x float32) float32 {
 // Exp computes dst[i] = e**src[i].
 func Exp(dst, src []float32) {
 	dst = dst[:len(src)]
+	if mathfAsm(mathfExp, dst, src) {
+		return
+	}
 	for i, x := range src {
 		dst[i] = expf(x)
 	}
@@ -103,6 +120,9 @@ func erff(x float32) float32 {
 // Erf computes dst[i] = erf(src[i]).
 func Erf(dst, src []float32) {
 	dst = dst[:len(src)]
+	if mathfAsm(mathfErf, dst, src) {
+		return
+	}
 	for i, x := range src {
 		dst[i] = erff(x)
 	}
@@ -142,6 +162,9 @@ func tanhf(x float32) float32 {
 // Tanh computes dst[i] = tanh(src[i]).
 func Tanh(dst, src []float32) {
 	dst = dst[:len(src)]
+	if mathfAsm(mathfTanh, dst, src) {
+		return
+	}
 	for i, x := range src {
 		dst[i] = tanhf(x)
 	}
@@ -150,6 +173,9 @@ func Tanh(dst, src []float32) {
 // Sigmoid computes dst[i] = 1 / (1 + e**-src[i]).
 func Sigmoid(dst, src []float32) {
 	dst = dst[:len(src)]
+	if mathfAsm(mathfSigmoid, dst, src) {
+		return
+	}
 	for i, x := range src {
 		if x >= 0 {
 			dst[i] = 1 / (1 + expf(-x))
@@ -163,6 +189,9 @@ func Sigmoid(dst, src []float32) {
 // Gelu computes the exact (erf-based) GELU, dst[i] = x/2 * (1 + erf(x/√2)).
 func Gelu(dst, src []float32) {
 	dst = dst[:len(src)]
+	if mathfAsm(mathfGelu, dst, src) {
+		return
+	}
 	for i, x := range src {
 		dst[i] = 0.5 * x * (1 + erff(x*0.70710678118654752))
 	}
@@ -172,6 +201,9 @@ func Gelu(dst, src []float32) {
 // x/2 * (1 + tanh(√(2/π) * (x + 0.044715 x³))).
 func GeluTanh(dst, src []float32) {
 	dst = dst[:len(src)]
+	if mathfAsm(mathfGeluTanh, dst, src) {
+		return
+	}
 	for i, x := range src {
 		dst[i] = 0.5 * x * (1 + tanhf(0.7978845608028654*(x+0.044715*x*x*x)))
 	}

@@ -100,7 +100,7 @@ func BenchmarkMathf(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		f    func(dst, src []float32)
-	}{{"Exp", Exp}, {"Erf", Erf}, {"Tanh", Tanh}, {"Gelu", Gelu}} {
+	}{{"Exp", Exp}, {"Erf", Erf}, {"Tanh", Tanh}, {"Sigmoid", Sigmoid}, {"Gelu", Gelu}, {"GeluTanh", GeluTanh}} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(4 * len(src)))
 			for i := 0; i < b.N; i++ {
@@ -116,4 +116,36 @@ func BenchmarkMathf(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestMathfLengths checks every length up to 50 (the vector loops'
+// remainders) against one-element calls, in place, and that nothing
+// past len(dst) is written.
+func TestMathfLengths(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		f    func(dst, src []float32)
+	}{{"Exp", Exp}, {"Erf", Erf}, {"Tanh", Tanh}, {"Sigmoid", Sigmoid}, {"Gelu", Gelu}, {"GeluTanh", GeluTanh}} {
+		for n := 0; n <= 50; n++ {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = float32(i)*0.37 - 6
+			}
+			dst := make([]float32, n+1)
+			dst[n] = 42
+			tc.f(dst[:n], src)
+			in := append([]float32(nil), src...)
+			tc.f(in, in)
+			for i, x := range src {
+				var one [1]float32
+				tc.f(one[:], []float32{x})
+				if dst[i] != one[0] || in[i] != one[0] {
+					t.Fatalf("%s n=%d: [%d] = %v (in place %v), alone %v", tc.name, n, i, dst[i], in[i], one[0])
+				}
+			}
+			if dst[n] != 42 {
+				t.Fatalf("%s n=%d wrote past the end", tc.name, n)
+			}
+		}
+	}
 }

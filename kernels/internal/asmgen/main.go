@@ -40,6 +40,7 @@ var outputs = []struct {
 	{"depthwise_amd64.s", genDepthwise, false},
 	{"sdot_amd64.s", genSdot, false},
 	{"gather_amd64.s", genGather, false},
+	{"mathf_amd64.s", genMathf, false},
 	{"kernels_amd64_decl.go", genDecl, true},
 }
 
