@@ -132,6 +132,7 @@ func (k *convKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 			return nil, fmt.Errorf("residual operand of type %s", res.DType)
 		}
 		applyFused(view[float32](sum), k.fused)
+		e.release(y) // the convolution alone is not an output
 		y = sum
 	}
 	if dt != ir.Float32 {
