@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/nncc/nncc/ir"
 )
@@ -50,9 +51,9 @@ type Stats struct {
 // dtypes or shapes are not within tolerance.
 func Compare(name string, want, got *ir.Tensor, tol Tolerance) Stats {
 	s := Stats{Name: name, Top1Agree: -1, Cosine: 1}
-	if want.DType != got.DType || !sameDims(want.Dims, got.Dims) || want.DType == ir.String {
+	if want.DType != got.DType || !slices.Equal(want.Dims, got.Dims) || want.DType == ir.String {
 		s.ShapeDiffer = true
-		if want.DType == ir.String && got.DType == ir.String && sameDims(want.Dims, got.Dims) {
+		if want.DType == ir.String && got.DType == ir.String && slices.Equal(want.Dims, got.Dims) {
 			s.ShapeDiffer = false
 			s.Within = true
 			for i := range want.Strings {
@@ -115,18 +116,6 @@ func argmax(xs []float64) int {
 		}
 	}
 	return best
-}
-
-func sameDims(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // InputSpec describes one graph input to generate.

@@ -3,7 +3,6 @@ package runtime
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/kernels"
@@ -99,7 +98,7 @@ func (k *convKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	// output's type and shape; otherwise (broadcasting, half precision)
 	// after the convolution, before the activation.
 	var rv []float32
-	storeRes := res != nil && dt == ir.Float32 && res.DType == ir.Float32 && slices.Equal(res.Dims, y.Dims)
+	storeRes := res != nil && dt == ir.Float32 && res.DType == ir.Float32 && sameDims(res.Dims, y.Dims)
 	if storeRes {
 		rv = view[float32](res)
 	}
