@@ -34,11 +34,10 @@ func buildLoss(b *buildCtx, softmax bool) (kernel, error) {
 		if len(in) > 2 {
 			w = in[2]
 		}
-		if !x.DType.IsFloat() || len(x.Dims) < 2 {
-			return nil, fmt.Errorf("input must be a float tensor of rank ≥ 2, is %s%v", x.DType, x.Dims)
+		N, C, inner, err := channelsFirst(x, 2)
+		if err != nil {
+			return nil, err
 		}
-		N, C := int(x.Dims[0]), int(x.Dims[1])
-		inner := numel(x.Dims[2:])
 		want := append([]int64{x.Dims[0]}, x.Dims[2:]...)
 		if !sameDims(t.Dims, want) {
 			return nil, fmt.Errorf("target %v does not match input %v", t.Dims, x.Dims)
@@ -115,11 +114,10 @@ func buildLRN(b *buildCtx) (kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if !x.DType.IsFloat() || len(x.Dims) < 3 {
-			return nil, fmt.Errorf("input must be a float tensor of rank ≥ 3, is %s%v", x.DType, x.Dims)
+		N, C, inner, err := channelsFirst(x, 3)
+		if err != nil {
+			return nil, err
 		}
-		N, C := int(x.Dims[0]), int(x.Dims[1])
-		inner := numel(x.Dims[2:])
 		xv := x.Float64s()
 		res := make([]float64, len(xv))
 		lo, hi := (size-1)/2, size-1-(size-1)/2

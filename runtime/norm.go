@@ -50,11 +50,10 @@ func buildBatchNorm(b *buildCtx) (kernel, error) {
 			return nil, err
 		}
 		x := in[0]
-		if !x.DType.IsFloat() || len(x.Dims) < 2 {
-			return nil, fmt.Errorf("input must be a float tensor of rank ≥ 2, is %s%v", x.DType, x.Dims)
+		N, C, inner, err := channelsFirst(x, 2)
+		if err != nil {
+			return nil, err
 		}
-		N, C := int(x.Dims[0]), int(x.Dims[1])
-		inner := numel(x.Dims[2:])
 		scale, err := channelVec(in[1], C, "scale")
 		if err != nil {
 			return nil, err
@@ -306,11 +305,10 @@ func instanceNorm(e *env, in []*ir.Tensor, eps float64) ([]*ir.Tensor, error) {
 		return nil, err
 	}
 	x := in[0]
-	if !x.DType.IsFloat() || len(x.Dims) < 3 {
-		return nil, fmt.Errorf("input must be a float tensor of rank ≥ 3, is %s%v", x.DType, x.Dims)
+	N, C, inner, err := channelsFirst(x, 3)
+	if err != nil {
+		return nil, err
 	}
-	N, C := int(x.Dims[0]), int(x.Dims[1])
-	inner := numel(x.Dims[2:])
 	scale, err := channelVec(in[1], C, "scale")
 	if err != nil {
 		return nil, err
@@ -342,4 +340,13 @@ func instanceNorm(e *env, in []*ir.Tensor, eps float64) ([]*ir.Tensor, error) {
 	}
 	y, err := fromFloat64s(e, x.DType, x.Dims, res)
 	return []*ir.Tensor{y}, err
+}
+
+// channelsFirst checks that x is a float tensor of at least minRank laid
+// out (N, C, spatial…) and returns N, C and the spatial size.
+func channelsFirst(x *ir.Tensor, minRank int) (n, c, inner int, err error) {
+	if !x.DType.IsFloat() || len(x.Dims) < minRank {
+		return 0, 0, 0, fmt.Errorf("input must be a float tensor of rank ≥ %d, is %s%v", minRank, x.DType, x.Dims)
+	}
+	return int(x.Dims[0]), int(x.Dims[1]), numel(x.Dims[2:]), nil
 }
