@@ -193,6 +193,24 @@ func needInputs(in []*ir.Tensor, lo int) error {
 }
 
 // normAxis maps a possibly negative axis into [0, rank).
+// normAxes normalises a list of axes that must be distinct.
+func normAxes(axes []int64, rank int) ([]int, error) {
+	out := make([]int, len(axes))
+	seen := make([]bool, rank)
+	for i, a := range axes {
+		k, err := normAxis(a, rank)
+		if err != nil {
+			return nil, err
+		}
+		if seen[k] {
+			return nil, fmt.Errorf("axis %d repeats", a)
+		}
+		seen[k] = true
+		out[i] = k
+	}
+	return out, nil
+}
+
 func normAxis(axis int64, rank int) (int, error) {
 	if axis < -int64(rank) || axis >= int64(rank) {
 		return 0, fmt.Errorf("axis %d is out of range for rank %d", axis, rank)

@@ -142,17 +142,9 @@ func (k *resizeKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	// Axes the scales and sizes refer to.
 	axes := make([]int, 0, r)
 	if k.axes != nil {
-		seen := make([]bool, r)
-		for _, a := range k.axes {
-			ax, err := normAxis(a, r)
-			if err != nil {
-				return nil, err
-			}
-			if seen[ax] {
-				return nil, fmt.Errorf("axis %d repeats", a)
-			}
-			seen[ax] = true
-			axes = append(axes, ax)
+		var err error
+		if axes, err = normAxes(k.axes, r); err != nil {
+			return nil, err
 		}
 	} else {
 		for i := 0; i < r; i++ {

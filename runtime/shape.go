@@ -228,15 +228,12 @@ func buildUnsqueeze(b *buildCtx) (kernel, error) {
 			return nil, fmt.Errorf("axes are required")
 		}
 		r := len(x.Dims) + len(axes)
+		ks, err := normAxes(axes, r)
+		if err != nil {
+			return nil, err
+		}
 		ins := make([]bool, r)
-		for _, a := range axes {
-			k, err := normAxis(a, r)
-			if err != nil {
-				return nil, err
-			}
-			if ins[k] {
-				return nil, fmt.Errorf("axis %d repeats", a)
-			}
+		for _, k := range ks {
 			ins[k] = true
 		}
 		dims := make([]int64, 0, r)
@@ -482,16 +479,11 @@ func slice(e *env, x *ir.Tensor, starts, ends, axes, steps []int64) (*ir.Tensor,
 	for k := range odims {
 		g.odims[k] = int(odims[k])
 	}
-	seen := make([]bool, r)
-	for i, a := range axes {
-		k, err := normAxis(a, r)
-		if err != nil {
-			return nil, err
-		}
-		if seen[k] {
-			return nil, fmt.Errorf("axis %d repeats", a)
-		}
-		seen[k] = true
+	ks, err := normAxes(axes, r)
+	if err != nil {
+		return nil, err
+	}
+	for i, k := range ks {
 		dim, step := x.Dims[k], steps[i]
 		if step == 0 {
 			return nil, fmt.Errorf("slice step is 0")
