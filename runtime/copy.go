@@ -33,6 +33,19 @@ type gatherSpec struct {
 
 // run performs the copy for tensors of element width w; fill is the raw
 // little-endian fill value (nil for zero).
+// apply gathers x into a new tensor of the given dims.
+func (g *gatherSpec) apply(e *env, x *ir.Tensor, dims []int64) (*ir.Tensor, error) {
+	y, err := e.alloc(x.DType, dims)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.run(x, y, nil); err != nil {
+		e.release(y)
+		return nil, err
+	}
+	return y, nil
+}
+
 func (g *gatherSpec) run(x, y *ir.Tensor, fill []byte) error {
 	w, err := elemWidth(x.DType)
 	if err != nil {
@@ -163,13 +176,5 @@ func transposeTensor(e *env, x *ir.Tensor, perm []int) (*ir.Tensor, error) {
 		g.st = append(g.st, st[p])
 	}
 	g.maps = make([][]int, len(g.odims))
-	y, err := e.alloc(x.DType, odims)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.run(x, y, nil); err != nil {
-		e.release(y)
-		return nil, err
-	}
-	return y, nil
+	return g.apply(e, x, odims)
 }

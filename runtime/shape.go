@@ -517,15 +517,7 @@ func slice(e *env, x *ir.Tensor, starts, ends, axes, steps []int64) (*ir.Tensor,
 		g.odims[k] = int(cnt)
 		g.maps[k] = m
 	}
-	y, err := e.alloc(x.DType, odims)
-	if err != nil {
-		return nil, err
-	}
-	if err := g.run(x, y, nil); err != nil {
-		e.release(y)
-		return nil, err
-	}
-	return y, nil
+	return g.apply(e, x, odims)
 }
 
 func buildGather(b *buildCtx) (kernel, error) {
@@ -648,11 +640,8 @@ func tile(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		}
 		g.maps[k] = m
 	}
-	y, err := e.alloc(x.DType, dims)
+	y, err := g.apply(e, x, dims)
 	if err != nil {
-		return nil, err
-	}
-	if err := g.run(x, y, nil); err != nil {
 		return nil, err
 	}
 	return []*ir.Tensor{y}, nil
