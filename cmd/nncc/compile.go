@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nncc/nncc/budget"
+	"github.com/nncc/nncc/calib"
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
 	"github.com/nncc/nncc/passes"
@@ -26,6 +28,15 @@ type CompileOptions struct {
 	Samples      int
 	Seed         int64
 	Atol, Rtol   float64
+
+	// Data for lossy passes: calibration samples, and the held-out set
+	// and budget they are measured against.
+	Calib   []string
+	Eval    string
+	Labels  string
+	MaxDrop float64
+	Threads int
+	Quiet   bool
 }
 
 func newCompileCmd() *cobra.Command {
@@ -53,6 +64,12 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for the random inputs of --verify-each")
 	f.Float64Var(&opts.Atol, "atol", 1e-4, "absolute tolerance for --verify-each")
 	f.Float64Var(&opts.Rtol, "rtol", 1e-3, "relative tolerance for --verify-each")
+	f.StringArrayVar(&opts.Calib, "calib", nil, "calibration samples for lossy passes: X.npy, NAME=FILE (repeatable) or a directory of .npy files; first axis = samples")
+	f.StringVar(&opts.Eval, "eval", "", "held-out inputs the accuracy budget is measured on (.npy, first axis = samples)")
+	f.StringVar(&opts.Labels, "labels", "", "integer labels for --eval (without them the budget is on top-1 agreement with the original)")
+	f.Float64Var(&opts.MaxDrop, "max-drop", -1, "accuracy budget: the most top-1 points lossy passes may lose on --eval (needs --eval)")
+	f.IntVar(&opts.Threads, "threads", 0, "threads for calibration and evaluation (0: one per CPU); the output does not depend on it")
+	f.BoolVar(&opts.Quiet, "quiet", false, "no progress output on stderr")
 	return cmd
 }
 
@@ -91,10 +108,14 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 		pl = passes.Default(m)
 	}
 	before := summarize(m)
-	report, err := pl.Run(m, passes.RunOptions{
+	runOpts := passes.RunOptions{
 		VerifyEach: opts.VerifyEach, Samples: opts.Samples, Seed: opts.Seed,
-		Atol: opts.Atol, Rtol: opts.Rtol,
-	})
+		Atol: opts.Atol, Rtol: opts.Rtol, Threads: opts.Threads,
+	}
+	if err := lossyData(m, opts, &runOpts); err != nil {
+		return err
+	}
+	report, err := pl.Run(m, runOpts)
 	if err != nil {
 		return failedError(err)
 	}
@@ -117,4 +138,57 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	_, err = fmt.Fprintf(w, "%s -> %s: %d -> %d nodes, %s -> %s of parameters\n",
 		opts.Model, opts.Out, before.NodeCount, after.NodeCount, humanBytes(before.ParamBytes), humanBytes(after.ParamBytes))
 	return err
+}
+
+// lossyData reads --calib, --eval and --labels, and measures the original
+// model once for --max-drop.
+func lossyData(m *ir.Model, opts *CompileOptions, ro *passes.RunOptions) error {
+	if len(opts.Calib) > 0 {
+		d, err := calib.Load(m, opts.Calib)
+		if err != nil {
+			return badInputError(err)
+		}
+		ro.Calib = d
+	}
+	if opts.Labels != "" && opts.Eval == "" {
+		return usageError(errors.New("--labels needs --eval"))
+	}
+	if opts.MaxDrop >= 0 && opts.Eval == "" {
+		return usageError(errors.New("--max-drop needs --eval (held-out data to measure the drop on)"))
+	}
+	if opts.Eval == "" {
+		return nil
+	}
+	d, err := calib.Load(m, []string{opts.Eval})
+	if err != nil {
+		return badInputError(err)
+	}
+	var labels []int64
+	if opts.Labels != "" {
+		y, err := readTensor(opts.Labels)
+		if err != nil {
+			return err
+		}
+		if y.DType.IsFloat() || y.DType == ir.String {
+			return badInputError(fmt.Errorf("%s: labels must be integers, not %s", opts.Labels, y.DType))
+		}
+		if labels = y.Int64s(); len(labels) != d.Len() {
+			return badInputError(fmt.Errorf("%s: %d labels for %d samples in %s", opts.Labels, len(labels), d.Len(), opts.Eval))
+		}
+	}
+	ev, err := budget.NewEvaluator(d, labels)
+	if err != nil {
+		return badInputError(err)
+	}
+	ev.Threads = opts.Threads
+	maxDrop := opts.MaxDrop
+	if maxDrop < 0 {
+		maxDrop = 100 // measured and reported, but not limiting
+	}
+	b, err := budget.New(m, ev, maxDrop)
+	if err != nil {
+		return fmt.Errorf("%s: measuring the original on %s: %w", opts.Model, opts.Eval, err)
+	}
+	ro.Budget = b
+	return nil
 }

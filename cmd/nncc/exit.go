@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/nncc/nncc/calib"
 	"github.com/nncc/nncc/onnx"
 	"github.com/nncc/nncc/runtime"
 )
@@ -42,7 +43,7 @@ func exitCode(err error) int {
 	if strings.HasPrefix(err.Error(), "unknown command") {
 		return exitUsage
 	}
-	if errors.Is(err, onnx.ErrBadModel) || errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, onnx.ErrBadModel) || errors.Is(err, calib.ErrBadData) || errors.Is(err, fs.ErrNotExist) {
 		return exitBadInput
 	}
 	// A node whose inputs, attributes or shapes do not fit its operator is
