@@ -156,9 +156,18 @@ func TestORTRoundTripThirdParty(t *testing.T) {
 		}
 		// Silero VAD takes 512 samples at 16 kHz; its v5 export leaves the
 		// dims unnamed.
-		shapes := map[string][]int64{"input": {1, 512}, "state": {2, 1, 128}}
-		if !strings.HasPrefix(filepath.Base(p), "silero") {
-			shapes = nil
+		// PaddleOCR's models leave every dim dynamic: give them the sizes
+		// PaddleOCR feeds (the detector smaller, to keep the test short).
+		var shapes map[string][]int64
+		switch base := filepath.Base(p); {
+		case strings.HasPrefix(base, "silero"):
+			shapes = map[string][]int64{"input": {1, 512}, "state": {2, 1, 128}}
+		case base == "ppocr_cls.onnx":
+			shapes = map[string][]int64{"x": {1, 3, 48, 192}}
+		case base == "ppocr_rec.onnx":
+			shapes = map[string][]int64{"x": {1, 3, 48, 320}}
+		case base == "ppocr_det.onnx":
+			shapes = map[string][]int64{"x": {1, 3, 160, 160}}
 		}
 		specs, err := check.InputSpecs(m.Graph, shapes, map[string]int64{"batch": 1, "sequence": 512})
 		if err != nil {

@@ -106,6 +106,7 @@ func (a *arena) endRun() {
 type env struct {
 	arena   *arena // nil: allocate from the heap (EvalNode)
 	threads int
+	observe Observer // nil: nobody watches
 }
 
 func newEnv(a *arena, threads int) *env {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/kernels"
@@ -22,7 +23,19 @@ type Options struct {
 	// inputs without an entry are bound by the first input that uses them
 	// and must agree across inputs.
 	Shapes map[string][]int64
+	// Observe, when set, is called after every step Run executes (see
+	// Observer); it is how profilers and calibration watch a run.
+	Observe Observer
 }
+
+// An Observer is called after each step of a run with the node that ran,
+// its input and output tensors and how long it took. Where the session
+// fused several nodes into one step (a Conv and the Relu after it), n is
+// the first of them and outs are the fused step's outputs, which stand
+// for the last node's. Nodes inside If/Loop/Scan bodies are observed too.
+// The tensors are valid only during the call and must not be modified.
+// Timing costs two clock reads per step, nothing when Observe is nil.
+type Observer func(n *ir.Node, ins, outs []*ir.Tensor, d time.Duration)
 
 // Session executes one model. Build it once with NewSession and call Run
 // for each set of inputs. Runs of one Session are serialised; use several
@@ -170,6 +183,7 @@ func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 	defer s.mu.Unlock()
 	defer s.arena.endRun()
 	e := newEnv(s.arena, s.opts.Threads)
+	e.observe = s.opts.Observe
 	// The kernels' thread count is process-wide: the last Run to start
 	// sets it.
 	kernels.SetThreads(e.threads)
@@ -502,9 +516,16 @@ func (p *plan) run(e *env, bound []*ir.Tensor) ([]*ir.Tensor, error) {
 				ins = append(ins, vals[s])
 			}
 		}
+		var t0 time.Time
+		if e.observe != nil {
+			t0 = time.Now()
+		}
 		outs, err := runKernel(st.k, e, ins)
 		if err != nil {
 			return nil, &NodeError{Node: st.node.Name, Op: st.node.OpType, Err: err}
+		}
+		if e.observe != nil {
+			e.observe(st.node, ins, outs, time.Since(t0))
 		}
 		for j, s := range st.out {
 			if s < 0 {

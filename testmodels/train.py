@@ -474,7 +474,8 @@ def big_models(out):
     import torchvision
 
     os.makedirs(out, exist_ok=True)
-    for name, ctor in [("mobilenet_v2", torchvision.models.mobilenet_v2), ("resnet18", torchvision.models.resnet18)]:
+    for name, ctor in [("mobilenet_v2", torchvision.models.mobilenet_v2), ("resnet18", torchvision.models.resnet18),
+                       ("mobilenet_v3_small", torchvision.models.mobilenet_v3_small)]:
         torch.manual_seed(SEED)
         model = calibrate_batchnorm(ctor(weights=None))
         m = export(model, torch.zeros(1, 3, 224, 224), 13)
