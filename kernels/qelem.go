@@ -12,7 +12,7 @@ const qroundMagic = 1.5 * (1 << 23)
 
 // rint32 rounds v half to even after clamping it to ±2²².
 func rint32(v float32) float32 {
-	v = min(max(v, -(1 << 22)), 1<<22)
+	v = min(max(v, -(1<<22)), 1<<22)
 	return (v + qroundMagic) - qroundMagic
 }
 

@@ -230,10 +230,10 @@ func Quantize(m *ir.Model, calib []map[string]*ir.Tensor, o Options) (*ir.Model,
 	var atStart []*ir.Node
 	for _, v := range acts {
 		p := paramOf(v)
-		sc := addConst((v.Name+"_scale"), ir.Scalar(p.scale))
+		sc := addConst((v.Name + "_scale"), ir.Scalar(p.scale))
 		zt := ir.NewTensor(zdt)
 		zt.Data[0] = byte(p.zero)
-		zp := addConst((v.Name+"_zero_point"), zt)
+		zp := addConst((v.Name + "_zero_point"), zt)
 		vq := &ir.Value{Name: uniq(v.Name + "_quantized")}
 		prod := ix.Producer[v]
 		var src, dq *ir.Value
@@ -359,9 +359,9 @@ func quantWeights(uniq func(string) string, addConst func(string, *ir.Tensor) *i
 	if len(scale) > 1 {
 		sdims = []int64{int64(len(scale))}
 	}
-	qv := addConst((w.Name+"_quantized"), q)
-	sv := addConst((w.Name+"_scale"), ir.FromFloat32(sdims, scale))
-	zv := addConst((w.Name+"_zero_point"), ir.NewTensor(ir.Int8, sdims...))
+	qv := addConst((w.Name + "_quantized"), q)
+	sv := addConst((w.Name + "_scale"), ir.FromFloat32(sdims, scale))
+	zv := addConst((w.Name + "_zero_point"), ir.NewTensor(ir.Int8, sdims...))
 	out := &ir.Value{Name: uniq(w.Name + "_dequantized")}
 	dn := &ir.Node{Name: uniq(w.Name + "_DequantizeLinear"), OpType: "DequantizeLinear",
 		Inputs: []*ir.Value{qv, sv, zv}, Outputs: []*ir.Value{out}}
@@ -389,9 +389,9 @@ func quantBias(uniq func(string) string, addConst func(string, *ir.Tensor) *ir.V
 	for i, v := range qv {
 		q.Data[4*i], q.Data[4*i+1], q.Data[4*i+2], q.Data[4*i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 	}
-	bq := addConst((b.Name+"_quantized"), q)
-	sv := addConst((b.Name+"_scale"), ir.FromFloat32([]int64{int64(n)}, scale))
-	zv := addConst((b.Name+"_zero_point"), ir.NewTensor(ir.Int32, int64(n)))
+	bq := addConst((b.Name + "_quantized"), q)
+	sv := addConst((b.Name + "_scale"), ir.FromFloat32([]int64{int64(n)}, scale))
+	zv := addConst((b.Name + "_zero_point"), ir.NewTensor(ir.Int32, int64(n)))
 	out := &ir.Value{Name: uniq(b.Name + "_dequantized")}
 	dn := &ir.Node{Name: uniq(b.Name + "_DequantizeLinear"), OpType: "DequantizeLinear",
 		Inputs: []*ir.Value{bq, sv, zv}, Outputs: []*ir.Value{out}, Attrs: []*ir.Attribute{ir.IntAttr("axis", 0)}}
