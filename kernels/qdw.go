@@ -86,18 +86,24 @@ func qdwRequant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byt
 	threads := Threads()
 	chunks := min(p.N*p.M, 4*threads)
 	parallelFor(chunks, threads, func(ch int) {
-		pad := getPadded(PH*rowLen + ohw + PW + p.OH*PW)
+		pad := getPadded(PH*rowLen + ohw + PW + p.OH*PW + hw)
 		defer padPool.Put(pad)
 		buf := (*pad)[:PH*rowLen]
 		acc := (*pad)[PH*rowLen : PH*rowLen+ohw]
 		tmp := (*pad)[PH*rowLen+ohw : PH*rowLen+ohw+PW]
+		xf := (*pad)[PH*rowLen+ohw+PW+p.OH*PW:][:hw]
+		var ybuf []byte
+		if sw == 1 && p.StrideH == 1 && p.KW > 1 {
+			ybuf = make([]byte, p.OH*PW)
+		}
 		lastIn := -1
 		for plane := ch * p.N * p.M / chunks; plane < (ch+1)*p.N*p.M/chunks; plane++ {
 			n, m := plane/p.M, plane%p.M
 			ci := n*p.C + m/mg
 			if ci != lastIn {
 				lastIn = ci
-				fillPlane(p, buf, tmp, x[ci*hw:(ci+1)*hw], zf, xSigned, PH, PW, PL)
+				q8ToF32(xf, x[ci*hw:(ci+1)*hw], zf, xSigned)
+				fillPlane(p, buf, tmp, xf, PH, PW, PL)
 			}
 			wc := wf[m*khw : (m+1)*khw]
 			if sw == 1 && p.StrideH == 1 {
@@ -121,8 +127,13 @@ func qdwRequant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byt
 					}
 				}
 				yp := y[plane*ohw : (plane+1)*ohw]
+				if ybuf == nil { // PW = OW: the rows are contiguous
+					requantF32(yp, wide, float32(r.Bias[m]), r.Scale[m], r.Zero, r.Lo, r.Hi)
+					continue
+				}
+				requantF32(ybuf, wide, float32(r.Bias[m]), r.Scale[m], r.Zero, r.Lo, r.Hi)
 				for oh := 0; oh < p.OH; oh++ {
-					requantF32(yp[oh*p.OW:(oh+1)*p.OW], wide[oh*PW:oh*PW+p.OW], float32(r.Bias[m]), r.Scale[m], r.Zero, r.Lo, r.Hi)
+					copy(yp[oh*p.OW:(oh+1)*p.OW], ybuf[oh*PW:])
 				}
 				continue
 			}
@@ -152,31 +163,31 @@ func qdwRequant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byt
 }
 
 // fillPlane writes the padded, phase-split float32 plane of one input
-// channel xc (see qdwRequant) into buf; tmp holds PW floats.
-func fillPlane(p *Conv2DParams, buf, tmp []float32, xc []byte, zf float32, signed bool, PH, PW, PL int) {
+// channel xf (already converted, minus its zero point; see qdwRequant)
+// into buf; tmp holds PW floats.
+func fillPlane(p *Conv2DParams, buf, tmp, xf []float32, PH, PW, PL int) {
 	sw := p.StrideW
 	rowLen := sw * PL
+	lo := min(p.PadL, PW)
+	hi := min(p.PadL+p.W, PW)
 	for r := 0; r < PH; r++ {
 		dst := buf[r*rowLen : (r+1)*rowLen]
 		ih := r - p.PadT
-		if ih < 0 || ih >= p.H {
+		if ih < 0 || ih >= p.H || hi <= lo {
 			clear(dst)
 			continue
 		}
-		// Padded row: PadL zeros, the input row, zeros.
-		src := xc[ih*p.W : (ih+1)*p.W]
-		lo := min(p.PadL, PW)
-		hi := min(p.PadL+p.W, PW)
-		clear(tmp[:lo])
-		if hi > lo {
-			q8ToF32(tmp[lo:hi], src[:hi-lo], zf, signed)
-		}
-		clear(tmp[hi:PW])
+		src := xf[ih*p.W : ih*p.W+hi-lo]
 		if sw == 1 {
-			copy(dst, tmp[:PW])
-			clear(dst[PW:])
+			// PadL zeros, the input row, zeros.
+			clear(dst[:lo])
+			copy(dst[lo:hi], src)
+			clear(dst[hi:])
 			continue
 		}
+		clear(tmp[:lo])
+		copy(tmp[lo:hi], src)
+		clear(tmp[hi:PW])
 		for ph := 0; ph < sw; ph++ {
 			d := dst[ph*PL : (ph+1)*PL]
 			j := 0
