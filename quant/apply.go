@@ -208,7 +208,7 @@ func (p *Plan) Apply(st Stats) (*Result, error) {
 			am := channelAbsMax(l.Weight.Const, l.WeightAxis)
 			rec := &weightRec{v: l.Weight, axis: l.WeightAxis, scales: make([]float32, len(am))}
 			for i, a := range am {
-				rec.scales[i] = WeightScale(a)
+				rec.scales[i] = WeightScale(a, cfg.weightMax())
 			}
 			weights[k] = rec
 			worder = append(worder, rec)
@@ -236,6 +236,7 @@ func (p *Plan) Apply(st Stats) (*Result, error) {
 		}
 	}
 	var pre, prefix []*ir.Node
+	qm := float64(cfg.weightMax())
 	for _, rec := range worder {
 		t := rec.v.Const
 		xs := t.Float32View()
@@ -247,7 +248,7 @@ func (p *Plan) Apply(st Stats) (*Result, error) {
 		for i, x := range xs {
 			s := rec.scales[(i/inner)%ch]
 			v := math.RoundToEven(float64(x) / float64(s))
-			q.Data[i] = byte(int8(math.Max(-127, math.Min(127, v))))
+			q.Data[i] = byte(int8(math.Max(-qm, math.Min(qm, v))))
 		}
 		qv := b.konst(rec.v.Name+"_quantized", q)
 		var sv, zv *ir.Value

@@ -118,8 +118,9 @@ func (p *Plan) applyDynamic() (*Result, error) {
 			am := channelAbsMax(wt, l.WeightAxis)
 			scales := make([]float32, len(am))
 			for i, a := range am {
-				scales[i] = WeightScale(a)
+				scales[i] = WeightScale(a, p.Config.weightMax())
 			}
+			qm := float64(p.Config.weightMax())
 			xs := wt.Float32View()
 			q := ir.NewTensor(ir.Int8, wt.Dims...)
 			inner, ch := 1, 1
@@ -128,7 +129,7 @@ func (p *Plan) applyDynamic() (*Result, error) {
 			}
 			for i, v := range xs {
 				s := scales[(i/inner)%ch]
-				q.Data[i] = byte(int8(math.Max(-127, math.Min(127, math.RoundToEven(float64(v)/float64(s))))))
+				q.Data[i] = byte(int8(math.Max(-qm, math.Min(qm, math.RoundToEven(float64(v)/float64(s))))))
 			}
 			w = &wq{q: b.konst(l.Weight.Name+"_quantized", q), scales: scales}
 			shared[l.Weight][trans] = w

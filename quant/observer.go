@@ -157,12 +157,19 @@ func (o *Observer) absHist() []float64 {
 }
 
 // entropy returns the threshold on |x| whose clipped distribution,
-// quantized to 128 levels, diverges least (KL) from the observed one: the
-// search TensorRT introduced for int8 calibration.
+// quantized to 128 levels (256 for a one-signed tensor, all of whose
+// levels fall on its side), diverges least (KL) from the observed one:
+// the search TensorRT introduced for int8 calibration.
 func (o *Observer) entropy() float64 {
 	h := o.absHist()
 	n := len(h)
-	const levels = 128
+	// The values at exactly zero (ReLU's clamped half) are exact at any
+	// threshold; left in, their spike dominates the divergence.
+	h[0] = 0
+	levels := 128
+	if o.Min >= 0 || o.Max <= 0 {
+		levels = 256 // one-signed: every level falls on the one side
+	}
 	width := o.Abs / float64(n)
 	best, bestKL := n, math.Inf(1)
 	p := make([]float64, n)

@@ -42,9 +42,10 @@ func ActParams(lo, hi float64, dt ir.DType) Params {
 }
 
 // WeightScale is the symmetric int8 scale of weights whose largest
-// magnitude is absMax: values map to [-127, 127], zero point 0.
-func WeightScale(absMax float64) float32 {
-	s := float32(absMax / 127)
+// magnitude is absMax: values map to [-qmax, qmax], zero point 0 (qmax
+// 127, or 63 with reduced range).
+func WeightScale(absMax float64, qmax int) float32 {
+	s := float32(absMax / float64(qmax))
 	if s == 0 || math.IsInf(float64(s), 0) {
 		return 1
 	}

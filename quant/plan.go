@@ -25,9 +25,20 @@ type Config struct {
 	Activations ir.DType
 	// Ops are the op types to quantize; nil means DefaultOps(Mode).
 	Ops []string
+	// ReduceRange keeps weights in 7 bits ([-63, 63]) so that u8·s8
+	// products of pairs cannot saturate int16 on CPUs without VNNI (as
+	// onnxruntime's reduce_range).
+	ReduceRange bool
 	// Exclude holds layer IDs (node names; "→output" for unnamed nodes)
 	// to leave in float.
 	Exclude map[string]bool
+}
+
+func (c Config) weightMax() int {
+	if c.ReduceRange {
+		return 63
+	}
+	return 127
 }
 
 // DefaultOps returns the op types quantized unless Config.Ops says
