@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/nncc/nncc/split"
 )
 
 // BenchOptions are the flags of `nncc bench`.
@@ -55,6 +57,9 @@ type BenchResult struct {
 }
 
 func runBench(opts *BenchOptions, w io.Writer) error {
+	if split.IsDir(opts.Model) {
+		return benchSplitDir(opts, w)
+	}
 	if opts.Iters < 1 {
 		return usageError(errors.New("--iters must be at least 1"))
 	}
