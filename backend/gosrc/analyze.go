@@ -23,7 +23,7 @@ type info struct {
 	// read it, data may not.
 	shapeOnly bool
 	input     int // index among the graph's runtime inputs, or -1
-	output bool
+	output    bool
 }
 
 // size is the element count at batch 1 (per sample when scaled).
@@ -73,6 +73,10 @@ func analyze(m *ir.Model, opts Options) (*analysis, error) {
 			continue
 		}
 		a.inputs = append(a.inputs, v)
+		if d, ok := opts.Shapes[v.Name]; ok && len(d) > 0 && d[0] < 0 {
+			a.symbolic = true
+			continue
+		}
 		if _, ok := opts.Shapes[v.Name]; ok || v.Type == nil || !v.Type.HasShape || len(v.Type.Shape) == 0 {
 			continue
 		}
@@ -90,7 +94,15 @@ func analyze(m *ir.Model, opts Options) (*analysis, error) {
 		if a.symbolic && a.batchSym != "" {
 			sy[a.batchSym] = batch
 		}
-		specs, err := check.InputSpecs(g, opts.Shapes, sy)
+		shapes := map[string][]int64{}
+		for k, d := range opts.Shapes {
+			d = slices.Clone(d)
+			if len(d) > 0 && d[0] < 0 {
+				d[0] = batch
+			}
+			shapes[k] = d
+		}
+		specs, err := check.InputSpecs(g, shapes, sy)
 		if err != nil {
 			return nil, err
 		}

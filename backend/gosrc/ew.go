@@ -83,9 +83,9 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 		if len(vi.dims) > r || !broadcastsTo(vi, O) {
 			return ewTerm{}, unsupported(n, "operand %q of shape %v does not broadcast to %v", v.Name, vi.dims, O.dims)
 		}
-		buf := gn.buf(v)
-		if v == cur {
-			buf = out
+		buf := out
+		if v != cur {
+			buf = gn.buf(v)
 		}
 		l := addLeaf(buf, vi.dims, vi.scaled)
 		leafOf[v] = l

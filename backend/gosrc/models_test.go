@@ -33,7 +33,7 @@ var modelCases = []modelCase{
 	{name: "digits_cnn", path: "../../testmodels/digits_cnn.onnx", data: "../../testmodels/data/digits_test_x.npy", labels: "../../testmodels/data/digits_test_y.npy", batch: 450, tol: 1e-4},
 	{name: "digits_cnn_constnodes", path: "../../testmodels/digits_cnn_constnodes.onnx", data: "../../testmodels/data/digits_test_x.npy", labels: "../../testmodels/data/digits_test_y.npy", batch: 64, tol: 1e-4},
 	{name: "digits_mlp", path: "../../testmodels/digits_mlp.onnx", data: "../../testmodels/data/digits_test_x_flat.npy", labels: "../../testmodels/data/digits_test_y.npy", batch: 450, tol: 1e-4},
-	{name: "ppocr_cls", path: "/tmp/nncc-models/ppocr_cls.onnx", data: "/tmp/nncc-models/ppocr_cls_data/eval_x.npy", labels: "/tmp/nncc-models/ppocr_cls_data/eval_y.npy", batch: 50, tol: 1e-4},
+	{name: "ppocr_cls", path: "/tmp/nncc-models/ppocr_cls.onnx", shapes: map[string][]int64{"x": {-1, 3, 48, 192}}, data: "/tmp/nncc-models/ppocr_cls_data/eval_x.npy", labels: "/tmp/nncc-models/ppocr_cls_data/eval_y.npy", batch: 50, tol: 1e-4},
 	{name: "mobilenet_v2", path: tvDir + "/mobilenet_v2.onnx", rows: 2, batch: 2, tol: 1e-4},
 	{name: "mobilenet_v3_small", path: tvDir + "/mobilenet_v3_small.onnx", rows: 2, batch: 2, tol: 1e-4},
 	{name: "resnet18", path: tvDir + "/resnet18.onnx", rows: 2, batch: 2, tol: 1e-4},
@@ -240,4 +240,3 @@ func testModel(t *testing.T, c modelCase) {
 		t.Errorf("top-1 agrees with onnxruntime on %d of %d rows", agree, rows)
 	}
 }
-

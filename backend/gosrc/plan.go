@@ -24,10 +24,10 @@ const align = 16 // float32 elements: 64 bytes
 // plan assigns storages to values and places them in the arena: a fixed
 // region first, then a region whose size is per-sample × batch.
 type plan struct {
-	of           map[*ir.Value]*storage
-	all          []*storage
-	fixed, per   int64 // region sizes (per is per sample)
-	inPlace      map[*group]*ir.Value
+	of         map[*ir.Value]*storage
+	all        []*storage
+	fixed, per int64 // region sizes (per is per sample)
+	inPlace    map[*group]*ir.Value
 }
 
 func (p *plan) newStorage(size int64, scaled bool, def int) *storage {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -33,10 +34,8 @@ func checkEmit(opts *CompileOptions) error {
 		if opts.ExternalData {
 			return usageError(fmt.Errorf("--external-data applies to --emit onnx only"))
 		}
-		if _, _, err := parseShapes(opts.Shapes); err != nil {
-			return err
-		}
-		return nil
+		_, _, err := goShapes(opts.Shapes)
+		return err
 	}
 	return usageError(fmt.Errorf("--emit %q: want onnx or go", opts.Emit))
 }
@@ -44,7 +43,7 @@ func checkEmit(opts *CompileOptions) error {
 // emitGo generates the Go package for m into opts.Out (a directory),
 // atomically: nothing is written when generation fails.
 func emitGo(m *ir.Model, opts *CompileOptions, report *passes.Report, w io.Writer) error {
-	shapes, syms, err := parseShapes(opts.Shapes)
+	shapes, syms, err := goShapes(opts.Shapes)
 	if err != nil {
 		return err
 	}
@@ -74,4 +73,28 @@ func emitGo(m *ir.Model, opts *CompileOptions, report *passes.Report, w io.Write
 	}
 	_, err = fmt.Fprintf(w, "%s -> %s: Go package %s (%s, %d bytes of weights)\n", opts.Model, opts.Out, pkg, gosrc.ModelFile, len(files[gosrc.WeightsFile]))
 	return err
+}
+
+// goShapes reads --shape flags like parseShapes, and also accepts a
+// leading dim written as a name (x=Nx3x48x192) or "?": that batch dim
+// stays symbolic in the generated code.
+func goShapes(flags []string) (map[string][]int64, map[string]int64, error) {
+	var plain []string
+	symbolic := map[string]bool{}
+	for _, f := range flags {
+		name, spec, ok := strings.Cut(f, "=")
+		if first, rest, cut := strings.Cut(spec, "x"); ok && cut && first != "" && (first == "?" || first[0] < '0' || first[0] > '9') {
+			symbolic[name] = true
+			f = name + "=1x" + rest
+		}
+		plain = append(plain, f)
+	}
+	shapes, syms, err := parseShapes(plain)
+	if err != nil {
+		return nil, nil, err
+	}
+	for name := range symbolic {
+		shapes[name][0] = -1
+	}
+	return shapes, syms, nil
 }
