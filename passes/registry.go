@@ -12,6 +12,7 @@ func init() {
 		FuseLayerNorm,
 		FuseGelu,
 		UpgradeOpset,
+		PruneMagnitude,
 	} {
 		builtin[p] = true
 		mustRegister(p)
