@@ -13,6 +13,7 @@ func init() {
 		FuseGelu,
 		UpgradeOpset,
 		PruneMagnitude,
+		PruneChannels,
 	} {
 		builtin[p] = true
 		mustRegister(p)

@@ -219,3 +219,92 @@ func agrOr(b *budget.Budget, s float64) float64 {
 	}
 	return s
 }
+
+// SearchChannels measures each prunable group's sensitivity to channel
+// removal and raises per-group ratios greedily while the budget holds.
+// m is not modified. Layer names in the record are the groups' first
+// producers.
+func SearchChannels(m *ir.Model, o ChannelOptions, b *budget.Budget, so SearchOptions) (*Sensitivity, map[int]float64, error) {
+	base := m.Clone()
+	_ = ir.InferShapes(base)
+	an := Analyze(base)
+	macs := layerMACs(base)
+	type gi struct {
+		id   int
+		name string
+		macs int64
+	}
+	var groups []gi
+	for _, gr := range an.Groups {
+		if gr.Frozen != "" || len(gr.Producers) == 0 {
+			continue
+		}
+		var mc int64
+		for _, p := range gr.Producers {
+			mc += macs[nodeName(p)]
+		}
+		groups = append(groups, gi{gr.ID, nodeName(gr.Producers[0]), mc})
+	}
+	if len(groups) == 0 {
+		return nil, nil, fmt.Errorf("prune: no prunable channel group")
+	}
+	sens := &Sensitivity{Base: b.Base.Metric(), Metric: metricName(b), MaxDrop: b.MaxDrop}
+	levels := []float64{0.1, 0.25, 0.4, 0.5, 0.6, 0.75}
+	eval := func(per map[int]float64, uniform float64) (float64, error) {
+		c := base.Clone()
+		a := Analyze(c)
+		oo := o
+		oo.Ratio, oo.PerGroup = uniform, per
+		if _, err := a.Plan(oo); err != nil {
+			return 0, err
+		}
+		a.Apply(c)
+		if so.Calib != nil {
+			if _, err := Refit(base, c, a.RefitLayers(c), so.Calib, so.Refit); err != nil {
+				return 0, err
+			}
+		}
+		s, _, err := b.Measure(c)
+		sens.Measured++
+		return s.Metric(), err
+	}
+	saved := Levels
+	Levels = levels
+	defer func() { Levels = saved }()
+	byName := map[string]int{}
+	for _, g := range groups {
+		lc := LayerCurve{Layer: g.name, MACs: g.macs}
+		byName[g.name] = g.id
+		for _, s := range levels {
+			sc, err := eval(map[int]float64{g.id: s}, 0)
+			if err != nil {
+				return nil, nil, err
+			}
+			lc.Points = append(lc.Points, Point{s, sc})
+		}
+		sens.Layers = append(sens.Layers, lc)
+		if so.Progress != nil {
+			so.Progress("sensitivity", len(sens.Layers), len(groups))
+		}
+	}
+	for _, s := range levels {
+		sc, err := eval(nil, s)
+		if err != nil {
+			return nil, nil, err
+		}
+		sens.Model = append(sens.Model, Point{s, sc})
+	}
+	toIDs := func(per map[string]float64) map[int]float64 {
+		out := map[int]float64{}
+		for k, v := range per {
+			out[byName[k]] = v
+		}
+		return out
+	}
+	per, final, err := greedy(sens, b, func(p map[string]float64) (float64, error) { return eval(toIDs(p), 0) })
+	if err != nil {
+		return nil, nil, err
+	}
+	sens.Final = final
+	return sens, toIDs(per), nil
+}
