@@ -188,7 +188,22 @@ func fillPlane(p *Conv2DParams, buf, tmp, xf []float32, PH, PW, PL int) {
 		clear(tmp[:lo])
 		copy(tmp[lo:hi], src)
 		clear(tmp[hi:PW])
-		for ph := 0; ph < sw; ph++ {
+		ph0 := 0
+		if sw == 2 {
+			even, odd := dst[:PL], dst[PL:2*PL]
+			j := deint2Vec(even, odd, tmp[:PW])
+			for ; j < PL; j++ {
+				even[j], odd[j] = 0, 0
+				if 2*j < PW {
+					even[j] = tmp[2*j]
+				}
+				if 2*j+1 < PW {
+					odd[j] = tmp[2*j+1]
+				}
+			}
+			ph0 = sw
+		}
+		for ph := ph0; ph < sw; ph++ {
 			d := dst[ph*PL : (ph+1)*PL]
 			j := 0
 			for c := ph; c < PW; c += sw {

@@ -69,3 +69,31 @@ func quantF32Vec(dst []byte, src []float32, scale float32, zero, lo, hi int32) i
 	quantF32Avx2(&dst[0], &src[0], n, scale, zero, lo, hi)
 	return n
 }
+
+//go:noescape
+func deint2Avx2(even, odd, src *float32, n int)
+
+//go:noescape
+func pack16PairsAvx2(dst *int16, r0, r1 *byte, zero int32, signed bool)
+
+// deint2Vec sets even[i] = src[2i] and odd[i] = src[2i+1] for a prefix
+// of i that is a multiple of 8 and returns its length.
+func deint2Vec(even, odd, src []float32) int {
+	n := min(len(even), len(odd), len(src)/2) &^ 7
+	if !hasAVX2FMA || n == 0 {
+		return 0
+	}
+	deint2Avx2(&even[0], &odd[0], &src[0], n)
+	return n
+}
+
+// pack16Pairs interleaves 16 columns of two rows minus zero into dst (32
+// int16); it reports false without AVX2.
+func pack16Pairs(dst []int16, r0, r1 []byte, zero int32, signed bool) bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	_, _, _ = dst[31], r0[15], r1[15]
+	pack16PairsAvx2(&dst[0], &r0[0], &r1[0], zero, signed)
+	return true
+}

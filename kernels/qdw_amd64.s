@@ -256,3 +256,60 @@ qfs8:
 qfdone:
 	VZEROUPPER
 	RET
+
+// func deint2Avx2(even, odd, src *float32, n int)
+// even[i] = src[2i], odd[i] = src[2i+1] for i < n (a multiple of 8).
+TEXT ·deint2Avx2(SB), NOSPLIT, $0-32
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	XORQ R8, R8
+di8:
+	CMPQ R8, CX
+	JGE didone
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VPERMPD $0xD8, Y2, Y2
+	VPERMPD $0xD8, Y3, Y3
+	VMOVUPS Y2, (DI)(R8*4)
+	VMOVUPS Y3, (DX)(R8*4)
+	ADDQ $64, SI
+	ADDQ $8, R8
+	JMP di8
+didone:
+	VZEROUPPER
+	RET
+
+// func pack16PairsAvx2(dst *int16, r0, r1 *byte, zero int32, signed bool)
+// For c < 16: dst[2c] = r0[c] − zero, dst[2c+1] = r1[c] − zero, the
+// bytes read as int8 when signed, uint8 otherwise.
+TEXT ·pack16PairsAvx2(SB), NOSPLIT, $0-29
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVL zero+24(FP), AX
+	VMOVD AX, X15
+	VPBROADCASTW X15, Y15
+	MOVBLZX signed+28(FP), AX
+	TESTQ AX, AX
+	JNZ p16s
+	VPMOVZXBW (SI), Y0
+	VPMOVZXBW (DX), Y1
+	JMP p16go
+p16s:
+	VPMOVSXBW (SI), Y0
+	VPMOVSXBW (DX), Y1
+p16go:
+	VPSUBW Y15, Y0, Y0
+	VPSUBW Y15, Y1, Y1
+	VPUNPCKLWD Y1, Y0, Y2
+	VPUNPCKHWD Y1, Y0, Y3
+	VPERM2I128 $0x20, Y3, Y2, Y4
+	VPERM2I128 $0x31, Y3, Y2, Y5
+	VMOVDQU Y4, (DI)
+	VMOVDQU Y5, 32(DI)
+	VZEROUPPER
+	RET

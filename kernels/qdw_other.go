@@ -15,3 +15,7 @@ func requantVec(dst []byte, src []int32, bias int32, scale float32, zero, lo, hi
 }
 
 func quantF32Vec(dst []byte, src []float32, scale float32, zero, lo, hi int32) int { return 0 }
+
+func deint2Vec(even, odd, src []float32) int { return 0 }
+
+func pack16Pairs(dst []int16, r0, r1 []byte, zero int32, signed bool) bool { return false }

@@ -622,7 +622,19 @@ func packQB16(dst []byte, b *qMat, p0, kc, j0, nc, nr int, _ []int32) {
 	for jp := 0; jp < nc; jp += nr {
 		n := min(nr, nc-jp)
 		d := unsafe.Slice((*int16)(unsafe.Pointer(&dst[jp*kp*4])), nr*kp*2)
-		for k := 0; k < 2*kp; k++ {
+		k0 := 0
+		if n == 16 && nr == 16 && len(b.zero) <= 1 {
+			// Whole pairs of rows of a full panel: vector interleave.
+			z := b.zp(0)
+			for ; k0+1 < kc; k0 += 2 {
+				r0 := b.data[(p0+k0)*b.ld+j0+jp:]
+				r1 := b.data[(p0+k0+1)*b.ld+j0+jp:]
+				if !pack16Pairs(d[(k0>>1)*2*nr:], r0, r1, z, b.signed) {
+					break
+				}
+			}
+		}
+		for k := k0; k < 2*kp; k++ {
 			row := d[(k>>1)*2*nr:]
 			t := k & 1
 			if k >= kc {
