@@ -135,6 +135,19 @@ func TestQDQRunsOnIntegerKernels(t *testing.T) {
 		if ops["int8 QDQConv"] != 2 || ops["int8 QDQGemm"] != 1 || ops["int8 MaxPool"] != 1 || ops["int8 Flatten"] != 1 || ops["int8 DequantizeLinear"] != 2 {
 			t.Errorf("%+v: steps %v, want 2 QDQConv, 1 QDQGemm, MaxPool and Flatten on int8, 2 DequantizeLinear", o, ops)
 		}
+		// Byte-identical on two threads (the work is split by images,
+		// groups and panels, never inside an integer sum).
+		s2, err := runtime.NewSession(c.qdq, runtime.Options{Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out2, err := s2.Run(map[string]*ir.Tensor{c.input: eval})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(out2[s2.OutputNames()[0]].Data) != string(got.Data) {
+			t.Errorf("%+v: results differ between 1 and 2 threads", o)
+		}
 		*runtime.QDQFusion = false
 		want := runModel(t, c.qdq, c.input, eval, nil)
 		*runtime.QDQFusion = true
