@@ -308,28 +308,34 @@ func qdepthwise(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byt
 
 // pack16 writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) minus the
 // input zero point in the int16-pair layout of packQB16; nc is at most
-// 512, the column block of the kernels using it.
+// 512, the column block of the kernels using it. Full 16-column panels
+// are interleaved by pack16Pairs.
 func (m *qim2col) pack16(dst []byte, k0, kc, j0, nc, nr int, _ []int32) {
 	kp := (kc + 1) / 2
-	var buf [512]byte
-	row := buf[:nc]
-	for k := 0; k < 2*kp; k++ {
-		if k < kc {
-			m.row(row, k0+k, j0)
+	var buf0, buf1 [512]byte
+	r0, r1 := buf0[:nc], buf1[:nc]
+	for g := 0; g < kp; g++ {
+		m.row(r0, k0+2*g, j0)
+		if 2*g+1 < kc {
+			m.row(r1, k0+2*g+1, j0)
+		} else {
+			fill(r1, m.pad) // reads as zero once the zero point is subtracted
 		}
-		t := k & 1
 		for jp := 0; jp < nc; jp += nr {
-			d := unsafe.Slice((*int16)(unsafe.Pointer(&dst[jp*kp*4+(k>>1)*4*nr])), 2*nr)
+			d := unsafe.Slice((*int16)(unsafe.Pointer(&dst[jp*kp*4+g*4*nr])), 2*nr)
+			if nr == 16 && jp+16 <= nc && pack16Pairs(d, r0[jp:], r1[jp:], m.zero, m.signed) {
+				continue
+			}
 			for col := 0; col < nr; col++ {
-				var v int16
-				if j := jp + col; k < kc && j < nc {
-					x := int32(row[j])
+				var v0, v1 int16
+				if j := jp + col; j < nc {
+					a, b := int32(r0[j]), int32(r1[j])
 					if m.signed {
-						x = int32(int8(row[j]))
+						a, b = int32(int8(r0[j])), int32(int8(r1[j]))
 					}
-					v = int16(x - m.zero)
+					v0, v1 = int16(a-m.zero), int16(b-m.zero)
 				}
-				d[2*col+t] = v
+				d[2*col], d[2*col+1] = v0, v1
 			}
 		}
 	}

@@ -73,6 +73,7 @@ func main() {
 	ms := []model{
 		{"mobilenet_v2", filepath.Join(*models, "mobilenet_v2.onnx"), 1, func() (*ir.Tensor, error) { return seeded(4, []int64{3, 224, 224}, 7), nil }},
 		{"mobilenet_v3_small", filepath.Join(*models, "mobilenet_v3_small.onnx"), 1, func() (*ir.Tensor, error) { return seeded(4, []int64{3, 224, 224}, 7), nil }},
+		{"resnet18", filepath.Join(*models, "resnet18.onnx"), 1, func() (*ir.Tensor, error) { return seeded(4, []int64{3, 224, 224}, 7), nil }},
 		{"digits_cnn", "testmodels/digits_cnn.onnx", 64, func() (*ir.Tensor, error) { return npy.Read("testmodels/data/digits_calib_x.npy") }},
 	}
 	mach := report.DescribeMachine()
