@@ -13,6 +13,8 @@ func init() {
 		FuseGelu,
 		UpgradeOpset,
 		Quantize,
+		ConvertFloat16,
+		LowerFloat64,
 	} {
 		builtin[p] = true
 		mustRegister(p)
