@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -42,6 +43,9 @@ type CompileOptions struct {
 	Emit      string
 	GoPackage string
 	Shapes    []string
+	// ReportPlots is a directory for PNG charts of the lossy passes'
+	// details (per-layer SQNR, accuracy before and after).
+	ReportPlots string
 }
 
 func newCompileCmd() *cobra.Command {
@@ -76,6 +80,7 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.IntVar(&opts.Threads, "threads", 0, "threads for calibration and evaluation (0: one per CPU); the output does not depend on it")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress output on stderr")
 	addEmitFlags(f, opts)
+	f.StringVar(&opts.ReportPlots, "report-plots", "", "write PNG charts of the lossy passes (per-layer SQNR, accuracy before/after) to this directory")
 	return cmd
 }
 
@@ -124,6 +129,11 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	if err := lossyData(m, opts, &runOpts); err != nil {
 		return err
 	}
+	if !opts.Quiet {
+		var done func()
+		runOpts.Progress, done = progressBar(os.Stderr)
+		defer done()
+	}
 	report, err := pl.Run(m, runOpts)
 	if err != nil {
 		return failedError(err)
@@ -143,6 +153,11 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 			return err
 		}
 		if err := onnx.WriteFileAtomic(opts.Report, append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	if opts.ReportPlots != "" {
+		if err := writeReportPlots(report, opts.ReportPlots); err != nil {
 			return err
 		}
 	}
