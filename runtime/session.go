@@ -353,6 +353,7 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 	}
 	lastUse := map[int]int{}
 	fu := findFusions(g, order, opset, constOf)
+	ch := findChains(g, order, opset, constOf, fu)
 	for _, n := range order {
 		if err := Supported(n.Domain, n.OpType, opset); err != nil {
 			return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
@@ -362,6 +363,9 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 			return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
 		}
 		if at, ok := fu.absorbed[n]; ok {
+			k = passThrough(at)
+		}
+		if at, ok := ch.absorbed[n]; ok {
 			k = passThrough(at)
 		}
 		if outs := foldNode(n, k, constOf); outs != nil {
@@ -378,12 +382,18 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		i := len(p.steps)
 		st := step{node: n, k: k}
 		_, st.absorbed = fu.absorbed[n]
+		if _, ok := ch.absorbed[n]; ok {
+			st.absorbed = true
+		}
 		ins := n.Inputs
 		if c, ok := k.(capturer); ok {
 			ins = append(slices.Clip(ins), c.captures()...)
 		}
 		if res := fu.residual[n]; res != nil {
 			ins = append(slices.Clip(ins), res) // read last by the Conv kernel
+		}
+		if st.k, ins, err = ch.withChain(n, k, ins, opset, visible, constOf); err != nil {
+			return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
 		}
 		for _, v := range ins {
 			if v == nil {
