@@ -352,15 +352,18 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		return outer != nil && outer(v)
 	}
 	lastUse := map[int]int{}
+	order, qfused := fuseQDQ(g, order, opset, constOf) // int8 steps of QDQ graphs (qfuse.go)
 	fu := findFusions(g, order, opset, constOf)
 	ch := findChains(g, order, opset, constOf, fu)
 	for _, n := range order {
-		if err := Supported(n.Domain, n.OpType, opset); err != nil {
-			return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
-		}
-		k, err := buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n], residual: fu.residual[n] != nil, constOf: constOf})
-		if err != nil {
-			return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
+		k := qfused[n]
+		if k == nil {
+			if err := Supported(n.Domain, n.OpType, opset); err != nil {
+				return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
+			}
+			if k, err = buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n], residual: fu.residual[n] != nil, constOf: constOf}); err != nil {
+				return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
+			}
 		}
 		if at, ok := fu.absorbed[n]; ok {
 			k = passThrough(at)

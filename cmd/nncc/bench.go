@@ -14,6 +14,7 @@ import (
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
 	"github.com/nncc/nncc/runtime"
+	"github.com/nncc/nncc/split"
 )
 
 // BenchOptions are the flags of `nncc bench`.
@@ -71,6 +72,9 @@ type BenchResult struct {
 }
 
 func runBench(opts *BenchOptions, w io.Writer) error {
+	if split.IsDir(opts.Model) {
+		return benchSplitDir(opts, w)
+	}
 	if opts.Iters < 1 {
 		return usageError(errors.New("--iters must be at least 1"))
 	}

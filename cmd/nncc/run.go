@@ -11,6 +11,7 @@ import (
 
 	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/split"
 )
 
 // RunOptions are the flags of `nncc run`.
@@ -51,6 +52,9 @@ symbolic dims bound by --shape.`,
 }
 
 func runRun(opts *RunOptions, w io.Writer) error {
+	if split.IsDir(opts.Model) {
+		return runSplitDir(opts, w)
+	}
 	m, inputs, sess, err := loadAndBind(opts.Model, opts.Inputs, opts.Shapes, opts.Seed, opts.Threads, opts.NoOptimize, nil)
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"github.com/nncc/nncc/check"
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/split"
 )
 
 // VerifyOptions are the flags of `nncc verify`.
@@ -68,6 +69,9 @@ type VerifyReport struct {
 }
 
 func runVerify(opts *VerifyOptions, w io.Writer) error {
+	if split.IsDir(opts.Candidate) {
+		return verifySplitDir(opts, w)
+	}
 	ref, err := onnx.Load(opts.Reference)
 	if err != nil {
 		return err
