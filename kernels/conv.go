@@ -410,15 +410,24 @@ type im2col struct {
 }
 
 // pack writes rows [k0, k0+kc) and columns [j0, j0+nc) in panels of nr
-// columns (see packB), each panel row straight from the input.
+// columns (see packB). Each row is gathered whole into a scratch row
+// (one im2colRow call of long copies), then dealt out to the panels: a
+// call per panel row costs more than the copy it makes.
 func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
-	for jp := 0; jp < nc; jp += nr {
-		n := min(nr, nc-jp)
-		panel := dst[jp*kc : jp*kc+kc*nr]
-		for k := 0; k < kc; k++ {
-			d := panel[k*nr : k*nr+nr]
-			m.row(d[:n], k0+k, j0+jp)
-			clear(d[n:])
+	sp := getScratch(nc)
+	defer convScratch.Put(sp)
+	row := (*sp)[:nc]
+	full := nc / nr * nr
+	for k := 0; k < kc; k++ {
+		m.row(row, k0+k, j0)
+		off := k * nr
+		for jp := 0; jp < full; jp += nr {
+			copy(dst[jp*kc+off:jp*kc+off+nr], row[jp:jp+nr])
+		}
+		if full < nc {
+			d := dst[full*kc+off : full*kc+off+nr]
+			copy(d, row[full:])
+			clear(d[nc-full:])
 		}
 	}
 }
