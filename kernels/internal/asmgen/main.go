@@ -42,6 +42,8 @@ var outputs = []struct {
 	{"gather_amd64.s", genGather, false},
 	{"mathf_amd64.s", genMathf, false},
 	{"kernels_amd64_decl.go", genDecl, true},
+	{"depthwise_k_amd64.s", genDepthwiseK, false},
+	{"depthwise_k_amd64_decl.go", genDepthwiseKDecl, true},
 }
 
 // generate writes all generated files into dir.
