@@ -44,6 +44,8 @@ var outputs = []struct {
 	{"kernels_amd64_decl.go", genDecl, true},
 	{"depthwise_k_amd64.s", genDepthwiseK, false},
 	{"depthwise_k_amd64_decl.go", genDepthwiseKDecl, true},
+	{"reduce_amd64.s", genRowSum, false},
+	{"reduce_amd64_decl.go", genRowSumDecl, true},
 }
 
 // generate writes all generated files into dir.
