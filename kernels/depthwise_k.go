@@ -69,16 +69,17 @@ func (g *dwkGeom) fill(xc, buf []float32) {
 			continue
 		}
 		// Input column iw lands in padded column c = iw + padL: the
-		// even ones at c/2, the odd ones at we + c/2.
-		a := p.PadL & 1 // first input of an even padded column
-		ev := row[(a+p.PadL)/2:]
-		for k, n := 0, (W-a+1)/2; k < n; k++ {
-			ev[k] = src[a+2*k]
+		// even ones at c/2, the odd ones at we + c/2. Pairs of inputs
+		// (2k, 2k+1) go to k of two runs: even then odd columns when
+		// padL is even, odd then even when it is odd.
+		first := row[p.PadL/2:]
+		second := row[g.we+p.PadL/2:]
+		if p.PadL&1 == 1 {
+			first, second = row[g.we+p.PadL/2:], row[(p.PadL+1)/2:]
 		}
-		b := 1 - a
-		od := row[g.we+(b+p.PadL)/2:]
-		for k, n := 0, (W-b+1)/2; k < n; k++ {
-			od[k] = src[b+2*k]
+		splitPairs(first, second, src[:W&^1])
+		if W&1 == 1 {
+			first[W/2] = src[W-1]
 		}
 	}
 }
@@ -125,4 +126,14 @@ func depthwiseK(p *Conv2DParams, g *dwkGeom, x, w, bias, y []float32, lo, hi flo
 			g.plane(buf, w[m*khw:(m+1)*khw], b, y[pl*ohw:(pl+1)*ohw], lo, hi)
 		}
 	})
+}
+
+// splitPairsGo sets first[k] = src[2k], second[k] = src[2k+1].
+func splitPairsGo(first, second, src []float32) {
+	n := len(src) / 2
+	first, second = first[:n], second[:n]
+	for k := range first {
+		first[k] = src[2*k]
+		second[k] = src[2*k+1]
+	}
 }

@@ -20,3 +20,16 @@ func dwkCall(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps
 
 // dwkHasAVX512 reports whether the AVX-512 kernel runs here.
 func dwkHasAVX512() bool { return hasAVX512 }
+
+// splitPairs sets first[k] = src[2k], second[k] = src[2k+1] for k <
+// len(src)/2, eight pairs at a time with AVX2.
+func splitPairs(first, second, src []float32) {
+	n := len(src) / 2
+	if hasAVX2FMA && n >= 8 {
+		m := n &^ 7
+		_, _ = first[m-1], second[m-1]
+		dwkSplitAvx2(&first[0], &second[0], &src[0], m)
+		first, second, src = first[m:], second[m:], src[2*m:]
+	}
+	splitPairsGo(first, second, src)
+}

@@ -495,6 +495,32 @@ dwkAvx2done:
 	VZEROUPPER
 	RET
 
+// func dwkSplitAvx2(first, second, src *float32, n int)
+TEXT ·dwkSplitAvx2(SB), NOSPLIT, $0-32
+	MOVQ first+0(FP), DI
+	MOVQ second+8(FP), DX
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JZ dwkSplitdone
+dwkSplitloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DX)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ dwkSplitloop
+dwkSplitdone:
+	VZEROUPPER
+	RET
+
 DATA dwkMask<>+0(SB)/4, $-1
 DATA dwkMask<>+4(SB)/4, $-1
 DATA dwkMask<>+8(SB)/4, $-1

@@ -5,6 +5,9 @@
 package kernels
 
 //go:noescape
+func dwkSplitAvx2(first, second, src *float32, n int)
+
+//go:noescape
 func dwkAvx512(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps int, w *float32, bias, lo, hi float32)
 
 //go:noescape

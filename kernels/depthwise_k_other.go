@@ -13,3 +13,5 @@ func dwkCall(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps
 }
 
 func dwkHasAVX512() bool { return false }
+
+func splitPairs(first, second, src []float32) { splitPairsGo(first, second, src) }

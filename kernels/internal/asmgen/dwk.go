@@ -40,6 +40,7 @@ func genDepthwiseK(a *asm) {
 	for _, isa := range dwkISAs {
 		dwkKernel(a, isa)
 	}
+	dwkSplit(a)
 	a.p("")
 	for i := 0; i < 16; i++ {
 		v := 0
@@ -178,7 +179,45 @@ func dwkTile(a *asm, isa dwkISA, label string, R, V int, masked bool) {
 	}
 }
 
+// dwkSplit emits dwkSplitAvx2(first, second, src *float32, n int),
+// which deinterleaves n pairs of src (n a multiple of 8): first[k] =
+// src[2k], second[k] = src[2k+1]. The k×k kernels' stride-2 copies use
+// it to split rows into even and odd columns.
+func dwkSplit(a *asm) {
+	a.p("")
+	a.p("// func dwkSplitAvx2(first, second, src *float32, n int)")
+	a.p("TEXT ·dwkSplitAvx2(SB), NOSPLIT, $0-32")
+	a.i("MOVQ first+0(FP), DI")
+	a.i("MOVQ second+8(FP), DX")
+	a.i("MOVQ src+16(FP), SI")
+	a.i("MOVQ n+24(FP), CX")
+	a.i("TESTQ CX, CX")
+	a.i("JZ dwkSplitdone")
+	a.p("dwkSplitloop:")
+	a.i("VMOVUPS (SI), Y0")
+	a.i("VMOVUPS 32(SI), Y1")
+	// Per 128-bit lane: [s0 s2 s8 s10 | s4 s6 s12 s14], then the 64-bit
+	// pairs put in order.
+	a.i("VSHUFPS $0x88, Y1, Y0, Y2")
+	a.i("VSHUFPS $0xdd, Y1, Y0, Y3")
+	a.i("VPERMPD $0xd8, Y2, Y2")
+	a.i("VPERMPD $0xd8, Y3, Y3")
+	a.i("VMOVUPS Y2, (DI)")
+	a.i("VMOVUPS Y3, (DX)")
+	a.i("ADDQ $64, SI")
+	a.i("ADDQ $32, DI")
+	a.i("ADDQ $32, DX")
+	a.i("SUBQ $8, CX")
+	a.i("JNZ dwkSplitloop")
+	a.p("dwkSplitdone:")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
 func genDepthwiseKDecl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func dwkSplitAvx2(first, second, src *float32, n int)")
 	for _, isa := range dwkISAs {
 		a.p("")
 		a.p("//go:noescape")
