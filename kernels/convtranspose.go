@@ -230,8 +230,8 @@ func ctScatterExact(p *ConvTranspose2DParams, cols []float32, nc int, bias, yg [
 	}
 }
 
-// interleave2 sets dst[2j] = a[j] + b and dst[2j+1] = c[j] + b.
-func interleave2(dst, a, c []float32, b float32) {
+// interleave2Go sets dst[2j] = a[j] + b and dst[2j+1] = c[j] + b.
+func interleave2Go(dst, a, c []float32, b float32) {
 	n := len(a)
 	dst, c = dst[:2*n], c[:n]
 	for j := 0; j < n; j++ {

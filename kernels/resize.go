@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // ResizeTaps are the interpolation taps of one resized axis: output
 // index o reads input indices Idx[o·N : (o+1)·N] with weights W[...].
@@ -21,6 +24,9 @@ func (t *ResizeTaps) check(fn string, in int) int {
 	}
 	return len(t.Idx) / t.N
 }
+
+// negZero is −0, the float32 identity of addition.
+var negZero = float32(math.Copysign(0, -1))
 
 // resizeRowBlock is the number of output rows per work item.
 const resizeRowBlock = 16
@@ -72,18 +78,19 @@ func ResizeNearest2D(x, y []float32, planes, H, W int, rows, cols []int32) {
 			case 1:
 				copy(dst, src)
 			case 2:
-				dst = dst[:2*len(src)]
-				for j, v := range src {
-					dst[2*j] = v
-					dst[2*j+1] = v
-				}
+				// x + (−0) is x for every x (−0 and NaNs included), so
+				// this is an exact copy into both halves.
+				interleave2(dst, src, src, negZero)
 			case 0:
 				for j, c := range cols {
 					dst[j] = src[c]
 				}
 			default:
 				for j, v := range src {
-					fill(dst[j*rep:(j+1)*rep], v)
+					run := dst[j*rep : (j+1)*rep]
+					for k := range run {
+						run[k] = v
+					}
 				}
 			}
 		}

@@ -27,7 +27,7 @@ func randNearestMap(r *rand.Rand, in, out int) []int32 {
 // TestResizeNearest2D checks nearest resampling exactly against its
 // definition: integer upsampling (2×, 3×), identity, shrinking and
 // arbitrary maps, repeated rows, one and two threads, several row
-// blocks.
+// blocks; bit-exact, −0 and NaN payloads included.
 func TestResizeNearest2D(t *testing.T) {
 	r := rand.New(rand.NewPCG(61, 62))
 	for it := 0; it < 300; it++ {
@@ -44,6 +44,10 @@ func TestResizeNearest2D(t *testing.T) {
 			}
 		}
 		x := randSlice(r, planes*H*W)
+		for k := 0; k < 3; k++ { // copies must keep −0 and NaN payloads
+			x[r.IntN(len(x))] = float32(math.Copysign(0, -1))
+			x[r.IntN(len(x))] = math.Float32frombits(0x7fc01234)
+		}
 		y := nanSlice(planes * OH * OW)
 		SetThreads(1 + r.IntN(2))
 		ResizeNearest2D(x, y, planes, H, W, rows, cols)
@@ -51,7 +55,7 @@ func TestResizeNearest2D(t *testing.T) {
 			for o := 0; o < OH; o++ {
 				for j := 0; j < OW; j++ {
 					got, want := y[(p*OH+o)*OW+j], x[(p*H+int(rows[o]))*W+int(cols[j])]
-					if got != want {
+					if math.Float32bits(got) != math.Float32bits(want) {
 						t.Fatalf("%d planes %dx%d → %dx%d: y[%d,%d,%d] = %g, want %g", planes, H, W, OH, OW, p, o, j, got, want)
 					}
 				}

@@ -46,6 +46,8 @@ var outputs = []struct {
 	{"depthwise_k_amd64_decl.go", genDepthwiseKDecl, true},
 	{"reduce_amd64.s", genRowSum, false},
 	{"reduce_amd64_decl.go", genRowSumDecl, true},
+	{"convtranspose_amd64.s", genConvTranspose, false},
+	{"convtranspose_amd64_decl.go", genConvTransposeDecl, true},
 }
 
 // generate writes all generated files into dir.
