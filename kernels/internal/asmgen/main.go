@@ -48,6 +48,8 @@ var outputs = []struct {
 	{"reduce_amd64_decl.go", genRowSumDecl, true},
 	{"convtranspose_amd64.s", genConvTranspose, false},
 	{"convtranspose_amd64_decl.go", genConvTransposeDecl, true},
+	{"elem_amd64.s", genElem, false},
+	{"elem_amd64_decl.go", genElemDecl, true},
 }
 
 // generate writes all generated files into dir.
