@@ -382,6 +382,7 @@ func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, res, y []float32, f 
 			b.direct = true
 		} else {
 			b.im = im2col{p: p, x: xg}
+			b.direct = sgemmDirectB(mg, N)
 		}
 		var gbias []float32
 		if bias != nil {
@@ -432,6 +433,14 @@ func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
 			copy(d, row[jp:jp+n])
 			clear(d[n:])
 		}
+	}
+}
+
+// rows writes rows [k0, k0+kc) and columns [j0, j0+nc) row-major (row
+// stride nc) into dst.
+func (m *im2col) rows(dst []float32, k0, kc, j0, nc int) {
+	for k := 0; k < kc; k++ {
+		m.row(dst[k*nc:(k+1)*nc], k0+k, j0)
 	}
 }
 
