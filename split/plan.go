@@ -14,8 +14,14 @@ import (
 // maps it to its usage exit code.
 var ErrUsage = errors.New("split: bad request")
 
+// requestError is an error in the request; it matches ErrUsage.
+type requestError struct{ msg string }
+
+func (e *requestError) Error() string        { return e.msg }
+func (e *requestError) Is(target error) bool { return target == ErrUsage }
+
 func usagef(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
+	return &requestError{fmt.Sprintf(format, args...)}
 }
 
 // graphInfo is where each activation of the main graph is produced and

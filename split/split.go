@@ -202,7 +202,7 @@ func bindTwice(m *ir.Model, o Options, needShapes bool) (*ir.Model, *ir.Model, e
 	specs, err := check.InputSpecs(m.Graph, o.Shapes, o.Dims)
 	if err != nil {
 		if needShapes {
-			return nil, nil, usagef("the %s balance needs every input's shape: %v (bind it with --shape NAME=d0xd1x... or DIM=n)", o.Balance, err)
+			return nil, nil, usagef("the %s balance needs every input's shape: %v", o.Balance, err)
 		}
 		specs = nil
 	}
@@ -346,12 +346,23 @@ func measure(bound *ir.Model, o Options) ([]float64, error) {
 	}
 	times := make([][]float64, len(bound.Graph.Nodes))
 	cur := make([]float64, len(bound.Graph.Nodes))
+	// A step's time is the lesser of its wall time and the CPU time the
+	// process used since the previous step of the main graph: on a busy
+	// machine the wall time also counts the time other processes held the
+	// core, which the CPU time does not.
+	lastCPU, haveCPU := processCPU()
 	sess, err := runtime.NewSession(bound, runtime.Options{
 		Threads: threads, Shapes: shapes,
 		Observe: func(n *ir.Node, _, _ []*ir.Tensor, d time.Duration) {
-			if i, ok := pos[n]; ok {
-				cur[i] += float64(d.Nanoseconds()) / 1e6
+			i, ok := pos[n]
+			if !ok {
+				return // inside a subgraph: its owner is charged
 			}
+			if haveCPU {
+				now, _ := processCPU()
+				d, lastCPU = min(d, now-lastCPU), now
+			}
+			cur[i] += float64(d.Nanoseconds()) / 1e6
 		},
 	})
 	if err != nil {
@@ -359,6 +370,9 @@ func measure(bound *ir.Model, o Options) ([]float64, error) {
 	}
 	for r := 0; r <= runs; r++ {
 		clear(cur)
+		if haveCPU {
+			lastCPU, _ = processCPU()
+		}
 		if _, err := sess.Run(inputs); err != nil {
 			return nil, fmt.Errorf("split: timing the nodes: %w", err)
 		}
