@@ -45,6 +45,10 @@ type Options struct {
 	Runs    int
 	Threads int
 	Seed    int64
+	// Feed gives inputs for the latency runs by name (a model whose
+	// branches depend on an input's value, such as a sample rate, needs
+	// real values); the others are drawn from Seed.
+	Feed map[string]*ir.Tensor
 }
 
 // Stage is one consecutive run of nodes.
@@ -125,7 +129,7 @@ func Split(m *ir.Model, o Options) (*Plan, error) {
 	p.NodeFLOPs = make([]int64, n)
 	var unknown []string
 	for i, bn := range bound.Graph.Nodes {
-		c := cost.Of(bn)
+		c := nodeCost(bn)
 		p.NodeFLOPs[i] = c.FLOPs
 		if !c.Known {
 			unknown = append(unknown, nodeLabel(g.Nodes[i]))
@@ -181,6 +185,31 @@ func Split(m *ir.Model, o Options) (*Plan, error) {
 		p.Stages = append(p.Stages, st)
 	}
 	return p, nil
+}
+
+// nodeCost is cost.Of, with the work of If, Loop and Scan bodies added:
+// the costlier branch of an If, one iteration of a Loop or Scan body
+// (trip counts are data).
+func nodeCost(n *ir.Node) cost.Node {
+	c := cost.Of(n)
+	var branches []int64
+	for _, sg := range n.Subgraphs() {
+		var f int64
+		for _, bn := range sg.Nodes {
+			f += nodeCost(bn).FLOPs
+		}
+		branches = append(branches, f)
+	}
+	if len(branches) > 0 {
+		if n.OpType == "If" {
+			c.FLOPs += slices.Max(branches)
+		} else {
+			for _, f := range branches {
+				c.FLOPs += f
+			}
+		}
+	}
+	return c
 }
 
 func nodeLabel(n *ir.Node) string {
@@ -332,17 +361,28 @@ func measure(bound *ir.Model, o Options) ([]float64, error) {
 	if err != nil {
 		return nil, usagef("the latency balance needs every input's shape: %v", err)
 	}
-	inputs, err := check.RandomInputs(specs, o.Seed)
+	var draw []check.InputSpec
+	for _, s := range specs {
+		if t := o.Feed[s.Name]; t != nil {
+			s.Dims = t.Dims
+		} else {
+			draw = append(draw, s)
+		}
+	}
+	inputs, err := check.RandomInputs(draw, o.Seed)
 	if err != nil {
 		return nil, err
+	}
+	for name, t := range o.Feed {
+		inputs[name] = t
 	}
 	pos := map[*ir.Node]int{}
 	for i, n := range bound.Graph.Nodes {
 		pos[n] = i
 	}
 	shapes := map[string][]int64{}
-	for _, s := range specs {
-		shapes[s.Name] = s.Dims
+	for name, t := range inputs {
+		shapes[name] = t.Dims
 	}
 	times := make([][]float64, len(bound.Graph.Nodes))
 	cur := make([]float64, len(bound.Graph.Nodes))
@@ -407,6 +447,7 @@ func (p *Plan) stage(gi *graphInfo, s, a, b int) (*Stage, error) {
 				ins = append(ins, v)
 			}
 		}
+		st.ParamBytes += gi.inner[i]
 		for _, c := range gi.consts[i] {
 			if !seenC[c] {
 				seenC[c] = true
