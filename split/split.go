@@ -87,6 +87,30 @@ type Plan struct {
 	ValueBytes map[*ir.Value]int64
 	// Warnings are things the caller should tell the user.
 	Warnings []string
+
+	gi *graphInfo
+}
+
+// CutBytes is, for each cut (between stage s and s+1), the bytes of the
+// tensors produced before it and read after it, skip connections
+// included, at the bound shapes (unknown sizes count 0). Graph inputs go
+// to the stages that read them straight from the caller and are not
+// counted.
+func (p *Plan) CutBytes() []int64 {
+	var out []int64
+	for s := 1; s < len(p.Stages); s++ {
+		at := p.Stages[s].Start
+		var b int64
+		for _, v := range p.gi.acts {
+			pr := p.gi.prod[v]
+			rs := p.gi.readers[v]
+			if pr >= 0 && pr < at && len(rs) > 0 && rs[len(rs)-1] >= at {
+				b += max(p.ValueBytes[v], 0)
+			}
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // MaxStages is the largest stage count Split accepts for m: one node per
@@ -124,6 +148,7 @@ func Split(m *ir.Model, o Options) (*Plan, error) {
 	}
 	g := p.Model.Graph
 	gi := analyze(g)
+	p.gi = gi
 	p.ValueBytes = refineTypes(gi, bound, alt)
 	// Per-node FLOPs from the bound shapes.
 	p.NodeFLOPs = make([]int64, n)

@@ -103,6 +103,10 @@ func TestSkipConnectionsAndConstants(t *testing.T) {
 	if !slices.Equal(names(p.Stages[1].Consts), []string{"w2"}) || !slices.Equal(names(p.Stages[0].Consts), []string{"w1"}) || !slices.Equal(names(p.Stages[2].Consts), []string{"w1"}) {
 		t.Errorf("constants: %v %v %v, want [w1] [w2] [w1]", names(p.Stages[0].Consts), names(p.Stages[1].Consts), names(p.Stages[2].Consts))
 	}
+	// Cut 1 carries a and b (2x8 float32 each), cut 2 carries a and d.
+	if cb := p.CutBytes(); !slices.Equal(cb, []int64{128, 128}) {
+		t.Errorf("CutBytes = %v, want [128 128]", cb)
+	}
 	checkChainMatches(t, m, p)
 }
 
