@@ -60,9 +60,9 @@ func cases(models string) []docCase {
 			Shapes: map[string][]int64{"image": {1, 1, 32, 128}}, Why: "recurrent: two bidirectional LSTM layers after a CNN",
 			Command: "--stages 4 --shape N=1"},
 		{Name: "Silero VAD v5", Model: filepath.Join(models, "silero_vad_v5.onnx"), Stages: 2,
-			Shapes: map[string][]int64{"input": {1, 512}, "state": {2, 1, 128}},
-			Feed:   map[string]*ir.Tensor{"sr": ir.FromInt64(nil, []int64{16000})},
-			Why:    "recurrent: the network (STFT, convolutions, LSTM) sits in an If on the sample rate, which is atomic",
+			Shapes:  map[string][]int64{"input": {1, 512}, "state": {2, 1, 128}},
+			Feed:    map[string]*ir.Tensor{"sr": ir.FromInt64(nil, []int64{16000})},
+			Why:     "recurrent: the network (STFT, convolutions, LSTM) sits in an If on the sample rate, which is atomic",
 			Command: "--stages 2 --shape input=1x512 --shape state=2x1x128 --input sr=SR.npy"},
 	}
 }
