@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/split"
 	"github.com/nncc/nncc/split/tritonpb"
+	"github.com/nncc/nncc/testmodels"
 )
 
 // writeSkip writes the 3-stage split of skipModel and returns its
@@ -165,5 +167,41 @@ func TestMaxBatchSize(t *testing.T) {
 	}
 	if _, err := p.Triton(split.TritonOptions{Name: "skip", MaxBatchSize: 8}); err == nil {
 		t.Error("max_batch_size on a model without a symbolic batch dim: no error")
+	}
+}
+
+func TestMaxBatchSizeDeclared(t *testing.T) {
+	b := testmodels.NewBuilder("batched", 17)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(8)})
+	w := b.F32("w", []int64{8}, []float32{1, 2, 3, 4, 5, 6, 7, 8})
+	b.Output(b.Node("Mul", []*ir.Value{b.Node("Relu", []*ir.Value{x}), w}))
+	p, err := split.Split(b.Model(), split.Options{Stages: 2, Dims: map[string]int64{"N": 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "out")
+	if err := p.Write(dir, split.WriteOptions{Source: "batched.onnx", Triton: split.TritonOptions{Name: "batched", MaxBatchSize: 4}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := split.CheckRepository(filepath.Join(dir, "triton")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"batched", "batched_stage_0", "batched_stage_1"} {
+		raw, err := os.ReadFile(filepath.Join(dir, "triton", name, "config.pbtxt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := split.ParseConfig(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.MaxBatchSize != 4 {
+			t.Errorf("%s: max_batch_size %d", name, c.MaxBatchSize)
+		}
+		for _, in := range c.Input {
+			if len(in.Dims) != 1 || in.Dims[0] != 8 {
+				t.Errorf("%s input %s dims %v, want [8] (the batch dim left out)", name, in.Name, in.Dims)
+			}
+		}
 	}
 }
