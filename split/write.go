@@ -120,6 +120,9 @@ func (p *Plan) Write(dir string, o WriteOptions) error {
 			return err
 		}
 	}
+	if err := CheckRepository(filepath.Join(tmp, "triton")); err != nil {
+		return fmt.Errorf("split: internal error: the Triton repository does not check: %w", err)
+	}
 	if err := syncTree(tmp, order); err != nil {
 		return err
 	}

@@ -168,6 +168,38 @@ func TestSplitBadInput(t *testing.T) {
 	}
 }
 
+// TestSplitAfterPasses runs a pipeline before splitting: BatchNorm is
+// folded into the convolutions, so no stage holds one, and the chain still
+// matches the original.
+func TestSplitAfterPasses(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "crnn")
+	code, _, errs := nncc(t, "split", crnn, "-o", dir, "--stages", "3", "--shape", "N=1", "--passes", "default")
+	if code != 0 {
+		t.Fatalf("split --passes default: exit %d: %s", code, errs)
+	}
+	man, err := split.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range man.Stages {
+		m, err := onnx.Load(filepath.Join(dir, st.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range m.Graph.Nodes {
+			if n.OpType == "BatchNormalization" {
+				t.Errorf("%s still holds a BatchNormalization after --passes default", st.File)
+			}
+		}
+	}
+	if code, out, errs := nncc(t, "verify", crnn, dir, "--shape", "N=2"); code != 0 {
+		t.Fatalf("verify: exit %d: %s%s", code, out, errs)
+	}
+	if code, _, _ := nncc(t, "split", crnn, "-o", filepath.Join(t.TempDir(), "x"), "--stages", "2", "--passes", "no-such-pass"); code != exitUsage {
+		t.Errorf("unknown pass: exit %d, want %d", code, exitUsage)
+	}
+}
+
 func TestParseBytes(t *testing.T) {
 	for in, want := range map[string]int64{"4000": 4000, "64K": 64 << 10, "3M": 3 << 20, "2GiB": 2 << 30, "5MB": 5 << 20} {
 		if got, err := parseBytes(in); err != nil || got != want {
