@@ -365,3 +365,34 @@ func readTree(t *testing.T, dir string) map[string]string {
 	}
 	return out
 }
+
+// TestManifestChecks: a manifest naming files outside its directory, or
+// tensors nothing provides, is refused before any stage is loaded.
+func TestManifestChecks(t *testing.T) {
+	good := `{"source":"m.onnx","inputs":["x"],"outputs":["y"],"stages":[{"name":"m_stage_0","file":"stage_0.onnx","inputs":["x"],"outputs":["y"],"flops":0,"param_bytes":0,"activation_bytes_in":0,"activation_bytes_out":0}]}`
+	cases := map[string]string{
+		"path traversal":  strings.Replace(good, `"stage_0.onnx"`, `"../stage_0.onnx"`, 1),
+		"absolute path":   strings.Replace(good, `"stage_0.onnx"`, `"/etc/passwd"`, 1),
+		"undefined input": strings.Replace(good, `"inputs":["x"],"outputs":["y"],"flops"`, `"inputs":["z"],"outputs":["y"],"flops"`, 1),
+		"output unmade":   strings.Replace(good, `"outputs":["y"],"stages"`, `"outputs":["w"],"stages"`, 1),
+		"unknown field":   strings.Replace(good, `"source"`, `"extra":1,"source"`, 1),
+		"no stages":       `{"source":"m.onnx","inputs":["x"],"outputs":[],"stages":[]}`,
+	}
+	for name, text := range cases {
+		if text == good {
+			t.Fatalf("%s: the case did not change the manifest", name)
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, split.ManifestFile), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := split.ReadManifest(dir); !errors.Is(err, split.ErrBadManifest) {
+			t.Errorf("%s: got %v, want ErrBadManifest", name, err)
+		}
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, split.ManifestFile), []byte(good), 0o644)
+	if _, err := split.ReadManifest(dir); err != nil {
+		t.Errorf("the good manifest: %v", err)
+	}
+}

@@ -100,6 +100,9 @@ func (p *Plan) Write(dir string, o WriteOptions) error {
 		return fmt.Errorf("%w: %s (use --force to write into it; nncc removes only files it wrote)", ErrNotEmpty, dir)
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(dir))+".tmp-")
 	if err != nil {
 		return err
