@@ -64,6 +64,9 @@ type VerifyReport struct {
 }
 
 func runVerify(opts *VerifyOptions, w io.Writer) error {
+	if isGoPackageDir(opts.Candidate) {
+		return runVerifyGo(opts, w) // a package from --emit go (verify_gosrc.go)
+	}
 	ref, err := onnx.Load(opts.Reference)
 	if err != nil {
 		return err
