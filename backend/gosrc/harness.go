@@ -301,14 +301,15 @@ func (h *Harness) Run(sets [][][]float32) ([][][]float32, error) {
 // a first run that prepares the batch size), via testing.AllocsPerRun.
 func (h *Harness) AllocsPerRun(set [][]float32, runs int) (float64, error) {
 	cmd := exec.Command(h.Bin, "-allocs", fmt.Sprint(runs))
-	var in bytes.Buffer
+	var in, stderr bytes.Buffer
 	w := bufio.NewWriter(&in)
 	writeSet(w, set)
 	w.Flush()
 	cmd.Stdin = &in
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, fmt.Errorf("generated model: %v", err)
+		return 0, fmt.Errorf("generated model: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	var r struct {
 		Allocs float64 `json:"allocs_per_run"`
@@ -327,14 +328,15 @@ type BenchResult struct {
 func (h *Harness) Bench(set [][]float32, iters int) (BenchResult, error) {
 	var br BenchResult
 	cmd := exec.Command(h.Bin, "-bench", fmt.Sprint(iters))
-	var in bytes.Buffer
+	var in, stderr bytes.Buffer
 	w := bufio.NewWriter(&in)
 	writeSet(w, set)
 	w.Flush()
 	cmd.Stdin = &in
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return br, fmt.Errorf("generated model: %v", err)
+		return br, fmt.Errorf("generated model: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	err = json.Unmarshal(out, &br)
 	return br, err
