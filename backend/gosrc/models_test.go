@@ -28,6 +28,10 @@ type modelCase struct {
 	// classes is the length of the last output axis top-1 is taken over
 	// when a row has several predictions (0: one prediction per row)
 	classes int
+	// ortOpt is onnxruntime's optimisation level ("": all)
+	ortOpt string
+	// raw generates from the model as it is (no default pipeline)
+	raw bool
 }
 
 const tvDir = "/tmp/nncc-models/tv"
@@ -135,7 +139,15 @@ func TestModels(t *testing.T) {
 }
 
 func testModel(t *testing.T, c modelCase) {
-	m := compileForGo(t, c.path)
+	var m *ir.Model
+	if c.raw {
+		var err error
+		if m, err = onnx.Load(c.path); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		m = compileForGo(t, c.path)
+	}
 	h := buildGenerated(t, m, Options{Package: c.name, Shapes: c.shapes, Source: filepath.Base(c.path)})
 	var x *ir.Tensor
 	dataFile := c.data
@@ -205,7 +217,7 @@ func testModel(t *testing.T, c modelCase) {
 	}
 	// onnxruntime on the original model
 	ortref.Require(t) // after the runtime comparison, which stands on its own
-	res, err := ortref.Run([]ortref.Job{{Model: c.path, Inputs: map[string]string{m.Graph.Inputs[0].Name: dataFile}, Out: t.TempDir(), Threads: 1}})
+	res, err := ortref.Run([]ortref.Job{{Model: c.path, Inputs: map[string]string{m.Graph.Inputs[0].Name: dataFile}, Out: t.TempDir(), Threads: 1, Opt: c.ortOpt}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +252,13 @@ func testModel(t *testing.T, c modelCase) {
 				oc++
 			}
 		}
-		t.Logf("top-1 accuracy: generated %d/%d, onnxruntime %d/%d; agreement %d/%d", gc, rows, oc, rows, agree, rows)
+		rc := 0
+		for i, p := range argmaxRows(want, preds) {
+			if int64(p) == labels[i] {
+				rc++
+			}
+		}
+		t.Logf("top-1 accuracy: generated %d/%d, nncc runtime %d/%d, onnxruntime %d/%d; agreement with onnxruntime %d/%d", gc, rows, rc, rows, oc, rows, agree, rows)
 		if gc != oc {
 			t.Errorf("generated code's accuracy %d/%d differs from onnxruntime's %d/%d", gc, rows, oc, rows)
 		}
