@@ -25,7 +25,7 @@ var ewOps = map[string]bool{
 	"Add": true, "Sub": true, "Mul": true, "Div": true, "Pow": true, "Max": true, "Min": true,
 	"Relu": true, "Clip": true, "HardSigmoid": true, "HardSwish": true, "Sigmoid": true,
 	"Tanh": true, "Exp": true, "Log": true, "Sqrt": true, "Neg": true, "Abs": true, "Erf": true,
-	"Reciprocal": true, "LeakyRelu": true, "Elu": true, "Softplus": true, "Floor": true, "Ceil": true,
+	"Reciprocal": true, "LeakyRelu": true, "Elu": true, "Softplus": true, "Floor": true, "Ceil": true, "Round": true,
 	"BatchNormalization": true, "QuantizeLinear": true, "DequantizeLinear": true, "PRelu": true,
 }
 

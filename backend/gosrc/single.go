@@ -117,7 +117,7 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 		return gn.emitSlice(n, x, y, xb, yb)
 	case "Pad":
 		return gn.emitPad(n, x, y, xb, yb)
-	case "ReduceMean", "ReduceSum", "ReduceMax":
+	case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin":
 		return gn.emitReduce(n, x, y, xb, yb)
 	case "MatMul":
 		return gn.emitMatMul(n)
@@ -397,7 +397,7 @@ func (gn *gen) emitReduce(n *ir.Node, x, y *info, xb, yb string) error {
 			hi = i
 		}
 	}
-	if lo == 0 && x.scaled {
+	if lo == 0 && x.scaled && (hi != r-1 || y.scaled) {
 		return unsupported(n, "reduction over the batch")
 	}
 	var outer, mid, inner int64 = 1, 1, 1
@@ -417,6 +417,15 @@ func (gn *gen) emitReduce(n *ir.Node, x, y *info, xb, yb string) error {
 		fin = "s"
 	case "ReduceMax":
 		init, acc, fin = "s := float32(math.Inf(-1))", "s = max(s, v)", "s"
+	case "ReduceMin":
+		init, acc, fin = "s := float32(math.Inf(1))", "s = min(s, v)", "s"
+	}
+	if lo == 0 && x.scaled { // everything, the batch included
+		if n.OpType == "ReduceMean" {
+			fin = fmt.Sprintf("s / float32(%s)", gn.sz(mid, true))
+		}
+		gn.pr("x, y := %s, %s\n%s\nfor _, v := range x {\n%s\n}\ny[0] = %s\n", xb, yb, init, acc, fin)
+		return nil
 	}
 	gn.pr("x, y := %s, %s\nfor o := 0; o < %s; o++ {\nfor i := 0; i < %d; i++ {\n%s\nfor k := 0; k < %d; k++ {\nv := x[(o*%d+k)*%d+i]\n%s\n}\ny[o*%d+i] = %s\n}\n}\n",
 		xb, yb, gn.sz(outer, x.scaled), inner, init, mid, mid, inner, acc, inner, fin)
