@@ -12,6 +12,9 @@ func init() {
 		FuseLayerNorm,
 		FuseGelu,
 		UpgradeOpset,
+		Quantize,
+		PruneMagnitude,
+		PruneChannels,
 	} {
 		builtin[p] = true
 		mustRegister(p)
