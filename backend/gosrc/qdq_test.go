@@ -7,10 +7,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nncc/nncc/calib"
 	"github.com/nncc/nncc/internal/ortref"
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/passes"
 	"github.com/nncc/nncc/runtime"
 )
 
@@ -133,4 +135,40 @@ func TestQDQDigits(t *testing.T) {
 		t.Fatal(err)
 	}
 	testModel(t, modelCase{name: "digits_qdq", path: path, data: "../../testmodels/data/digits_test_x.npy", labels: "../../testmodels/data/digits_test_y.npy", batch: 450, tol: 0.02, raw: true, ortOpt: ortref.OptBasic})
+}
+
+// TestQuantizePass generates Go from the quantize pass's output for the
+// digits CNN in its three forms (static QDQ, static QOperator, dynamic)
+// and checks each against nncc's runtime on the quantized model and
+// onnxruntime's accuracy on the 450 test digits.
+func TestQuantizePass(t *testing.T) {
+	for _, c := range []struct{ name, pipeline string }{
+		{"qdq", "default,quantize"},
+		{"qop", "default,quantize{format=qop}"},
+		{"dynamic", "default,quantize{mode=dynamic}"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m, err := onnx.Load("../../testmodels/digits_cnn.onnx")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, err := passes.Parse(c.pipeline)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := calib.Load(m, []string{"../../testmodels/data/digits_calib_x.npy"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pl.Run(m, passes.RunOptions{Calib: d}); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(t.TempDir(), "digits_cnn_"+c.name+".onnx")
+			if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			testModel(t, modelCase{name: "digits_" + c.name, path: path, data: "../../testmodels/data/digits_test_x.npy",
+				labels: "../../testmodels/data/digits_test_y.npy", batch: 450, tol: 1e-4, raw: true, ortOpt: ortref.OptAll})
+		})
+	}
 }
