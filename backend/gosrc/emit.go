@@ -41,6 +41,10 @@ func (gn *gen) emitGroup(g *group) error {
 	if g.members != nil {
 		return gn.emitLoop(g, gn.buf(g.out()), nil, g.members)
 	}
+	if g.root.OpType == "ConvTranspose" {
+		a := gn.a
+		return gn.emitConvTranspose(g, g.root, a.vals[g.root.Inputs[0]], a.vals[g.out()], gn.buf(g.root.Inputs[0]), gn.buf(g.out()))
+	}
 	return gn.emitSingle(g.root)
 }
 
@@ -192,9 +196,19 @@ func (gn *gen) clipBounds(n *ir.Node) (float32, float32, error) {
 	return lo, hi, nil
 }
 
-// scratchSize is the float32 scratch a group needs (per sample if its
-// output is scaled).
-func (gn *gen) scratchSize(g *group) int64 { return 0 }
+// scratchSize is the float32 scratch a group needs (not scaled with the
+// batch): a transposed convolution's columns for one image.
+func (gn *gen) scratchSize(g *group) int64 {
+	n := g.root
+	if g.members != nil || g.anchor != nil || n.OpType != "ConvTranspose" {
+		return 0
+	}
+	w, x := gn.a.vals[n.Inputs[1]], gn.a.vals[n.Inputs[0]]
+	if len(w.dims) != 4 || len(x.dims) != 4 {
+		return 0
+	}
+	return w.dims[1] * w.dims[2] * w.dims[3] * x.dims[2] * x.dims[3]
+}
 
 func (gn *gen) emitAnchor(g *group) error {
 	a := gn.a

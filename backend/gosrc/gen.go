@@ -78,6 +78,7 @@ type gen struct {
 	fields  []string // Model struct fields
 	once    bytes.Buffer
 	prep    bytes.Buffer
+	decls   bytes.Buffer
 	run     bytes.Buffer
 	helpers map[string]bool
 	nfield  int
@@ -120,7 +121,7 @@ func init() {
 		supported[k] = true
 	}
 	for _, k := range []string{"Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool",
-		"GlobalMaxPool", "Softmax", "Transpose", "Concat", "Slice", "Pad", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin"} {
+		"GlobalMaxPool", "Softmax", "Transpose", "Concat", "Slice", "Pad", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "Resize", "Upsample", "ConvTranspose"} {
 		supported[k] = true
 	}
 }
@@ -384,6 +385,7 @@ func (gn *gen) file() ([]byte, error) {
 		p("m.outs[%d] = %s\n", i, gn.buf(v))
 	}
 	p("return m.outs, nil\n}\n")
+	b.Write(gn.decls.Bytes())
 	// helpers
 	var hs []string
 	for h := range gn.helpers {

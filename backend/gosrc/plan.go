@@ -112,7 +112,7 @@ func (gn *gen) makePlan() {
 			}
 		}
 		if sz := gn.scratchSize(g); sz > 0 {
-			sc := p.newStorage(sz, oi.scaled, g.index)
+			sc := p.newStorage(sz, false, g.index)
 			sc.scratch = true
 			gn.scratch[g] = sc
 		}
