@@ -30,6 +30,11 @@ type modelCase struct {
 	classes int
 	// ortOpt is onnxruntime's optimisation level ("": all)
 	ortOpt string
+	// dense compares every output value with onnxruntime (within tol of
+	// the range) instead of top-1: a segmentation map
+	dense bool
+	// input builds the rows when data is "" (else seeded values)
+	input func(t testing.TB) *ir.Tensor
 	// raw generates from the model as it is (no default pipeline)
 	raw bool
 }
@@ -42,6 +47,7 @@ var modelCases = []modelCase{
 	{name: "digits_mlp", path: "../../testmodels/digits_mlp.onnx", data: "../../testmodels/data/digits_test_x_flat.npy", labels: "../../testmodels/data/digits_test_y.npy", batch: 450, tol: 1e-4},
 	{name: "ppocr_cls", path: "/tmp/nncc-models/ppocr_cls.onnx", shapes: map[string][]int64{"x": {-1, 3, 48, 192}}, data: "/tmp/nncc-models/ppocr_cls_data/eval_x.npy", labels: "/tmp/nncc-models/ppocr_cls_data/eval_y.npy", batch: 50, tol: 1e-4},
 	{name: "ppocr_rec", path: "/tmp/nncc-models/ppocr_rec.onnx", shapes: map[string][]int64{"x": {1, 3, 48, 320}}, rows: 1, batch: 1, tol: 1e-3, classes: 6625},
+	{name: "ppocr_det", path: "/tmp/nncc-models/ppocr_det.onnx", shapes: map[string][]int64{"x": {-1, 3, 96, 192}}, input: textPage, batch: 1, tol: 1e-4, dense: true},
 	{name: "mobilenet_v2", path: tvDir + "/mobilenet_v2.onnx", rows: 2, batch: 2, tol: 1e-4},
 	{name: "mobilenet_v3_small", path: tvDir + "/mobilenet_v3_small.onnx", rows: 2, batch: 2, tol: 1e-4},
 	{name: "resnet18", path: tvDir + "/resnet18.onnx", rows: 2, batch: 2, tol: 1e-4},
@@ -156,6 +162,8 @@ func testModel(t *testing.T, c modelCase) {
 		if x, err = npy.Read(c.data); err != nil {
 			t.Fatal(err)
 		}
+	} else if c.input != nil {
+		x = c.input(t)
 	} else {
 		in := m.Graph.Inputs[0]
 		dims := []int64{int64(c.rows)}
@@ -170,6 +178,8 @@ func testModel(t *testing.T, c modelCase) {
 			vals[i] = float32(math.Sin(float64(i)*0.37)) * 1.5
 		}
 		x = ir.FromFloat32(dims, vals)
+	}
+	if dataFile == "" {
 		dataFile = filepath.Join(t.TempDir(), "x.npy")
 		f, err := os.Create(dataFile)
 		if err != nil {
@@ -226,6 +236,18 @@ func testModel(t *testing.T, c modelCase) {
 		t.Fatal(err)
 	}
 	ref := ts[0].Float32s()
+	if c.dense {
+		var d, r float64
+		for i := range ref {
+			d = math.Max(d, math.Abs(float64(got[i]-ref[i])))
+			r = math.Max(r, math.Abs(float64(ref[i])))
+		}
+		t.Logf("max |generated - onnxruntime| = %.3g (output range %.3g)", d, r)
+		if !(d <= c.tol*r) {
+			t.Errorf("max |generated - onnxruntime| = %.3g, over %g of the range %.3g", d, c.tol, r)
+		}
+		return
+	}
 	preds := rows
 	if c.classes > 0 {
 		preds = len(ref) / c.classes
@@ -268,4 +290,25 @@ func testModel(t *testing.T, c modelCase) {
 	if agree != preds {
 		t.Errorf("top-1 agrees with onnxruntime on %d of %d predictions", agree, preds)
 	}
+}
+
+// textPage stacks pairs of PaddleOCR's rendered text lines (3×48×192
+// each) into two 3×96×192 pages for the detector.
+func textPage(t testing.TB) *ir.Tensor {
+	lines, err := npy.Read("/tmp/nncc-models/ppocr_cls_data/eval_x.npy")
+	if err != nil {
+		t.Skip("PaddleOCR data absent:", err)
+	}
+	const c, h, w = 3, 48, 192
+	src := lines.Float32s()
+	out := make([]float32, 2*c*2*h*w)
+	for p := 0; p < 2; p++ {
+		for half := 0; half < 2; half++ {
+			line := src[(2*p+half)*c*h*w:][:c*h*w]
+			for ch := 0; ch < c; ch++ {
+				copy(out[((p*c+ch)*2*h+half*h)*w:][:h*w], line[ch*h*w:][:h*w])
+			}
+		}
+	}
+	return ir.FromFloat32([]int64{2, c, 2 * h, w}, out)
 }
