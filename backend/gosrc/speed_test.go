@@ -8,6 +8,25 @@ import (
 	"github.com/nncc/nncc/testmodels"
 )
 
+// residualSelf adds a convolution's input to its output (the residual is
+// the convolution's own input, which the output must not overwrite).
+func residualSelf() *ir.Model {
+	b := testmodels.NewBuilder("resself", 13)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(3), ir.D(4), ir.D(4)})
+	r := b.Node("Relu", []*ir.Value{x})
+	c := b.Node("Conv", []*ir.Value{r, b.F32("w", []int64{3, 3, 3, 3}, seq(81, 2))}, ir.IntsAttr("pads", 1, 1, 1, 1))
+	b.Output(b.Node("Relu", []*ir.Value{b.Node("Add", []*ir.Value{c, r})}))
+	return b.Model()
+}
+
+// TestResidualOfOwnInput: Relu(Conv(r) + r) keeps r intact while the
+// convolution reads it.
+func TestResidualOfOwnInput(t *testing.T) {
+	m := residualSelf()
+	h := buildGenerated(t, m, Options{Package: "resself"})
+	compareRuntime(t, m, h, []int64{3, 4, 4}, 1, 2)
+}
+
 // plainModel uses only operators the generated code computes itself
 // (no kernels calls): element-wise chains with broadcasting, Transpose,
 // ReduceMean, Concat and Softmax.
