@@ -1,0 +1,264 @@
+package passes_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nncc/nncc/calib"
+	"github.com/nncc/nncc/cost"
+	"github.com/nncc/nncc/internal/ortref"
+	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/npy"
+	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/passes"
+)
+
+// pruneRun runs spec over the model at path with calibration data
+// (may be "") and returns the model and the pass's report.
+func pruneRun(t *testing.T, path, spec, calibFile string) (*ir.Model, *passes.Report) {
+	t.Helper()
+	m, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ro passes.RunOptions
+	if calibFile != "" {
+		d, err := calib.Load(m, []string{calibFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ro.Calib = d
+	}
+	p, err := passes.Parse(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := p.Run(m, ro)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ir.Verify(m); err != nil {
+		t.Fatal(err)
+	}
+	return m, rep
+}
+
+// ortAccuracy saves m, runs it in onnxruntime on the samples in x and
+// returns the top-1 accuracy against the labels in y.
+func ortAccuracy(t *testing.T, m *ir.Model, input, x, y string) float64 {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.onnx")
+	if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := ortref.Run([]ortref.Job{{Model: path, Inputs: map[string]string{input: x}, Out: filepath.Join(dir, "out")}})
+	if err != nil {
+		t.Fatalf("onnxruntime: %v", err)
+	}
+	outs, err := res[0].Tensors()
+	if err != nil {
+		t.Fatalf("onnxruntime: %v", err)
+	}
+	out := outs[0]
+	labels, err := npy.Read(y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return top1(t, out, labels.Int64s())
+}
+
+func top1(t *testing.T, out *ir.Tensor, labels []int64) float64 {
+	t.Helper()
+	v := out.Float64s()
+	k := int(out.Dims[len(out.Dims)-1])
+	if len(v)/k != len(labels) {
+		t.Fatalf("%d predictions for %d labels", len(v)/k, len(labels))
+	}
+	right := 0
+	for i, l := range labels {
+		best := 0
+		for j := 1; j < k; j++ {
+			if v[i*k+j] > v[i*k+best] {
+				best = j
+			}
+		}
+		if int64(best) == l {
+			right++
+		}
+	}
+	return float64(right) / float64(len(labels))
+}
+
+const (
+	digitsY     = "../testmodels/data/digits_test_y.npy"
+	digitsX     = "../testmodels/data/digits_test_x.npy"
+	digitsXFlat = "../testmodels/data/digits_test_x_flat.npy"
+	digitsCal   = "../testmodels/data/digits_calib_x.npy"
+	digitsCalF  = "../testmodels/data/digits_calib_x_flat.npy"
+)
+
+func weightSparsity(m *ir.Model) float64 {
+	var z, n int
+	for _, nd := range m.Graph.Nodes {
+		switch nd.OpType {
+		case "Conv", "Gemm", "MatMul":
+		default:
+			continue
+		}
+		w := nd.Input(1)
+		if w == nil || w.Const == nil {
+			continue
+		}
+		for _, x := range w.Const.Float32View() {
+			n++
+			if x == 0 {
+				z++
+			}
+		}
+	}
+	return float64(z) / float64(n)
+}
+
+// The targets for magnitude pruning of the digits models,
+// measured in onnxruntime on the 450 held-out images.
+func TestPruneMagnitudeDigits(t *testing.T) {
+	ortref.Require(t)
+	base := map[string]float64{"cnn": 0.9911, "mlp": 0.98}
+	for _, tc := range []struct {
+		name, model, x, cal, spec string
+		maxDrop, minSparsity      float64
+	}{
+		{"mlp-50", "../testmodels/digits_mlp.onnx", digitsXFlat, "", "prune-magnitude{sparsity=0.5}", 0.005, 0.5},
+		{"cnn-50-refit", "../testmodels/digits_cnn.onnx", digitsX, digitsCal, "prune-magnitude{sparsity=0.5,reconstruct=true}", 0.005, 0.5},
+		{"cnn-80-refit", "../testmodels/digits_cnn.onnx", digitsX, digitsCal, "prune-magnitude{sparsity=0.8,reconstruct=true}", 0.03, 0.8},
+		{"mlp-80-refit", "../testmodels/digits_mlp.onnx", digitsXFlat, digitsCalF, "prune-magnitude{sparsity=0.8,reconstruct=true}", 0.03, 0.8},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, _ := pruneRun(t, tc.model, tc.spec, tc.cal)
+			if s := weightSparsity(m); s < tc.minSparsity-0.01 {
+				t.Errorf("weight sparsity %.3f, want ≥ %.2f", s, tc.minSparsity)
+			}
+			acc := ortAccuracy(t, m, "input", tc.x, digitsY)
+			b := base[tc.name[:3]]
+			t.Logf("%s: accuracy %.4f (original %.4f)", tc.spec, acc, b)
+			if acc < b-tc.maxDrop-1e-9 {
+				t.Errorf("accuracy %.4f loses more than %.1f points", acc, 100*tc.maxDrop)
+			}
+		})
+	}
+	// Mask-only at 80% is what the re-fit rescues: it must be far worse.
+	m, _ := pruneRun(t, "../testmodels/digits_cnn.onnx", "prune-magnitude{sparsity=0.8}", "")
+	if acc := ortAccuracy(t, m, "input", digitsX, digitsY); acc > 0.9 {
+		t.Errorf("mask-only 80%% keeps %.4f: the test no longer shows what the re-fit does", acc)
+	}
+}
+
+func macsParams(t *testing.T, m *ir.Model) (int64, int64) {
+	r, err := cost.Analyze(m, map[string][]int64{"input": {1, 1, 8, 8}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := m.Graph.ParamStats()
+	return r.MACs(), p
+}
+
+func TestPruneChannelsDigits(t *testing.T) {
+	orig, err := onnx.Load("../testmodels/digits_cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, rep := pruneRun(t, "../testmodels/digits_cnn.onnx", "prune-channels{ratio=0.3,reconstruct=true}", digitsCal)
+	mac0, p0 := macsParams(t, orig)
+	mac1, p1 := macsParams(t, m)
+	t.Logf("MACs %d → %d, parameters %d → %d", mac0, mac1, p0, p1)
+	if float64(mac1) > 0.75*float64(mac0) || float64(p1) > 0.75*float64(p0) {
+		t.Errorf("MACs %d → %d, parameters %d → %d: want ≥ 25%% fewer of each", mac0, mac1, p0, p1)
+	}
+	if rep.Passes[0].ParamBytesAfter >= rep.Passes[0].ParamBytesBefore {
+		t.Errorf("parameter bytes did not shrink: %+v", rep.Passes[0])
+	}
+	ortref.Require(t)
+	acc := ortAccuracy(t, m, "input", digitsX, digitsY)
+	t.Logf("accuracy %.4f", acc)
+	if acc < 0.9911-0.015 {
+		t.Errorf("accuracy %.4f loses more than 1.5 points", acc)
+	}
+}
+
+// ppocr_cls is a real MobileNetV3 (squeeze-excitation, residual Adds,
+// hard-swish) with labelled held-out data.
+func TestPruneChannelsMobileNetV3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long")
+	}
+	dir := extraModels()
+	path, data := filepath.Join(dir, "ppocr_cls.onnx"), filepath.Join(dir, "ppocr_cls_data")
+	if _, err := os.Stat(filepath.Join(data, "eval_y.npy")); err != nil {
+		t.Skip("ppocr_cls and its data are not fetched")
+	}
+	ortref.Require(t)
+	orig, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := pruneRun(t, path, "prune-channels{ratio=0.2,reconstruct=true}", filepath.Join(data, "calib_x.npy"))
+	p0, _ := orig.Graph.ParamStats()
+	p1, _ := m.Graph.ParamStats()
+	if float64(p1) > 0.9*float64(p0) {
+		t.Errorf("parameters %d → %d: want ≥ 10%% fewer", p0, p1)
+	}
+	acc := ortAccuracy(t, m, "x", filepath.Join(data, "eval_x.npy"), filepath.Join(data, "eval_y.npy"))
+	t.Logf("parameters %d → %d, accuracy %.4f (original 0.9675)", p0, p1, acc)
+	if acc < 0.9675-0.12 {
+		t.Errorf("accuracy %.4f loses more than 12 points", acc)
+	}
+}
+
+func TestPruneBadOptions(t *testing.T) {
+	for _, spec := range []string{
+		"prune-magnitude{sparsity=1}", "prune-magnitude{sparsity=-0.5}", "prune-magnitude",
+		"prune-magnitude{sparsity=0.5,threshold=0.1}", "prune-channels{ratio=1}", "prune-channels",
+		"prune-magnitude{sparsity=0.5,reconstruct=true}", "prune-channels{ratio=0.2,reconstruct=true}",
+	} {
+		m, err := onnx.Load("../testmodels/digits_cnn.onnx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before, _, _, _ := onnx.Marshal(m, "", onnx.SaveOptions{})
+		p, err := passes.Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = p.Run(m, passes.RunOptions{})
+		if !errors.Is(err, passes.ErrBadOption) {
+			t.Errorf("%s: err = %v, want ErrBadOption", spec, err)
+		}
+		after, _, _, _ := onnx.Marshal(m, "", onnx.SaveOptions{})
+		if string(before) != string(after) {
+			t.Errorf("%s changed the model on error", spec)
+		}
+	}
+}
+
+// Deliver 7: fold-bn must not leave the folded parameters behind.
+func TestFoldBNWritesNoMoreBytes(t *testing.T) {
+	for _, path := range []string{"../testmodels/digits_cnn_constnodes.onnx", "../testmodels/digits_cnn.onnx"} {
+		m, rep := pruneRun(t, path, "fold-bn", "")
+		pr := rep.Passes[0]
+		if !pr.Changed || pr.ParamBytesAfter > pr.ParamBytesBefore {
+			t.Errorf("%s: fold-bn parameter bytes %d → %d", path, pr.ParamBytesBefore, pr.ParamBytesAfter)
+		}
+		out := filepath.Join(t.TempDir(), "o.onnx")
+		if err := onnx.Save(m, out, onnx.SaveOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := os.Stat(path)
+		b, _ := os.Stat(out)
+		if b.Size() > a.Size() {
+			t.Errorf("%s: %d bytes in, %d out", path, a.Size(), b.Size())
+		}
+	}
+}
