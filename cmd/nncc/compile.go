@@ -117,6 +117,12 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	}
 	report, err := pl.Run(m, runOpts)
 	if err != nil {
+		switch {
+		case errors.Is(err, passes.ErrBadOption):
+			return usageError(err)
+		case errors.Is(err, calib.ErrBadData):
+			return badInputError(err)
+		}
 		return failedError(err)
 	}
 	if err := ir.Verify(m); err != nil {
