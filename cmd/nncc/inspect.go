@@ -54,8 +54,8 @@ type ModelSummary struct {
 	ParamBytesByDType map[string]int64 `json:"param_bytes_by_dtype"`
 	// MACs is the multiply-accumulates of one run at the bound shapes
 	// (dense: pruned zeros count); MACsByOp splits them by op type.
-	MACs     int64           `json:"macs"`
-	MACsByOp []cost.OpTotal  `json:"macs_by_op"`
+	MACs     int64          `json:"macs"`
+	MACsByOp []cost.OpTotal `json:"macs_by_op"`
 	// UnknownCost names nodes whose cost needs a shape that is not
 	// known (bind it with --shape).
 	UnknownCost []string `json:"unknown_cost,omitempty"`
