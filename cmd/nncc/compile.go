@@ -18,16 +18,17 @@ import (
 
 // CompileOptions are the flags of `nncc compile`.
 type CompileOptions struct {
-	Model        string
-	Out          string
-	Passes       string
-	PassesSet    bool // --passes was given (otherwise the default pipeline runs)
-	VerifyEach   bool
-	Report       string
-	ExternalData bool
-	Samples      int
-	Seed         int64
-	Atol, Rtol   float64
+	Model         string
+	Out           string
+	Passes        string
+	PassesSet     bool // --passes was given (otherwise the default pipeline runs)
+	VerifyEach    bool
+	Report        string
+	ExternalData  bool
+	SparseWeights bool
+	Samples       int
+	Seed          int64
+	Atol, Rtol    float64
 
 	// Data for lossy passes: calibration samples, and the held-out set
 	// and budget they are measured against.
@@ -60,6 +61,7 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.BoolVar(&opts.VerifyEach, "verify-each", false, "verify the IR and compare outputs after every pass that changes the graph")
 	f.StringVar(&opts.Report, "report", "", "write a JSON report of the passes to this file")
 	f.BoolVar(&opts.ExternalData, "external-data", false, "store large weights in OUT.data beside the model")
+	f.BoolVar(&opts.SparseWeights, "sparse-weights", false, "store mostly-zero (pruned) weights as ONNX sparse_initializer where that is smaller")
 	f.IntVar(&opts.Samples, "samples", 2, "random input samples for --verify-each")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for the random inputs of --verify-each")
 	f.Float64Var(&opts.Atol, "atol", 1e-4, "absolute tolerance for --verify-each")
@@ -128,7 +130,7 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	if err := ir.Verify(m); err != nil {
 		return fmt.Errorf("internal error: the pipeline left an invalid graph: %w", err)
 	}
-	if err := onnx.Save(m, opts.Out, onnx.SaveOptions{ExternalData: opts.ExternalData}); err != nil {
+	if err := onnx.Save(m, opts.Out, onnx.SaveOptions{ExternalData: opts.ExternalData, Sparse: opts.SparseWeights}); err != nil {
 		return err
 	}
 	if opts.Report != "" {
