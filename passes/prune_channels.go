@@ -71,6 +71,12 @@ func runPruneChannels(c *Context) error {
 		}
 		det.Sensitivity = sens
 		o.Ratio, o.PerGroup = 0, per
+		c.plot("prune-channels-layers.png", func() ([]byte, error) {
+			return sens.PlotLayers("prune-channels: sensitivity per channel group", "ratio of the group's channels removed")
+		})
+		c.plot("prune-channels-model.png", func() ([]byte, error) {
+			return sens.PlotModel("prune-channels: whole model", "ratio removed from every group")
+		})
 	} else if o.Ratio < 0 {
 		return usageErr("prune-channels: give ratio (a fraction in [0, 1)), or an accuracy budget (--eval, --max-drop) to search one")
 	}

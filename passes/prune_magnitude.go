@@ -79,6 +79,12 @@ func runPruneMagnitude(c *Context) error {
 		}
 		det.Sensitivity = sens
 		o.PerLayer = per
+		c.plot("prune-magnitude-layers.png", func() ([]byte, error) {
+			return sens.PlotLayers("prune-magnitude: sensitivity per layer", "sparsity of the layer alone")
+		})
+		c.plot("prune-magnitude-model.png", func() ([]byte, error) {
+			return sens.PlotModel("prune-magnitude: whole model", "global sparsity")
+		})
 	} else if err := o.Validate(); err != nil {
 		return usageErr("prune-magnitude: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/nncc/nncc/budget"
 	"github.com/nncc/nncc/calib"
 	"github.com/nncc/nncc/cost"
 	"github.com/nncc/nncc/internal/ortref"
@@ -261,4 +262,63 @@ func TestFoldBNWritesNoMoreBytes(t *testing.T) {
 			t.Errorf("%s: %d bytes in, %d out", path, a.Size(), b.Size())
 		}
 	}
+}
+
+// With a budget and no sparsity, prune-magnitude searches per-layer
+// sparsities: the result holds the budget, prunes more than nothing, and
+// the sensitivity curves are reported and drawn.
+func TestPruneMagnitudeBudget(t *testing.T) {
+	m, err := onnx.Load("../testmodels/digits_cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := digitsEvaluator(t, m)
+	b, err := budget.New(m, ev, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := calib.Load(m, []string{digitsCal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := passes.Parse("prune-magnitude{reconstruct=true}")
+	dir := t.TempDir()
+	rep, err := p.Run(m, passes.RunOptions{Calib: cal, Budget: b, Plots: passes.DirPlots(dir)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	det := rep.Passes[0].Details.(*passes.MagnitudeDetails)
+	if det.Sensitivity == nil || len(det.Sensitivity.Layers) != 3 || len(det.Sensitivity.Model) == 0 {
+		t.Fatalf("sensitivity %+v", det.Sensitivity)
+	}
+	s, holds, err := b.Measure(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("sparsity %.3f, accuracy %.4f", det.Sparsity, s.Accuracy)
+	if !holds || det.Sparsity < 0.5 {
+		t.Errorf("sparsity %.3f at accuracy %.4f (base %.4f, budget 1 point)", det.Sparsity, s.Accuracy, b.Base.Accuracy)
+	}
+	for _, f := range []string{"prune-magnitude-layers.png", "prune-magnitude-model.png"} {
+		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() < 1000 {
+			t.Errorf("plot %s: %v", f, err)
+		}
+	}
+}
+
+func digitsEvaluator(t *testing.T, m *ir.Model) *budget.Evaluator {
+	t.Helper()
+	d, err := calib.Load(m, []string{digitsX})
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := npy.Read(digitsY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := budget.NewEvaluator(d, y.Int64s())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
 }

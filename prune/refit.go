@@ -314,6 +314,13 @@ func refitOne(teacher, student *ir.Model, l RefitLayer, data calib.Dataset, o Re
 	}
 	var eIn, eOut, energy float64
 	damp := o.Damp
+	// Fewer observations than twice the unknowns per row (a layer after
+	// global pooling sees one row per sample): the fit would chase the
+	// calibration samples, so the ridge towards the current weights is
+	// raised with the square of the shortfall.
+	if short := 2 * float64(d) / float64(max(total, 1)); short > 1 {
+		damp *= short * short
+	}
 	for g := 0; g < G; g++ {
 		meanDiag := 0.0
 		for j := 0; j < d; j++ {

@@ -26,6 +26,7 @@ type CompileOptions struct {
 	Report        string
 	ExternalData  bool
 	SparseWeights bool
+	ReportPlots   string
 	Samples       int
 	Seed          int64
 	Atol, Rtol    float64
@@ -61,6 +62,7 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.BoolVar(&opts.VerifyEach, "verify-each", false, "verify the IR and compare outputs after every pass that changes the graph")
 	f.StringVar(&opts.Report, "report", "", "write a JSON report of the passes to this file")
 	f.BoolVar(&opts.ExternalData, "external-data", false, "store large weights in OUT.data beside the model")
+	f.StringVar(&opts.ReportPlots, "report-plots", "", "directory for the charts lossy passes draw (sensitivity curves), as PNG")
 	f.BoolVar(&opts.SparseWeights, "sparse-weights", false, "store mostly-zero (pruned) weights as ONNX sparse_initializer where that is smaller")
 	f.IntVar(&opts.Samples, "samples", 2, "random input samples for --verify-each")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for the random inputs of --verify-each")
@@ -116,6 +118,9 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	}
 	if err := lossyData(m, opts, &runOpts); err != nil {
 		return err
+	}
+	if opts.ReportPlots != "" {
+		runOpts.Plots = passes.DirPlots(opts.ReportPlots)
 	}
 	report, err := pl.Run(m, runOpts)
 	if err != nil {
