@@ -1,7 +1,9 @@
 package passes_test
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -321,4 +323,62 @@ func digitsEvaluator(t *testing.T, m *ir.Model) *budget.Evaluator {
 		t.Fatal(err)
 	}
 	return ev
+}
+
+// torchvision's MobileNetV3-small (random weights: structure only) pruned
+// structurally runs in onnxruntime with the original's output shape.
+func TestPruneChannelsTorchvisionMobileNetV3(t *testing.T) {
+	path := filepath.Join(extraModels(), "tv", "mobilenet_v3_small.onnx")
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("torchvision exports are not fetched")
+	}
+	orig, err := onnx.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, rep := pruneRun(t, path, "eliminate-identity,prune-channels{ratio=0.2}", "")
+	det := rep.Passes[1].Details.(*passes.ChannelDetails)
+	p0, _ := orig.Graph.ParamStats()
+	p1, _ := m.Graph.ParamStats()
+	t.Logf("parameters %d → %d, %d channels removed", p0, p1, det.Removed)
+	if float64(p1) > 0.9*float64(p0) {
+		t.Errorf("parameters %d → %d: want ≥ 10%% fewer", p0, p1)
+	}
+	ortref.Require(t)
+	dir := t.TempDir()
+	pruned := filepath.Join(dir, "p.onnx")
+	if err := onnx.Save(m, pruned, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	x := make([]float32, 3*224*224)
+	for i := range x {
+		x[i] = float32(i%17)/17 - 0.5
+	}
+	var buf bytes.Buffer
+	if err := npy.Encode(&buf, ir.FromFloat32([]int64{1, 3, 224, 224}, x)); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(dir, "x.npy")
+	if err := os.WriteFile(in, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	feed := map[string]string{"input": in}
+	res, err := ortref.Run([]ortref.Job{
+		{Model: path, Out: filepath.Join(dir, "a"), Inputs: feed},
+		{Model: pruned, Out: filepath.Join(dir, "b"), Inputs: feed},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := res[0].Tensors()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := res[1].Tensors()
+	if err != nil {
+		t.Fatalf("onnxruntime on the pruned model: %v", err)
+	}
+	if len(a) != len(b) || len(a) == 0 || fmt.Sprint(a[0].Dims) != fmt.Sprint(b[0].Dims) {
+		t.Errorf("outputs %v, original %v", b[0].Dims, a[0].Dims)
+	}
 }

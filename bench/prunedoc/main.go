@@ -89,11 +89,11 @@ func run(dir, out string) error {
 			calib: filepath.Join(pc, "calib_x.npy"), evalX: filepath.Join(pc, "eval_x.npy"), evalY: filepath.Join(pc, "eval_y.npy"), refit: true,
 			specs: []string{"prune-magnitude{sparsity=0.5}", "prune-channels{ratio=0.2}", "prune-channels{ratio=0.3}"}},
 		{name: "MobileNetV2 (random weights)", path: filepath.Join(tv, "mobilenet_v2.onnx"), input: "input", shape: []int64{1, 3, 224, 224},
-			specs: []string{"prune-magnitude{sparsity=0.5}", "prune-channels{ratio=0.2}"}},
+			specs: []string{"prune-magnitude{sparsity=0.5}", "eliminate-identity,prune-channels{ratio=0.2}"}},
 		{name: "MobileNetV3-small (random weights)", path: filepath.Join(tv, "mobilenet_v3_small.onnx"), input: "input", shape: []int64{1, 3, 224, 224},
-			specs: []string{"prune-magnitude{sparsity=0.5}", "prune-channels{ratio=0.2}"}},
+			specs: []string{"prune-magnitude{sparsity=0.5}", "eliminate-identity,prune-channels{ratio=0.2}"}},
 		{name: "ResNet-18 (random weights)", path: filepath.Join(tv, "resnet18.onnx"), input: "input", shape: []int64{1, 3, 224, 224},
-			specs: []string{"prune-magnitude{sparsity=0.5}", "prune-channels{ratio=0.2}"}},
+			specs: []string{"prune-magnitude{sparsity=0.5}", "eliminate-identity,prune-channels{ratio=0.2}"}},
 	}
 	torch := map[string]map[string]float64{}
 	if b, err := exec.Command("/usr/bin/python3", "bench/prunedoc/torch_prune.py", ".", "0.5", "0.8", "0.9").Output(); err == nil {
