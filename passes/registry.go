@@ -12,6 +12,7 @@ func init() {
 		FuseLayerNorm,
 		FuseGelu,
 		UpgradeOpset,
+		Quantize,
 		PruneMagnitude,
 		PruneChannels,
 	} {

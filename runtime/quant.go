@@ -50,6 +50,16 @@ func axisIndexer(dims []int64, axis int, nparams int) func(i int) int {
 	return func(i int) int { return (i / inner) % d }
 }
 
+// axisRuns returns the length of the runs of elements of a tensor of
+// dims that share one index along axis, and the axis length (1 and the
+// whole tensor when nparams is 1).
+func axisRuns(dims []int64, axis int, nparams int) (run, dim int) {
+	if nparams == 1 || len(dims) == 0 {
+		return max(numel(dims), 1), 1
+	}
+	return numel(dims[axis+1:]), int(dims[axis])
+}
+
 func qrange(dt ir.DType) (lo, hi float64, err error) {
 	switch dt {
 	case ir.Uint8:
@@ -116,6 +126,17 @@ func buildQuantize(b *buildCtx) (kernel, error) {
 		if err != nil {
 			return nil, err
 		}
+		if x.DType == ir.Float32 && (dt == ir.Uint8 || dt == ir.Int8) {
+			// 8-bit fast path: runs of one scale and zero point.
+			xv := view[float32](x)
+			run, dim := axisRuns(x.Dims, ax, len(sv))
+			for r := 0; r*run < len(xv); r++ {
+				c := (r % dim)
+				s, z := sv[min(c, len(sv)-1)], zv[min(c, len(zv)-1)]
+				kernels.Quantize8(y.Data[r*run:(r+1)*run], xv[r*run:(r+1)*run], float32(s), int32(z), int32(lo), int32(hi))
+			}
+			return []*ir.Tensor{y}, nil
+		}
 		res := make([]float64, numel(x.Dims))
 		if x.DType == ir.Float32 {
 			// Divide in float32 like the reference, so ties round alike.
@@ -170,6 +191,21 @@ func buildDequantize(b *buildCtx) (kernel, error) {
 		zv, err := quantParams(zp, x.Dims, ax, "zero point")
 		if err != nil {
 			return nil, err
+		}
+		if scale.DType == ir.Float32 && (x.DType == ir.Uint8 || x.DType == ir.Int8) {
+			// 8-bit fast path: runs of one scale and zero point.
+			y, err := e.alloc(ir.Float32, x.Dims)
+			if err != nil {
+				return nil, err
+			}
+			yv := view[float32](y)
+			run, dim := axisRuns(x.Dims, ax, max(len(sv), len(zv)))
+			for r := 0; r*run < len(yv); r++ {
+				c := (r % dim)
+				s, z := sv[min(c, len(sv)-1)], zv[min(c, len(zv)-1)]
+				kernels.Dequantize8(yv[r*run:(r+1)*run], x.Data[r*run:(r+1)*run], x.DType == ir.Int8, float32(s), int32(z))
+			}
+			return []*ir.Tensor{y}, nil
 		}
 		si, zi := axisIndexer(x.Dims, ax, len(sv)), axisIndexer(x.Dims, ax, len(zv))
 		res := x.Float64s()

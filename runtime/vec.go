@@ -37,25 +37,13 @@ func (e *env) parallel(n, grain int, f func(lo, hi int)) {
 	wg.Wait()
 }
 
-// The clamping loops use the min and max builtins, which compile without
-// branches (five times faster than compare-and-assign on random signs)
-// and propagate NaN.
+// The clamping loops are kernels.Clamp (vector min and max, NaN kept).
 
-func reluVec(d, x []float32) {
-	d = d[:len(x)]
-	for i, v := range x {
-		d[i] = max(v, 0)
-	}
-}
+func reluVec(d, x []float32) { kernels.Clamp(d[:len(x)], x, 0, float32(math.Inf(1))) }
 
 // clampVec returns a loop computing min(max(x, lo), hi), NaN kept.
 func clampVec(lo, hi float32) func(d, x []float32) {
-	return func(d, x []float32) {
-		d = d[:len(x)]
-		for i, v := range x {
-			d[i] = min(max(v, lo), hi)
-		}
-	}
+	return func(d, x []float32) { kernels.Clamp(d[:len(x)], x, lo, hi) }
 }
 
 func negVec(d, x []float32) {

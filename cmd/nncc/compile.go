@@ -39,6 +39,11 @@ type CompileOptions struct {
 	MaxDrop float64
 	Threads int
 	Quiet   bool
+
+	// Back end: "onnx" (default) or "go" (see emit_go.go).
+	Emit      string
+	GoPackage string
+	Shapes    []string
 }
 
 func newCompileCmd() *cobra.Command {
@@ -74,6 +79,7 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.Float64Var(&opts.MaxDrop, "max-drop", -1, "accuracy budget: the most top-1 points lossy passes may lose on --eval (needs --eval)")
 	f.IntVar(&opts.Threads, "threads", 0, "threads for calibration and evaluation (0: one per CPU); the output does not depend on it")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress output on stderr")
+	addEmitFlags(f, opts)
 	return cmd
 }
 
@@ -98,6 +104,9 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 		if err := checkOutputPath(opts.Report, opts.Model); err != nil {
 			return err
 		}
+	}
+	if err := checkEmit(opts); err != nil {
+		return err
 	}
 	m, err := onnx.Load(opts.Model)
 	if err != nil {
@@ -134,6 +143,9 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	}
 	if err := ir.Verify(m); err != nil {
 		return fmt.Errorf("internal error: the pipeline left an invalid graph: %w", err)
+	}
+	if opts.Emit == "go" {
+		return emitGo(m, opts, report, w)
 	}
 	if err := onnx.Save(m, opts.Out, onnx.SaveOptions{ExternalData: opts.ExternalData, Sparse: opts.SparseWeights}); err != nil {
 		return err

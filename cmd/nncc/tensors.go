@@ -10,6 +10,7 @@ import (
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/passes"
 	"github.com/nncc/nncc/runtime"
 )
 
@@ -139,11 +140,18 @@ type session struct {
 
 // newSession wraps runtime.NewSession with the shapes of the inputs.
 func newSession(path string, m *ir.Model, threads int, inputs map[string]*ir.Tensor) (*session, error) {
+	return newSessionWith(path, m, runtime.Options{Threads: threads}, inputs)
+}
+
+// newSessionWith is newSession with further options (Shapes is set from
+// inputs).
+func newSessionWith(path string, m *ir.Model, o runtime.Options, inputs map[string]*ir.Tensor) (*session, error) {
 	shapes := map[string][]int64{}
 	for k, t := range inputs {
 		shapes[k] = t.Dims
 	}
-	s, err := runtime.NewSession(m, runtime.Options{Threads: threads, Shapes: shapes})
+	o.Shapes = shapes
+	s, err := runtime.NewSession(m, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -159,9 +167,30 @@ func (s *session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 	return out, nil
 }
 
+// optimized returns the model the runtime should execute for m: unless
+// noOptimize, a copy of m rewritten in memory by the default inference
+// pipeline (passes.Default: BatchNorm folding, constant folding,
+// fusions), as onnxruntime optimises what it loads; m itself is never
+// changed. Where the pipeline fails, m runs as loaded.
+func optimized(m *ir.Model, noOptimize bool) *ir.Model {
+	if noOptimize {
+		return m
+	}
+	c := m.Clone()
+	if _, err := passes.Default(c).Run(c, passes.RunOptions{}); err != nil {
+		return m
+	}
+	if err := ir.Verify(c); err != nil {
+		return m
+	}
+	return c
+}
+
 // loadAndBind loads the model at path, binds its inputs (from files, or
-// generated from seed with shapes) and opens a session for them.
-func loadAndBind(path string, files, shapes []string, seed int64, threads int) (*ir.Model, map[string]*ir.Tensor, *session, error) {
+// generated from seed with shapes) and opens a session for them on the
+// model optimised in memory (see optimized), with observe watching each
+// step when set.
+func loadAndBind(path string, files, shapes []string, seed int64, threads int, noOptimize bool, observe runtime.Observer) (*ir.Model, map[string]*ir.Tensor, *session, error) {
 	m, err := onnx.Load(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -170,7 +199,7 @@ func loadAndBind(path string, files, shapes []string, seed int64, threads int) (
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sess, err := newSession(path, m, threads, inputs)
+	sess, err := newSessionWith(path, optimized(m, noOptimize), runtime.Options{Threads: threads, Observe: observe}, inputs)
 	if err != nil {
 		return nil, nil, nil, err
 	}

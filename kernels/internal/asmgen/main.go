@@ -42,6 +42,8 @@ var outputs = []struct {
 	{"gather_amd64.s", genGather, false},
 	{"mathf_amd64.s", genMathf, false},
 	{"kernels_amd64_decl.go", genDecl, true},
+	{"elem_amd64.s", genElem, false},
+	{"elem_amd64_decl.go", genElemDecl, true},
 }
 
 // generate writes all generated files into dir.
