@@ -50,7 +50,7 @@ func pruneRun(t *testing.T, path, spec, calibFile string) (*ir.Model, *passes.Re
 
 // ortAccuracy saves m, runs it in onnxruntime on the samples in x and
 // returns the top-1 accuracy against the labels in y.
-func ortAccuracy(t *testing.T, m *ir.Model, input, x, y string) float64 {
+func pruneORTAccuracy(t *testing.T, m *ir.Model, input, x, y string) float64 {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "m.onnx")
@@ -144,7 +144,7 @@ func TestPruneMagnitudeDigits(t *testing.T) {
 			if s := weightSparsity(m); s < tc.minSparsity-0.01 {
 				t.Errorf("weight sparsity %.3f, want ≥ %.2f", s, tc.minSparsity)
 			}
-			acc := ortAccuracy(t, m, "input", tc.x, digitsY)
+			acc := pruneORTAccuracy(t, m, "input", tc.x, digitsY)
 			b := base[tc.name[:3]]
 			t.Logf("%s: accuracy %.4f (original %.4f)", tc.spec, acc, b)
 			if acc < b-tc.maxDrop-1e-9 {
@@ -154,7 +154,7 @@ func TestPruneMagnitudeDigits(t *testing.T) {
 	}
 	// Mask-only at 80% is what the re-fit rescues: it must be far worse.
 	m, _ := pruneRun(t, "../testmodels/digits_cnn.onnx", "prune-magnitude{sparsity=0.8}", "")
-	if acc := ortAccuracy(t, m, "input", digitsX, digitsY); acc > 0.9 {
+	if acc := pruneORTAccuracy(t, m, "input", digitsX, digitsY); acc > 0.9 {
 		t.Errorf("mask-only 80%% keeps %.4f: the test no longer shows what the re-fit does", acc)
 	}
 }
@@ -184,7 +184,7 @@ func TestPruneChannelsDigits(t *testing.T) {
 		t.Errorf("parameter bytes did not shrink: %+v", rep.Passes[0])
 	}
 	ortref.Require(t)
-	acc := ortAccuracy(t, m, "input", digitsX, digitsY)
+	acc := pruneORTAccuracy(t, m, "input", digitsX, digitsY)
 	t.Logf("accuracy %.4f", acc)
 	if acc < 0.9911-0.015 {
 		t.Errorf("accuracy %.4f loses more than 1.5 points", acc)
@@ -213,7 +213,7 @@ func TestPruneChannelsMobileNetV3(t *testing.T) {
 	if float64(p1) > 0.9*float64(p0) {
 		t.Errorf("parameters %d → %d: want ≥ 10%% fewer", p0, p1)
 	}
-	acc := ortAccuracy(t, m, "x", filepath.Join(data, "eval_x.npy"), filepath.Join(data, "eval_y.npy"))
+	acc := pruneORTAccuracy(t, m, "x", filepath.Join(data, "eval_x.npy"), filepath.Join(data, "eval_y.npy"))
 	t.Logf("parameters %d → %d, accuracy %.4f (original 0.9675)", p0, p1, acc)
 	if acc < 0.9675-0.12 {
 		t.Errorf("accuracy %.4f loses more than 12 points", acc)
