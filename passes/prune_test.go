@@ -382,3 +382,68 @@ func TestPruneChannelsTorchvisionMobileNetV3(t *testing.T) {
 		t.Errorf("outputs %v, original %v", b[0].Dims, a[0].Dims)
 	}
 }
+
+// Pruning then quantize: every pruned zero is still exactly zero after
+// dequantization (its int8 value equals the zero point).
+func TestPruneThenQuantizeKeepsZeros(t *testing.T) {
+	m, _ := pruneRun(t, "../testmodels/digits_cnn.onnx", "prune-magnitude{sparsity=0.8,reconstruct=true}", digitsCal)
+	zeros := map[string][]bool{}
+	for _, v := range m.Graph.Consts {
+		if v.Const.DType != ir.Float32 || len(v.Const.Dims) < 2 {
+			continue
+		}
+		z := make([]bool, v.Const.NumElements())
+		for i, x := range v.Const.Float32View() {
+			z[i] = x == 0
+		}
+		zeros[v.Name] = z
+	}
+	cal, err := calib.Load(m, []string{digitsCal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := passes.Parse("quantize")
+	if _, err := p.Run(m, passes.RunOptions{Calib: cal}); err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, n := range m.Graph.Nodes {
+		if n.OpType != "DequantizeLinear" || n.Input(0) == nil || n.Input(0).Const == nil {
+			continue
+		}
+		q := n.Input(0).Const
+		var zp int64
+		if z := n.Input(2); z != nil && z.Const != nil {
+			zs := z.Const.Int64s()
+			zp = zs[0]
+			same := true
+			for _, x := range zs {
+				same = same && x == zp
+			}
+			if !same {
+				t.Fatalf("%s: per-channel zero points differ (%v); the check needs the axis", n.Input(0).Name, zs)
+			}
+		}
+		for name, z := range zeros {
+			if n.Input(0).Name != name+"_quantized" {
+				continue
+			}
+			vals := q.Int64s()
+			for i, isZero := range z {
+				if isZero && vals[i] != zp {
+					t.Fatalf("%s[%d] was pruned to 0 but quantizes to %d (zero point %d)", name, i, vals[i], zp)
+				}
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no quantized weight matched a pruned one")
+	}
+	ortref.Require(t)
+	acc := pruneORTAccuracy(t, m, "input", digitsX, digitsY)
+	t.Logf("80%% sparse, re-fitted, int8: accuracy %.4f (%d weights checked)", acc, checked)
+	if acc < 0.9911-0.04 {
+		t.Errorf("accuracy %.4f after prune and quantize", acc)
+	}
+}
