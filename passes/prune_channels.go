@@ -40,6 +40,7 @@ the budget holds.`,
 		{Name: "exclude", Type: String, Default: "", Doc: "producer node names whose channels stay, separated by '+'"},
 		{Name: "reconstruct", Type: Bool, Default: false, Doc: "re-fit the following layers to the original model's activations on the calibration data"},
 		{Name: "damp", Type: Float, Default: 0.01, Doc: "ridge damping of the re-fit, as a fraction of the Gram matrix's mean diagonal"},
+		{Name: "bn-stats", Type: Bool, Default: false, Doc: "re-estimate BatchNormalization statistics on the calibration data after pruning (needs --calib)"},
 	},
 	Lossy: true,
 	Run:   runPruneChannels,
@@ -50,6 +51,9 @@ type ChannelDetails struct {
 	prune.ChannelResult
 	Refit       []prune.RefitReport `json:"refit,omitempty"`
 	Sensitivity *prune.Sensitivity  `json:"sensitivity,omitempty"`
+	// BNStats names the BatchNormalizations whose statistics were
+	// re-estimated (bn-stats=true).
+	BNStats []string `json:"bn_stats,omitempty"`
 }
 
 func runPruneChannels(c *Context) error {
@@ -60,8 +64,8 @@ func runPruneChannels(c *Context) error {
 		}
 	}
 	reconstruct := c.Bool("reconstruct")
-	if reconstruct && c.Calib == nil {
-		return usageErr("prune-channels: reconstruct=true needs calibration data (--calib)")
+	if (reconstruct || c.Bool("bn-stats")) && c.Calib == nil {
+		return usageErr("prune-channels: reconstruct=true and bn-stats=true need calibration data (--calib)")
 	}
 	det := &ChannelDetails{}
 	if o.Ratio < 0 && c.Budget != nil {
@@ -111,6 +115,13 @@ func runPruneChannels(c *Context) error {
 			return err
 		}
 		det.Refit = refit
+	}
+	if c.Bool("bn-stats") {
+		bns, err := prune.RecalibrateBN(c.Model, c.Calib, c.refitOptions())
+		if err != nil {
+			return err
+		}
+		det.BNStats = bns
 	}
 	c.SetDetails(det)
 	return nil
