@@ -57,6 +57,7 @@ type row struct {
 	MACs              int64
 	Raw, Gzip         int64
 	Score, ScoreRefit float64
+	ScoreBN           float64
 	Torch             float64
 	NNCCms, ORTms     float64
 	Metric            string
@@ -144,7 +145,7 @@ func measure(m model, torch map[string]float64, tmp string) ([]row, error) {
 	var rows []row
 	for _, spec := range append([]string{"none"}, m.specs...) {
 		fmt.Fprintf(os.Stderr, "prunedoc: %s %s\n", m.name, spec)
-		r := row{Model: m.name, Spec: spec, Metric: metric, Score: -1, ScoreRefit: -1, Torch: -1}
+		r := row{Model: m.name, Spec: spec, Metric: metric, Score: -1, ScoreRefit: -1, ScoreBN: -1, Torch: -1}
 		plain, err := compile(orig, spec, nil)
 		if err != nil {
 			return nil, err
@@ -154,6 +155,13 @@ func measure(m model, torch map[string]float64, tmp string) ([]row, error) {
 			return nil, err
 		}
 		if m.refit && spec != "none" {
+			bn, err := compile(orig, strings.TrimSuffix(spec, "}")+",bn-stats=true}", cal)
+			if err != nil {
+				return nil, err
+			}
+			if r.ScoreBN, err = score(ev, bn); err != nil {
+				return nil, err
+			}
 			start := time.Now()
 			rf, err := compile(orig, strings.TrimSuffix(spec, "}")+",reconstruct=true}", cal)
 			if err != nil {
@@ -373,7 +381,8 @@ dense kernel does), the file written with ` + "`--sparse-weights`" + ` (raw and
 gzip -6, KiB), the score without the re-fit and with ` + "`reconstruct=true`" + `
 (the layer-wise least-squares re-fit to the original's activations on the
 calibration data; size, parameters and latency are of the re-fitted model
-where there is one), torch's global L1 mask-only pruning
+where there is one), with ` + "`bn-stats=true`" + ` alone (BatchNormalization
+statistics re-estimated on the calibration data, no re-fit), torch's global L1 mask-only pruning
 (torch.nn.utils.prune, same weights, same held-out set) at the same
 sparsity, and the median latency at batch 1 on one thread of nncc's
 runtime and of onnxruntime, measured in alternating rounds on a shared
@@ -386,13 +395,13 @@ exports have random weights: their "score" is top-1 agreement with the
 unpruned model on 16 seeded random inputs — a numerics figure, not an
 accuracy — and they are not re-fitted here.
 
-| model | pipeline | metric | params | non-zero | MACs | file KiB | gzip KiB | score | with re-fit | torch L1 | nncc ms | ORT ms |
-|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| model | pipeline | metric | params | non-zero | MACs | file KiB | gzip KiB | score | with bn-stats | with re-fit | torch L1 | nncc ms | ORT ms |
+|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|
 `)
 	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | `%s` | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.Model, r.Spec, r.Metric, r.Params, r.NonZero, r.MACs, kib(r.Raw), kib(r.Gzip),
-			pct(r.Score), pct(r.ScoreRefit), pct(r.Torch), ms(r.NNCCms), ms(r.ORTms))
+			pct(r.Score), pct(r.ScoreBN), pct(r.ScoreRefit), pct(r.Torch), ms(r.NNCCms), ms(r.ORTms))
 	}
 	if len(skipped) > 0 {
 		fmt.Fprintf(&b, "\nNot measured (model not fetched): %s.\n", strings.Join(skipped, ", "))
