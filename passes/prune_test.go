@@ -475,3 +475,39 @@ func TestPruneBNStats(t *testing.T) {
 		}
 	}
 }
+
+// With a budget and no ratio, prune-channels searches per-group ratios:
+// the result holds the budget and removes far more than the fixed 0.3.
+func TestPruneChannelsBudget(t *testing.T) {
+	m, err := onnx.Load("../testmodels/digits_cnn.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac0, _ := macsParams(t, m)
+	b, err := budget.New(m, digitsEvaluator(t, m), 1.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal, err := calib.Load(m, []string{digitsCal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := passes.Parse("prune-channels{reconstruct=true}")
+	rep, err := p.Run(m, passes.RunOptions{Calib: cal, Budget: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	det := rep.Passes[0].Details.(*passes.ChannelDetails)
+	if det.Sensitivity == nil || len(det.Sensitivity.Layers) != 2 {
+		t.Fatalf("sensitivity %+v", det.Sensitivity)
+	}
+	mac1, _ := macsParams(t, m)
+	s, holds, err := b.Measure(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("MACs %d → %d, accuracy %.4f", mac0, mac1, s.Accuracy)
+	if !holds || float64(mac1) > 0.6*float64(mac0) {
+		t.Errorf("MACs %d → %d at accuracy %.4f (base %.4f, budget 1.5 points)", mac0, mac1, s.Accuracy, b.Base.Accuracy)
+	}
+}
