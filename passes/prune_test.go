@@ -511,3 +511,30 @@ func TestPruneChannelsBudget(t *testing.T) {
 		t.Errorf("MACs %d → %d at accuracy %.4f (base %.4f, budget 1.5 points)", mac0, mac1, s.Accuracy, b.Base.Accuracy)
 	}
 }
+
+// The same input gives the same bytes, whatever the thread count.
+func TestPruneDeterministic(t *testing.T) {
+	var outs [][]byte
+	for _, threads := range []int{1, 2} {
+		m, err := onnx.Load("../testmodels/digits_cnn.onnx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cal, err := calib.Load(m, []string{digitsCal})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := passes.Parse("prune-channels{ratio=0.3,reconstruct=true},prune-magnitude{sparsity=0.5,reconstruct=true}")
+		if _, err := p.Run(m, passes.RunOptions{Calib: cal, Threads: threads}); err != nil {
+			t.Fatal(err)
+		}
+		b, _, _, err := onnx.Marshal(m, "m.onnx", onnx.SaveOptions{Sparse: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outs = append(outs, b)
+	}
+	if !bytes.Equal(outs[0], outs[1]) {
+		t.Error("1 and 2 threads give different models")
+	}
+}
