@@ -44,6 +44,8 @@ var outputs = []struct {
 	{"kernels_amd64_decl.go", genDecl, true},
 	{"elem_amd64.s", genElem, false},
 	{"elem_amd64_decl.go", genElemDecl, true},
+	{"mathf2_amd64.s", genMathf2, false},
+	{"mathf2_amd64_decl.go", genMathf2Decl, true},
 }
 
 // generate writes all generated files into dir.
