@@ -421,8 +421,19 @@ func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
 	for k := 0; k < kc; k++ {
 		m.row(row, k0+k, j0)
 		off := k * nr
-		for jp := 0; jp < full; jp += nr {
-			copy(dst[jp*kc+off:jp*kc+off+nr], row[jp:jp+nr])
+		switch nr {
+		case 16: // a fixed-size copy compiles to moves, not a call
+			for jp := 0; jp < full; jp += 16 {
+				*(*[16]float32)(dst[jp*kc+off:]) = *(*[16]float32)(row[jp:])
+			}
+		case 32:
+			for jp := 0; jp < full; jp += 32 {
+				*(*[32]float32)(dst[jp*kc+off:]) = *(*[32]float32)(row[jp:])
+			}
+		default:
+			for jp := 0; jp < full; jp += nr {
+				copy(dst[jp*kc+off:jp*kc+off+nr], row[jp:jp+nr])
+			}
 		}
 		if full < nc {
 			d := dst[full*kc+off : full*kc+off+nr]
