@@ -382,6 +382,7 @@ func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, res, y []float32, f 
 			b.direct = true
 		} else {
 			b.im = im2col{p: p, x: xg}
+			b.direct = sgemmDirectB(mg, N)
 		}
 		var gbias []float32
 		if bias != nil {
@@ -410,36 +411,36 @@ type im2col struct {
 }
 
 // pack writes rows [k0, k0+kc) and columns [j0, j0+nc) in panels of nr
-// columns (see packB). Each row is gathered whole into a scratch row
-// (one im2colRow call of long copies), then dealt out to the panels: a
-// call per panel row costs more than the copy it makes.
+// columns (see packB). Each row is built whole (long runs of input
+// copied at once) in scratch and then dealt into the panels: building
+// it panel by panel cost more in per-call overhead than the copying.
 func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
-	sp := getScratch(nc)
-	defer convScratch.Put(sp)
-	row := (*sp)[:nc]
-	full := nc / nr * nr
+	sp := getPadded(nc)
+	defer padPool.Put(sp)
+	row := *sp
 	for k := 0; k < kc; k++ {
 		m.row(row, k0+k, j0)
-		off := k * nr
-		switch nr {
-		case 16: // a fixed-size copy compiles to moves, not a call
-			for jp := 0; jp < full; jp += 16 {
-				*(*[16]float32)(dst[jp*kc+off:]) = *(*[16]float32)(row[jp:])
-			}
-		case 32:
-			for jp := 0; jp < full; jp += 32 {
-				*(*[32]float32)(dst[jp*kc+off:]) = *(*[32]float32)(row[jp:])
-			}
-		default:
-			for jp := 0; jp < full; jp += nr {
-				copy(dst[jp*kc+off:jp*kc+off+nr], row[jp:jp+nr])
+		jp := 0
+		if nr == 16 {
+			// Whole panels as fixed-size copies (no memmove calls).
+			for ; jp+16 <= nc; jp += 16 {
+				*(*[16]float32)(dst[jp*kc+k*16:]) = *(*[16]float32)(row[jp:])
 			}
 		}
-		if full < nc {
-			d := dst[full*kc+off : full*kc+off+nr]
-			copy(d, row[full:])
-			clear(d[nc-full:])
+		for ; jp < nc; jp += nr {
+			n := min(nr, nc-jp)
+			d := dst[jp*kc+k*nr : jp*kc+k*nr+nr]
+			copy(d, row[jp:jp+n])
+			clear(d[n:])
 		}
+	}
+}
+
+// rows writes rows [k0, k0+kc) and columns [j0, j0+nc) row-major (row
+// stride nc) into dst.
+func (m *im2col) rows(dst []float32, k0, kc, j0, nc int) {
+	for k := 0; k < kc; k++ {
+		m.row(dst[k*nc:(k+1)*nc], k0+k, j0)
 	}
 }
 
