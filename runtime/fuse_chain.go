@@ -14,7 +14,9 @@ import (
 // Add, Sub, Mul, Div with a constant (scalar, per-channel or any operand
 // that broadcasts onto the output without growing it) or with a value
 // ready before the node runs; Relu, Clip, Sigmoid, HardSigmoid,
-// HardSwish, LeakyRelu; and the hard-swish pattern x·Clip(x+c) that
+// HardSwish, LeakyRelu, BatchNormalization (inference, constant
+// parameters: after a ConvTranspose, which fold-bn cannot fold into);
+// and the hard-swish pattern x·Clip(x+c) that
 // exporters spell Add, Clip, Mul — absorbs the chain when each
 // intermediate value has no other reader. The head is a Conv,
 // ConvTranspose, Gemm or MatMul (after the activation and residual
@@ -37,11 +39,12 @@ const chainBlock = 4096
 type chainKind int
 
 const (
-	chBinary chainKind = iota // x op operand (operand op x when rev)
-	chMulAdd                  // x·a + b, scalars
-	chClamp                   // min(max(x, lo), hi)
-	chHswish                  // x·min(max(x+a, lo), hi)
-	chVec                     // vec(x, x)
+	chBinary  chainKind = iota // x op operand (operand op x when rev)
+	chMulAdd                   // x·a + b, scalars
+	chClamp                    // min(max(x, lo), hi)
+	chHswish                   // x·min(max(x+a, lo), hi)
+	chVec                      // vec(x, x)
+	chChannel                  // x·a[c] + b[c] along axis 1 (BatchNormalization)
 )
 
 // chainOp is one step of a chain's fast path.
@@ -54,6 +57,7 @@ type chainOp struct {
 	a, b   float32
 	lo, hi float32
 	vec    func(d, x []float32)
+	ca, cb []float32 // chChannel's per-channel factors
 	// rank is the largest rank of the scalar constants folded into a
 	// MulAdd or hard-swish step: they must not grow the output's rank.
 	rank int
@@ -270,8 +274,40 @@ func chainable(n *ir.Node, opset int64, constOf func(*ir.Value) *ir.Tensor) (cha
 		return chainOp{kind: chVec, vec: hardSwishVec}, true
 	case "LeakyRelu":
 		return chainOp{kind: chVec, vec: leakyReluVec(n.AttrFloat("alpha", 0.01))}, true
+	case "BatchNormalization":
+		return batchNormStep(n, opset, constOf)
 	}
 	return chainOp{}, false
+}
+
+// batchNormStep returns the step of an inference BatchNormalization with
+// constant float32 parameters: y = x·a + b per channel with a and b
+// folded in float64 as the node's kernel folds them (norm.go).
+func batchNormStep(n *ir.Node, opset int64, constOf func(*ir.Value) *ir.Tensor) (chainOp, bool) {
+	if len(n.Inputs) != 5 || len(n.Outputs) != 1 || opset >= 14 && n.AttrInt("training_mode", 0) != 0 || opset < 9 && n.AttrInt("spatial", 1) == 0 {
+		return chainOp{}, false
+	}
+	var ps [4][]float32
+	for i := range ps {
+		c := constOf(n.Inputs[i+1])
+		if c == nil || c.DType != ir.Float32 || len(c.Dims) != 1 {
+			return chainOp{}, false
+		}
+		ps[i] = view[float32](c)
+	}
+	C := len(ps[0])
+	for _, p := range ps {
+		if len(p) != C {
+			return chainOp{}, false
+		}
+	}
+	eps := float64(n.AttrFloat("epsilon", 1e-5))
+	o := chainOp{kind: chChannel, ca: make([]float32, C), cb: make([]float32, C)}
+	for c := range C {
+		a := float64(ps[0][c]) / math.Sqrt(float64(ps[3][c])+eps)
+		o.ca[c], o.cb[c] = float32(a), float32(float64(ps[1][c])-float64(ps[2][c])*a)
+	}
+	return o, true
 }
 
 // hswishPattern matches x·Clip(x + c, lo, hi) on x = v read by exactly
@@ -451,6 +487,10 @@ func (k *chainKernel) fits(y *ir.Tensor, extras []*ir.Tensor) bool {
 			if o.rank > len(y.Dims) {
 				return false
 			}
+		case chChannel:
+			if len(y.Dims) < 2 || int(y.Dims[1]) != len(o.ca) {
+				return false
+			}
 		}
 	}
 	return true
@@ -516,10 +556,13 @@ func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor
 	for i := range p.ops {
 		o := &p.ops[i]
 		ps[i].o = o
-		if o.kind == chBinary {
+		switch o.kind {
+		case chBinary:
 			t := o.operand(extras)
 			ps[i].t = view[float32](t)
 			ps[i].inner, ps[i].period, _ = operandPattern(dims, t.Dims)
+		case chChannel:
+			ps[i].inner, ps[i].period = numel(dims[2:]), int(dims[1])
 		}
 	}
 	nb := (len(y) + chainBlock - 1) / chainBlock
@@ -540,6 +583,13 @@ func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor
 					kernels.HardSwishPattern(blk, blk, o.a, o.lo, o.hi)
 				case chVec:
 					o.vec(blk, blk)
+				case chChannel:
+					for i := lo; i < hi; {
+						end := min(hi, (i/q.inner+1)*q.inner)
+						c := (i / q.inner) % q.period
+						kernels.MulAdd(y[i:end], y[i:end], o.ca[c], o.cb[c])
+						i = end
+					}
 				}
 			}
 		}

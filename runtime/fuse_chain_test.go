@@ -104,6 +104,14 @@ func chainCases() []chainCase {
 				func(v *ir.Value) *ir.Value { return b.Node("Sigmoid", []*ir.Value{v}) },
 				func(v *ir.Value) *ir.Value { return b.Node("HardSwish", []*ir.Value{v}) },
 				func(v *ir.Value) *ir.Value { return b.Node("Relu", []*ir.Value{v}) },
+				func(v *ir.Value) *ir.Value {
+					vr := randT(r, C)
+					for i, x := range vr.Float32View() {
+						vr.Float32View()[i] = x * x
+					}
+					return b.Node("BatchNormalization", []*ir.Value{v, b.Const("bs", randT(r, C)), b.Const("bb", randT(r, C)),
+						b.Const("bm", randT(r, C)), b.Const("bv", vr)}, ir.FloatAttr("epsilon", 1e-3))
+				},
 			}
 			n := min(cut, len(steps))
 			for _, s := range steps[:n] {
