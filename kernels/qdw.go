@@ -164,31 +164,26 @@ func qdwRequant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byt
 
 // fillPlane writes the padded, phase-split float32 plane of one input
 // channel xf (already converted, minus its zero point; see qdwRequant)
-// into buf; tmp holds PW floats.
+// into buf; tmp holds PW floats. buf and tmp start zeroed and fillPlane
+// only ever writes the positions the input covers, so the padding stays
+// zero from plane to plane without being cleared again.
 func fillPlane(p *Conv2DParams, buf, tmp, xf []float32, PH, PW, PL int) {
 	sw := p.StrideW
 	rowLen := sw * PL
 	lo := min(p.PadL, PW)
 	hi := min(p.PadL+p.W, PW)
-	for r := 0; r < PH; r++ {
+	if hi <= lo {
+		return
+	}
+	for r := max(p.PadT, 0); r < min(PH, p.PadT+p.H); r++ {
 		dst := buf[r*rowLen : (r+1)*rowLen]
 		ih := r - p.PadT
-		if ih < 0 || ih >= p.H || hi <= lo {
-			clear(dst)
-			continue
-		}
 		src := xf[ih*p.W : ih*p.W+hi-lo]
 		if sw == 1 {
-			// PadL zeros, the input row, zeros.
-			clear(dst[:lo])
 			copy(dst[lo:hi], src)
-			clear(dst[hi:])
 			continue
 		}
-		clear(tmp[:lo])
 		copy(tmp[lo:hi], src)
-		clear(tmp[hi:PW])
-		ph0 := 0
 		if sw == 2 {
 			even, odd := dst[:PL], dst[PL:2*PL]
 			j := deint2Vec(even, odd, tmp[:PW])
@@ -201,9 +196,9 @@ func fillPlane(p *Conv2DParams, buf, tmp, xf []float32, PH, PW, PL int) {
 					odd[j] = tmp[2*j+1]
 				}
 			}
-			ph0 = sw
+			continue
 		}
-		for ph := ph0; ph < sw; ph++ {
+		for ph := 0; ph < sw; ph++ {
 			d := dst[ph*PL : (ph+1)*PL]
 			j := 0
 			for c := ph; c < PW; c += sw {

@@ -225,6 +225,21 @@ func measure(m model, dir string, rounds, roundMS int) (row, error) {
 			}
 		}
 		pprof.StopCPUProfile()
+		if fpath := os.Getenv("INT8BENCH_FLOATPROF"); fpath != "" {
+			ff, err := os.Create(fpath)
+			if err != nil {
+				return row{}, err
+			}
+			defer ff.Close()
+			pprof.StartCPUProfile(ff)
+			start := time.Now()
+			for time.Since(start) < time.Duration(rounds*roundMS)*time.Millisecond {
+				if _, err := sf.Run(in); err != nil {
+					return row{}, err
+				}
+			}
+			pprof.StopCPUProfile()
+		}
 		return row{name: m.name}, nil
 	}
 	meds := make([][]float64, len(engines))
