@@ -30,6 +30,34 @@ func (r *Requant) check(fn string, M int) {
 
 var i32Pool sync.Pool
 
+// qdwViaFloat runs int8 depthwise convolutions on the float32 depthwise
+// kernels (qdwRequantFloat) instead of qdwRequant's row loops.
+var qdwViaFloat = true
+
+// qdwRequantFloat converts the whole input, minus its zero point, to
+// float32, runs the float32 depthwise convolution on it with the weights
+// minus theirs (wf), and requantises each output plane. Every product
+// and partial sum is an integer below 2²⁴ (see qdwMaxTaps), so the sums
+// are exact whatever order the float kernels add in.
+func qdwRequantFloat(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byte, r *Requant, y []byte) {
+	nx := p.N * p.C * p.H * p.W
+	ohw := p.OH * p.OW
+	ny := p.N * p.M * ohw
+	sp := getScratch(nx + ny)
+	defer convScratch.Put(sp)
+	xf, yf := (*sp)[:nx], (*sp)[nx:nx+ny]
+	zf := float32(int32(xZero))
+	if xSigned {
+		zf = float32(int8(xZero))
+	}
+	q8ToF32(xf, x[:nx], zf, xSigned)
+	Conv2D(p, xf, wf, nil, yf)
+	for i := 0; i < p.N*p.M; i++ {
+		m := i % p.M
+		requantF32(y[i*ohw:(i+1)*ohw], yf[i*ohw:(i+1)*ohw], float32(r.Bias[m]), r.Scale[m], r.Zero, r.Lo, r.Hi)
+	}
+}
+
 // RunRequant computes the convolution of x (see QConv2D) and requantises
 // it with r into y (N·M·OH·OW bytes). Depthwise convolutions run in one
 // pass over each plane (exact sums in float32, see qdwMaxTaps); the
@@ -45,7 +73,11 @@ func (c *QPackedConv2D) RunRequant(x []byte, xSigned bool, xZero byte, r *Requan
 		if len(x) < p.N*p.C*p.H*p.W {
 			panic(fmt.Sprintf("kernels: QConv2D: len(x)=%d, want ≥ %d", len(x), p.N*p.C*p.H*p.W))
 		}
-		qdwRequant(p, c.dw, x, xSigned, xZero, r, y)
+		if qdwViaFloat {
+			qdwRequantFloat(p, c.dw, x, xSigned, xZero, r, y)
+		} else {
+			qdwRequant(p, c.dw, x, xSigned, xZero, r, y)
+		}
 		return
 	}
 	n := p.N * p.M * ohw
