@@ -52,17 +52,21 @@ func TestQConvRunRequant(t *testing.T) {
 					want[i] = byte(int32(min(max(q, float64(rq.Lo)), float64(rq.Hi))))
 				}
 				SetThreads(1 + it%2)
-				got := make([]byte, len(want)+1)
-				got[len(want)] = 0x5a
-				QPackConv2D(&p, w, wS, wz).RunRequant(x, xS, xz, &rq, got[:len(want)])
-				for i := range want {
-					if got[i] != want[i] {
-						t.Fatalf("%s xS=%v wS=%v xz=%d: y[%d] = %d, want %d (sum %d)", convString(&p), xS, wS, xz, i, got[i], want[i], acc[i])
+				for _, viaFloat := range []bool{true, false} { // both depthwise paths
+					qdwViaFloat = viaFloat
+					got := make([]byte, len(want)+1)
+					got[len(want)] = 0x5a
+					QPackConv2D(&p, w, wS, wz).RunRequant(x, xS, xz, &rq, got[:len(want)])
+					for i := range want {
+						if got[i] != want[i] {
+							t.Fatalf("%s xS=%v wS=%v xz=%d viaFloat=%v: y[%d] = %d, want %d (sum %d)", convString(&p), xS, wS, xz, viaFloat, i, got[i], want[i], acc[i])
+						}
+					}
+					if got[len(want)] != 0x5a {
+						t.Fatalf("%s: wrote past the end", convString(&p))
 					}
 				}
-				if got[len(want)] != 0x5a {
-					t.Fatalf("%s: wrote past the end", convString(&p))
-				}
+				qdwViaFloat = true
 			}
 			SetThreads(1)
 		})
