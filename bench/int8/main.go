@@ -52,7 +52,7 @@ func seeded(n int, dims []int64, seed uint64) *ir.Tensor {
 	return ir.FromFloat32(d, v)
 }
 
-var cpuProfile string
+var cpuProfile, floatProfile string
 
 type row struct {
 	name                     string
@@ -67,9 +67,10 @@ func main() {
 	rounds := flag.Int("rounds", 5, "alternating rounds per engine")
 	roundMS := flag.Int("round-ms", 400, "timed milliseconds per engine and round (at least 3 runs)")
 	only := flag.String("only", "", "comma-separated model names to run")
-	prof := flag.String("cpuprofile", "", "write a CPU profile of nncc's int8 runs (only) to this file")
+	prof := flag.String("cpuprofile", "", "profile nncc's int8 runs into this file instead of benchmarking")
+	fprof := flag.String("float-cpuprofile", "", "with -cpuprofile, also profile nncc's float32 runs into this file")
 	flag.Parse()
-	cpuProfile = *prof
+	cpuProfile, floatProfile = *prof, *fprof
 	ms := []model{
 		{"mobilenet_v2", filepath.Join(*models, "mobilenet_v2.onnx"), 1, func() (*ir.Tensor, error) { return seeded(4, []int64{3, 224, 224}, 7), nil }},
 		{"mobilenet_v3_small", filepath.Join(*models, "mobilenet_v3_small.onnx"), 1, func() (*ir.Tensor, error) { return seeded(4, []int64{3, 224, 224}, 7), nil }},
@@ -225,7 +226,7 @@ func measure(m model, dir string, rounds, roundMS int) (row, error) {
 			}
 		}
 		pprof.StopCPUProfile()
-		if fpath := os.Getenv("INT8BENCH_FLOATPROF"); fpath != "" {
+		if fpath := floatProfile; fpath != "" {
 			ff, err := os.Create(fpath)
 			if err != nil {
 				return row{}, err
