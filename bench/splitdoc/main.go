@@ -152,7 +152,7 @@ Triton ensemble repository (see docs/cli.md). The commands are
 ` + "`nncc split MODEL -o DIR --balance B ...`" + ` with the flags shown per model.
 
 Costs: *flops* from shapes inferred after binding the inputs; *latency* from
-timing every node in nncc's runtime (median of 5 runs, each step the lesser
+timing every node in nncc's runtime (least of 5 runs, each step the lesser
 of its wall and process CPU time, a fused step charged to its first node);
 *params* balances the weight bytes each stage holds. Stage latencies below
 are measured on the written stage files: in rounds visiting every stage in
