@@ -157,6 +157,10 @@ of its wall and process CPU time, a fused step charged to its first node);
 *params* balances the weight bytes each stage holds. Stage latencies below
 are measured on the written stage files: in rounds visiting every stage in
 turn, a stage's figure the least of its per-round medians (` + fmt.Sprint(*rounds) + ` rounds of ` + fmt.Sprint(*iters) + ` runs), one thread.
+The *planned* column sums the node times the plan used (CPU time where the
+machine was busy); the *nncc* and *onnxruntime* columns are wall-clock times
+of the stage files, so on a loaded machine (see the load average) they run
+above the plan; compare the ratios within a column.
 *Bytes crossing a cut* are the tensors produced before it and read after
 it, skip connections included, at the bound shapes (graph inputs, which go
 to their readers straight from the caller, are not counted).
