@@ -36,8 +36,7 @@ type graphInfo struct {
 	// each once, in first-read order.
 	consts [][]*ir.Value
 	// reads[i] are the activations node i reads (captured ones included).
-	reads    [][]*ir.Value
-	isOutput map[*ir.Value]bool
+	reads [][]*ir.Value
 	// inner[i] is the bytes of the constants inside node i's subgraphs,
 	// which travel with the node.
 	inner []int64
@@ -47,7 +46,7 @@ func analyze(g *ir.Graph) *graphInfo {
 	gi := &graphInfo{
 		nodes: g.Nodes, prod: map[*ir.Value]int{}, readers: map[*ir.Value][]int{},
 		consts: make([][]*ir.Value, len(g.Nodes)), reads: make([][]*ir.Value, len(g.Nodes)),
-		isOutput: map[*ir.Value]bool{}, inner: make([]int64, len(g.Nodes)),
+		inner: make([]int64, len(g.Nodes)),
 	}
 	isConst := map[*ir.Value]bool{}
 	for _, c := range g.Consts {
@@ -99,9 +98,6 @@ func analyze(g *ir.Graph) *graphInfo {
 				read(v)
 			}
 		}
-	}
-	for _, o := range g.Outputs {
-		gi.isOutput[o] = true
 	}
 	return gi
 }

@@ -65,7 +65,7 @@ type Stage struct {
 	ActBytesIn, ActBytesOut int64
 	// Cost is the balanced quantity: FLOPs, milliseconds or bytes.
 	Cost float64
-	// LatencyMS is the sum of its nodes' median times when measured.
+	// LatencyMS is the sum of its nodes' times when measured (Latency).
 	LatencyMS float64
 }
 
