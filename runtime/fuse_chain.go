@@ -431,7 +431,10 @@ func (k *chainKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return outs, nil // the session reports the missing output
 	}
 	y := outs[0]
-	if !k.fits(y, extras) {
+	if !k.fits(y.Dims, y.DType, extras, k.p.ops) {
+		if z := k.grow(e, y, in, extras); z != nil {
+			return []*ir.Tensor{z}, nil
+		}
 		return k.p.unfused(e, y, extras)
 	}
 	if !fresh(e, y, in) {
@@ -442,8 +445,84 @@ func (k *chainKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		copy(c.Data, y.Data)
 		y = c
 	}
-	k.p.apply(e, view[float32](y), y.Dims, extras)
+	k.p.apply(e, view[float32](y), y.Dims, extras, k.p.ops)
 	return []*ir.Tensor{y}, nil
+}
+
+// grow handles a chain whose value is broadcast onto a larger operand
+// part way (squeeze-excitation: the scale, N×C×1×1, times the feature
+// map): the steps before that binary operator run in place on y, the
+// operator writes a new tensor of the operand's shape (the broadcast
+// loop arith uses, so the same roundings), and the rest runs on that. It
+// returns nil where this does not apply.
+func (k *chainKernel) grow(e *env, y *ir.Tensor, in, extras []*ir.Tensor) *ir.Tensor {
+	ops := k.p.ops
+	if y.DType != ir.Float32 {
+		return nil
+	}
+	g := -1
+	for i := range ops {
+		if !k.fits(y.Dims, y.DType, extras, ops[i:i+1]) {
+			g = i
+			break
+		}
+	}
+	if g < 0 || ops[g].kind != chBinary {
+		return nil
+	}
+	t := ops[g].operand(extras)
+	if t == nil || t.DType != ir.Float32 || !k.fits(y.Dims, y.DType, extras, ops[:g]) || !k.fits(t.Dims, t.DType, extras, ops[g+1:]) {
+		return nil
+	}
+	inner, period, ok := operandPattern(t.Dims, y.Dims)
+	if !ok {
+		return nil
+	}
+	if g > 0 {
+		if !fresh(e, y, in) {
+			c, err := e.alloc(y.DType, y.Dims)
+			if err != nil {
+				return nil
+			}
+			copy(c.Data, y.Data)
+			y = c
+		}
+		k.p.apply(e, view[float32](y), y.Dims, extras, ops[:g])
+	}
+	z, err := e.alloc(ir.Float32, t.Dims)
+	if err != nil {
+		return nil
+	}
+	zv, tv, yv := view[float32](z), view[float32](t), view[float32](y)
+	o := ops[g]
+	// Element i is y[(i/inner)%period] op t[i] (t[i] op y[...] when rev).
+	e.parallel((len(zv)+chainBlock-1)/chainBlock, max(1, elementGrain/chainBlock), func(b0, b1 int) {
+		for lo := b0 * chainBlock; lo < min(b1*chainBlock, len(zv)); {
+			hi := min(lo+chainBlock, len(zv))
+			if inner == 1 && period > 1 {
+				for i := lo; i < hi; {
+					j := i % period
+					end := min(hi, i+period-j)
+					if o.rev {
+						kernels.BinaryVV(o.op, zv[i:end], tv[i:end], yv[j:j+end-i])
+					} else {
+						kernels.BinaryVV(o.op, zv[i:end], yv[j:j+end-i], tv[i:end])
+					}
+					i = end
+				}
+			} else {
+				for i := lo; i < hi; {
+					end := min(hi, (i/inner+1)*inner)
+					kernels.BinaryVS(o.op, zv[i:end], tv[i:end], yv[(i/inner)%period], !o.rev)
+					i = end
+				}
+			}
+			lo = hi
+		}
+	})
+	e.release(y)
+	k.p.apply(e, zv, z.Dims, extras, ops[g+1:])
+	return z
 }
 
 // fresh reports whether y is storage the step may overwrite: lent by the
@@ -467,28 +546,29 @@ func fresh(e *env, y *ir.Tensor, in []*ir.Tensor) bool {
 	return true
 }
 
-// fits reports whether the fast path applies: float32 throughout, and
-// every operand broadcasts onto y without growing it.
-func (k *chainKernel) fits(y *ir.Tensor, extras []*ir.Tensor) bool {
-	if y.DType != ir.Float32 {
+// fits reports whether ops can run on a value of dims and dt in place:
+// float32 throughout, and every operand broadcasts onto it without
+// growing it.
+func (k *chainKernel) fits(dims []int64, dt ir.DType, extras []*ir.Tensor, ops []chainOp) bool {
+	if dt != ir.Float32 {
 		return false
 	}
-	for _, o := range k.p.ops {
+	for _, o := range ops {
 		switch o.kind {
 		case chBinary:
 			t := o.operand(extras)
 			if t == nil || t.DType != ir.Float32 {
 				return false
 			}
-			if _, _, ok := operandPattern(y.Dims, t.Dims); !ok {
+			if _, _, ok := operandPattern(dims, t.Dims); !ok {
 				return false
 			}
 		case chMulAdd, chHswish:
-			if o.rank > len(y.Dims) {
+			if o.rank > len(dims) {
 				return false
 			}
 		case chChannel:
-			if len(y.Dims) < 2 || int(y.Dims[1]) != len(o.ca) {
+			if len(dims) < 2 || int(dims[1]) != len(o.ca) {
 				return false
 			}
 		}
@@ -545,16 +625,19 @@ func operandPattern(out, od []int64) (inner, period int, ok bool) {
 	return inner, period, true
 }
 
-// apply runs the fast path in place on y.
-func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor) {
+// apply runs ops in place on y.
+func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor, ops []chainOp) {
+	if len(ops) == 0 {
+		return
+	}
 	type prepared struct {
 		o             *chainOp
 		t             []float32
 		inner, period int
 	}
-	ps := make([]prepared, len(p.ops))
-	for i := range p.ops {
-		o := &p.ops[i]
+	ps := make([]prepared, len(ops))
+	for i := range ops {
+		o := &ops[i]
 		ps[i].o = o
 		switch o.kind {
 		case chBinary:
