@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 )
 
@@ -26,6 +27,40 @@ type QPackedConv2D struct {
 	P  Conv2DParams
 	pa []*QPackedA // one per group
 	dw []float32   // depthwise: w - wZero as floats, (M, KH, KW)
+
+	tabOnce sync.Once
+	tab     []int32 // see gatherTable
+}
+
+// gatherTable returns, for planes of at most 256 outputs, the input
+// offset within a channel plane that each kernel tap reads for each
+// output position (KH·KW × OH·OW, -1 for padding), or nil.
+func (c *QPackedConv2D) gatherTable() []int32 {
+	p := &c.P
+	if p.OH*p.OW > 256 {
+		return nil
+	}
+	c.tabOnce.Do(func() {
+		ohw := p.OH * p.OW
+		c.tab = make([]int32, p.KH*p.KW*ohw)
+		for kh := 0; kh < p.KH; kh++ {
+			for kw := 0; kw < p.KW; kw++ {
+				t := c.tab[(kh*p.KW+kw)*ohw:]
+				for oh := 0; oh < p.OH; oh++ {
+					for ow := 0; ow < p.OW; ow++ {
+						ih := oh*p.StrideH - p.PadT + kh*p.DilH
+						iw := ow*p.StrideW - p.PadL + kw*p.DilW
+						o := int32(-1)
+						if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
+							o = int32(ih*p.W + iw)
+						}
+						t[oh*p.OW+ow] = o
+					}
+				}
+			}
+		}
+	})
+	return c.tab
 }
 
 // QPackConv2D packs the 8-bit weights w of convolution p (see QConv2D).
@@ -79,6 +114,10 @@ func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
 	K := cg * p.KH * p.KW
 	N := p.OH * p.OW
 	hw := p.H * p.W
+	if p.N > 1 && N < convBatchPlane && qk != nil && K > 0 {
+		c.runBatched(x, xSigned, xZero, y)
+		return
+	}
 	outer := 1
 	if mg*N*K < 16*sgemmMinParallel {
 		outer = Threads()
@@ -294,4 +333,83 @@ func (m *qim2col) pack16(dst []byte, k0, kc, j0, nc, nr int, _ []int32) {
 			}
 		}
 	}
+}
+
+// qconvScratch holds the im2col bytes and int32 results of runBatched.
+var qconvScratch = sync.Pool{New: func() any { return new(qconvBuf) }}
+
+type qconvBuf struct {
+	b []byte
+	c []int32
+}
+
+// runBatched runs a convolution of several images with small output
+// planes as one integer GEMM per group and batch of images: the im2col
+// bytes of the batch (K × nb·OH·OW, images side by side) are built
+// whole, multiplied by the packed weights into a scratch matrix, and the
+// result is copied into the images' planes. Per image such GEMMs would
+// be too narrow to run well (see conv2DBatched for float32).
+func (c *QPackedConv2D) runBatched(x []byte, xSigned bool, xZero byte, y []int32) {
+	p := &c.P
+	cg, mg := p.C/p.Group, p.M/p.Group
+	K := cg * p.KH * p.KW
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	nb := max(1, min(p.N, convBatchCols/ohw, (4*convBatchFloats)/(K*ohw)))
+	batches := (p.N + nb - 1) / nb
+	jobs := batches * p.Group
+	outer, inner := Threads(), 1
+	if jobs < outer {
+		outer, inner = 1, outer
+	}
+	parallelFor(jobs, outer, func(job int) {
+		bi, g := job/p.Group, job%p.Group
+		n0 := bi * nb
+		ni := min(nb, p.N-n0)
+		cols := ni * ohw
+		buf := qconvScratch.Get().(*qconvBuf)
+		defer qconvScratch.Put(buf)
+		if len(buf.b) < K*cols {
+			buf.b = make([]byte, K*cols)
+		}
+		if len(buf.c) < mg*cols {
+			buf.c = make([]int32, mg*cols)
+		}
+		bm, cm := buf.b[:K*cols], buf.c[:mg*cols]
+		tab := c.gatherTable()
+		for k := 0; k < K; k++ {
+			row := bm[k*cols : (k+1)*cols]
+			for i := 0; i < ni; i++ {
+				xi := x[((n0+i)*p.C+g*cg)*hw:]
+				dst := row[i*ohw : (i+1)*ohw]
+				switch {
+				case p.pointwise():
+					copy(dst, xi[k*hw:(k+1)*hw])
+				case tab != nil:
+					// Small planes: gather through the table (one
+					// entry per output position, -1 for padding).
+					xc := xi[(k/(p.KH*p.KW))*hw:][:hw]
+					for j, o := range tab[(k%(p.KH*p.KW))*ohw:][:ohw] {
+						v := xZero
+						if o >= 0 {
+							v = xc[o]
+						}
+						dst[j] = v
+					}
+				default:
+					im2colRow(p, xi, dst, k, 0, xZero, copy2Bytes)
+				}
+			}
+		}
+		pa := c.pa[g]
+		if pa.kern != qk {
+			panic("kernels: QPackedConv2D.Run: weights packed for another kernel")
+		}
+		b := qB{mat: &qMat{bm, cols, xSigned, []byte{xZero}}}
+		qgemmDrive(qk, mg, cols, K, &qA{pk: pa}, &b, cm, cols, inner)
+		for m := 0; m < mg; m++ {
+			for i := 0; i < ni; i++ {
+				copy(y[((n0+i)*p.M+g*mg+m)*ohw:][:ohw], cm[m*cols+i*ohw:][:ohw])
+			}
+		}
+	})
 }

@@ -205,6 +205,11 @@ func TestQConv2D(t *testing.T) {
 			r := rand.New(rand.NewPCG(23, 24))
 			for it := 0; it < 150; it++ {
 				p := randConv(r)
+				if it%25 == 12 {
+					// Several images with small planes: the batched path.
+					p = Conv2DParams{N: 7, C: 24, H: 9, W: 8, M: 36, KH: 3, KW: 3, StrideH: 1 + it%2, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 0, Group: 1 + it%3/2}
+					p.OH, p.OW = p.OutSize()
+				}
 				if it%25 == 0 {
 					p = Conv2DParams{N: 1, C: 40, H: 30, W: 30, M: 20, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}
 					p.OH, p.OW = p.OutSize()

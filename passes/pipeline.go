@@ -344,12 +344,13 @@ func runStep(m *ir.Model, st Step, opts RunOptions, ref *reference) (pr PassRepo
 	c.log = opts.Log
 	c.Calib, c.Budget, c.Threads, c.Progress = opts.Calib, opts.Budget, opts.Threads, opts.Progress
 	c.Logf("%s", st)
+	wasRead := readConsts(m)
 	start := time.Now()
 	err = runPass(c)
 	pr.Seconds = time.Since(start).Seconds()
 	pr.Changed = c.changed
 	if c.changed {
-		tidy(m)
+		tidy(m, wasRead)
 	}
 	pr.NodesAfter, pr.ParamsAfter, pr.ParamBytesAfter = modelStats(m)
 	pr.Declined = c.declined

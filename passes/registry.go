@@ -13,6 +13,8 @@ func init() {
 		FuseGelu,
 		UpgradeOpset,
 		Quantize,
+		PruneMagnitude,
+		PruneChannels,
 		ConvertFloat16,
 		LowerFloat64,
 	} {

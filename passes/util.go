@@ -134,8 +134,13 @@ func (c *Context) addConst(g *ir.Graph, base string, t *ir.Tensor) *ir.Value {
 }
 
 // tidy drops value-info annotations of values the model no longer
-// defines, in every graph.
-func tidy(m *ir.Model) {
+// defines, and the constants that wasRead lists but nothing reads any
+// more (a weight a pass replaced), in every graph. Constants that were
+// unread before the pass stay (eliminate-dead removes those), and so do
+// constants that are also graph inputs: they are part of the model's
+// interface.
+func tidy(m *ir.Model, wasRead map[*ir.Value]bool) {
+	m.Graph.Walk(func(g *ir.Graph) { dropUnreadConsts(g, wasRead) })
 	m.Graph.Walk(func(g *ir.Graph) {
 		live := map[*ir.Value]bool{}
 		for _, n := range g.Nodes {
@@ -244,4 +249,59 @@ func (c *Context) inferShapes() {
 	if err := ir.InferShapes(c.Model); err != nil {
 		c.Logf("  shape inference: %v", err)
 	}
+}
+
+// readConsts returns the constants of every graph of m that something
+// reads.
+func readConsts(m *ir.Model) map[*ir.Value]bool {
+	all := map[*ir.Value]bool{}
+	m.Graph.Walk(func(g *ir.Graph) {
+		read := readValues(g)
+		for _, v := range g.Consts {
+			if read[v] {
+				all[v] = true
+			}
+		}
+	})
+	return all
+}
+
+// dropUnreadConsts removes g's constants that were read before (wasRead)
+// and that no node of g (or a subgraph of one), no graph output and no
+// graph input list reads now.
+func dropUnreadConsts(g *ir.Graph, wasRead map[*ir.Value]bool) {
+	read := readValues(g)
+	kept := g.Consts[:0]
+	for _, v := range g.Consts {
+		if read[v] || !wasRead[v] {
+			kept = append(kept, v)
+		}
+	}
+	for i := len(kept); i < len(g.Consts); i++ {
+		g.Consts[i] = nil
+	}
+	g.Consts = kept
+}
+
+// readValues returns the values g's nodes, their subgraphs and g's
+// outputs read, and g's inputs.
+func readValues(g *ir.Graph) map[*ir.Value]bool {
+	read := map[*ir.Value]bool{}
+	for _, o := range g.Outputs {
+		read[o] = true
+	}
+	for _, v := range g.Inputs {
+		read[v] = true
+	}
+	for _, n := range g.Nodes {
+		for _, in := range n.Inputs {
+			read[in] = true
+		}
+		for _, sg := range n.Subgraphs() {
+			for v := range sg.Captures() {
+				read[v] = true
+			}
+		}
+	}
+	return read
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 // Element-wise binary and variadic operators with numpy broadcasting.
@@ -551,130 +552,77 @@ func whereRun[T wordT](bc *bcast, c, x, y, out *ir.Tensor) {
 	})
 }
 
-// arithF32 computes Add, Sub, Mul and Div on float32 with a loop per
-// operator and stride pattern (no call per element), splitting large
-// equal-shape operations over threads. It reports false for other
-// operators.
+// arithF32 computes Add, Sub, Mul and Div on float32 with the kernels'
+// vector loops (no call per element) for every broadcast form: equal
+// shapes, a scalar on either side, and runs of the output along which
+// each input advances by 1 or stays (per-channel operands and the like),
+// split over threads. It reports false for other operators.
 func arithF32(e *env, op string, bc *bcast, x, y, d []float32) bool {
-	var f func(d, x, y []float32, sx, sy int)
-	switch op {
-	case "Add":
-		f = addF32
-	case "Sub":
-		f = subF32
-	case "Mul":
-		f = mulF32
-	case "Div":
-		f = divF32
-	default:
+	kop, ok := binOps[op]
+	if !ok {
 		return false
 	}
-	if len(x) == len(d) && len(y) == len(d) {
-		e.parallel(len(d), elementGrain, func(lo, hi int) { f(d[lo:hi], x[lo:hi], y[lo:hi], 1, 1) })
+	switch {
+	case len(x) == len(d) && len(y) == len(d):
+		e.parallel(len(d), elementGrain, func(lo, hi int) { kernels.BinaryVV(kop, d[lo:hi], x[lo:hi], y[lo:hi]) })
+		return true
+	case len(y) == 1 && len(x) == len(d):
+		e.parallel(len(d), elementGrain, func(lo, hi int) { kernels.BinaryVS(kop, d[lo:hi], x[lo:hi], y[0], false) })
+		return true
+	case len(x) == 1 && len(y) == len(d):
+		e.parallel(len(d), elementGrain, func(lo, hi int) { kernels.BinaryVS(kop, d[lo:hi], y[lo:hi], x[0], true) })
 		return true
 	}
 	sx, sy := bc.innerStride(0), bc.innerStride(1)
 	n := bc.inner()
-	bc.each(func(o int, offs []int) {
-		f(d[o:o+n], x[offs[0]:], y[offs[1]:], sx, sy)
+	if bc.n == 0 {
+		return true
+	}
+	e.parallel(bc.n/n, max(1, elementGrain/n), func(lo, hi int) {
+		offs := make([]int, 2)
+		for r := lo; r < hi; r++ {
+			bc.offsetsAt(r, offs)
+			o := r * n
+			runF32(kop, d[o:o+n], x[offs[0]:], y[offs[1]:], sx, sy)
+		}
 	})
 	return true
 }
 
-// The run loops: d[i] = x[i·sx] op y[i·sy] with strides 0 or 1.
+var binOps = map[string]kernels.BinOp{"Add": kernels.OpAdd, "Sub": kernels.OpSub, "Mul": kernels.OpMul, "Div": kernels.OpDiv}
 
-func addF32(d, x, y []float32, sx, sy int) {
+// runF32 sets d[i] = x[i·sx] op y[i·sy] with strides 0 or 1.
+func runF32(op kernels.BinOp, d, x, y []float32, sx, sy int) {
 	switch {
 	case sx == 1 && sy == 1:
-		x, y = x[:len(d)], y[:len(d)]
-		for i := range d {
-			d[i] = x[i] + y[i]
-		}
+		kernels.BinaryVV(op, d, x, y)
 	case sx == 1:
-		x, v := x[:len(d)], y[0]
-		for i := range d {
-			d[i] = x[i] + v
-		}
+		kernels.BinaryVS(op, d, x, y[0], false)
 	case sy == 1:
-		v, y := x[0], y[:len(d)]
-		for i := range d {
-			d[i] = v + y[i]
-		}
+		kernels.BinaryVS(op, d, y, x[0], true)
 	default:
-		for i := range d {
-			d[i] = x[0] + y[0]
+		kernels.BinaryVS(op, d[:1], x[:1], y[0], false)
+		for i := 1; i < len(d); i++ {
+			d[i] = d[0]
 		}
 	}
 }
 
-func subF32(d, x, y []float32, sx, sy int) {
-	switch {
-	case sx == 1 && sy == 1:
-		x, y = x[:len(d)], y[:len(d)]
-		for i := range d {
-			d[i] = x[i] - y[i]
-		}
-	case sx == 1:
-		x, v := x[:len(d)], y[0]
-		for i := range d {
-			d[i] = x[i] - v
-		}
-	case sy == 1:
-		v, y := x[0], y[:len(d)]
-		for i := range d {
-			d[i] = v - y[i]
-		}
-	default:
-		for i := range d {
-			d[i] = x[0] - y[0]
-		}
-	}
-}
+// addF32 sets d[i] = x[i·sx] + y[i·sy] with strides 0 or 1.
+func addF32(d, x, y []float32, sx, sy int) { runF32(kernels.OpAdd, d, x, y, sx, sy) }
 
-func mulF32(d, x, y []float32, sx, sy int) {
-	switch {
-	case sx == 1 && sy == 1:
-		x, y = x[:len(d)], y[:len(d)]
-		for i := range d {
-			d[i] = x[i] * y[i]
-		}
-	case sx == 1:
-		x, v := x[:len(d)], y[0]
-		for i := range d {
-			d[i] = x[i] * v
-		}
-	case sy == 1:
-		v, y := x[0], y[:len(d)]
-		for i := range d {
-			d[i] = v * y[i]
-		}
-	default:
-		for i := range d {
-			d[i] = x[0] * y[0]
-		}
+// offsetsAt sets offs[k] to input k's offset at the start of innermost
+// run r of b (the r-th call of b.each), so that runs can be split over
+// threads.
+func (b *bcast) offsetsAt(r int, offs []int) {
+	for k := range offs {
+		offs[k] = 0
 	}
-}
-
-func divF32(d, x, y []float32, sx, sy int) {
-	switch {
-	case sx == 1 && sy == 1:
-		x, y = x[:len(d)], y[:len(d)]
-		for i := range d {
-			d[i] = x[i] / y[i]
-		}
-	case sx == 1:
-		x, v := x[:len(d)], y[0]
-		for i := range d {
-			d[i] = x[i] / v
-		}
-	case sy == 1:
-		v, y := x[0], y[:len(d)]
-		for i := range d {
-			d[i] = v / y[i]
-		}
-	default:
-		for i := range d {
-			d[i] = x[0] / y[0]
+	for d := len(b.dims) - 2; d >= 0 && r > 0; d-- {
+		i := r % b.dims[d]
+		r /= b.dims[d]
+		for k := range offs {
+			offs[k] += i * b.strides[k][d]
 		}
 	}
 }

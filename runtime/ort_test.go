@@ -132,7 +132,11 @@ func ortCases() []ortCase {
 
 	// Quantisation at 21 and the QLinear operators.
 	qx := randInts(rng, ir.Uint8, 0, 255, 1, 3, 7, 6)
-	qw := randInts(rng, ir.Int8, -127, 127, 4, 3, 3, 3)
+	// 7-bit weights: onnxruntime's u8·s8 kernels without VNNI add pairs of
+	// products in 16 bits and saturate on full-range weights (the reason
+	// quantizers use reduce-range), while nncc accumulates exactly; within
+	// 7 bits both are exact, so the comparison tests the operator.
+	qw := randInts(rng, ir.Int8, -64, 63, 4, 3, 3, 3)
 	add("qlinearconv_per_channel", 13, "QLinearConv", 1, []*ir.Tensor{qx, scalarOf(ir.Float32, 0.02), scalarOf(ir.Uint8, 128),
 		qw, posF32(rng, 4), &ir.Tensor{DType: ir.Int8, Dims: []int64{4}, Data: make([]byte, 4)}, scalarOf(ir.Float32, 0.1), scalarOf(ir.Uint8, 120),
 		randInts(rng, ir.Int32, -500, 500, 4)}, is("pads", 1, 1, 1, 1), is("strides", 1, 2))

@@ -50,6 +50,16 @@ func axisIndexer(dims []int64, axis int, nparams int) func(i int) int {
 	return func(i int) int { return (i / inner) % d }
 }
 
+// axisRuns returns the length of the runs of elements of a tensor of
+// dims that share one index along axis, and the axis length (1 and the
+// whole tensor when nparams is 1).
+func axisRuns(dims []int64, axis int, nparams int) (run, dim int) {
+	if nparams == 1 || len(dims) == 0 {
+		return max(numel(dims), 1), 1
+	}
+	return numel(dims[axis+1:]), int(dims[axis])
+}
+
 func qrange(dt ir.DType) (lo, hi float64, err error) {
 	switch dt {
 	case ir.Uint8:
@@ -116,6 +126,17 @@ func buildQuantize(b *buildCtx) (kernel, error) {
 		if err != nil {
 			return nil, err
 		}
+		if x.DType == ir.Float32 && (dt == ir.Uint8 || dt == ir.Int8) {
+			// 8-bit fast path: runs of one scale and zero point.
+			xv := view[float32](x)
+			run, dim := axisRuns(x.Dims, ax, len(sv))
+			for r := 0; r*run < len(xv); r++ {
+				c := (r % dim)
+				s, z := sv[min(c, len(sv)-1)], zv[min(c, len(zv)-1)]
+				kernels.Quantize8(y.Data[r*run:(r+1)*run], xv[r*run:(r+1)*run], float32(s), int32(z), int32(lo), int32(hi))
+			}
+			return []*ir.Tensor{y}, nil
+		}
 		res := make([]float64, numel(x.Dims))
 		if x.DType == ir.Float32 {
 			// Divide in float32 like the reference, so ties round alike.
@@ -171,6 +192,21 @@ func buildDequantize(b *buildCtx) (kernel, error) {
 		if err != nil {
 			return nil, err
 		}
+		if scale.DType == ir.Float32 && (x.DType == ir.Uint8 || x.DType == ir.Int8) {
+			// 8-bit fast path: runs of one scale and zero point.
+			y, err := e.alloc(ir.Float32, x.Dims)
+			if err != nil {
+				return nil, err
+			}
+			yv := view[float32](y)
+			run, dim := axisRuns(x.Dims, ax, max(len(sv), len(zv)))
+			for r := 0; r*run < len(yv); r++ {
+				c := (r % dim)
+				s, z := sv[min(c, len(sv)-1)], zv[min(c, len(zv)-1)]
+				kernels.Dequantize8(yv[r*run:(r+1)*run], x.Data[r*run:(r+1)*run], x.DType == ir.Int8, float32(s), int32(z))
+			}
+			return []*ir.Tensor{y}, nil
+		}
 		si, zi := axisIndexer(x.Dims, ax, len(sv)), axisIndexer(x.Dims, ax, len(zv))
 		res := x.Float64s()
 		for i, v := range res {
@@ -204,13 +240,12 @@ func dynamicQuantize(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := view[uint8](y)
-	for i, v := range xv {
-		q := zp
-		if scale != 0 {
-			q = math.RoundToEven(float64(v/scale)) + zp
+	if scale != 0 {
+		kernels.Quantize8(y.Data, xv, scale, int32(zp), 0, 255)
+	} else {
+		for i := range y.Data {
+			y.Data[i] = uint8(zp)
 		}
-		d[i] = uint8(clamp(q, 0, 255))
 	}
 	st, err := e.alloc(ir.Float32, nil)
 	if err != nil {
@@ -392,6 +427,14 @@ func buildMatMulInteger(b *buildCtx) (kernel, error) {
 }
 
 func buildQLinearMatMul(b *buildCtx) (kernel, error) {
+	k := buildQLinearMatMulGeneral(b)
+	if f := fastQLinearMatMul(b, k); f != nil {
+		return f, nil
+	}
+	return k, nil
+}
+
+func buildQLinearMatMulGeneral(b *buildCtx) kernel {
 	cb, czp := b.constInput(3), b.constInput(5)
 	pb := packQuantB(cb, czp, true)
 	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
@@ -441,7 +484,7 @@ func buildQLinearMatMul(b *buildCtx) (kernel, error) {
 		}
 		y, err := requantize(e, view[int32](acc), acc.Dims, rowLen, scale, yzp, yzp.DType)
 		return []*ir.Tensor{y}, err
-	}), nil
+	})
 }
 
 // requantize maps int32 accumulators to the output type:
@@ -558,6 +601,11 @@ func buildConvInteger(b *buildCtx, linear bool) (kernel, error) {
 	if w := b.constInput(wi); w != nil && (b.n.Input(wi+2) == nil || b.constInput(wi+2) != nil) {
 		k.constW, k.constWZ = w, b.constInput(wi+2)
 		k.packed = map[kernels.Conv2DParams]*kernels.QPackedConv2D{}
+	}
+	if linear {
+		if f := fastQLinearConv(b, attrs, group, k); f != nil {
+			return f, nil
+		}
 	}
 	return k, nil
 }

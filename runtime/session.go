@@ -32,7 +32,8 @@ type Options struct {
 // its input and output tensors and how long it took. Where the session
 // fused several nodes into one step (a Conv and the Relu after it), n is
 // the first of them and outs are the fused step's outputs, which stand
-// for the last node's. Nodes inside If/Loop/Scan bodies are observed too.
+// for the last node's; the nodes it absorbed are not observed apart.
+// Nodes inside If/Loop/Scan bodies are observed too.
 // The tensors are valid only during the call and must not be modified.
 // Timing costs two clock reads per step, nothing when Observe is nil.
 type Observer func(n *ir.Node, ins, outs []*ir.Tensor, d time.Duration)
@@ -265,6 +266,9 @@ type step struct {
 	in   []int // -1 for an omitted input
 	out  []int // -1 for an omitted output
 	dead []int // slots no later step reads
+	// absorbed marks the step of a node fused into an earlier step: it
+	// passes a value through and is not observed.
+	absorbed bool
 }
 
 // compile plans g. outer lists the values visible from enclosing graphs
@@ -348,16 +352,23 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		return outer != nil && outer(v)
 	}
 	lastUse := map[int]int{}
+	order, qfused := fuseQDQ(g, order, opset, constOf) // int8 steps of QDQ graphs (qfuse.go)
 	fu := findFusions(g, order, opset, constOf)
+	ch := findChains(g, order, opset, constOf, fu)
 	for _, n := range order {
-		if err := Supported(n.Domain, n.OpType, opset); err != nil {
-			return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
-		}
-		k, err := buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n], residual: fu.residual[n] != nil, constOf: constOf})
-		if err != nil {
-			return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
+		k := qfused[n]
+		if k == nil {
+			if err := Supported(n.Domain, n.OpType, opset); err != nil {
+				return nil, &NodeError{Node: n.Name, Op: n.OpType, Err: err}
+			}
+			if k, err = buildWith(&buildCtx{n: n, opset: opset, visible: visible, fused: fu.conv[n], residual: fu.residual[n] != nil, constOf: constOf}); err != nil {
+				return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
+			}
 		}
 		if at, ok := fu.absorbed[n]; ok {
+			k = passThrough(at)
+		}
+		if at, ok := ch.absorbed[n]; ok {
 			k = passThrough(at)
 		}
 		if outs := foldNode(n, k, constOf); outs != nil {
@@ -373,12 +384,19 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		}
 		i := len(p.steps)
 		st := step{node: n, k: k}
+		_, st.absorbed = fu.absorbed[n]
+		if _, ok := ch.absorbed[n]; ok {
+			st.absorbed = true
+		}
 		ins := n.Inputs
 		if c, ok := k.(capturer); ok {
 			ins = append(slices.Clip(ins), c.captures()...)
 		}
 		if res := fu.residual[n]; res != nil {
 			ins = append(slices.Clip(ins), res) // read last by the Conv kernel
+		}
+		if st.k, ins, err = ch.withChain(n, k, ins, opset, visible, constOf); err != nil {
+			return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
 		}
 		for _, v := range ins {
 			if v == nil {
@@ -517,14 +535,15 @@ func (p *plan) run(e *env, bound []*ir.Tensor) ([]*ir.Tensor, error) {
 			}
 		}
 		var t0 time.Time
-		if e.observe != nil {
+		observe := e.observe != nil && !st.absorbed
+		if observe {
 			t0 = time.Now()
 		}
 		outs, err := runKernel(st.k, e, ins)
 		if err != nil {
 			return nil, &NodeError{Node: st.node.Name, Op: st.node.OpType, Err: err}
 		}
-		if e.observe != nil {
+		if observe {
 			e.observe(st.node, ins, outs, time.Since(t0))
 		}
 		for j, s := range st.out {

@@ -38,6 +38,11 @@ type CompileOptions struct {
 	MaxDrop float64
 	Threads int
 	Quiet   bool
+
+	// Back end: "onnx" (default) or "go" (see emit_go.go).
+	Emit      string
+	GoPackage string
+	Shapes    []string
 	// ReportPlots is a directory for PNG charts of the lossy passes'
 	// details (per-layer SQNR, accuracy before and after).
 	ReportPlots string
@@ -74,6 +79,7 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.Float64Var(&opts.MaxDrop, "max-drop", -1, "accuracy budget: the most top-1 points lossy passes may lose on --eval (needs --eval)")
 	f.IntVar(&opts.Threads, "threads", 0, "threads for calibration and evaluation (0: one per CPU); the output does not depend on it")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress output on stderr")
+	addEmitFlags(f, opts)
 	f.StringVar(&opts.ReportPlots, "report-plots", "", "write PNG charts of the lossy passes (per-layer SQNR, accuracy before/after) to this directory")
 	return cmd
 }
@@ -99,6 +105,9 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 		if err := checkOutputPath(opts.Report, opts.Model); err != nil {
 			return err
 		}
+	}
+	if err := checkEmit(opts); err != nil {
+		return err
 	}
 	m, err := onnx.Load(opts.Model)
 	if err != nil {
@@ -131,6 +140,9 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	}
 	if err := ir.Verify(m); err != nil {
 		return fmt.Errorf("internal error: the pipeline left an invalid graph: %w", err)
+	}
+	if opts.Emit == "go" {
+		return emitGo(m, opts, report, w)
 	}
 	if err := onnx.Save(m, opts.Out, onnx.SaveOptions{ExternalData: opts.ExternalData}); err != nil {
 		return err

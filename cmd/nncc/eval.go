@@ -19,6 +19,8 @@ type EvalOptions struct {
 	Batch   int
 	Threads int
 	JSON    bool
+	// NoOptimize runs the model as loaded, without the default pipeline.
+	NoOptimize bool
 }
 
 func newEvalCmd() *cobra.Command {
@@ -38,6 +40,7 @@ func newEvalCmd() *cobra.Command {
 	f.IntVar(&opts.Batch, "batch", 64, "samples per run")
 	f.IntVar(&opts.Threads, "threads", 1, "threads (0: one per CPU)")
 	f.BoolVar(&opts.JSON, "json", false, `print {"accuracy": ..., "n": ...}`)
+	f.BoolVar(&opts.NoOptimize, "no-optimize", false, "run the model as loaded, without the default inference pipeline in memory")
 	return cmd
 }
 
@@ -59,7 +62,7 @@ func runEval(opts *EvalOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res, err := evaluate(m, opts)
+	res, err := evaluate(optimized(m, opts.NoOptimize), opts)
 	if err != nil {
 		return err
 	}

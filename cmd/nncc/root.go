@@ -24,6 +24,7 @@ checks every result against the original with its own CPU runtime.`,
 		newEvalCmd(),
 		newVerifyCmd(),
 		newBenchCmd(),
+		newSplitCmd(),
 	)
 	for _, c := range root.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError(err) })

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/split"
 )
 
 // RunOptions are the flags of `nncc run`.
@@ -21,6 +22,8 @@ type RunOptions struct {
 	Seed    int64
 	Out     string
 	Threads int
+	// NoOptimize runs the model as loaded, without the default pipeline.
+	NoOptimize bool
 }
 
 func newRunCmd() *cobra.Command {
@@ -44,11 +47,15 @@ symbolic dims bound by --shape.`,
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for generated inputs")
 	f.StringVar(&opts.Out, "out", "", "directory for output_<i>.npy files")
 	f.IntVar(&opts.Threads, "threads", 1, "threads (0: one per CPU)")
+	f.BoolVar(&opts.NoOptimize, "no-optimize", false, "run the model as loaded, without the default inference pipeline in memory")
 	return cmd
 }
 
 func runRun(opts *RunOptions, w io.Writer) error {
-	m, inputs, sess, err := loadAndBind(opts.Model, opts.Inputs, opts.Shapes, opts.Seed, opts.Threads)
+	if split.IsDir(opts.Model) {
+		return runSplitDir(opts, w)
+	}
+	m, inputs, sess, err := loadAndBind(opts.Model, opts.Inputs, opts.Shapes, opts.Seed, opts.Threads, opts.NoOptimize, nil)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/passes"
 	"github.com/nncc/nncc/runtime"
 )
 
@@ -91,6 +93,15 @@ func bindInputs(m *ir.Model, files []string, shapeFlags []string, seed int64) (m
 		}
 		inputs[name] = t
 	}
+	// A tensor given as a file fixes its input's shape, named dims or not
+	// (an exporter may leave dynamic dims unnamed: [?, ?]); --shape for
+	// the same input must agree with it.
+	for name, t := range inputs {
+		if dims, ok := shapes[name]; ok && !slices.Equal(dims, t.Dims) {
+			return nil, usageError(fmt.Errorf("--shape %s=%s disagrees with the shape %v of the tensor given by --input", name, dimsText(dims), t.Dims))
+		}
+		shapes[name] = t.Dims
+	}
 	// Bind symbolic dims from the given tensors too.
 	for _, v := range m.Graph.Inputs {
 		if t := inputs[v.Name]; t != nil && v.Type != nil && v.Type.HasShape && len(v.Type.Shape) == len(t.Dims) {
@@ -121,6 +132,15 @@ func bindInputs(m *ir.Model, files []string, shapeFlags []string, seed int64) (m
 	return inputs, nil
 }
 
+// dimsText writes dims as d0xd1x...
+func dimsText(dims []int64) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		parts[i] = strconv.FormatInt(d, 10)
+	}
+	return strings.Join(parts, "x")
+}
+
 func contains(xs []string, x string) bool {
 	for _, y := range xs {
 		if y == x {
@@ -139,11 +159,18 @@ type session struct {
 
 // newSession wraps runtime.NewSession with the shapes of the inputs.
 func newSession(path string, m *ir.Model, threads int, inputs map[string]*ir.Tensor) (*session, error) {
+	return newSessionWith(path, m, runtime.Options{Threads: threads}, inputs)
+}
+
+// newSessionWith is newSession with further options (Shapes is set from
+// inputs).
+func newSessionWith(path string, m *ir.Model, o runtime.Options, inputs map[string]*ir.Tensor) (*session, error) {
 	shapes := map[string][]int64{}
 	for k, t := range inputs {
 		shapes[k] = t.Dims
 	}
-	s, err := runtime.NewSession(m, runtime.Options{Threads: threads, Shapes: shapes})
+	o.Shapes = shapes
+	s, err := runtime.NewSession(m, o)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -159,9 +186,30 @@ func (s *session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 	return out, nil
 }
 
+// optimized returns the model the runtime should execute for m: unless
+// noOptimize, a copy of m rewritten in memory by the default inference
+// pipeline (passes.Default: BatchNorm folding, constant folding,
+// fusions), as onnxruntime optimises what it loads; m itself is never
+// changed. Where the pipeline fails, m runs as loaded.
+func optimized(m *ir.Model, noOptimize bool) *ir.Model {
+	if noOptimize {
+		return m
+	}
+	c := m.Clone()
+	if _, err := passes.Default(c).Run(c, passes.RunOptions{}); err != nil {
+		return m
+	}
+	if err := ir.Verify(c); err != nil {
+		return m
+	}
+	return c
+}
+
 // loadAndBind loads the model at path, binds its inputs (from files, or
-// generated from seed with shapes) and opens a session for them.
-func loadAndBind(path string, files, shapes []string, seed int64, threads int) (*ir.Model, map[string]*ir.Tensor, *session, error) {
+// generated from seed with shapes) and opens a session for them on the
+// model optimised in memory (see optimized), with observe watching each
+// step when set.
+func loadAndBind(path string, files, shapes []string, seed int64, threads int, noOptimize bool, observe runtime.Observer) (*ir.Model, map[string]*ir.Tensor, *session, error) {
 	m, err := onnx.Load(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -170,7 +218,7 @@ func loadAndBind(path string, files, shapes []string, seed int64, threads int) (
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	sess, err := newSession(path, m, threads, inputs)
+	sess, err := newSessionWith(path, optimized(m, noOptimize), runtime.Options{Threads: threads, Observe: observe}, inputs)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/nncc/nncc/check"
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/split"
 )
 
 // VerifyOptions are the flags of `nncc verify`.
@@ -24,6 +25,9 @@ type VerifyOptions struct {
 	Atol, Rtol           float64
 	Threads              int
 	JSON                 bool
+	// NoOptimize runs the candidate as loaded; otherwise it runs after the
+	// default pipeline in memory. The reference always runs as loaded.
+	NoOptimize bool
 }
 
 func newVerifyCmd() *cobra.Command {
@@ -51,6 +55,7 @@ rtol*|ref|.`,
 	f.Float64Var(&opts.Rtol, "rtol", 1e-3, "relative tolerance")
 	f.IntVar(&opts.Threads, "threads", 1, "threads (0: one per CPU)")
 	f.BoolVar(&opts.JSON, "json", false, "print the report as JSON")
+	f.BoolVar(&opts.NoOptimize, "no-optimize", false, "run the candidate as loaded (the reference always runs as loaded)")
 	return cmd
 }
 
@@ -64,6 +69,12 @@ type VerifyReport struct {
 }
 
 func runVerify(opts *VerifyOptions, w io.Writer) error {
+	if isGoPackageDir(opts.Candidate) {
+		return runVerifyGo(opts, w) // a package from --emit go (verify_gosrc.go)
+	}
+	if split.IsDir(opts.Candidate) {
+		return verifySplitDir(opts, w)
+	}
 	ref, err := onnx.Load(opts.Reference)
 	if err != nil {
 		return err
@@ -72,6 +83,7 @@ func runVerify(opts *VerifyOptions, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	cand = optimized(cand, opts.NoOptimize)
 	if len(ref.Graph.Outputs) != len(cand.Graph.Outputs) {
 		return failedError(fmt.Errorf("reference has %d outputs, candidate %d", len(ref.Graph.Outputs), len(cand.Graph.Outputs)))
 	}

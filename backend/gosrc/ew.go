@@ -1,0 +1,468 @@
+package gosrc
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/nncc/nncc/ir"
+)
+
+// An ewLeaf is an array operand of a fused loop: a computed value, the
+// anchor's result in the output buffer, or constant data.
+type ewLeaf struct {
+	buf    string
+	dims   []int64 // right-aligned to the output's rank (per sample when scaled)
+	scaled bool
+	vary   []bool  // per collapsed dim
+	stride []int64 // per collapsed dim
+	level  int
+	name   string
+}
+
+// ewTerm is an operand of a member: a literal, a leaf or another member.
+type ewTerm struct {
+	lit  string
+	leaf *ewLeaf
+	node *ir.Node
+}
+
+// emitLoop emits one loop nest computing the members (in order; the last
+// is the group's root) into out. cur, if not nil, is a value already in
+// out (an anchor's result), read before each element is overwritten.
+func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node) error {
+	a := gn.a
+	O := a.vals[g.out()]
+	r := len(O.dims)
+	inSet := map[*ir.Value]*ir.Node{}
+	for _, m := range members {
+		inSet[m.Outputs[0]] = m
+	}
+	var leaves []*ewLeaf
+	leafOf := map[*ir.Value]*ewLeaf{}
+	align := func(d []int64) []int64 {
+		full := make([]int64, r)
+		for i := range full {
+			full[i] = 1
+		}
+		copy(full[r-len(d):], d)
+		return full
+	}
+	addLeaf := func(buf string, dims []int64, scaled bool) *ewLeaf {
+		l := &ewLeaf{buf: buf, dims: align(dims), scaled: scaled, name: fmt.Sprintf("x%d", len(leaves))}
+		leaves = append(leaves, l)
+		return l
+	}
+	// constOperand returns a term for a constant: a literal if it has one
+	// element, else a leaf with the given dims.
+	constTerm := func(n *ir.Node, data []float32, dims []int64) ewTerm {
+		if len(data) == 1 {
+			return ewTerm{lit: flit(data[0])}
+		}
+		return ewTerm{leaf: addLeaf(wslice(gn.weights(data), len(data)), dims, false)}
+	}
+	term := func(n *ir.Node, v *ir.Value) (ewTerm, error) {
+		if m := inSet[v]; m != nil {
+			return ewTerm{node: m}, nil
+		}
+		if l := leafOf[v]; l != nil {
+			return ewTerm{leaf: l}, nil
+		}
+		vi := a.vals[v]
+		if vi.isStatic() {
+			data, err := gn.constF32(n, v)
+			if err != nil {
+				return ewTerm{}, err
+			}
+			t := constTerm(n, data, vi.dims)
+			if t.leaf != nil {
+				leafOf[v] = t.leaf
+			}
+			return t, nil
+		}
+		if len(vi.dims) > r || !broadcastsTo(vi, O) {
+			return ewTerm{}, unsupported(n, "operand %q of shape %v does not broadcast to %v", v.Name, vi.dims, O.dims)
+		}
+		buf := out
+		if v != cur {
+			buf = gn.buf(v)
+		}
+		l := addLeaf(buf, vi.dims, vi.scaled)
+		leafOf[v] = l
+		return ewTerm{leaf: l}, nil
+	}
+	// axisTerm places a per-axis constant (Q/DQ, BatchNormalization) on
+	// axis ax of an input of rank rin.
+	axisTerm := func(n *ir.Node, data []float32, rin, ax int) ewTerm {
+		if len(data) == 1 {
+			return ewTerm{lit: flit(data[0])}
+		}
+		d := make([]int64, rin)
+		for i := range d {
+			d[i] = 1
+		}
+		d[ax] = int64(len(data))
+		return constTerm(n, data, d)
+	}
+	exprs := map[*ir.Node]func(t func(ewTerm) string) string{}
+	for _, m := range members {
+		var ops []ewTerm
+		n := m
+		rin := len(a.vals[n.Inputs[0]].dims)
+		switch n.OpType {
+		case "BatchNormalization":
+			var p [4][]float32
+			for i := range p {
+				d, err := gn.constF32(n, n.Inputs[i+1])
+				if err != nil {
+					return err
+				}
+				p[i] = d
+			}
+			eps := float64(n.AttrFloat("epsilon", 1e-5))
+			C := len(p[0])
+			sc, bi := make([]float32, C), make([]float32, C)
+			for c := 0; c < C; c++ {
+				s := float64(p[0][c]) / math.Sqrt(float64(p[3][c])+eps)
+				sc[c] = float32(s)
+				bi[c] = float32(float64(p[1][c]) - float64(p[2][c])*s)
+			}
+			x, err := term(n, n.Inputs[0])
+			if err != nil {
+				return err
+			}
+			ops = []ewTerm{x, axisTerm(n, sc, rin, 1), axisTerm(n, bi, rin, 1)}
+		case "QuantizeLinear", "DequantizeLinear":
+			x, err := term(n, n.Inputs[0])
+			if err != nil {
+				return err
+			}
+			ax := int(n.AttrInt("axis", 1))
+			if ax < 0 {
+				ax += rin
+			}
+			sc, err := gn.constF32(n, n.Inputs[1])
+			if err != nil {
+				return err
+			}
+			zp := []float32{0}
+			zdt := ir.Uint8
+			if len(n.Inputs) > 2 && n.Inputs[2] != nil {
+				if zp, err = gn.constF32(n, n.Inputs[2]); err != nil {
+					return err
+				}
+				zdt = a.vals[n.Inputs[2]].dtype
+			}
+			if n.OpType == "QuantizeLinear" {
+				lo, hi := "0.0", "255.0"
+				switch zdt {
+				case ir.Int8:
+					lo, hi = "(-128.0)", "127.0"
+				case ir.Uint8:
+				case ir.Int32:
+					lo, hi = "(-2147483648.0)", "2147483647.0"
+				default:
+					return unsupported(n, "quantization to %s", zdt)
+				}
+				ops = []ewTerm{x, axisTerm(n, sc, rin, ax), axisTerm(n, zp, rin, ax), {lit: lo}, {lit: hi}}
+			} else {
+				ops = []ewTerm{x, axisTerm(n, sc, rin, ax), axisTerm(n, zp, rin, ax)}
+			}
+		case "Clip":
+			x, err := term(n, n.Inputs[0])
+			if err != nil {
+				return err
+			}
+			lo, hi, err := gn.clipBounds(n)
+			if err != nil {
+				return err
+			}
+			ops = []ewTerm{x, {lit: flit(lo)}, {lit: flit(hi)}}
+		default:
+			for _, v := range n.Inputs {
+				if v == nil {
+					continue
+				}
+				t, err := term(n, v)
+				if err != nil {
+					return err
+				}
+				ops = append(ops, t)
+			}
+		}
+		f, err := gn.ewExpr(n, len(ops))
+		if err != nil {
+			return err
+		}
+		ops2 := ops
+		exprs[m] = func(t func(ewTerm) string) string {
+			s := make([]string, len(ops2))
+			for i, o := range ops2 {
+				s[i] = t(o)
+			}
+			return f(s)
+		}
+	}
+	// Collapse dims: drop those of size 1, merge neighbours every operand
+	// treats alike (all varying or all broadcast).
+	type cdim struct {
+		lo, hi int // original dims [lo, hi]
+		size   int64
+		scaled bool
+	}
+	varies := func(dims []int64, scaled bool, d int) bool {
+		if d == 0 && O.scaled {
+			return scaled
+		}
+		return dims[d] != 1 && dims[d] == O.dims[d]
+	}
+	type pat struct {
+		dims   []int64
+		scaled bool
+	}
+	var pats []pat
+	for _, l := range leaves {
+		pats = append(pats, pat{l.dims, l.scaled})
+	}
+	memberDims := map[*ir.Node][]int64{}
+	for _, m := range members {
+		vi := a.vals[m.Outputs[0]]
+		d := align(vi.dims)
+		memberDims[m] = d
+		pats = append(pats, pat{d, vi.scaled})
+	}
+	var cd []cdim
+	for d := 0; d < r; d++ {
+		if O.dims[d] == 1 && !(d == 0 && O.scaled) {
+			continue
+		}
+		if k := len(cd) - 1; k >= 0 && cd[k].hi == d-1 {
+			same := true
+			for _, p := range pats {
+				if varies(p.dims, p.scaled, d) != varies(p.dims, p.scaled, cd[k].lo) {
+					same = false
+					break
+				}
+			}
+			if same {
+				cd[k].hi = d
+				cd[k].size *= O.dims[d]
+				continue
+			}
+		}
+		cd = append(cd, cdim{lo: d, hi: d, size: O.dims[d], scaled: d == 0 && O.scaled})
+	}
+	K := len(cd)
+	strideOf := func(dims []int64, scaled bool) ([]bool, []int64, int) {
+		st := make([]int64, r)
+		acc := int64(1)
+		for d := r - 1; d >= 0; d-- {
+			st[d] = acc
+			acc *= dims[d]
+		}
+		vary := make([]bool, K)
+		str := make([]int64, K)
+		level := -1
+		for k, c := range cd {
+			if varies(dims, scaled, c.lo) {
+				vary[k] = true
+				str[k] = st[c.hi]
+				level = k
+			}
+		}
+		return vary, str, level
+	}
+	for _, l := range leaves {
+		l.vary, l.stride, l.level = strideOf(l.dims, l.scaled)
+	}
+	level := map[*ir.Node]int{}
+	for _, m := range members {
+		_, _, level[m] = strideOf(memberDims[m], a.vals[m.Outputs[0]].scaled)
+	}
+	_, ostride, _ := strideOf(O.dims, O.scaled)
+	root := members[len(members)-1]
+	// names
+	tname := map[*ir.Node]string{}
+	for i, m := range members {
+		tname[m] = fmt.Sprintf("t%d", i)
+	}
+	inner := K - 1
+	termStr := func(t ewTerm) string {
+		switch {
+		case t.lit != "":
+			return t.lit
+		case t.leaf != nil:
+			if t.leaf.level == inner && inner >= 0 {
+				return t.leaf.name + "[j]"
+			}
+			return t.leaf.name + "v"
+		}
+		return tname[t.node]
+	}
+	base := func(str []int64, upto int) string {
+		var parts []string
+		for k := 0; k <= upto; k++ {
+			if str[k] != 0 {
+				if str[k] == 1 {
+					parts = append(parts, fmt.Sprintf("i%d", k))
+				} else {
+					parts = append(parts, fmt.Sprintf("i%d*%d", k, str[k]))
+				}
+			}
+		}
+		if len(parts) == 0 {
+			return "0"
+		}
+		return strings.Join(parts, "+")
+	}
+	pr := gn.pr
+	pr("o := %s\n", out)
+	for _, l := range leaves {
+		pr("%s := %s\n", l.name, l.buf)
+	}
+	emitLevel := func(k int) {
+		for _, l := range leaves {
+			if l.level == k && (k != inner || K == 0) {
+				pr("%sv := %s[%s]\n", l.name, l.name, base(l.stride, k))
+			}
+		}
+		for _, m := range members {
+			if level[m] == k && (k != inner || K == 0) && m != root {
+				pr("%s := %s\n", tname[m], exprs[m](termStr))
+			}
+		}
+	}
+	if K == 0 {
+		emitLevel(-1)
+		pr("o[0] = %s\n", exprs[root](termStr))
+		return nil
+	}
+	emitLevel(-1)
+	for k := 0; k < inner; k++ {
+		pr("for i%d := 0; i%d < %s; i%d++ {\n", k, k, gn.sz(cd[k].size, cd[k].scaled), k)
+		emitLevel(k)
+	}
+	ob := fmt.Sprintf("o[%s:][:%s]", base(ostride, inner-1), gn.sz(cd[inner].size, cd[inner].scaled))
+	if inner == 0 {
+		ob = "o"
+	}
+	pr("ob := %s\n", ob)
+	for _, l := range leaves {
+		if l.level == inner {
+			if inner == 0 {
+				pr("%s = %s[:len(ob)]\n", l.name, l.name)
+			} else {
+				pr("%s := %s[%s:][:len(ob)]\n", l.name, l.name, base(l.stride, inner-1))
+			}
+		}
+	}
+	pr("for j := range ob {\n")
+	for _, m := range members {
+		if level[m] == inner && m != root {
+			pr("%s := %s\n", tname[m], exprs[m](termStr))
+		}
+	}
+	pr("ob[j] = %s\n}\n", exprs[root](termStr))
+	for k := 0; k < inner; k++ {
+		pr("}\n")
+	}
+	return nil
+}
+
+// ewExpr returns the expression builder of an element-wise node given its
+// operands' expressions.
+func (gn *gen) ewExpr(n *ir.Node, nops int) (func([]string) string, error) {
+	h := func(name string) { gn.helpers[name] = true }
+	bin := func(op string) func([]string) string {
+		return func(s []string) string { return "(" + s[0] + " " + op + " " + s[1] + ")" }
+	}
+	un := func(name string) func([]string) string {
+		h(name)
+		return func(s []string) string { return name + "(" + s[0] + ")" }
+	}
+	switch n.OpType {
+	case "Add":
+		return bin("+"), nil
+	case "Sub":
+		return bin("-"), nil
+	case "Mul":
+		return bin("*"), nil
+	case "Div":
+		return bin("/"), nil
+	case "Max", "Min":
+		fn := strings.ToLower(n.OpType)
+		return func(s []string) string { return fn + "(" + strings.Join(s, ", ") + ")" }, nil
+	case "Pow":
+		if ev := gn.a.vals[n.Inputs[1]]; ev.isStatic() && ev.size() == 1 {
+			e := ev.static.Float64s()[0]
+			switch e {
+			case 2:
+				return func(s []string) string { return "(" + s[0] + " * " + s[0] + ")" }, nil
+			case 1:
+				return func(s []string) string { return s[0] }, nil
+			case 0.5:
+				return un("sqrt"), nil
+			}
+		}
+		h("pow")
+		return func(s []string) string { return "pow(" + s[0] + ", " + s[1] + ")" }, nil
+	case "Relu":
+		return func(s []string) string { return "max(" + s[0] + ", 0)" }, nil
+	case "Clip":
+		return func(s []string) string { return "min(max(" + s[0] + ", " + s[1] + "), " + s[2] + ")" }, nil
+	case "HardSigmoid":
+		al, be := flit(n.AttrFloat("alpha", 0.2)), flit(n.AttrFloat("beta", 0.5))
+		return func(s []string) string { return "min(max(" + al + "*" + s[0] + "+" + be + ", 0), 1)" }, nil
+	case "HardSwish":
+		return func(s []string) string {
+			return "(" + s[0] + " * min(max(" + s[0] + "/6+0.5, 0), 1))"
+		}, nil
+	case "Sigmoid":
+		return un("sigmoid"), nil
+	case "Tanh":
+		return un("tanh"), nil
+	case "Exp":
+		return un("exp"), nil
+	case "Log":
+		return un("log"), nil
+	case "Sqrt":
+		return un("sqrt"), nil
+	case "Erf":
+		return un("erf"), nil
+	case "Abs":
+		return un("abs"), nil
+	case "Floor":
+		return un("floor"), nil
+	case "Ceil":
+		return un("ceil"), nil
+	case "Round":
+		return un("roundeven"), nil
+	case "Softplus":
+		return un("softplus"), nil
+	case "Neg":
+		return func(s []string) string { return "(-" + s[0] + ")" }, nil
+	case "Reciprocal":
+		return func(s []string) string { return "(1 / " + s[0] + ")" }, nil
+	case "LeakyRelu":
+		h("leaky")
+		al := flit(n.AttrFloat("alpha", 0.01))
+		return func(s []string) string { return "leaky(" + s[0] + ", " + al + ")" }, nil
+	case "Elu":
+		h("elu")
+		al := flit(n.AttrFloat("alpha", 1))
+		return func(s []string) string { return "elu(" + s[0] + ", " + al + ")" }, nil
+	case "PRelu":
+		h("prelu")
+		return func(s []string) string { return "prelu(" + s[0] + ", " + s[1] + ")" }, nil
+	case "BatchNormalization":
+		return func(s []string) string { return "(" + s[0] + "*" + s[1] + " + " + s[2] + ")" }, nil
+	case "QuantizeLinear":
+		h("quant")
+		return func(s []string) string {
+			return "quant(" + s[0] + "/" + s[1] + ", " + s[2] + ", " + s[3] + ", " + s[4] + ")"
+		}, nil
+	case "DequantizeLinear":
+		return func(s []string) string { return "((" + s[0] + " - " + s[2] + ") * " + s[1] + ")" }, nil
+	}
+	return nil, unsupported(n, "no element-wise form")
+}
