@@ -466,10 +466,10 @@ with nncc's runtime. "nncc" columns are nncc's runtime, "ORT" onnxruntime
 1.30 (CPU, all graph optimizations) on the same files. Latency: batch 1,
 one thread, median ms, float32 and int8 measured interleaved on the same
 machine (a shared 2-core AMD Zen with AVX-512 VNNI; absolute figures
-vary with its load, compare within a row). Until the runtime's int8
-kernels land (DequantizeLinear → Conv → QuantizeLinear as one int8
-kernel), nncc runs a QDQ model as float math on dequantized tensors, so
-its int8 column shows that cost, not int8 speed.
+vary with its load, compare within a row). nncc's runtime runs each
+DequantizeLinear → Conv/Gemm/MatMul [→ Relu/Clip] → QuantizeLinear chain
+of a QDQ model as one int8 kernel (runtime/qfuse.go); what it does not
+fuse runs as float math on dequantized tensors.
 
 | model | quantize | data (calibration; evaluation) | metric | float nncc | int8 nncc | float ORT | int8 ORT | file float → int8 | weights float → int8 | nncc fp32 / int8 ms | ORT fp32 / int8 ms |
 |---|---|---|---|---|---|---|---|---|---|---|---|
