@@ -71,6 +71,10 @@ type Sensitivity struct {
 // layer (lowest SQNR) comes first, ties in graph order.
 func Sensitivities(orig *ir.Model, o Options, st Stats, data calib.Dataset, ids []string) ([]Sensitivity, error) {
 	out := make([]Sensitivity, 0, len(ids))
+	ref, names, err := refOutputs(orig, data, o.samples(), o.Run)
+	if err != nil {
+		return nil, err
+	}
 	for i, id := range ids {
 		oo := o
 		oo.Exclude = map[string]bool{}
@@ -87,7 +91,7 @@ func Sensitivities(orig *ir.Model, o Options, st Stats, data calib.Dataset, ids 
 		if err != nil {
 			return nil, err
 		}
-		s, err := OutputSQNR(orig, q, data, o.samples(), o.Run)
+		s, err := outputSQNRAgainst(ref, names, q, data, o.samples(), o.Run)
 		if err != nil {
 			return nil, err
 		}
