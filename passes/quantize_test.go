@@ -14,6 +14,7 @@ import (
 	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
 	"github.com/nncc/nncc/passes"
+	"github.com/nncc/nncc/testmodels"
 )
 
 const digitsData = "../testmodels/data"
@@ -255,4 +256,50 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// MatMul with a constant weight becomes QLinearMatMul with per-column
+// weight scales (qop), or stays QDQ; both run in onnxruntime, agree with
+// nncc and pass the checker. A shared weight is quantized once.
+func TestQuantizeMatMulShared(t *testing.T) {
+	b := testmodels.NewBuilder("mm", 13)
+	x := b.Input("x", ir.Float32, 16, 8)
+	w := b.F32("w", []int64{8, 6}, randF32(3, 48, -1, 1))
+	y1 := b.Node("MatMul", []*ir.Value{x, w})
+	y2 := b.Node("MatMul", []*ir.Value{b.Node("Relu", []*ir.Value{x}), w})
+	b.Output(y1, y2)
+	xs := ir.FromFloat32([]int64{16, 8}, randF32(4, 128, -2, 2))
+	d, err := calib.FromTensors(map[string]*ir.Tensor{"x": xs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range []string{"quantize", "quantize{format=qop}"} {
+		m := b.Model().Clone()
+		want := outputs(t, m, map[string]*ir.Tensor{"x": xs})
+		if _, err := mustParse(t, spec).Run(m, passes.RunOptions{Calib: d}); err != nil {
+			t.Fatal(err)
+		}
+		int8s := 0
+		for _, v := range m.Graph.Consts {
+			if v.Const.DType == ir.Int8 && len(v.Const.Dims) == 2 {
+				int8s++
+			}
+		}
+		if int8s != 1 {
+			t.Errorf("%s: %d int8 weight constants, want 1 (shared)", spec, int8s)
+		}
+		if spec != "quantize" && countOps(m, "QLinearMatMul") != 2 {
+			t.Errorf("%s: %d QLinearMatMul, want 2", spec, countOps(m, "QLinearMatMul"))
+		}
+		got := outputs(t, m, map[string]*ir.Tensor{"x": xs})
+		ort := ortOutputs(t, m, map[string]*ir.Tensor{"x": xs})
+		for i, o := range m.Graph.Outputs {
+			diff, rng := maxDiff(t, got[o.Name], want[o.Name])
+			odiff, _ := maxDiff(t, ort[i], want[o.Name])
+			if diff > 0.05*rng || odiff > 0.05*rng {
+				t.Errorf("%s: output %s off by %.4f (nncc), %.4f (onnxruntime) of range %.2f", spec, o.Name, diff, odiff, rng)
+			}
+		}
+		checkONNX(t, m)
+	}
 }
