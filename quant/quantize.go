@@ -219,30 +219,37 @@ func WithBudget(orig *ir.Model, o Options, st Stats, data calib.Dataset, b *budg
 	return best.q, best.p, best.res, fb, nil
 }
 
-// WeightBytes returns the bytes of constants by dtype in m's main graph.
+// WeightBytes returns the bytes of constants by dtype in m's graphs
+// (subgraphs included).
 func WeightBytes(m *ir.Model) map[string]int64 {
 	out := map[string]int64{}
-	for _, v := range m.Graph.Consts {
-		out[v.Const.DType.String()] += v.Const.Bytes()
-	}
+	m.Graph.Walk(func(g *ir.Graph) {
+		for _, v := range g.Consts {
+			out[v.Const.DType.String()] += v.Const.Bytes()
+		}
+	})
 	return out
 }
 
 // Int8Fraction is the fraction of the weight elements of orig's layers
 // that q stores in int8 (by element count, over float32 constants of
-// orig).
+// orig, subgraphs included).
 func Int8Fraction(orig, q *ir.Model) float64 {
 	var f, i float64
-	for _, v := range orig.Graph.Consts {
-		if v.Const.DType == ir.Float32 {
-			f += float64(v.Const.NumElements())
+	orig.Graph.Walk(func(g *ir.Graph) {
+		for _, v := range g.Consts {
+			if v.Const.DType == ir.Float32 {
+				f += float64(v.Const.NumElements())
+			}
 		}
-	}
-	for _, v := range q.Graph.Consts {
-		if v.Const.DType == ir.Int8 && len(v.Const.Dims) > 0 {
-			i += float64(v.Const.NumElements())
+	})
+	q.Graph.Walk(func(g *ir.Graph) {
+		for _, v := range g.Consts {
+			if v.Const.DType == ir.Int8 && len(v.Const.Dims) > 0 {
+				i += float64(v.Const.NumElements())
+			}
 		}
-	}
+	})
 	if f == 0 {
 		return 0
 	}

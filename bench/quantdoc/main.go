@@ -483,8 +483,12 @@ fuse runs as float math on dequantized tensors.
 		if r.c.maxDrop >= 0 {
 			spec += fmt.Sprintf(" --max-drop %g", r.c.maxDrop)
 		}
+		f := pct
+		if r.metric == "output 0" {
+			f = func(x float64) string { return fmt.Sprintf("%.4f", x) }
+		}
 		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %s | %s | %s | %s → %s (%.2f×) | %s → %s (%.2f×) | %.3f / %.3f (%.2f×) | %.3f / %.3f (%.2f×) |\n",
-			r.c.name, spec, r.c.data, r.metric, pct(r.fN), pct(r.qN), pct(r.fO), pct(r.qO),
+			r.c.name, spec, r.c.data, r.metric, f(r.fN), f(r.qN), f(r.fO), f(r.qO),
 			kib(r.fBytes), kib(r.qBytes), float64(r.qBytes)/float64(r.fBytes),
 			kib(sum(r.fParam)), kib(sum(r.qParam)), float64(sum(r.qParam))/float64(sum(r.fParam)),
 			r.nF, r.nQ, r.nQ/r.nF, r.oF, r.oQ, r.oQ/r.oF)
@@ -498,6 +502,7 @@ fuse runs as float math on dequantized tensors.
 		if f := r.budget; f != nil && r.c.maxDrop >= 0 {
 			bud = fmt.Sprintf("all int8 %s (−%.2f points) → %d layers returned to float (%s) → %s (−%.2f points), %d candidates measured",
 				pct(f.First.Metric()), f.FirstDrop, len(f.Returned), strings.Join(f.Returned, ", "), pct(f.Final.Metric()), f.FinalDrop, f.Measured)
+			bud = strings.ReplaceAll(bud, "−-", "+")
 		}
 		fmt.Fprintf(&b, "| %s | %d | %d | %.1f%% | %s |\n", r.c.name, r.layers, r.floatLayers, 100*r.int8Frac, bud)
 	}
