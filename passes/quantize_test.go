@@ -303,3 +303,24 @@ func TestQuantizeMatMulShared(t *testing.T) {
 		checkONNX(t, m)
 	}
 }
+
+// exclude= leaves the named node in float and says so; ops= adds op types.
+func TestQuantizeExcludeOps(t *testing.T) {
+	cnn := "../testmodels/digits_cnn.onnx"
+	cx := filepath.Join(digitsData, "digits_calib_x.npy")
+	q, rep := quantizeModel(t, cnn, "default,quantize{exclude=/features/features.0/Conv}", cx, 1, nil)
+	d := rep.Passes[len(rep.Passes)-1].Details.(*passes.QuantizeDetails)
+	if len(d.Layers) != 2 || len(d.Float) != 1 || d.Float[0].Node != "/features/features.0/Conv" || d.Float[0].Reason != "excluded" {
+		t.Errorf("layers %d, float %+v", len(d.Layers), d.Float)
+	}
+	for _, n := range q.Graph.Nodes {
+		if n.Name == "/features/features.0/Conv" && n.Inputs[1].Const == nil {
+			t.Error("the excluded Conv reads a dequantized weight")
+		}
+	}
+	_, rep = quantizeModel(t, cnn, "default,quantize{ops=Conv:Gemm:AveragePool}", cx, 1, nil)
+	d = rep.Passes[len(rep.Passes)-1].Details.(*passes.QuantizeDetails)
+	if len(d.Layers) != 4 {
+		t.Errorf("%d layers with AveragePool added, want 4", len(d.Layers))
+	}
+}
