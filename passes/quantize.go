@@ -28,8 +28,13 @@ that alone reads it. A weight shared by several nodes is quantized once.
 Layout ops (Reshape, Transpose, Flatten, Squeeze, Unsqueeze, MaxPool,
 Slice, ...) pass a quantized input on with the same scale and zero point.
 format=qop then rewrites Conv into QLinearConv and MatMul into
-QLinearMatMul where the pattern allows (the rest stays QDQ). The model is
-raised to opset 13 first when older.
+QLinearMatMul where the pattern allows (the rest stays QDQ, which
+onnxruntime runs too; QLinearAdd and the other com.microsoft contrib ops
+are not produced). The model is raised to opset 13 first when older.
+Weights use 7 bits by default (reduce-range): onnxruntime's x86 u8·s8
+kernels can saturate int16 pair sums with full 8-bit weights (measured:
+the digits CNN loses a sample there without it); reduce-range=false
+keeps 8 bits, which PaddleOCR's classifier prefers (no loss at all).
 
 Dynamic mode quantizes MatMul/Gemm (and Conv when ops= names it) weights
 to int8 and their inputs at run time: DynamicQuantizeLinear →
