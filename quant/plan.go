@@ -115,7 +115,9 @@ func LayerID(n *ir.Node) string {
 
 // Decline is a node the plan leaves in float, and why.
 type Decline struct {
-	Node, OpType, Reason string
+	Node   string `json:"node"`
+	OpType string `json:"op_type"`
+	Reason string `json:"reason"`
 }
 
 // Plan is the first phase of quantization: which nodes are quantized and
