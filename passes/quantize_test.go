@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nncc/nncc/budget"
@@ -323,4 +324,43 @@ func TestQuantizeExcludeOps(t *testing.T) {
 	if len(d.Layers) != 4 {
 		t.Errorf("%d layers with AveragePool added, want 4", len(d.Layers))
 	}
+}
+
+// The accuracy budget returns the most damaging layers to float until
+// the drop is within --max-drop, and says which and why. (Aggressive
+// percentile clipping makes the first Conv cost accuracy.)
+func TestQuantizeBudgetFallback(t *testing.T) {
+	cnn := "../testmodels/digits_cnn.onnx"
+	x, y := filepath.Join(digitsData, "digits_test_x.npy"), filepath.Join(digitsData, "digits_test_y.npy")
+	f, _ := onnx.Load(cnn)
+	mustParseRun(t, f, "default", passes.RunOptions{})
+	ed, err := calib.Load(f, []string{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := budget.NewEvaluator(ed, loadNPY(t, y).Int64s())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := budget.New(f, ev, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, rep := quantizeModel(t, cnn, "default,quantize{method=percentile,percentile=95}", filepath.Join(digitsData, "digits_calib_x.npy"), 1, b)
+	d := rep.Passes[len(rep.Passes)-1].Details.(*passes.QuantizeDetails)
+	fb := d.Budget
+	if fb == nil || fb.FirstDrop <= 0.5 || !fb.Holds || fb.FinalDrop > 0.5 || len(fb.Returned) == 0 || len(fb.Returned) == 3 {
+		t.Fatalf("budget record %+v", fb)
+	}
+	if len(d.Float) != len(fb.Returned) || !strings.Contains(d.Float[0].Reason, "accuracy budget") {
+		t.Errorf("float nodes %+v", d.Float)
+	}
+	s, err := ev.Score(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Drop(s) > 0.5 {
+		t.Errorf("kept model loses %.2f points", b.Drop(s))
+	}
+	t.Logf("all int8 −%.2f points; returned %v; kept −%.2f points", fb.FirstDrop, fb.Returned, fb.FinalDrop)
 }

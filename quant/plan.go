@@ -146,6 +146,18 @@ func (p *Plan) Tensors() []string {
 	return names
 }
 
+// AllTensors returns the names of every activation tensor the plan
+// quantizes, those that reuse their input's parameters included: a plan
+// that excludes some layers (the accuracy budget's candidates) may need
+// their own ranges.
+func (p *Plan) AllTensors() []string {
+	var names []string
+	for _, v := range p.marks {
+		names = append(names, v.Name)
+	}
+	return names
+}
+
 // planner carries what the rules need.
 type planner struct {
 	g      *ir.Graph
