@@ -518,6 +518,15 @@ fuse runs as float math on dequantized tensors.
 
 - The float16 rows (` + "`convert-float16`" + `, keep-io) store weights in
   float16; "int8" columns then mean float16.
+- Compare the two ppocr_cls rows: with full 8-bit weights
+  (reduce-range=false) nncc loses nothing while onnxruntime loses
+  accuracy, because its x86 u8·s8 kernels saturate 16-bit pair sums;
+  7-bit weights (the default) avoid that at a small cost in nncc.
+- nncc runs a float16 model with its own float16 kernels, which are not
+  tuned (see the nncc latency of the float16 rows); onnxruntime casts
+  around the ops it lacks float16 kernels for.
+- The machine is shared with other builds: absolute latencies move
+  between runs; the two latencies of a row were measured interleaved.
 - The torchvision models have random weights (with calibrated BatchNorm):
   the agreement columns say how often int8 picks the same class as float
   on the photo crops, not accuracy. Their calibration and evaluation crops
