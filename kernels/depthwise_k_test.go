@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -12,7 +13,8 @@ import (
 // their remainders, batches, channel multipliers, missing biases,
 // activations, residuals and two threads, against the reference
 // convolution (tolerance: checkConv's, the GEMM one relative to the
-// convolution of magnitudes).
+// convolution of magnitudes), and bit for bit against the portable row
+// updates (zeros of either sign equal).
 func TestDepthwiseKxK(t *testing.T) {
 	t.Run("best", testDepthwiseKxK)
 	if dwkHasAVX512() {
@@ -58,6 +60,23 @@ func testDepthwiseKxK(t *testing.T) {
 				y := nanSlice(p.N * p.M * p.OH * p.OW)
 				Conv2DFused(&p, x, w, bias, y, f)
 				checkConv(t, &p, x, w, bias, f, y)
+				// Bit for bit the portable row updates' result.
+				ohw, mg := p.OH*p.OW, p.M/p.C
+				for pl := 0; pl < p.N*p.M && p.depthwise(); pl++ {
+					n, m := pl/p.M, pl%p.M
+					ci := n*p.C + m/mg
+					var b float32
+					if bias != nil {
+						b = bias[m]
+					}
+					ref := make([]float32, ohw)
+					depthwisePlane(&p, x[ci*p.H*p.W:(ci+1)*p.H*p.W], w[m*p.KH*p.KW:(m+1)*p.KH*p.KW], b, ref, f)
+					for i, v := range ref {
+						if got := y[pl*ohw+i]; math.Float32bits(got) != math.Float32bits(v) && !(v == 0 && got == 0) {
+							t.Fatalf("%s: plane %d y[%d] = %g, portable %g", convString(&p), pl, i, got, v)
+						}
+					}
+				}
 				pc := PackConv2D(&p, w)
 				y = nanSlice(len(y))
 				pc.Run(x, bias, y, f)

@@ -100,53 +100,95 @@ func ResizeNearest2D(x, y []float32, planes, H, W int, rows, cols []int32) {
 // Resize2D resamples planes H×W planes of x into y by separable
 // interpolation (linear, cubic, antialiased): each output row is the
 // rows taps' weighted sum of input rows, each interpolated along the
-// row by the cols taps, in float32. Work is split across threads by
-// blocks of rows.
+// row by the cols taps, in float32. Interpolated input rows are kept in
+// a small cache, so that output rows sharing input rows (upsampling)
+// interpolate them once. Work is split across threads by blocks of rows.
 func Resize2D(x, y []float32, planes, H, W int, rows, cols *ResizeTaps) {
 	OH, OW := rows.check("Resize2D", H), cols.check("Resize2D", W)
 	checkResize("Resize2D", x, y, planes, H, W, OH, OW)
 	blocks := (OH + resizeRowBlock - 1) / resizeRowBlock
 	n := planes * blocks
 	threads := min(Threads(), max(1, planes*OH*OW/rowsGrain))
-	nc := cols.N
+	slots := 2 * rows.N
 	parallelFor(n, threads, func(it int) {
 		p, b := it/blocks, it%blocks
 		xp := x[p*H*W : (p+1)*H*W]
 		yp := y[p*OH*OW : (p+1)*OH*OW]
-		sp := getPadded(OW)
+		sp := getPadded(slots * OW)
 		defer padPool.Put(sp)
-		tmp := *sp
-		for o := b * resizeRowBlock; o < min(OH, (b+1)*resizeRowBlock); o++ {
+		cache := *sp
+		// Slot s holds input row keys[s], last read for output row
+		// used[s]; a miss takes the least recently read slot, never one
+		// the current output row reads (there are 2·N slots).
+		var keyBuf, usedBuf [16]int
+		keys, used := keyBuf[:0], usedBuf[:0]
+		if slots > len(keyBuf) {
+			keys, used = make([]int, 0, slots), make([]int, 0, slots)
+		}
+		for range slots {
+			keys, used = append(keys, -1), append(used, -1)
+		}
+		o := 0
+		// hrow returns input row i interpolated along the row.
+		hrow := func(i int) []float32 {
+			victim := 0
+			for s, k := range keys {
+				if k == i {
+					used[s] = o
+					return cache[s*OW : (s+1)*OW]
+				}
+				if used[s] < used[victim] {
+					victim = s
+				}
+			}
+			keys[victim], used[victim] = i, o
+			h := cache[victim*OW : (victim+1)*OW]
+			resizeRow(h, xp[i*W:(i+1)*W], cols)
+			return h
+		}
+		for o = b * resizeRowBlock; o < min(OH, (b+1)*resizeRowBlock); o++ {
 			dst := yp[o*OW : (o+1)*OW]
+			ri, rw := rows.Idx[o*rows.N:(o+1)*rows.N], rows.W[o*rows.N:(o+1)*rows.N]
+			if rows.N == 2 && rw[0] != 0 && rw[1] != 0 {
+				h0, h1 := hrow(int(ri[0])), hrow(int(ri[1]))
+				h0, h1 = h0[:len(dst)], h1[:len(dst)]
+				w0, w1 := rw[0], rw[1]
+				for j := range dst {
+					dst[j] = w0*h0[j] + w1*h1[j]
+				}
+				continue
+			}
 			clear(dst)
-			for q := 0; q < rows.N; q++ {
-				wr := rows.W[o*rows.N+q]
+			for q, wr := range rw {
 				if wr == 0 {
 					continue
 				}
-				src := xp[int(rows.Idx[o*rows.N+q])*W:]
-				src = src[:W]
-				// tmp = the input row interpolated along the row.
-				if nc == 2 {
-					ci, cw := cols.Idx[:2*OW], cols.W[:2*OW]
-					for j := range tmp {
-						tmp[j] = cw[2*j]*src[ci[2*j]] + cw[2*j+1]*src[ci[2*j+1]]
-					}
-				} else {
-					for j := range tmp {
-						var s float32
-						for k := 0; k < nc; k++ {
-							s += cols.W[j*nc+k] * src[cols.Idx[j*nc+k]]
-						}
-						tmp[j] = s
-					}
-				}
-				for j, v := range tmp {
+				h := hrow(int(ri[q]))[:len(dst)]
+				for j, v := range h {
 					dst[j] += wr * v
 				}
 			}
 		}
 	})
+}
+
+// resizeRow interpolates the input row src along the row into h.
+func resizeRow(h, src []float32, cols *ResizeTaps) {
+	nc := cols.N
+	if nc == 2 {
+		ci, cw := cols.Idx[:2*len(h)], cols.W[:2*len(h)]
+		for j := range h {
+			h[j] = cw[2*j]*src[ci[2*j]] + cw[2*j+1]*src[ci[2*j+1]]
+		}
+		return
+	}
+	for j := range h {
+		var s float32
+		for k := 0; k < nc; k++ {
+			s += cols.W[j*nc+k] * src[cols.Idx[j*nc+k]]
+		}
+		h[j] = s
+	}
 }
 
 func checkResize(fn string, x, y []float32, planes, H, W, OH, OW int) {

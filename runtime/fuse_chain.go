@@ -14,7 +14,9 @@ import (
 // Add, Sub, Mul, Div with a constant (scalar, per-channel or any operand
 // that broadcasts onto the output without growing it) or with a value
 // ready before the node runs; Relu, Clip, Sigmoid, HardSigmoid,
-// HardSwish, LeakyRelu; and the hard-swish pattern x·Clip(x+c) that
+// HardSwish, LeakyRelu, BatchNormalization (inference, constant
+// parameters: after a ConvTranspose, which fold-bn cannot fold into);
+// and the hard-swish pattern x·Clip(x+c) that
 // exporters spell Add, Clip, Mul — absorbs the chain when each
 // intermediate value has no other reader. The head is a Conv,
 // ConvTranspose, Gemm or MatMul (after the activation and residual
@@ -37,11 +39,12 @@ const chainBlock = 4096
 type chainKind int
 
 const (
-	chBinary chainKind = iota // x op operand (operand op x when rev)
-	chMulAdd                  // x·a + b, scalars
-	chClamp                   // min(max(x, lo), hi)
-	chHswish                  // x·min(max(x+a, lo), hi)
-	chVec                     // vec(x, x)
+	chBinary  chainKind = iota // x op operand (operand op x when rev)
+	chMulAdd                   // x·a + b, scalars
+	chClamp                    // min(max(x, lo), hi)
+	chHswish                   // x·min(max(x+a, lo), hi)
+	chVec                      // vec(x, x)
+	chChannel                  // x·a[c] + b[c] along axis 1 (BatchNormalization)
 )
 
 // chainOp is one step of a chain's fast path.
@@ -54,6 +57,7 @@ type chainOp struct {
 	a, b   float32
 	lo, hi float32
 	vec    func(d, x []float32)
+	ca, cb []float32 // chChannel's per-channel factors
 	// rank is the largest rank of the scalar constants folded into a
 	// MulAdd or hard-swish step: they must not grow the output's rank.
 	rank int
@@ -270,8 +274,40 @@ func chainable(n *ir.Node, opset int64, constOf func(*ir.Value) *ir.Tensor) (cha
 		return chainOp{kind: chVec, vec: hardSwishVec}, true
 	case "LeakyRelu":
 		return chainOp{kind: chVec, vec: leakyReluVec(n.AttrFloat("alpha", 0.01))}, true
+	case "BatchNormalization":
+		return batchNormStep(n, opset, constOf)
 	}
 	return chainOp{}, false
+}
+
+// batchNormStep returns the step of an inference BatchNormalization with
+// constant float32 parameters: y = x·a + b per channel with a and b
+// folded in float64 as the node's kernel folds them (norm.go).
+func batchNormStep(n *ir.Node, opset int64, constOf func(*ir.Value) *ir.Tensor) (chainOp, bool) {
+	if len(n.Inputs) != 5 || len(n.Outputs) != 1 || opset >= 14 && n.AttrInt("training_mode", 0) != 0 || opset < 9 && n.AttrInt("spatial", 1) == 0 {
+		return chainOp{}, false
+	}
+	var ps [4][]float32
+	for i := range ps {
+		c := constOf(n.Inputs[i+1])
+		if c == nil || c.DType != ir.Float32 || len(c.Dims) != 1 {
+			return chainOp{}, false
+		}
+		ps[i] = view[float32](c)
+	}
+	C := len(ps[0])
+	for _, p := range ps {
+		if len(p) != C {
+			return chainOp{}, false
+		}
+	}
+	eps := float64(n.AttrFloat("epsilon", 1e-5))
+	o := chainOp{kind: chChannel, ca: make([]float32, C), cb: make([]float32, C)}
+	for c := range C {
+		a := float64(ps[0][c]) / math.Sqrt(float64(ps[3][c])+eps)
+		o.ca[c], o.cb[c] = float32(a), float32(float64(ps[1][c])-float64(ps[2][c])*a)
+	}
+	return o, true
 }
 
 // hswishPattern matches x·Clip(x + c, lo, hi) on x = v read by exactly
@@ -395,7 +431,10 @@ func (k *chainKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return outs, nil // the session reports the missing output
 	}
 	y := outs[0]
-	if !k.fits(y, extras) {
+	if !k.fits(y.Dims, y.DType, extras, k.p.ops) {
+		if z := k.grow(e, y, in, extras); z != nil {
+			return []*ir.Tensor{z}, nil
+		}
 		return k.p.unfused(e, y, extras)
 	}
 	if !fresh(e, y, in) {
@@ -406,8 +445,84 @@ func (k *chainKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		copy(c.Data, y.Data)
 		y = c
 	}
-	k.p.apply(e, view[float32](y), y.Dims, extras)
+	k.p.apply(e, view[float32](y), y.Dims, extras, k.p.ops)
 	return []*ir.Tensor{y}, nil
+}
+
+// grow handles a chain whose value is broadcast onto a larger operand
+// part way (squeeze-excitation: the scale, N×C×1×1, times the feature
+// map): the steps before that binary operator run in place on y, the
+// operator writes a new tensor of the operand's shape (the broadcast
+// loop arith uses, so the same roundings), and the rest runs on that. It
+// returns nil where this does not apply.
+func (k *chainKernel) grow(e *env, y *ir.Tensor, in, extras []*ir.Tensor) *ir.Tensor {
+	ops := k.p.ops
+	if y.DType != ir.Float32 {
+		return nil
+	}
+	g := -1
+	for i := range ops {
+		if !k.fits(y.Dims, y.DType, extras, ops[i:i+1]) {
+			g = i
+			break
+		}
+	}
+	if g < 0 || ops[g].kind != chBinary {
+		return nil
+	}
+	t := ops[g].operand(extras)
+	if t == nil || t.DType != ir.Float32 || !k.fits(y.Dims, y.DType, extras, ops[:g]) || !k.fits(t.Dims, t.DType, extras, ops[g+1:]) {
+		return nil
+	}
+	inner, period, ok := operandPattern(t.Dims, y.Dims)
+	if !ok {
+		return nil
+	}
+	if g > 0 {
+		if !fresh(e, y, in) {
+			c, err := e.alloc(y.DType, y.Dims)
+			if err != nil {
+				return nil
+			}
+			copy(c.Data, y.Data)
+			y = c
+		}
+		k.p.apply(e, view[float32](y), y.Dims, extras, ops[:g])
+	}
+	z, err := e.alloc(ir.Float32, t.Dims)
+	if err != nil {
+		return nil
+	}
+	zv, tv, yv := view[float32](z), view[float32](t), view[float32](y)
+	o := ops[g]
+	// Element i is y[(i/inner)%period] op t[i] (t[i] op y[...] when rev).
+	e.parallel((len(zv)+chainBlock-1)/chainBlock, max(1, elementGrain/chainBlock), func(b0, b1 int) {
+		for lo := b0 * chainBlock; lo < min(b1*chainBlock, len(zv)); {
+			hi := min(lo+chainBlock, len(zv))
+			if inner == 1 && period > 1 {
+				for i := lo; i < hi; {
+					j := i % period
+					end := min(hi, i+period-j)
+					if o.rev {
+						kernels.BinaryVV(o.op, zv[i:end], tv[i:end], yv[j:j+end-i])
+					} else {
+						kernels.BinaryVV(o.op, zv[i:end], yv[j:j+end-i], tv[i:end])
+					}
+					i = end
+				}
+			} else {
+				for i := lo; i < hi; {
+					end := min(hi, (i/inner+1)*inner)
+					kernels.BinaryVS(o.op, zv[i:end], tv[i:end], yv[(i/inner)%period], !o.rev)
+					i = end
+				}
+			}
+			lo = hi
+		}
+	})
+	e.release(y)
+	k.p.apply(e, zv, z.Dims, extras, ops[g+1:])
+	return z
 }
 
 // fresh reports whether y is storage the step may overwrite: lent by the
@@ -431,24 +546,29 @@ func fresh(e *env, y *ir.Tensor, in []*ir.Tensor) bool {
 	return true
 }
 
-// fits reports whether the fast path applies: float32 throughout, and
-// every operand broadcasts onto y without growing it.
-func (k *chainKernel) fits(y *ir.Tensor, extras []*ir.Tensor) bool {
-	if y.DType != ir.Float32 {
+// fits reports whether ops can run on a value of dims and dt in place:
+// float32 throughout, and every operand broadcasts onto it without
+// growing it.
+func (k *chainKernel) fits(dims []int64, dt ir.DType, extras []*ir.Tensor, ops []chainOp) bool {
+	if dt != ir.Float32 {
 		return false
 	}
-	for _, o := range k.p.ops {
+	for _, o := range ops {
 		switch o.kind {
 		case chBinary:
 			t := o.operand(extras)
 			if t == nil || t.DType != ir.Float32 {
 				return false
 			}
-			if _, _, ok := operandPattern(y.Dims, t.Dims); !ok {
+			if _, _, ok := operandPattern(dims, t.Dims); !ok {
 				return false
 			}
 		case chMulAdd, chHswish:
-			if o.rank > len(y.Dims) {
+			if o.rank > len(dims) {
+				return false
+			}
+		case chChannel:
+			if len(dims) < 2 || int(dims[1]) != len(o.ca) {
 				return false
 			}
 		}
@@ -505,21 +625,27 @@ func operandPattern(out, od []int64) (inner, period int, ok bool) {
 	return inner, period, true
 }
 
-// apply runs the fast path in place on y.
-func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor) {
+// apply runs ops in place on y.
+func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor, ops []chainOp) {
+	if len(ops) == 0 {
+		return
+	}
 	type prepared struct {
 		o             *chainOp
 		t             []float32
 		inner, period int
 	}
-	ps := make([]prepared, len(p.ops))
-	for i := range p.ops {
-		o := &p.ops[i]
+	ps := make([]prepared, len(ops))
+	for i := range ops {
+		o := &ops[i]
 		ps[i].o = o
-		if o.kind == chBinary {
+		switch o.kind {
+		case chBinary:
 			t := o.operand(extras)
 			ps[i].t = view[float32](t)
 			ps[i].inner, ps[i].period, _ = operandPattern(dims, t.Dims)
+		case chChannel:
+			ps[i].inner, ps[i].period = numel(dims[2:]), int(dims[1])
 		}
 	}
 	nb := (len(y) + chainBlock - 1) / chainBlock
@@ -540,6 +666,13 @@ func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor
 					kernels.HardSwishPattern(blk, blk, o.a, o.lo, o.hi)
 				case chVec:
 					o.vec(blk, blk)
+				case chChannel:
+					for i := lo; i < hi; {
+						end := min(hi, (i/q.inner+1)*q.inner)
+						c := (i / q.inner) % q.period
+						kernels.MulAdd(y[i:end], y[i:end], o.ca[c], o.cb[c])
+						i = end
+					}
 				}
 			}
 		}

@@ -104,6 +104,14 @@ func chainCases() []chainCase {
 				func(v *ir.Value) *ir.Value { return b.Node("Sigmoid", []*ir.Value{v}) },
 				func(v *ir.Value) *ir.Value { return b.Node("HardSwish", []*ir.Value{v}) },
 				func(v *ir.Value) *ir.Value { return b.Node("Relu", []*ir.Value{v}) },
+				func(v *ir.Value) *ir.Value {
+					vr := randT(r, C)
+					for i, x := range vr.Float32View() {
+						vr.Float32View()[i] = x * x
+					}
+					return b.Node("BatchNormalization", []*ir.Value{v, b.Const("bs", randT(r, C)), b.Const("bb", randT(r, C)),
+						b.Const("bm", randT(r, C)), b.Const("bv", vr)}, ir.FloatAttr("epsilon", 1e-3))
+				},
 			}
 			n := min(cut, len(steps))
 			for _, s := range steps[:n] {
@@ -143,17 +151,41 @@ func chainCases() []chainCase {
 			}
 			return y, len(steps)
 		}, map[string][]int64{"x": {2, 3, 7, 9}}},
+		{"grows", func(b *testmodels.Builder, r *rand.Rand, cut int) (*ir.Value, int) {
+			// Squeeze-excitation: the Conv's 1×C×1×1 output, through a
+			// HardSigmoid, scales the 1×C×5×7 feature map: the chain
+			// continues on a new tensor of the feature map's shape.
+			x := b.Input("x", ir.Float32, 1, 3, 3, 3)
+			fm := b.Input("res", ir.Float32, 1, C, 5, 7)
+			y := b.Node("Conv", []*ir.Value{x, b.Const("w", randT(r, C, 3, 3, 3))})
+			steps := []func(v *ir.Value) *ir.Value{
+				func(v *ir.Value) *ir.Value {
+					return b.Node("HardSigmoid", []*ir.Value{v}, ir.FloatAttr("alpha", 0.2), ir.FloatAttr("beta", 0.5))
+				},
+				func(v *ir.Value) *ir.Value { return b.Node("Mul", []*ir.Value{fm, v}) },
+				func(v *ir.Value) *ir.Value { return b.Node("Add", []*ir.Value{v, b.Const("pc", randT(r, 1, C, 1, 1))}) },
+				func(v *ir.Value) *ir.Value { return b.Node("Relu", []*ir.Value{v}) },
+			}
+			n := min(cut, len(steps))
+			for _, s := range steps[:n] {
+				y = s(y)
+			}
+			return y, len(steps)
+		}, map[string][]int64{"x": {1, 3, 3, 3}, "res": {1, C, 5, 7}}},
 		{"grows-fallback", func(b *testmodels.Builder, r *rand.Rand, cut int) (*ir.Value, int) {
 			// The Conv's output is 1×C×1×1; the Mul broadcasts it up to
-			// 1×C×3×3, which the fast path refuses: the nodes' own kernels run.
+			// 1×C×3×3 and the Sub up again to 2×1×C×3×3, which no fast path
+			// takes: the nodes' own kernels run.
 			x := b.Input("x", ir.Float32, 1, 3, 3, 3)
 			y := b.Node("Conv", []*ir.Value{x, b.Const("w", randT(r, C, 3, 3, 3))})
 			steps := []func(v *ir.Value) *ir.Value{
 				func(v *ir.Value) *ir.Value {
 					return b.Node("Mul", []*ir.Value{v, b.Const("big", randT(r, 1, C, 3, 3))})
 				},
+				func(v *ir.Value) *ir.Value {
+					return b.Node("Sub", []*ir.Value{v, b.Const("bigger", randT(r, 2, 1, C, 3, 3))})
+				},
 				func(v *ir.Value) *ir.Value { return b.Node("Relu", []*ir.Value{v}) },
-				func(v *ir.Value) *ir.Value { return b.Node("Add", []*ir.Value{v, scalar(b, "s", 2)}) },
 			}
 			n := min(cut, len(steps))
 			for _, s := range steps[:n] {

@@ -32,7 +32,7 @@ func TestPaddleOCRMatchesOnnxruntime(t *testing.T) {
 	}{
 		{"ppocr_cls.onnx", []int64{1, 3, 48, 192}},
 		{"ppocr_rec.onnx", []int64{1, 3, 48, 320}},
-		{"ppocr_det.onnx", []int64{1, 3, 320, 320}},
+		{"ppocr_det.onnx", []int64{1, 3, 640, 640}},
 	}
 	for _, c := range cases {
 		if _, err := os.Stat(filepath.Join(dir, c.file)); err != nil {

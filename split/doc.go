@@ -23,13 +23,18 @@
 //     are found among the graph inputs and earlier stages' outputs.
 //   - The plan is optimal, not heuristic: among all partitions into k
 //     stages it minimises the largest stage cost (a pipeline runs at the
-//     pace of its slowest stage), then the weight of the stage inputs
-//     that come from earlier stages or the graph (bytes at the bound
-//     shapes, plus one per tensor). Both steps are exact dynamic
-//     programmes over the node order, O(k·n²).
+//     pace of its slowest stage). Among those reaching that bound it keeps
+//     the other stages balanced too (the cheapest stage no more than
+//     BalanceSlack of the bound below the largest achievable cheapest
+//     stage: a cost model is never exact, and onnxruntime's per-operator
+//     speeds differ from nncc's), and then minimises the weight of the
+//     stage inputs that come from earlier stages or the graph (bytes at
+//     the bound shapes, plus one per tensor). Each step is an exact
+//     dynamic programme over the node order, O(k·n²).
 //   - Costs: FLOPs from shapes inferred after binding the inputs (package
-//     cost); latency from nncc's runtime, each node's median over several
-//     runs (a step the runtime fused is charged to its first node);
+//     cost); latency from nncc's runtime, each node's least time over
+//     several runs, each run's step time the lesser of wall and process
+//     CPU time (a step the runtime fused is charged to its first node);
 //     params, the exact bytes of the distinct weights a stage holds.
 //     With a byte limit per stage the fewest feasible stages is found
 //     greedily (optimal because a stage's weights only grow as it

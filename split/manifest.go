@@ -13,6 +13,10 @@ import (
 // ManifestFile is the name of the manifest in a split directory.
 const ManifestFile = "manifest.json"
 
+// maxManifestBytes bounds the manifest read: tensor names of the largest
+// graphs fit many times over.
+const maxManifestBytes = 64 << 20
+
 // ErrBadManifest marks a manifest that cannot be used: unreadable, or
 // naming files outside its directory or tensors nothing provides.
 var ErrBadManifest = errors.New("split: bad manifest")
@@ -93,6 +97,11 @@ func IsDir(dir string) bool {
 // stage's output, and every graph output is produced.
 func ReadManifest(dir string) (*Manifest, error) {
 	path := filepath.Join(dir, ManifestFile)
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if st.Size() > maxManifestBytes {
+		return nil, fmt.Errorf("%w: %s: %d bytes, more than a manifest needs (limit %d)", ErrBadManifest, path, st.Size(), maxManifestBytes)
+	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

@@ -78,6 +78,9 @@ func TestORTChain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			for _, st := range p.Stages {
+				t.Logf("stage %d: nodes %d..%d, planned %.3f ms", st.Index, st.Start, st.End-1, st.Cost)
+			}
 			tmp := t.TempDir()
 			dir := filepath.Join(tmp, "split")
 			if err := p.Write(dir, split.WriteOptions{Source: tc.path, Triton: split.TritonOptions{Name: tc.name}}); err != nil {

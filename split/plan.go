@@ -36,8 +36,7 @@ type graphInfo struct {
 	// each once, in first-read order.
 	consts [][]*ir.Value
 	// reads[i] are the activations node i reads (captured ones included).
-	reads    [][]*ir.Value
-	isOutput map[*ir.Value]bool
+	reads [][]*ir.Value
 	// inner[i] is the bytes of the constants inside node i's subgraphs,
 	// which travel with the node.
 	inner []int64
@@ -47,7 +46,7 @@ func analyze(g *ir.Graph) *graphInfo {
 	gi := &graphInfo{
 		nodes: g.Nodes, prod: map[*ir.Value]int{}, readers: map[*ir.Value][]int{},
 		consts: make([][]*ir.Value, len(g.Nodes)), reads: make([][]*ir.Value, len(g.Nodes)),
-		isOutput: map[*ir.Value]bool{}, inner: make([]int64, len(g.Nodes)),
+		inner: make([]int64, len(g.Nodes)),
 	}
 	isConst := map[*ir.Value]bool{}
 	for _, c := range g.Consts {
@@ -99,9 +98,6 @@ func analyze(g *ir.Graph) *graphInfo {
 				read(v)
 			}
 		}
-	}
-	for _, o := range g.Outputs {
-		gi.isOutput[o] = true
 	}
 	return gi
 }
@@ -206,12 +202,15 @@ func (gi *graphInfo) inRow(bytes map[*ir.Value]int64) rowFunc {
 	}
 }
 
-// partition cuts n nodes into k consecutive non-empty stages: it
-// minimises the largest stage cost, then, among the partitions that
-// reach it, the total transfer weight. Both steps are exact dynamic
-// programmes over the node order, O(k·n²). It returns the k+1 stage
-// boundaries.
-func partition(n, k int, cost, transfer rowFunc) ([]int, float64) {
+// partition cuts n nodes into k consecutive non-empty stages. It
+// minimises the largest stage cost (the bound). Among the partitions that
+// reach it, the stages that do not set the pace are kept balanced too: it
+// finds the largest possible cheapest stage (the floor), and admits only
+// partitions whose every stage costs at least floor − slack·bound; among
+// those it minimises the total transfer. Each step is an exact dynamic
+// programme over the node order, O(k·n²). It returns the k+1 stage
+// boundaries and the bound.
+func partition(n, k int, cost, transfer rowFunc, slack float64) ([]int, float64) {
 	inf := math.Inf(1)
 	row := make([]float64, n+1)
 	// Step 1: the bottleneck. best[s][j]: the smallest largest-stage cost
@@ -242,8 +241,36 @@ func partition(n, k int, cost, transfer rowFunc) ([]int, float64) {
 	if math.IsInf(bound, 1) {
 		return nil, bound
 	}
-	// Step 2: the least transfer among partitions whose stages all cost
-	// at most the bound.
+	// Step 2: the floor. low[s][j]: the largest cheapest-stage cost of s
+	// stages over nodes [0, j) whose stages all cost at most the bound.
+	low := make([][]float64, k+1)
+	for s := range low {
+		low[s] = make([]float64, n+1)
+		for j := range low[s] {
+			low[s][j] = math.Inf(-1)
+		}
+	}
+	low[0][0] = inf
+	for i := 0; i < n; i++ {
+		cost(i, row)
+		for s := 0; s < k; s++ {
+			l := low[s][i]
+			if math.IsInf(l, -1) {
+				continue
+			}
+			for j := i + 1; j <= n; j++ {
+				if row[j] > bound {
+					continue
+				}
+				if c := math.Min(l, row[j]); c > low[s+1][j] {
+					low[s+1][j] = c
+				}
+			}
+		}
+	}
+	floor := low[k][n] - slack*bound
+	// Step 3: the least transfer among partitions whose stages all cost
+	// between the floor and the bound.
 	tr := make([]float64, n+1)
 	xfer := make([][]float64, k+1)
 	from := make([][]int, k+1)
@@ -264,7 +291,7 @@ func partition(n, k int, cost, transfer rowFunc) ([]int, float64) {
 				continue
 			}
 			for j := i + 1; j <= n; j++ {
-				if row[j] > bound {
+				if row[j] > bound || row[j] < floor {
 					continue
 				}
 				if t := x + tr[j]; t < xfer[s+1][j] {

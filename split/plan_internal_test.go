@@ -7,33 +7,51 @@ import (
 )
 
 // brute enumerates every partition of n nodes into k non-empty
-// consecutive stages and returns the best (largest stage cost, then total
-// transfer) pair.
-func brute(n, k int, cost, tr func(i, j int) float64) (float64, float64) {
-	bestMax, bestTr := math.Inf(1), math.Inf(1)
+// consecutive stages and returns the criteria partition optimises in
+// order: the least largest stage cost, the greatest cheapest stage among
+// the partitions reaching it, and the least transfer among those whose
+// stages all cost at least that minus slack times the bound.
+func brute(n, k int, cost, tr func(i, j int) float64, slack float64) (float64, float64, float64) {
+	var all [][]int
 	cuts := make([]int, k+1)
 	cuts[k] = n
 	var rec func(s, start int)
 	rec = func(s, start int) {
+		cuts[s] = start
 		if s == k-1 {
-			var mx, t float64
-			cuts[s] = start
-			for x := 0; x < k; x++ {
-				mx = math.Max(mx, cost(cuts[x], cuts[x+1]))
-				t += tr(cuts[x], cuts[x+1])
-			}
-			if mx < bestMax || mx == bestMax && t < bestTr {
-				bestMax, bestTr = mx, t
-			}
+			all = append(all, append([]int(nil), cuts...))
 			return
 		}
-		cuts[s] = start
 		for next := start + 1; next <= n-(k-1-s); next++ {
 			rec(s+1, next)
 		}
 	}
 	rec(0, 0)
-	return bestMax, bestTr
+	stat := func(c []int) (mx, mn, t float64) {
+		mn = math.Inf(1)
+		for x := 0; x < k; x++ {
+			v := cost(c[x], c[x+1])
+			mx, mn = math.Max(mx, v), math.Min(mn, v)
+			t += tr(c[x], c[x+1])
+		}
+		return
+	}
+	bound, floor, best := math.Inf(1), math.Inf(-1), math.Inf(1)
+	for _, c := range all {
+		mx, _, _ := stat(c)
+		bound = math.Min(bound, mx)
+	}
+	for _, c := range all {
+		if mx, mn, _ := stat(c); mx <= bound {
+			floor = math.Max(floor, mn)
+		}
+	}
+	for _, c := range all {
+		if mx, mn, t := stat(c); mx <= bound && mn >= floor-slack*bound {
+			best = math.Min(best, t)
+		}
+	}
+	return bound, floor, best
 }
 
 // TestPartitionExact compares the dynamic programme with exhaustive
@@ -68,18 +86,23 @@ func TestPartitionExact(t *testing.T) {
 			}
 			return s
 		}
-		cuts, bound := partition(n, k, costRow, trRow)
-		wantMax, wantTr := brute(n, k, cost, func(i, j int) float64 { return trm[i][j] })
+		slack := []float64{0, 0.05, 0.3}[trial%3]
+		cuts, bound := partition(n, k, costRow, trRow, slack)
+		wantMax, floor, wantTr := brute(n, k, cost, func(i, j int) float64 { return trm[i][j] }, slack)
 		if bound != wantMax {
 			t.Fatalf("trial %d (n=%d k=%d costs %v): bound %v, exhaustive %v", trial, n, k, c, bound, wantMax)
 		}
-		var mx, tr float64
+		mn, mx, tr := math.Inf(1), 0.0, 0.0
 		for s := 0; s < k; s++ {
 			if cuts[s+1] <= cuts[s] {
 				t.Fatalf("trial %d: empty or reversed stage in %v", trial, cuts)
 			}
 			mx = math.Max(mx, cost(cuts[s], cuts[s+1]))
+			mn = math.Min(mn, cost(cuts[s], cuts[s+1]))
 			tr += trm[cuts[s]][cuts[s+1]]
+		}
+		if mn < floor-slack*wantMax {
+			t.Fatalf("trial %d: cheapest stage %v below the floor %v - %v·%v", trial, mn, floor, slack, wantMax)
 		}
 		if cuts[0] != 0 || cuts[k] != n || mx != wantMax || tr != wantTr {
 			t.Fatalf("trial %d (n=%d k=%d): cuts %v give (%v, %v), exhaustive best (%v, %v)", trial, n, k, cuts, mx, tr, wantMax, wantTr)
@@ -100,13 +123,13 @@ func TestFewestStages(t *testing.T) {
 		k, _ := fewestStages(n, prefixRow(c), limit)
 		want := -1
 		for kk := 1; kk <= n && want < 0; kk++ {
-			if m, _ := brute(n, kk, func(i, j int) float64 {
+			if m, _, _ := brute(n, kk, func(i, j int) float64 {
 				var s float64
 				for _, x := range c[i:j] {
 					s += x
 				}
 				return s
-			}, func(int, int) float64 { return 0 }); m <= limit {
+			}, func(int, int) float64 { return 0 }, 0); m <= limit {
 				want = kk
 			}
 		}

@@ -179,7 +179,7 @@ func main() {
 	flag.IntVar(&c.roundMS, "round-ms", 600, "target timed milliseconds per round")
 	flag.BoolVar(&c.optimized, "optimized", false, "also time each model after `nncc compile` (nncc optimises in memory anyway)")
 	flag.DurationVar(&c.budget, "budget", 20*time.Minute, "stop starting new rows after this long")
-	flag.StringVar(&c.only, "only", "", "time only models whose name contains this (prints the table; the files change only with explicit -out or -doc)")
+	flag.StringVar(&c.only, "only", "", "time only models whose name contains one of these comma-separated strings (prints the table; the files change only with explicit -out or -doc)")
 	flag.Parse()
 	for _, f := range strings.Split(*threads, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -236,7 +236,7 @@ func run(c config) error {
 
 	compiled := map[string]string{} // original model -> optimized file, "" when compile failed
 	for _, bc := range cases(c.models, c.ocr) {
-		if c.only != "" && !strings.Contains(bc.Name, c.only) {
+		if c.only != "" && !matchesAny(bc.Name, c.only) {
 			continue
 		}
 		variants := []struct{ name, file string }{{"original", bc.Model}}
@@ -720,4 +720,15 @@ func inputShapeOf(bc benchCase) string {
 		return ""
 	}
 	return inputShape(m, bc.Dims)
+}
+
+// matchesAny reports whether name contains one of the comma-separated
+// strings in list.
+func matchesAny(name, list string) bool {
+	for _, s := range strings.Split(list, ",") {
+		if s != "" && strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -103,6 +103,7 @@ func run(models, outPath string) error {
 	var summary strings.Builder
 	summary.WriteString("| model | balance | stages (nodes) | slowest/mean nncc | slowest/mean onnxruntime | bytes crossing cuts | chain = whole (nncc, onnxruntime) |\n|---|---|---|---|---|---|---|\n")
 	var details strings.Builder
+	var evenest []string
 	for _, c := range cases(models) {
 		if _, err := os.Stat(c.Model); err != nil {
 			fmt.Fprintf(&details, "### %s\n\n%s is missing (run passes/testdata/models/fetch.sh); not measured.\n\n", c.Name, c.Model)
@@ -132,10 +133,22 @@ func run(models, outPath string) error {
 				ratio(r.NNCCMS), ratio(r.ORTMS), human(cross), verdict(r.NNCCOK, true), verdict(r.ORTOK, r.ORTMS != nil))
 		}
 		details.WriteString(detail(c, m, byBalance[1]))
+		if haveORT {
+			best := byBalance[0]
+			for _, r := range byBalance[1:] {
+				if spread(r.ORTMS) < spread(best.ORTMS) {
+					best = r
+				}
+			}
+			evenest = append(evenest, fmt.Sprintf("%s: %s (%.2f)", c.Name, best.Balance, spread(best.ORTMS)))
+		}
 	}
 	b.WriteString("## Summary\n\n")
 	b.WriteString("Each model split three ways. *slowest/mean* is the slowest stage's time over the mean stage time (1.00 is a perfect balance; a pipeline runs at the pace of its slowest stage). *chain = whole*: the stages run in order, each fed by name from the graph inputs and earlier stages' outputs, give the whole model's outputs within 1e-5 of their range.\n\n")
 	b.WriteString(summary.String())
+	if len(evenest) > 0 {
+		b.WriteString("\nThe most even split in onnxruntime per model came from: " + strings.Join(evenest, "; ") + ". `--balance latency` balances the engine it measures, nncc's runtime; engines differ in their per-operator speeds, so for a pipeline served by onnxruntime compare the flops and latency rows.\n")
+	}
 	b.WriteString("\n## Per model (balanced on latency)\n\n")
 	b.WriteString(details.String())
 	return onnx.WriteFileAtomic(outPath, []byte(b.String()))
@@ -152,11 +165,15 @@ Triton ensemble repository (see docs/cli.md). The commands are
 ` + "`nncc split MODEL -o DIR --balance B ...`" + ` with the flags shown per model.
 
 Costs: *flops* from shapes inferred after binding the inputs; *latency* from
-timing every node in nncc's runtime (median of 5 runs, each step the lesser
+timing every node in nncc's runtime (least of 5 runs, each step the lesser
 of its wall and process CPU time, a fused step charged to its first node);
 *params* balances the weight bytes each stage holds. Stage latencies below
 are measured on the written stage files: in rounds visiting every stage in
 turn, a stage's figure the least of its per-round medians (` + fmt.Sprint(*rounds) + ` rounds of ` + fmt.Sprint(*iters) + ` runs), one thread.
+The *planned* column sums the node times the plan used (CPU time where the
+machine was busy); the *nncc* and *onnxruntime* columns are wall-clock times
+of the stage files, so on a loaded machine (see the load average) they run
+above the plan; compare the ratios within a column.
 *Bytes crossing a cut* are the tensors produced before it and read after
 it, skip connections included, at the bound shapes (graph inputs, which go
 to their readers straight from the caller, are not counted).
@@ -459,6 +476,16 @@ func maxMean(xs []float64) string {
 		mx = math.Max(mx, x)
 	}
 	return fmt.Sprintf("%.3f / %.3f ms = %.2f", mx, sum/float64(len(xs)), mx/(sum/float64(len(xs))))
+}
+
+// spread is the slowest over the mean of xs.
+func spread(xs []float64) float64 {
+	var sum, mx float64
+	for _, x := range xs {
+		sum += x
+		mx = math.Max(mx, x)
+	}
+	return mx / (sum / float64(len(xs)))
 }
 
 func ratio(xs []float64) string {

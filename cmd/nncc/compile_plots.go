@@ -23,7 +23,6 @@ func writeReportPlots(rep *passes.Report, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	wrote := 0
 	for i, pr := range rep.Passes {
 		d, ok := pr.Details.(*passes.QuantizeDetails)
 		if !ok {
@@ -49,7 +48,6 @@ func writeReportPlots(rep *passes.Report, dir string) error {
 			if err := savePNG(p, filepath.Join(dir, base+"-sqnr.png")); err != nil {
 				return err
 			}
-			wrote++
 		}
 		if b := d.Budget; b != nil {
 			p := plot.New()
@@ -70,11 +68,7 @@ func writeReportPlots(rep *passes.Report, dir string) error {
 			if err := savePNG(p, filepath.Join(dir, base+"-accuracy.png")); err != nil {
 				return err
 			}
-			wrote++
 		}
-	}
-	if wrote == 0 {
-		fmt.Fprintln(os.Stderr, "nncc: --report-plots: no quantize pass measured anything to plot")
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ DIR and run the stages in order.`,
 	f.BoolVar(&opts.Force, "force", false, "write into a non-empty DIR (removes only files an earlier split wrote)")
 	f.StringVar(&opts.Name, "name", "", "Triton model name (default: the model file's base name)")
 	f.IntVar(&opts.MaxBatchSize, "max-batch-size", 0, "Triton max_batch_size; > 0 needs a symbolic leading batch dim on every stage tensor")
-	f.IntVar(&opts.Runs, "runs", 5, "timed runs per node for --balance latency (median)")
+	f.IntVar(&opts.Runs, "runs", 5, "timed runs per node for --balance latency (each node's least time counts)")
 	f.IntVar(&opts.Threads, "threads", 1, "runtime threads for --balance latency")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed of the random inputs --balance latency runs on")
 	return cmd

@@ -133,6 +133,17 @@ func verifySplitDir(opts *VerifyOptions, w io.Writer) error {
 	for _, v := range ref.Graph.Outputs {
 		refOuts = append(refOuts, v.Name)
 	}
+	var refIns []string
+	for _, v := range ref.Graph.Inputs {
+		if v.Const == nil {
+			refIns = append(refIns, v.Name)
+		}
+	}
+	for _, name := range c.Manifest.Inputs {
+		if !slices.Contains(refIns, name) {
+			return failedError(fmt.Errorf("the split in %s takes input %q, which %s does not have (inputs %q)", opts.Candidate, name, opts.Reference, refIns))
+		}
+	}
 	if !slices.Equal(refOuts, c.Manifest.Outputs) {
 		return failedError(fmt.Errorf("%s has outputs %q, the split in %s %q", opts.Reference, refOuts, opts.Candidate, c.Manifest.Outputs))
 	}

@@ -22,7 +22,7 @@ var dwkISAs = []dwkISA{{"dwkAvx512", "Z", 16}, {"dwkAvx2", "Y", 8}}
 // run of inputs (for horizontal stride 2 the copy is split into even and
 // odd columns), so a tap is one unaligned load per vector of outputs:
 //
-//	out[r·outRow + j] = min(max(bias + Σ_t w[t]·in[r·inRow + offs[t] + j], lo), hi)
+//	out[r·outRow + j] = min(max((Σ_t w[t]·in[r·inRow + offs[t] + j]) + bias, lo), hi)
 //
 // for r < rows and j < cols, with inRow, outRow and offs in bytes. Rows
 // go four at a time (one tap of four rows is four independent
@@ -31,8 +31,12 @@ var dwkISAs = []dwkISA{{"dwkAvx512", "Z", 16}, {"dwkAvx2", "Y", 8}}
 // or a lane mask for VMASKMOVPS). Loads past the last column read the
 // copy's next row or its slack; their lanes are never stored.
 //
+// The sum runs over the taps in order from zero, each product rounded
+// before it is added, and the bias comes last: the same operations as
+// the portable row updates (depthwisePlane), so both give the same bits.
+//
 // Registers: accumulators V0..V7, weight V8, bias V9, lo V10, hi V11,
-// AVX2's store mask V12 (AVX-512's K1). DI and SI the row group's output
+// AVX2's store mask V12 (AVX-512's K1), products V13..V15. DI and SI the row group's output
 // and input, R8 and R9 the column cursors, CX the columns left, R10 and
 // R11 the tap offset and weight cursors, R12 the taps left, DX inRow,
 // R14 3·inRow, R13 outRow.
@@ -134,7 +138,7 @@ func dwkTile(a *asm, isa dwkISA, label string, R, V int, masked bool) {
 	v := func(i int) string { return fmt.Sprintf("%s%d", isa.reg, i) }
 	vb := 4 * isa.lanes
 	for i := 0; i < R*V; i++ {
-		a.i("VMOVAPS %s, %s", v(9), v(i))
+		a.i("VXORPS %s, %s, %s", v(i), v(i), v(i))
 	}
 	a.i("MOVQ offs+48(FP), R10")
 	a.i("MOVQ w+64(FP), R11")
@@ -150,9 +154,15 @@ func dwkTile(a *asm, isa dwkISA, label string, R, V int, masked bool) {
 		return fmt.Sprint(vb * j)
 	}
 	rowAddr := []string{"(BX)", "(BX)(DX*1)", "(BX)(DX*2)", "(BX)(R14*1)"}
+	// Products rounded, then added (no fused multiply-add), so that
+	// the sums are bit for bit those of the portable row updates.
+	t := 0
 	for j := 0; j < V; j++ {
 		for r := 0; r < R; r++ {
-			a.i("VFMADD231PS %s%s, %s, %s", off(j), rowAddr[r], v(8), v(r*V+j))
+			tmp := v(13 + t%3)
+			t++
+			a.i("VMULPS %s%s, %s, %s", off(j), rowAddr[r], v(8), tmp)
+			a.i("VADDPS %s, %s, %s", tmp, v(r*V+j), v(r*V+j))
 		}
 	}
 	a.i("ADDQ $8, R10")
@@ -164,6 +174,7 @@ func dwkTile(a *asm, isa dwkISA, label string, R, V int, masked bool) {
 	for r := 0; r < R; r++ {
 		for j := 0; j < V; j++ {
 			z := v(r*V + j)
+			a.i("VADDPS %s, %s, %s", v(9), z, z)
 			a.i("VMAXPS %s, %s, %s", z, v(10), z)
 			a.i("VMINPS %s, %s, %s", z, v(11), z)
 			dst := off(j) + outAddr[r]

@@ -50,6 +50,8 @@ var outputs = []struct {
 	{"convtranspose_amd64_decl.go", genConvTransposeDecl, true},
 	{"elem_amd64.s", genElem, false},
 	{"elem_amd64_decl.go", genElemDecl, true},
+	{"mathf2_amd64.s", genMathf2, false},
+	{"mathf2_amd64_decl.go", genMathf2Decl, true},
 }
 
 // generate writes all generated files into dir.

@@ -27,6 +27,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nncc/nncc/ir"
@@ -117,11 +118,11 @@ func main() {
 	flag.Parse()
 	if *measure != "" {
 		th, _ := strconv.Atoi(*threadList)
-		ms, err := timeModel(*measure, *iters, th)
+		wall, cpu, err := timeModel(*measure, *iters, th)
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(ms)
+		fmt.Println(wall, cpu)
 		return
 	}
 	self, err := os.Executable()
@@ -151,23 +152,23 @@ func main() {
 		}
 		threads = append(threads, t)
 	}
-	// times[kind][thread][case] holds one median per round.
+	// times[kind][thread][case] holds one sample per round.
 	kinds := []string{"after", "ort"}
 	if *before != "" {
 		kinds = []string{"before", "after", "ort"}
 	}
-	times := map[string][][][]float64{}
+	times := map[string][][][]sample{}
 	for _, k := range kinds {
-		times[k] = make([][][]float64, len(threads))
+		times[k] = make([][][]sample, len(threads))
 		for t := range threads {
-			times[k][t] = make([][]float64, len(cases))
+			times[k][t] = make([][]sample, len(cases))
 		}
 	}
 	for r := 0; r < *rounds; r++ {
 		for ti, th := range threads {
 			for ci, f := range files {
 				for _, k := range kinds {
-					var ms float64
+					var ms sample
 					var err error
 					switch k {
 					case "before":
@@ -193,16 +194,17 @@ func main() {
 	os.Stdout.WriteString(table)
 }
 
-// timeModel runs the model once to warm up, then iters times, and
-// returns the median milliseconds of Session.Run.
-func timeModel(file string, iters, threads int) (float64, error) {
+// timeModel runs the model three times to warm up, then iters times,
+// and returns the median wall milliseconds of Session.Run and the
+// process CPU milliseconds per run.
+func timeModel(file string, iters, threads int) (wall, cpu float64, err error) {
 	m, err := onnx.Load(file)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	s, err := nrt.NewSession(m, nrt.Options{Threads: threads})
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	in := m.Graph.Inputs[0]
 	dims, _ := in.Type.Shape.Static()
@@ -211,18 +213,28 @@ func timeModel(file string, iters, threads int) (float64, error) {
 	feed := map[string]*ir.Tensor{in.Name: ir.FromFloat32(dims, x)}
 	for i := 0; i < 3; i++ {
 		if _, err := s.Run(feed); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	ms := make([]float64, iters)
+	c0 := cpuTime()
 	for i := range ms {
 		t0 := time.Now()
 		if _, err := s.Run(feed); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		ms[i] = float64(time.Since(t0).Nanoseconds()) / 1e6
 	}
-	return median(ms), nil
+	return median(ms), (cpuTime() - c0) / float64(iters), nil
+}
+
+// cpuTime is the process's user and system CPU time in milliseconds.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e6
 }
 
 func median(s []float64) float64 {
@@ -235,30 +247,40 @@ func median(s []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
-func run(bin string, args ...string) (float64, error) {
+// sample is one measurement: median wall and CPU milliseconds per run.
+type sample struct{ wall, cpu float64 }
+
+func run(bin string, args ...string) (sample, error) {
 	out, err := exec.Command(bin, args...).Output()
 	if err != nil {
-		return 0, fmt.Errorf("%s: %v", bin, err)
+		return sample{}, fmt.Errorf("%s: %v", bin, err)
 	}
-	return strconv.ParseFloat(strings.TrimSpace(string(out)), 64)
+	var v sample
+	if _, err := fmt.Sscan(string(out), &v.wall, &v.cpu); err != nil {
+		return sample{}, fmt.Errorf("%s: %v in %q", bin, err, out)
+	}
+	return v, nil
 }
 
-func runORT(js, file string, iters, threads int) (float64, error) {
+// runORT times the model in onnxruntime: the median wall time and the
+// process CPU time per run that ortrun.js reports.
+func runORT(js, file string, iters, threads int) (sample, error) {
 	out, err := exec.Command("node", js, "bench", "--model", file, "--iters", fmt.Sprint(iters),
 		"--warmup", "3", "--threads", fmt.Sprint(threads)).Output()
 	if err != nil {
-		return 0, fmt.Errorf("ortrun.js: %v", err)
+		return sample{}, fmt.Errorf("ortrun.js: %v", err)
 	}
 	var res struct {
-		Median float64 `json:"median_ms"`
+		Median float64  `json:"median_ms"`
+		CPU    *float64 `json:"cpu_ms"`
 	}
-	if err := json.Unmarshal(out, &res); err != nil {
-		return 0, fmt.Errorf("ortrun.js: %v in %q", err, out)
+	if err := json.Unmarshal(out, &res); err != nil || res.CPU == nil {
+		return sample{}, fmt.Errorf("ortrun.js: no median_ms and cpu_ms in %q (%v)", out, err)
 	}
-	return res.Median, nil
+	return sample{wall: res.Median, cpu: *res.CPU}, nil
 }
 
-func render(kinds []string, threads []int, times map[string][][][]float64, rounds, iters int) string {
+func render(kinds []string, threads []int, times map[string][][][]sample, rounds, iters int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n<!-- generated by runtime/internal/opbench; edits here are overwritten -->\n\n", begin)
 	cpu := "unknown"
@@ -271,43 +293,61 @@ func render(kinds []string, threads []int, times map[string][][][]float64, round
 		}
 	}
 	commit, _ := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
-	load, _ := os.ReadFile("/proc/loadavg")
+	load := strings.Fields(readFile("/proc/loadavg"))
 	fmt.Fprintf(&b, "- CPU: %s (%d logical CPUs); Go %s\n", cpu, runtime.NumCPU(), runtime.Version())
 	fmt.Fprintf(&b, "- commit %s, measured %s, load average at the end: %s\n", strings.TrimSpace(string(commit)),
-		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
-	fmt.Fprintf(&b, "- %d interleaved rounds of %d timed runs each; medians of the rounds' medians, in µs\n\n", rounds, iters)
+		time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(load[:min(3, len(load))], " "))
+	fmt.Fprintf(&b, "- %d interleaved rounds of %d timed runs each; µs per run, medians over the rounds\n", rounds, iters)
+	fmt.Fprintf(&b, "- cpu: process CPU time (all threads) per run, the steadier figure on a loaded machine; wall: median latency\n\n")
+	names := map[string]string{"before": "before", "after": "after", "ort": "ort"}
 	for ti, th := range threads {
 		fmt.Fprintf(&b, "**%d thread(s)**\n\n", th)
 		hdr, sep := "| node |", "|---|"
-		for _, k := range kinds {
-			name := map[string]string{"before": "nncc before", "after": "nncc after", "ort": "onnxruntime"}[k]
-			hdr += " " + name + " |"
+		for _, metric := range []string{"cpu", "wall"} {
+			for _, k := range kinds {
+				hdr += fmt.Sprintf(" %s %s |", names[k], metric)
+				sep += "---:|"
+			}
+			if slices.Contains(kinds, "before") {
+				hdr += fmt.Sprintf(" before/after %s |", metric)
+				sep += "---:|"
+			}
+			hdr += fmt.Sprintf(" after/ort %s |", metric)
 			sep += "---:|"
 		}
-		if slices.Contains(kinds, "before") {
-			hdr += " before/after |"
-			sep += "---:|"
-		}
-		hdr += " nncc/ort |"
-		sep += "---:|"
 		fmt.Fprintf(&b, "%s\n%s\n", hdr, sep)
 		for ci, c := range cases {
 			row := "| " + c.name + " |"
-			med := map[string]float64{}
-			for _, k := range kinds {
-				med[k] = median(times[k][ti][ci])
-				row += fmt.Sprintf(" %.0f |", 1000*med[k])
+			for _, metric := range []string{"cpu", "wall"} {
+				med := map[string]float64{}
+				for _, k := range kinds {
+					var v []float64
+					for _, s := range times[k][ti][ci] {
+						if metric == "cpu" {
+							v = append(v, s.cpu)
+						} else {
+							v = append(v, s.wall)
+						}
+					}
+					med[k] = median(v)
+					row += fmt.Sprintf(" %.0f |", 1000*med[k])
+				}
+				if slices.Contains(kinds, "before") {
+					row += fmt.Sprintf(" %.1f× |", med["before"]/med["after"])
+				}
+				row += fmt.Sprintf(" %.2f |", med["after"]/med["ort"])
 			}
-			if slices.Contains(kinds, "before") {
-				row += fmt.Sprintf(" %.1f× |", med["before"]/med["after"])
-			}
-			row += fmt.Sprintf(" %.2f |", med["after"]/med["ort"])
 			fmt.Fprintln(&b, row)
 		}
 		fmt.Fprintln(&b)
 	}
 	fmt.Fprintf(&b, "%s\n", end)
 	return b.String()
+}
+
+func readFile(name string) string {
+	data, _ := os.ReadFile(name)
+	return string(data)
 }
 
 // rewrite replaces the opbench block of doc with table (appending it when
