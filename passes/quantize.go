@@ -108,7 +108,7 @@ func runQuantize(c *Context) error {
 		o.Exclude[x] = true
 	}
 	if p := o.Percentile; p <= 50 || p > 100 {
-		return fmt.Errorf("percentile %v is outside (50, 100]", p)
+		return fmt.Errorf("%w: percentile %v is outside (50, 100]", ErrBadOption, p)
 	}
 	static := o.Mode == quant.Static
 	if static && c.Calib == nil {
