@@ -3,7 +3,6 @@ package quant
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 
 	"github.com/nncc/nncc/budget"
@@ -255,5 +254,3 @@ func Int8Fraction(orig, q *ir.Model) float64 {
 	}
 	return math.Min(1, i/f)
 }
-
-var _ = slices.Sort[[]string]
