@@ -2,7 +2,6 @@ package passes
 
 import (
 	"encoding/binary"
-	"math"
 	"slices"
 	"strings"
 
@@ -322,5 +321,3 @@ func dropConsts(g *ir.Graph, drop map[*ir.Value]bool) {
 	}
 	g.Consts = kept
 }
-
-var _ = math.MaxFloat32

@@ -28,8 +28,13 @@ that alone reads it. A weight shared by several nodes is quantized once.
 Layout ops (Reshape, Transpose, Flatten, Squeeze, Unsqueeze, MaxPool,
 Slice, ...) pass a quantized input on with the same scale and zero point.
 format=qop then rewrites Conv into QLinearConv and MatMul into
-QLinearMatMul where the pattern allows (the rest stays QDQ). The model is
-raised to opset 13 first when older.
+QLinearMatMul where the pattern allows (the rest stays QDQ, which
+onnxruntime runs too; QLinearAdd and the other com.microsoft contrib ops
+are not produced). The model is raised to opset 13 first when older.
+Weights use 7 bits by default (reduce-range): onnxruntime's x86 u8·s8
+kernels can saturate int16 pair sums with full 8-bit weights (measured:
+the digits CNN loses a sample there without it); reduce-range=false
+keeps 8 bits, which PaddleOCR's classifier prefers (no loss at all).
 
 Dynamic mode quantizes MatMul/Gemm (and Conv when ops= names it) weights
 to int8 and their inputs at run time: DynamicQuantizeLinear →
@@ -103,7 +108,7 @@ func runQuantize(c *Context) error {
 		o.Exclude[x] = true
 	}
 	if p := o.Percentile; p <= 50 || p > 100 {
-		return fmt.Errorf("percentile %v is outside (50, 100]", p)
+		return fmt.Errorf("%w: percentile %v is outside (50, 100]", ErrBadOption, p)
 	}
 	static := o.Mode == quant.Static
 	if static && c.Calib == nil {
@@ -135,7 +140,7 @@ func runQuantize(c *Context) error {
 	}
 	var st quant.Stats
 	if static {
-		st, err = quant.Calibrate(orig, plan.Tensors(), c.Calib, o.Method, o.Percentile, o.Activations, o.Run)
+		st, err = quant.Calibrate(orig, plan.AllTensors(), c.Calib, o.Method, o.Percentile, o.Activations, o.Run)
 		if err != nil {
 			return fmt.Errorf("calibration: %w", err)
 		}
@@ -164,15 +169,21 @@ func runQuantize(c *Context) error {
 	if static {
 		d.Method, d.Samples = o.Method, c.Calib.Len()
 	}
-	returned := map[string]bool{}
+	returned := map[string]string{}
 	if fb != nil {
+		rank := map[string]int{}
+		for i, r := range fb.Ranking {
+			rank[r.ID] = i
+		}
 		for _, id := range fb.Returned {
-			returned[id] = true
+			r := fb.Ranking[rank[id]]
+			returned[id] = fmt.Sprintf("returned to float by the accuracy budget: quantized alone it is the %s most damaging layer (output SQNR %.1f dB); all layers int8 lose %.2f points, more than the %.2f allowed",
+				ordinal(rank[id]+1), r.SQNR, fb.FirstDrop, fb.MaxDrop)
 		}
 	}
 	for _, dcl := range p.Declined {
-		if returned[dcl.Node] {
-			dcl.Reason = "returned to float by the accuracy budget (among the layers that damage the output most alone)"
+		if why, ok := returned[dcl.Node]; ok {
+			dcl.Reason = why
 		}
 		d.Float = append(d.Float, dcl)
 		c.Declinef(nodeByID(c.Model, dcl.Node), "left in float: %s", dcl.Reason)
@@ -205,4 +216,18 @@ func nodeByID(m *ir.Model, id string) *ir.Node {
 		}
 	}
 	return nil
+}
+
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nncc/nncc/budget"
@@ -14,6 +15,7 @@ import (
 	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
 	"github.com/nncc/nncc/passes"
+	"github.com/nncc/nncc/testmodels"
 )
 
 const digitsData = "../testmodels/data"
@@ -255,4 +257,110 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// MatMul with a constant weight becomes QLinearMatMul with per-column
+// weight scales (qop), or stays QDQ; both run in onnxruntime, agree with
+// nncc and pass the checker. A shared weight is quantized once.
+func TestQuantizeMatMulShared(t *testing.T) {
+	b := testmodels.NewBuilder("mm", 13)
+	x := b.Input("x", ir.Float32, 16, 8)
+	w := b.F32("w", []int64{8, 6}, randF32(3, 48, -1, 1))
+	y1 := b.Node("MatMul", []*ir.Value{x, w})
+	y2 := b.Node("MatMul", []*ir.Value{b.Node("Relu", []*ir.Value{x}), w})
+	b.Output(y1, y2)
+	xs := ir.FromFloat32([]int64{16, 8}, randF32(4, 128, -2, 2))
+	d, err := calib.FromTensors(map[string]*ir.Tensor{"x": xs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, spec := range []string{"quantize", "quantize{format=qop}"} {
+		m := b.Model().Clone()
+		want := outputs(t, m, map[string]*ir.Tensor{"x": xs})
+		if _, err := mustParse(t, spec).Run(m, passes.RunOptions{Calib: d}); err != nil {
+			t.Fatal(err)
+		}
+		int8s := 0
+		for _, v := range m.Graph.Consts {
+			if v.Const.DType == ir.Int8 && len(v.Const.Dims) == 2 {
+				int8s++
+			}
+		}
+		if int8s != 1 {
+			t.Errorf("%s: %d int8 weight constants, want 1 (shared)", spec, int8s)
+		}
+		if spec != "quantize" && countOps(m, "QLinearMatMul") != 2 {
+			t.Errorf("%s: %d QLinearMatMul, want 2", spec, countOps(m, "QLinearMatMul"))
+		}
+		got := outputs(t, m, map[string]*ir.Tensor{"x": xs})
+		ort := ortOutputs(t, m, map[string]*ir.Tensor{"x": xs})
+		for i, o := range m.Graph.Outputs {
+			diff, rng := maxDiff(t, got[o.Name], want[o.Name])
+			odiff, _ := maxDiff(t, ort[i], want[o.Name])
+			if diff > 0.05*rng || odiff > 0.05*rng {
+				t.Errorf("%s: output %s off by %.4f (nncc), %.4f (onnxruntime) of range %.2f", spec, o.Name, diff, odiff, rng)
+			}
+		}
+		checkONNX(t, m)
+	}
+}
+
+// exclude= leaves the named node in float and says so; ops= adds op types.
+func TestQuantizeExcludeOps(t *testing.T) {
+	cnn := "../testmodels/digits_cnn.onnx"
+	cx := filepath.Join(digitsData, "digits_calib_x.npy")
+	q, rep := quantizeModel(t, cnn, "default,quantize{exclude=/features/features.0/Conv}", cx, 1, nil)
+	d := rep.Passes[len(rep.Passes)-1].Details.(*passes.QuantizeDetails)
+	if len(d.Layers) != 2 || len(d.Float) != 1 || d.Float[0].Node != "/features/features.0/Conv" || d.Float[0].Reason != "excluded" {
+		t.Errorf("layers %d, float %+v", len(d.Layers), d.Float)
+	}
+	for _, n := range q.Graph.Nodes {
+		if n.Name == "/features/features.0/Conv" && n.Inputs[1].Const == nil {
+			t.Error("the excluded Conv reads a dequantized weight")
+		}
+	}
+	_, rep = quantizeModel(t, cnn, "default,quantize{ops=Conv:Gemm:AveragePool}", cx, 1, nil)
+	d = rep.Passes[len(rep.Passes)-1].Details.(*passes.QuantizeDetails)
+	if len(d.Layers) != 4 {
+		t.Errorf("%d layers with AveragePool added, want 4", len(d.Layers))
+	}
+}
+
+// The accuracy budget returns the most damaging layers to float until
+// the drop is within --max-drop, and says which and why. (Aggressive
+// percentile clipping makes the first Conv cost accuracy.)
+func TestQuantizeBudgetFallback(t *testing.T) {
+	cnn := "../testmodels/digits_cnn.onnx"
+	x, y := filepath.Join(digitsData, "digits_test_x.npy"), filepath.Join(digitsData, "digits_test_y.npy")
+	f, _ := onnx.Load(cnn)
+	mustParseRun(t, f, "default", passes.RunOptions{})
+	ed, err := calib.Load(f, []string{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := budget.NewEvaluator(ed, loadNPY(t, y).Int64s())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := budget.New(f, ev, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, rep := quantizeModel(t, cnn, "default,quantize{method=percentile,percentile=95}", filepath.Join(digitsData, "digits_calib_x.npy"), 1, b)
+	d := rep.Passes[len(rep.Passes)-1].Details.(*passes.QuantizeDetails)
+	fb := d.Budget
+	if fb == nil || fb.FirstDrop <= 0.5 || !fb.Holds || fb.FinalDrop > 0.5 || len(fb.Returned) == 0 || len(fb.Returned) == 3 {
+		t.Fatalf("budget record %+v", fb)
+	}
+	if len(d.Float) != len(fb.Returned) || !strings.Contains(d.Float[0].Reason, "accuracy budget") {
+		t.Errorf("float nodes %+v", d.Float)
+	}
+	s, err := ev.Score(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Drop(s) > 0.5 {
+		t.Errorf("kept model loses %.2f points", b.Drop(s))
+	}
+	t.Logf("all int8 −%.2f points; returned %v; kept −%.2f points", fb.FirstDrop, fb.Returned, fb.FinalDrop)
 }

@@ -93,7 +93,8 @@ func transpose2(t *ir.Tensor) *ir.Tensor {
 
 func (p *Plan) applyDynamic() (*Result, error) {
 	g := p.Model.Graph
-	b := &builder{g: g, nm: newNamer(g)}
+	nm := newNamer(g)
+	builders := map[*ir.Graph]*builder{}
 	res := &Result{}
 	repl := map[*ir.Node][]*ir.Node{}
 	// One quantized weight per (weight, transposed) pair.
@@ -101,16 +102,26 @@ func (p *Plan) applyDynamic() (*Result, error) {
 		q, scale *ir.Value
 		scales   []float32
 	}
-	shared := map[*ir.Value]map[bool]*wq{}
+	type wkey struct {
+		g *ir.Graph
+		v *ir.Value
+	}
+	shared := map[wkey]map[bool]*wq{}
 	for _, l := range p.Layers {
 		n := l.Node
+		b := builders[l.Graph]
+		if b == nil {
+			b = &builder{g: l.Graph, nm: nm}
+			builders[l.Graph] = b
+		}
+		wk := wkey{l.Graph, l.Weight}
 		x := l.Acts[0]
 		wt := l.Weight.Const
 		trans := n.OpType == "Gemm" && n.AttrInt("transB", 0) != 0
-		if shared[l.Weight] == nil {
-			shared[l.Weight] = map[bool]*wq{}
+		if shared[wk] == nil {
+			shared[wk] = map[bool]*wq{}
 		}
-		w := shared[l.Weight][trans]
+		w := shared[wk][trans]
 		if w == nil {
 			if trans {
 				wt = transpose2(wt)
@@ -132,7 +143,7 @@ func (p *Plan) applyDynamic() (*Result, error) {
 				q.Data[i] = byte(int8(math.Max(-qm, math.Min(qm, math.RoundToEven(float64(v)/float64(s))))))
 			}
 			w = &wq{q: b.konst(l.Weight.Name+"_quantized", q), scales: scales}
-			shared[l.Weight][trans] = w
+			shared[wk][trans] = w
 		}
 		alpha := float32(1)
 		if n.OpType == "Gemm" {
@@ -215,16 +226,21 @@ func (p *Plan) applyDynamic() (*Result, error) {
 		res.Layers = append(res.Layers, &LayerReport{ID: l.ID, OpType: l.OpType,
 			WeightScaleMin: minF(w.scales), WeightScaleMax: maxF(w.scales), WeightChannels: len(w.scales)})
 	}
-	var nodes []*ir.Node
-	for _, n := range g.Nodes {
-		if r, ok := repl[n]; ok {
-			nodes = append(nodes, r...)
-		} else {
-			nodes = append(nodes, n)
+	g.Walk(func(sg *ir.Graph) {
+		if builders[sg] == nil {
+			return
 		}
-	}
-	g.Nodes = nodes
-	dropUnusedConsts(g)
+		var nodes []*ir.Node
+		for _, n := range sg.Nodes {
+			if r, ok := repl[n]; ok {
+				nodes = append(nodes, r...)
+			} else {
+				nodes = append(nodes, n)
+			}
+		}
+		sg.Nodes = nodes
+	})
+	g.Walk(dropUnusedConsts)
 	return res, nil
 }
 

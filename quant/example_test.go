@@ -26,7 +26,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	st, err := quant.Calibrate(m, p.Tensors(), data, o.Method, 0, p.Config.Activations, o.Run)
+	st, err := quant.Calibrate(m, p.AllTensors(), data, o.Method, 0, p.Config.Activations, o.Run)
 	if err != nil {
 		panic(err)
 	}

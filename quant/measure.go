@@ -25,46 +25,73 @@ func SQNR(signal, noise float64) float64 {
 // tensor name, Σ ref² and Σ (ref − q)². Both models must compute the
 // tensors named.
 func energies(ref, q *ir.Model, names []string, data calib.Dataset, limit int, o RunOptions) (sig, noise map[string]float64, err error) {
-	refOuts := map[int]map[string][]float32{}
-	keep := func(outs map[string]*ir.Tensor) map[string][]float32 {
-		m := map[string][]float32{}
-		for _, n := range names {
-			if t := outs[n]; t != nil && t.DType == ir.Float32 {
-				m[n] = slices.Clone(t.Float32View())
-			}
-		}
-		return m
-	}
 	o.Progress = nil
-	if err := forBatches(ref, names, data, limit, "", o, func(start int, outs map[string]*ir.Tensor) error {
-		refOuts[start] = keep(outs)
-		return nil
-	}); err != nil {
-		return nil, nil, err
-	}
 	sig, noise = map[string]float64{}, map[string]float64{}
-	err = forBatches(q, names, data, limit, "", o, func(start int, outs map[string]*ir.Tensor) error {
-		r := refOuts[start]
+	err = forBatches2([]*ir.Model{ref, q}, names, data, limit, "", o, func(_ int, outs []map[string]*ir.Tensor) error {
 		for _, n := range names {
-			x, ok := r[n]
-			t := outs[n]
-			if !ok || t == nil || t.DType != ir.Float32 || len(x) != len(t.Float32View()) {
+			x, y := outs[0][n], outs[1][n]
+			if x == nil || y == nil || x.DType != ir.Float32 || y.DType != ir.Float32 || x.NumElements() != y.NumElements() {
 				return fmt.Errorf("quant: tensor %s differs in type or size between the models", n)
 			}
 			s, e := 0.0, 0.0
+			yv := y.Float32View()
+			for i, xv := range x.Float32View() {
+				xf := float64(xv)
+				s += xf * xf
+				d := xf - float64(yv[i])
+				e += d * d
+			}
+			sig[n] += s
+			noise[n] += e
+		}
+		return nil
+	})
+	return sig, noise, err
+}
+
+// refOutputs keeps ref's graph outputs on the first limit samples, by
+// batch start, for comparing many candidates against (graph outputs are
+// small; intermediate tensors are compared batch by batch instead).
+func refOutputs(ref *ir.Model, data calib.Dataset, limit int, o RunOptions) (map[int]map[string][]float32, []string, error) {
+	var names []string
+	for _, v := range ref.Graph.Outputs {
+		names = append(names, v.Name)
+	}
+	o.Progress = nil
+	outs := map[int]map[string][]float32{}
+	err := forBatches(ref, names, data, limit, "", o, func(start int, b map[string]*ir.Tensor) error {
+		m := map[string][]float32{}
+		for _, n := range names {
+			if t := b[n]; t != nil && t.DType == ir.Float32 {
+				m[n] = slices.Clone(t.Float32View())
+			}
+		}
+		outs[start] = m
+		return nil
+	})
+	return outs, names, err
+}
+
+// outputSQNRAgainst is OutputSQNR with the reference outputs given.
+func outputSQNRAgainst(ref map[int]map[string][]float32, names []string, q *ir.Model, data calib.Dataset, limit int, o RunOptions) (float64, error) {
+	o.Progress = nil
+	s, e := 0.0, 0.0
+	err := forBatches(q, names, data, limit, "", o, func(start int, b map[string]*ir.Tensor) error {
+		for _, n := range names {
+			x, t := ref[start][n], b[n]
+			if x == nil || t == nil || t.DType != ir.Float32 || len(x) != len(t.Float32View()) {
+				return fmt.Errorf("quant: output %s differs in type or size between the models", n)
+			}
 			for i, y := range t.Float32View() {
 				xf := float64(x[i])
 				s += xf * xf
 				d := xf - float64(y)
 				e += d * d
 			}
-			sig[n] += s
-			noise[n] += e
 		}
-		delete(refOuts, start)
 		return nil
 	})
-	return sig, noise, err
+	return SQNR(s, e), err
 }
 
 // LayerSQNR sets each reported layer's SQNR: its quantized output

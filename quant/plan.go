@@ -79,6 +79,9 @@ type Layer struct {
 	ID     string
 	OpType string
 	Node   *ir.Node
+	// Graph is the graph holding Node (a subgraph in dynamic mode, which
+	// also quantizes If/Loop/Scan bodies).
+	Graph *ir.Graph
 	// Acts are the activation inputs quantized (Q/DQ pairs).
 	Acts []*ir.Value
 	// Weight is the constant weight input, or nil; WeightAxis its
@@ -112,7 +115,9 @@ func LayerID(n *ir.Node) string {
 
 // Decline is a node the plan leaves in float, and why.
 type Decline struct {
-	Node, OpType, Reason string
+	Node   string `json:"node"`
+	OpType string `json:"op_type"`
+	Reason string `json:"reason"`
 }
 
 // Plan is the first phase of quantization: which nodes are quantized and
@@ -137,6 +142,18 @@ func (p *Plan) Tensors() []string {
 		if p.same[v] == nil {
 			names = append(names, v.Name)
 		}
+	}
+	return names
+}
+
+// AllTensors returns the names of every activation tensor the plan
+// quantizes, those that reuse their input's parameters included: a plan
+// that excludes some layers (the accuracy budget's candidates) may need
+// their own ranges.
+func (p *Plan) AllTensors() []string {
+	var names []string
+	for _, v := range p.marks {
+		names = append(names, v.Name)
 	}
 	return names
 }
@@ -330,41 +347,20 @@ func NewPlan(m *ir.Model, cfg Config) (*Plan, error) {
 	}
 	p := &Plan{Model: m, Config: cfg, same: map[*ir.Value]*ir.Value{}}
 	marked := map[*ir.Value]bool{}
-	for _, n := range g.Nodes {
-		if n.Domain != "" && n.Domain != "ai.onnx" || !slices.Contains(ops, n.OpType) {
-			continue
-		}
-		id := LayerID(n)
-		var r rule
-		if cfg.Mode == Dynamic {
-			r = dynamicRules[n.OpType]
-		} else {
-			r = rules[n.OpType]
-		}
-		if r == nil {
-			p.Declined = append(p.Declined, Decline{id, n.OpType, fmt.Sprintf("%s quantization does not handle %s", cfg.Mode, n.OpType)})
-			continue
-		}
-		if cfg.Exclude[id] {
-			p.Declined = append(p.Declined, Decline{id, n.OpType, "excluded"})
-			continue
-		}
-		l, why := r(pl, n)
-		if l == nil {
-			p.Declined = append(p.Declined, Decline{id, n.OpType, why})
-			continue
-		}
-		l.ID, l.OpType, l.Node, l.Raw, l.Out = id, n.OpType, n, n.Outputs[0], n.Outputs[0]
-		if cfg.Mode == Static {
-			if act := pl.soleReader(l.Raw); act != nil && (act.OpType == "Relu" || act.OpType == "Clip") && act.Inputs[0] == l.Raw && len(act.Outputs) == 1 {
-				l.Out = act.Outputs[0]
+	graphs := []*ir.Graph{g}
+	if cfg.Mode == Dynamic {
+		graphs = nil
+		g.Walk(func(sg *ir.Graph) { graphs = append(graphs, sg) })
+	}
+	for _, sg := range graphs {
+		spl := pl
+		if sg != g {
+			spl = &planner{g: sg, ix: sg.BuildIndex(), inputs: map[*ir.Value]bool{}, cfg: cfg}
+			for _, v := range sg.Inputs {
+				spl.inputs[v] = true
 			}
-			for _, a := range l.Acts {
-				marked[a] = true
-			}
-			marked[l.Out] = true
 		}
-		p.Layers = append(p.Layers, l)
+		p.planGraph(spl, sg, ops, marked)
 	}
 	if cfg.Mode == Dynamic {
 		return p, nil
@@ -404,4 +400,45 @@ func NewPlan(m *ir.Model, cfg Config) (*Plan, error) {
 		}
 	}
 	return p, nil
+}
+
+// planGraph plans the nodes of one graph.
+func (p *Plan) planGraph(pl *planner, g *ir.Graph, ops []string, marked map[*ir.Value]bool) {
+	cfg := p.Config
+	for _, n := range g.Nodes {
+		if n.Domain != "" && n.Domain != "ai.onnx" || !slices.Contains(ops, n.OpType) {
+			continue
+		}
+		id := LayerID(n)
+		var r rule
+		if cfg.Mode == Dynamic {
+			r = dynamicRules[n.OpType]
+		} else {
+			r = rules[n.OpType]
+		}
+		if r == nil {
+			p.Declined = append(p.Declined, Decline{id, n.OpType, fmt.Sprintf("%s quantization does not handle %s", cfg.Mode, n.OpType)})
+			continue
+		}
+		if cfg.Exclude[id] {
+			p.Declined = append(p.Declined, Decline{id, n.OpType, "excluded"})
+			continue
+		}
+		l, why := r(pl, n)
+		if l == nil {
+			p.Declined = append(p.Declined, Decline{id, n.OpType, why})
+			continue
+		}
+		l.ID, l.OpType, l.Node, l.Graph, l.Raw, l.Out = id, n.OpType, n, g, n.Outputs[0], n.Outputs[0]
+		if cfg.Mode == Static {
+			if act := pl.soleReader(l.Raw); act != nil && (act.OpType == "Relu" || act.OpType == "Clip") && act.Inputs[0] == l.Raw && len(act.Outputs) == 1 {
+				l.Out = act.Outputs[0]
+			}
+			for _, a := range l.Acts {
+				marked[a] = true
+			}
+			marked[l.Out] = true
+		}
+		p.Layers = append(p.Layers, l)
+	}
 }

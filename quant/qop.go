@@ -42,7 +42,7 @@ func ToQOperator(m *ir.Model) int {
 			continue
 		}
 		dx, dw := dq(n.Inputs[0]), dq(n.Inputs[1])
-		if dx == nil || dw == nil || dw.Inputs[0].Const == nil || dx.AttrInt("axis", 1) != 1 && len(dx.Inputs[1].Const.Dims) > 0 {
+		if dx == nil || dw == nil || dw.Inputs[0].Const == nil || dw.Inputs[1].Const == nil {
 			continue
 		}
 		if dx.Inputs[1].Const == nil || len(dx.Inputs[1].Const.Dims) != 0 {
@@ -75,8 +75,8 @@ func ToQOperator(m *ir.Model) int {
 		}
 		if n.OpType == "MatMul" {
 			wd := dw.Inputs[0].Const.Dims
-			if len(wd) != 2 || dw.Attr("axis") != nil && dw.AttrInt("axis", 1) != 1 && len(dw.Inputs[1].Const.Dims) > 0 {
-				continue
+			if len(wd) != 2 || len(dw.Inputs[1].Const.Dims) > 0 && dw.AttrInt("axis", 1) != 1 {
+				continue // per-column scales only
 			}
 		}
 		var nn *ir.Node

@@ -3,7 +3,6 @@ package quant
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 
 	"github.com/nncc/nncc/budget"
@@ -71,6 +70,10 @@ type Sensitivity struct {
 // layer (lowest SQNR) comes first, ties in graph order.
 func Sensitivities(orig *ir.Model, o Options, st Stats, data calib.Dataset, ids []string) ([]Sensitivity, error) {
 	out := make([]Sensitivity, 0, len(ids))
+	ref, names, err := refOutputs(orig, data, o.samples(), o.Run)
+	if err != nil {
+		return nil, err
+	}
 	for i, id := range ids {
 		oo := o
 		oo.Exclude = map[string]bool{}
@@ -87,7 +90,7 @@ func Sensitivities(orig *ir.Model, o Options, st Stats, data calib.Dataset, ids 
 		if err != nil {
 			return nil, err
 		}
-		s, err := OutputSQNR(orig, q, data, o.samples(), o.Run)
+		s, err := outputSQNRAgainst(ref, names, q, data, o.samples(), o.Run)
 		if err != nil {
 			return nil, err
 		}
@@ -215,34 +218,39 @@ func WithBudget(orig *ir.Model, o Options, st Stats, data calib.Dataset, b *budg
 	return best.q, best.p, best.res, fb, nil
 }
 
-// WeightBytes returns the bytes of constants by dtype in m's main graph.
+// WeightBytes returns the bytes of constants by dtype in m's graphs
+// (subgraphs included).
 func WeightBytes(m *ir.Model) map[string]int64 {
 	out := map[string]int64{}
-	for _, v := range m.Graph.Consts {
-		out[v.Const.DType.String()] += v.Const.Bytes()
-	}
+	m.Graph.Walk(func(g *ir.Graph) {
+		for _, v := range g.Consts {
+			out[v.Const.DType.String()] += v.Const.Bytes()
+		}
+	})
 	return out
 }
 
 // Int8Fraction is the fraction of the weight elements of orig's layers
 // that q stores in int8 (by element count, over float32 constants of
-// orig).
+// orig, subgraphs included).
 func Int8Fraction(orig, q *ir.Model) float64 {
 	var f, i float64
-	for _, v := range orig.Graph.Consts {
-		if v.Const.DType == ir.Float32 {
-			f += float64(v.Const.NumElements())
+	orig.Graph.Walk(func(g *ir.Graph) {
+		for _, v := range g.Consts {
+			if v.Const.DType == ir.Float32 {
+				f += float64(v.Const.NumElements())
+			}
 		}
-	}
-	for _, v := range q.Graph.Consts {
-		if v.Const.DType == ir.Int8 && len(v.Const.Dims) > 0 {
-			i += float64(v.Const.NumElements())
+	})
+	q.Graph.Walk(func(g *ir.Graph) {
+		for _, v := range g.Consts {
+			if v.Const.DType == ir.Int8 && len(v.Const.Dims) > 0 {
+				i += float64(v.Const.NumElements())
+			}
 		}
-	}
+	})
 	if f == 0 {
 		return 0
 	}
 	return math.Min(1, i/f)
 }
-
-var _ = slices.Sort[[]string]

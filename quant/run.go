@@ -56,18 +56,41 @@ func withOutputs(m *ir.Model, names []string) (*ir.Model, error) {
 	return c, nil
 }
 
-// forBatches runs m over the first limit samples of data (all when limit
-// ≤ 0), batch by batch in sample order, and calls visit with each batch's
-// outputs named by names.
-func forBatches(m *ir.Model, names []string, data calib.Dataset, limit int, label string, o RunOptions, visit func(start int, outs map[string]*ir.Tensor) error) error {
+// runner runs one model batch by batch, keeping a session per batch
+// size.
+type runner struct {
+	m         *ir.Model
+	o         RunOptions
+	sess      *runtime.Session
+	sessBatch int
+}
+
+func newRunner(m *ir.Model, names []string, o RunOptions) (*runner, error) {
 	mm, err := withOutputs(m, names)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	n := data.Len()
-	if limit > 0 && limit < n {
-		n = limit
+	return &runner{m: mm, o: o}, nil
+}
+
+func (r *runner) run(in map[string]*ir.Tensor, n int) (map[string]*ir.Tensor, error) {
+	if r.sess == nil || r.sessBatch != n {
+		shapes := map[string][]int64{}
+		for k, t := range in {
+			shapes[k] = slices.Clone(t.Dims)
+		}
+		s, err := runtime.NewSession(r.m, runtime.Options{Threads: r.o.Threads, Shapes: shapes})
+		if err != nil {
+			return nil, err
+		}
+		r.sess, r.sessBatch = s, n
 	}
+	return r.sess.Run(in)
+}
+
+// batchSize is the samples per run: o.Batch (default 16), or the
+// model's fixed first input dim.
+func batchSize(m *ir.Model, o RunOptions) int {
 	batch := o.Batch
 	if batch <= 0 {
 		batch = 16
@@ -77,27 +100,38 @@ func forBatches(m *ir.Model, names []string, data calib.Dataset, limit int, labe
 			batch = int(v.Type.Shape[0].Value)
 		}
 	}
-	var sess *runtime.Session
-	sessBatch := 0
+	return batch
+}
+
+// forBatches runs the models over the first limit samples of data (all
+// when limit ≤ 0), batch by batch in sample order, and calls visit with
+// each batch's outputs named by names, one map per model. Memory holds
+// one batch at a time.
+func forBatches2(ms []*ir.Model, names []string, data calib.Dataset, limit int, label string, o RunOptions, visit func(start int, outs []map[string]*ir.Tensor) error) error {
+	rs := make([]*runner, len(ms))
+	for i, m := range ms {
+		r, err := newRunner(m, names, o)
+		if err != nil {
+			return err
+		}
+		rs[i] = r
+	}
+	n := data.Len()
+	if limit > 0 && limit < n {
+		n = limit
+	}
+	batch := batchSize(ms[0], o)
 	for start := 0; start < n; start += batch {
 		end := min(start+batch, n)
 		in, err := data.Batch(start, end)
 		if err != nil {
 			return err
 		}
-		if sess == nil || sessBatch != end-start {
-			shapes := map[string][]int64{}
-			for k, t := range in {
-				shapes[k] = slices.Clone(t.Dims)
-			}
-			if sess, err = runtime.NewSession(mm, runtime.Options{Threads: o.Threads, Shapes: shapes}); err != nil {
+		outs := make([]map[string]*ir.Tensor, len(rs))
+		for i, r := range rs {
+			if outs[i], err = r.run(in, end-start); err != nil {
 				return err
 			}
-			sessBatch = end - start
-		}
-		outs, err := sess.Run(in)
-		if err != nil {
-			return err
 		}
 		if err := visit(start, outs); err != nil {
 			return err
@@ -107,6 +141,13 @@ func forBatches(m *ir.Model, names []string, data calib.Dataset, limit int, labe
 		}
 	}
 	return nil
+}
+
+// forBatches is forBatches2 for one model.
+func forBatches(m *ir.Model, names []string, data calib.Dataset, limit int, label string, o RunOptions, visit func(start int, outs map[string]*ir.Tensor) error) error {
+	return forBatches2([]*ir.Model{m}, names, data, limit, label, o, func(start int, outs []map[string]*ir.Tensor) error {
+		return visit(start, outs[0])
+	})
 }
 
 // Stats are the calibrated ranges of activation tensors, by name.

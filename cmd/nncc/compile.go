@@ -121,6 +121,9 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	} else {
 		pl = passes.Default(m)
 	}
+	if err := needCalib(pl, opts); err != nil {
+		return err
+	}
 	before := summarize(m)
 	runOpts := passes.RunOptions{
 		VerifyEach: opts.VerifyEach, Samples: opts.Samples, Seed: opts.Seed,

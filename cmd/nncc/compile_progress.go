@@ -1,11 +1,27 @@
 package main
 
 import (
+	"errors"
 	"os"
 
+	"github.com/nncc/nncc/passes"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 )
+
+// needCalib refuses, as a usage error, a pipeline with static
+// quantization but no --calib data.
+func needCalib(pl *passes.Pipeline, opts *CompileOptions) error {
+	if len(opts.Calib) > 0 {
+		return nil
+	}
+	for _, st := range pl.Steps {
+		if st.Pass.Name == "quantize" && st.Values["mode"] != "dynamic" {
+			return usageError(errors.New("quantize (static) needs calibration data: --calib X.npy (or quantize{mode=dynamic})"))
+		}
+	}
+	return nil
+}
 
 // progressBar returns a passes.RunOptions.Progress callback that draws a
 // bar on f while f is a terminal (nil otherwise, so that logs and pipes

@@ -113,3 +113,15 @@ func writeNPY(path string, t *ir.Tensor) error {
 	}
 	return os.WriteFile(path, b.Bytes(), 0o644)
 }
+
+// Static quantization without --calib is a usage error (exit 2).
+func TestCompileQuantizeNeedsCalib(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "q.onnx")
+	code, _, stderr := nncc(t, "compile", digits+"/digits_cnn.onnx", "-o", out, "--passes", "default,quantize")
+	if code != 2 || !strings.Contains(stderr, "--calib") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if code, _, stderr := nncc(t, "compile", digits+"/digits_mlp.onnx", "-o", out, "--passes", "quantize{mode=dynamic}", "--quiet"); code != 0 {
+		t.Errorf("dynamic without data: exit %d: %s", code, stderr)
+	}
+}
