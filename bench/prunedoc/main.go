@@ -430,13 +430,12 @@ Notes:
   parameter count can rise slightly under magnitude pruning.
 - Sparse storage pays above 2/3 zeros for float32 (a value and an int64
   offset per non-zero); below that the file keeps dense initializers.
-- On trained models, the re-fit is what makes one-shot pruning usable:
-  digits CNN at 80% keeps 98.44% where mask-only pruning (ours and
-  torch's alike) falls to 14%; PP-OCR's MobileNetV3 with 20% of the
-  channels of every prunable group removed keeps 88% of 96.75%.
-  Re-estimating BatchNormalization alone (bn-stats) helps the digits
-  models but not PP-OCR; after a re-fit it is not needed (the re-fit
-  matches the pre-normalisation activations, means included).
+- On the trained models the re-fit is what makes one-shot pruning
+  usable (compare "score", the mask-only result — ours and torch's agree
+  — with "with re-fit"). Re-estimating BatchNormalization alone
+  (bn-stats) helps the digits CNN but far less on PP-OCR; after a re-fit
+  it is not needed (the re-fit matches the pre-normalisation
+  activations, means included).
 
 - Unstructured zeros do not make a dense kernel faster; they shrink the
   file (sparse initializers, gzip) and prepare for sparse kernels.
