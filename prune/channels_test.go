@@ -32,7 +32,7 @@ func blocks() *ir.Model {
 	a := relu(conv(x, "a", 8, 3, 3, p1))
 	bb := relu(conv(x, "b", 6, 3, 1))
 	c := b.Node("Concat", []*ir.Value{a, bb}, ir.IntAttr("axis", 1))
-	d := relu(conv(c, "d", 10, 14, 3, p1))
+	d := b.Node("Add", []*ir.Value{relu(conv(c, "d", 10, 14, 3, p1)), randConst(b, rng, "shift", 10, 1, 1)})
 	e := relu(conv(d, "e", 10, 1, 3, p1, ir.IntAttr("group", 10)))
 	g := b.Node("GlobalAveragePool", []*ir.Value{e})
 	s := b.Node("Sigmoid", []*ir.Value{conv(relu(conv(g, "s1", 4, 10, 1)), "s2", 10, 4, 1)})
@@ -61,7 +61,8 @@ func runOnce(t *testing.T, m *ir.Model, x *ir.Tensor) []float32 {
 
 // Removing channels must compute exactly what the original computes with
 // those channels' filters and biases zeroed: the removed channels carried
-// zeros through every tie (Concat, depthwise, SE, residual Add, Flatten).
+// zeros through every tie (Concat, depthwise, SE, residual Add, a
+// per-channel constant, Flatten).
 func TestChannelsEqualZeroedChannels(t *testing.T) {
 	orig := blocks()
 	if err := ir.InferShapes(orig); err != nil {
@@ -100,7 +101,8 @@ func TestChannelsEqualZeroedChannels(t *testing.T) {
 			keep[k] = true
 		}
 		for _, e := range gr.edits {
-			if !(e.input == 2 || e.group || (prod[e.node] && e.axis == 0)) {
+			perChannel := e.node.OpType == "Add" && e.input == 1
+			if !(e.input == 2 || e.group || perChannel || (prod[e.node] && e.axis == 0)) {
 				continue // a consumer's input axis: reads zeros
 			}
 			n := byName[e.node.Outputs[0].Name]
