@@ -6,7 +6,8 @@
 #               checker, conformance data or onnxruntime skip without them,
 #               unless NNCC_REQUIRE_REFS=1, as in CI)
 #   make deps   install the reference tools the tests use (Debian + npm)
-#   make bench  latency of nncc vs onnxruntime, written to docs/performance.md
+#   make bench  latency of nncc vs onnxruntime, written to docs/performance.md,
+#               and of generated Go vs nncc's runtime, in docs/gosrc.md
 
 GO      ?= go
 BIN     := bin/nncc
@@ -48,6 +49,7 @@ deps:
 
 bench: build
 	./bench/run.sh
+	$(GO) run ./bench/gosrc
 
 # Short fuzzing of every fuzz target (CI); FUZZTIME=10m for a long run.
 FUZZTIME ?= 15s

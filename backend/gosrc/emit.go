@@ -41,6 +41,10 @@ func (gn *gen) emitGroup(g *group) error {
 	if g.members != nil {
 		return gn.emitLoop(g, gn.buf(g.out()), nil, g.members)
 	}
+	if g.root.OpType == "ConvTranspose" {
+		a := gn.a
+		return gn.emitConvTranspose(g, g.root, a.vals[g.root.Inputs[0]], a.vals[g.out()], gn.buf(g.root.Inputs[0]), gn.buf(g.out()))
+	}
 	return gn.emitSingle(g.root)
 }
 
@@ -192,9 +196,19 @@ func (gn *gen) clipBounds(n *ir.Node) (float32, float32, error) {
 	return lo, hi, nil
 }
 
-// scratchSize is the float32 scratch a group needs (per sample if its
-// output is scaled).
-func (gn *gen) scratchSize(g *group) int64 { return 0 }
+// scratchSize is the float32 scratch a group needs (not scaled with the
+// batch): a transposed convolution's columns for one image.
+func (gn *gen) scratchSize(g *group) int64 {
+	n := g.root
+	if g.members != nil || g.anchor != nil || n.OpType != "ConvTranspose" {
+		return 0
+	}
+	w, x := gn.a.vals[n.Inputs[1]], gn.a.vals[n.Inputs[0]]
+	if len(w.dims) != 4 || len(x.dims) != 4 {
+		return 0
+	}
+	return w.dims[1] * w.dims[2] * w.dims[3] * x.dims[2] * x.dims[3]
+}
 
 func (gn *gen) emitAnchor(g *group) error {
 	a := gn.a
@@ -218,11 +232,29 @@ func (gn *gen) emitAnchor(g *group) error {
 			}
 		}
 	case "Gemm", "MatMul":
-		if err := gn.emitGemm(n, out); err != nil {
-			return err
-		}
 		cur = n.Outputs[0]
 		rest = g.members
+		// a constant row vector added to the product joins its C operand
+		var rowBias []float32
+		if uses := a.vals[cur].uses; len(uses) == 1 && len(rest) > 0 && uses[0] == rest[0] && rest[0].OpType == "Add" {
+			u := rest[0]
+			other := u.Inputs[0]
+			if other == cur {
+				other = u.Inputs[1]
+			}
+			oi := a.vals[other]
+			N := a.vals[cur].dims[len(a.vals[cur].dims)-1]
+			if other != cur && oi.isStatic() && !oi.shapeOnly && oi.size() == N && (len(oi.dims) <= 1 || slices.Index(oi.dims, N) == len(oi.dims)-1) {
+				if b, err := gn.constF32(u, other); err == nil {
+					rowBias = b
+					cur = u.Outputs[0]
+					rest = rest[1:]
+				}
+			}
+		}
+		if err := gn.emitGemm(n, out, rowBias); err != nil {
+			return err
+		}
 	}
 	_ = a
 	if len(rest) == 0 {
@@ -304,7 +336,7 @@ func (gn *gen) emitConv(n *ir.Node, ep *epilogue, out string) error {
 }
 
 // emitGemm emits Gemm or MatMul with a constant right operand.
-func (gn *gen) emitGemm(n *ir.Node, out string) error {
+func (gn *gen) emitGemm(n *ir.Node, out string, rowBias []float32) error {
 	a := gn.a
 	A, B := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
 	Y := a.vals[n.Outputs[0]]
@@ -353,14 +385,42 @@ func (gn *gen) emitGemm(n *ir.Node, out string) error {
 	}
 	rows := gn.sz(M, rowsScaled)
 	gemmBeta := "0"
-	if n.OpType == "Gemm" && len(n.Inputs) > 2 && n.Inputs[2] != nil && beta != 0 {
-		C := a.vals[n.Inputs[2]]
-		cdata, err := gn.constF32(n, n.Inputs[2])
-		if err != nil {
-			return unsupported(n, "Gemm's C must be constant")
+	hasC := n.OpType == "Gemm" && len(n.Inputs) > 2 && n.Inputs[2] != nil && beta != 0
+	if hasC || rowBias != nil {
+		var cdata []float32
+		var C *info
+		if hasC {
+			C = a.vals[n.Inputs[2]]
+			c, err := gn.constF32(n, n.Inputs[2])
+			if err != nil {
+				return unsupported(n, "Gemm's C must be constant")
+			}
+			cdata = slices.Clone(c)
+			for i := range cdata {
+				cdata[i] *= beta
+			}
 		}
-		for i := range cdata {
-			cdata[i] *= beta
+		if rowBias != nil {
+			switch {
+			case cdata == nil:
+				cdata = slices.Clone(rowBias)
+				C = &info{dims: []int64{N}}
+			case len(cdata) == 1:
+				c := cdata[0]
+				cdata = slices.Clone(rowBias)
+				for i := range cdata {
+					cdata[i] += c
+				}
+				C = &info{dims: []int64{N}}
+			case int64(len(cdata)) == N:
+				for i := range cdata {
+					cdata[i] += rowBias[i]
+				}
+			default:
+				for i := range cdata {
+					cdata[i] += rowBias[int64(i)%N]
+				}
+			}
 		}
 		switch {
 		case int64(len(cdata)) == N && (len(C.dims) == 1 || C.dims[0] == 1):

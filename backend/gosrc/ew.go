@@ -322,7 +322,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 	}
 	emitLevel := func(k int) {
 		for _, l := range leaves {
-			if l.level == k && k != inner {
+			if l.level == k && (k != inner || K == 0) {
 				pr("%sv := %s[%s]\n", l.name, l.name, base(l.stride, k))
 			}
 		}
@@ -435,6 +435,8 @@ func (gn *gen) ewExpr(n *ir.Node, nops int) (func([]string) string, error) {
 		return un("floor"), nil
 	case "Ceil":
 		return un("ceil"), nil
+	case "Round":
+		return un("roundeven"), nil
 	case "Softplus":
 		return un("softplus"), nil
 	case "Neg":

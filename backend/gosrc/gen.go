@@ -38,7 +38,7 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 	if !isIdent(opts.Package) {
 		return nil, fmt.Errorf("gosrc: package name %q is not a Go identifier", opts.Package)
 	}
-	a, err := analyze(m, opts)
+	a, err := analyze(lowerQOps(m), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -78,6 +78,7 @@ type gen struct {
 	fields  []string // Model struct fields
 	once    bytes.Buffer
 	prep    bytes.Buffer
+	decls   bytes.Buffer
 	run     bytes.Buffer
 	helpers map[string]bool
 	nfield  int
@@ -120,7 +121,7 @@ func init() {
 		supported[k] = true
 	}
 	for _, k := range []string{"Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool",
-		"GlobalMaxPool", "Softmax", "Transpose", "Concat", "Slice", "Pad", "ReduceMean", "ReduceSum", "ReduceMax"} {
+		"GlobalMaxPool", "Softmax", "Transpose", "Concat", "Slice", "Pad", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "Resize", "Upsample", "ConvTranspose"} {
 		supported[k] = true
 	}
 }
@@ -384,6 +385,7 @@ func (gn *gen) file() ([]byte, error) {
 		p("m.outs[%d] = %s\n", i, gn.buf(v))
 	}
 	p("return m.outs, nil\n}\n")
+	b.Write(gn.decls.Bytes())
 	// helpers
 	var hs []string
 	for h := range gn.helpers {
@@ -417,20 +419,21 @@ func (gn *gen) shapeLit(in *info) string {
 }
 
 var helperSrc = map[string]string{
-	"sigmoid":  "func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }",
-	"tanh":     "func tanh(x float32) float32 { return float32(math.Tanh(float64(x))) }",
-	"erf":      "func erf(x float32) float32 { return float32(math.Erf(float64(x))) }",
-	"exp":      "func exp(x float32) float32 { return float32(math.Exp(float64(x))) }",
-	"log":      "func log(x float32) float32 { return float32(math.Log(float64(x))) }",
-	"sqrt":     "func sqrt(x float32) float32 { return float32(math.Sqrt(float64(x))) }",
-	"pow":      "func pow(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) }",
-	"abs":      "func abs(x float32) float32 { return float32(math.Abs(float64(x))) }",
-	"floor":    "func floor(x float32) float32 { return float32(math.Floor(float64(x))) }",
-	"ceil":     "func ceil(x float32) float32 { return float32(math.Ceil(float64(x))) }",
-	"softplus": "func softplus(x float32) float32 { return float32(math.Log1p(math.Exp(float64(x)))) }",
-	"elu":      "func elu(x, alpha float32) float32 {\nif x >= 0 {\nreturn x\n}\nreturn alpha * float32(math.Expm1(float64(x)))\n}",
-	"leaky":    "func leaky(x, alpha float32) float32 {\nif x < 0 {\nreturn alpha * x\n}\nreturn x\n}",
-	"quant":    "// quant rounds x half to even, adds the zero point and saturates.\nfunc quant(x, zp, lo, hi float32) float32 {\nreturn min(max(float32(math.RoundToEven(float64(x)))+zp, lo), hi)\n}",
-	"softmax":  "func softmax(y, x []float32) {\nm := x[0]\nfor _, v := range x {\nm = max(m, v)\n}\nvar s float32\nfor i, v := range x {\ne := float32(math.Exp(float64(v - m)))\ny[i] = e\ns += e\n}\nfor i := range y {\ny[i] /= s\n}\n}",
-	"prelu":    "func prelu(x, s float32) float32 {\nif x < 0 {\nreturn s * x\n}\nreturn x\n}",
+	"sigmoid":   "func sigmoid(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) }",
+	"tanh":      "func tanh(x float32) float32 { return float32(math.Tanh(float64(x))) }",
+	"erf":       "func erf(x float32) float32 { return float32(math.Erf(float64(x))) }",
+	"exp":       "func exp(x float32) float32 { return float32(math.Exp(float64(x))) }",
+	"log":       "func log(x float32) float32 { return float32(math.Log(float64(x))) }",
+	"sqrt":      "func sqrt(x float32) float32 { return float32(math.Sqrt(float64(x))) }",
+	"pow":       "func pow(x, y float32) float32 { return float32(math.Pow(float64(x), float64(y))) }",
+	"abs":       "func abs(x float32) float32 { return float32(math.Abs(float64(x))) }",
+	"roundeven": "func roundeven(x float32) float32 { return float32(math.RoundToEven(float64(x))) }",
+	"floor":     "func floor(x float32) float32 { return float32(math.Floor(float64(x))) }",
+	"ceil":      "func ceil(x float32) float32 { return float32(math.Ceil(float64(x))) }",
+	"softplus":  "func softplus(x float32) float32 { return float32(math.Log1p(math.Exp(float64(x)))) }",
+	"elu":       "func elu(x, alpha float32) float32 {\nif x >= 0 {\nreturn x\n}\nreturn alpha * float32(math.Expm1(float64(x)))\n}",
+	"leaky":     "func leaky(x, alpha float32) float32 {\nif x < 0 {\nreturn alpha * x\n}\nreturn x\n}",
+	"quant":     "// quant rounds x half to even, adds the zero point and saturates.\nfunc quant(x, zp, lo, hi float32) float32 {\nreturn min(max(float32(math.RoundToEven(float64(x)))+zp, lo), hi)\n}",
+	"softmax":   "func softmax(y, x []float32) {\nm := x[0]\nfor _, v := range x {\nm = max(m, v)\n}\nvar s float32\nfor i, v := range x {\ne := float32(math.Exp(float64(v - m)))\ny[i] = e\ns += e\n}\nfor i := range y {\ny[i] /= s\n}\n}",
+	"prelu":     "func prelu(x, s float32) float32 {\nif x < 0 {\nreturn s * x\n}\nreturn x\n}",
 }

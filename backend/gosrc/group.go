@@ -25,7 +25,7 @@ var ewOps = map[string]bool{
 	"Add": true, "Sub": true, "Mul": true, "Div": true, "Pow": true, "Max": true, "Min": true,
 	"Relu": true, "Clip": true, "HardSigmoid": true, "HardSwish": true, "Sigmoid": true,
 	"Tanh": true, "Exp": true, "Log": true, "Sqrt": true, "Neg": true, "Abs": true, "Erf": true,
-	"Reciprocal": true, "LeakyRelu": true, "Elu": true, "Softplus": true, "Floor": true, "Ceil": true,
+	"Reciprocal": true, "LeakyRelu": true, "Elu": true, "Softplus": true, "Floor": true, "Ceil": true, "Round": true,
 	"BatchNormalization": true, "QuantizeLinear": true, "DequantizeLinear": true, "PRelu": true,
 }
 
@@ -109,9 +109,9 @@ func (a *analysis) groups() []*group {
 						continue
 					}
 					switch {
-					case a.isEW(p) && broadcastsTo(vi, out):
+					case a.isEW(p) && broadcastsTo(vi, out) && (g.anchor == nil || !slices.Contains(g.anchor.Inputs, v)):
 						g.members = append(g.members, p)
-					case g.anchor == nil && a.isAnchor(p) && slices.Equal(vi.dims, out.dims) && vi.scaled == out.scaled:
+					case g.anchor == nil && a.isAnchor(p) && slices.Equal(vi.dims, out.dims) && vi.scaled == out.scaled && !a.readsAny(p, in):
 						g.anchor = p
 					default:
 						continue
@@ -133,6 +133,17 @@ func (a *analysis) groups() []*group {
 		g.index = i
 	}
 	return gs
+}
+
+// readsAny reports whether n reads an output of a node in set (the
+// anchor runs before the members, so it cannot read their results).
+func (a *analysis) readsAny(n *ir.Node, set map[*ir.Node]bool) bool {
+	for _, v := range n.Inputs {
+		if v != nil && a.vals[v].prod != nil && set[a.vals[v].prod] {
+			return true
+		}
+	}
+	return false
 }
 
 func allIn(uses []*ir.Node, in map[*ir.Node]bool) bool {

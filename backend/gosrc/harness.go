@@ -90,6 +90,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"testing"
 	"time"
 
 	model "nnccharness/model"
@@ -97,6 +98,7 @@ import (
 
 func main() {
 	bench := flag.Int("bench", 0, "time this many runs of the first input set")
+	allocs := flag.Int("allocs", 0, "report the allocations per Run over this many runs of the first input set")
 	flag.Parse()
 	m := model.New()
 	r := bufio.NewReader(os.Stdin)
@@ -119,6 +121,16 @@ func main() {
 			if err := binary.Read(r, le, ins[i]); err != nil {
 				fail(err)
 			}
+		}
+		if *allocs > 0 {
+			m.Run(ins...) // prepare for this batch size
+			a := testing.AllocsPerRun(*allocs, func() {
+				if _, err := m.Run(ins...); err != nil {
+					fail(err)
+				}
+			})
+			json.NewEncoder(os.Stdout).Encode(map[string]float64{"allocs_per_run": a})
+			return
 		}
 		if *bench > 0 {
 			for i := 0; i < 3; i++ {
@@ -285,6 +297,27 @@ func (h *Harness) Run(sets [][][]float32) ([][][]float32, error) {
 	return res, nil
 }
 
+// AllocsPerRun reports the average allocations of one Run on set (after
+// a first run that prepares the batch size), via testing.AllocsPerRun.
+func (h *Harness) AllocsPerRun(set [][]float32, runs int) (float64, error) {
+	cmd := exec.Command(h.Bin, "-allocs", fmt.Sprint(runs))
+	var in, stderr bytes.Buffer
+	w := bufio.NewWriter(&in)
+	writeSet(w, set)
+	w.Flush()
+	cmd.Stdin = &in
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("generated model: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var r struct {
+		Allocs float64 `json:"allocs_per_run"`
+	}
+	err = json.Unmarshal(out, &r)
+	return r.Allocs, err
+}
+
 // BenchResult is a timing of the generated model.
 type BenchResult struct {
 	MedianMS float64 `json:"median_ms"`
@@ -295,14 +328,15 @@ type BenchResult struct {
 func (h *Harness) Bench(set [][]float32, iters int) (BenchResult, error) {
 	var br BenchResult
 	cmd := exec.Command(h.Bin, "-bench", fmt.Sprint(iters))
-	var in bytes.Buffer
+	var in, stderr bytes.Buffer
 	w := bufio.NewWriter(&in)
 	writeSet(w, set)
 	w.Flush()
 	cmd.Stdin = &in
+	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return br, fmt.Errorf("generated model: %v", err)
+		return br, fmt.Errorf("generated model: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	err = json.Unmarshal(out, &br)
 	return br, err

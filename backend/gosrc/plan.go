@@ -112,7 +112,7 @@ func (gn *gen) makePlan() {
 			}
 		}
 		if sz := gn.scratchSize(g); sz > 0 {
-			sc := p.newStorage(sz, oi.scaled, g.index)
+			sc := p.newStorage(sz, false, g.index)
 			sc.scratch = true
 			gn.scratch[g] = sc
 		}
@@ -187,7 +187,9 @@ func (gn *gen) inPlaceCandidate(g *group) *ir.Value {
 	}
 	var cands []*ir.Value
 	if g.anchor != nil {
-		if r := gn.residualOf(g); r != nil {
+		// the residual, unless it is also the convolution's input (the
+		// kernel's output may alias its residual, never its input)
+		if r := gn.residualOf(g); r != nil && gn.base(r) != gn.base(g.anchor.Inputs[0]) {
 			cands = append(cands, r)
 		}
 	} else {

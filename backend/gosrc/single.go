@@ -2,7 +2,9 @@ package gosrc
 
 import (
 	"fmt"
+	"math"
 	"slices"
+	"strings"
 
 	"github.com/nncc/nncc/ir"
 )
@@ -117,10 +119,12 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 		return gn.emitSlice(n, x, y, xb, yb)
 	case "Pad":
 		return gn.emitPad(n, x, y, xb, yb)
-	case "ReduceMean", "ReduceSum", "ReduceMax":
+	case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin":
 		return gn.emitReduce(n, x, y, xb, yb)
 	case "MatMul":
 		return gn.emitMatMul(n)
+	case "Resize", "Upsample":
+		return gn.emitResize(n, x, y, xb, yb)
 	}
 	return unsupported(n, "no code generator for %s", n.OpType)
 }
@@ -397,7 +401,7 @@ func (gn *gen) emitReduce(n *ir.Node, x, y *info, xb, yb string) error {
 			hi = i
 		}
 	}
-	if lo == 0 && x.scaled {
+	if lo == 0 && x.scaled && (hi != r-1 || y.scaled) {
 		return unsupported(n, "reduction over the batch")
 	}
 	var outer, mid, inner int64 = 1, 1, 1
@@ -417,6 +421,15 @@ func (gn *gen) emitReduce(n *ir.Node, x, y *info, xb, yb string) error {
 		fin = "s"
 	case "ReduceMax":
 		init, acc, fin = "s := float32(math.Inf(-1))", "s = max(s, v)", "s"
+	case "ReduceMin":
+		init, acc, fin = "s := float32(math.Inf(1))", "s = min(s, v)", "s"
+	}
+	if lo == 0 && x.scaled { // everything, the batch included
+		if n.OpType == "ReduceMean" {
+			fin = fmt.Sprintf("s / float32(%s)", gn.sz(mid, true))
+		}
+		gn.pr("x, y := %s, %s\n%s\nfor _, v := range x {\n%s\n}\ny[0] = %s\n", xb, yb, init, acc, fin)
+		return nil
 	}
 	gn.pr("x, y := %s, %s\nfor o := 0; o < %s; o++ {\nfor i := 0; i < %d; i++ {\n%s\nfor k := 0; k < %d; k++ {\nv := x[(o*%d+k)*%d+i]\n%s\n}\ny[o*%d+i] = %s\n}\n}\n",
 		xb, yb, gn.sz(outer, x.scaled), inner, init, mid, mid, inner, acc, inner, fin)
@@ -440,5 +453,197 @@ func (gn *gen) emitMatMul(n *ir.Node) error {
 	_ = Y
 	gn.pr("x, b, y := %s, %s, %s\nfor i := 0; i < %s; i++ {\nkernels.Sgemm(false, false, %d, %d, %d, 1, x[i*%d:], %d, b[i*%d:], %d, 0, y[i*%d:], %d)\n}\n",
 		gn.buf(n.Inputs[0]), gn.buf(n.Inputs[1]), gn.buf(n.Outputs[0]), gn.sz(ba, A.scaled), M, N, K, M*K, K, K*N, N, M*N, N)
+	return nil
+}
+
+// emitResize emits nearest-neighbour Resize/Upsample along the last two
+// axes through index tables computed at generation.
+func (gn *gen) emitResize(n *ir.Node, x, y *info, xb, yb string) error {
+	mode := n.AttrString("mode", "nearest")
+	if mode != "nearest" {
+		return unsupported(n, "%s resizing (only nearest)", mode)
+	}
+	coord := n.AttrString("coordinate_transformation_mode", "half_pixel")
+	nm := n.AttrString("nearest_mode", "round_prefer_floor")
+	if gn.a.opset < 11 || n.OpType == "Upsample" {
+		coord, nm = "asymmetric", "simple"
+		if n.OpType == "Upsample" {
+			nm = "floor"
+		}
+	}
+	r := len(x.dims)
+	if r < 2 || len(y.dims) != r {
+		return unsupported(n, "rank %d", r)
+	}
+	for i := 0; i < r-2; i++ {
+		if x.dims[i] != y.dims[i] {
+			return unsupported(n, "resizing an axis other than the last two")
+		}
+	}
+	var scales []float64
+	for _, i := range []int{2, 1} { // Resize-11+: scales is input 2; Resize-10/Upsample: input 1
+		if v := opt(n, i); v != nil && gn.a.vals[v].isStatic() && !gn.a.vals[v].shapeOnly && gn.a.vals[v].static.DType.IsFloat() && gn.a.vals[v].size() == int64(r) {
+			scales = gn.a.vals[v].static.Float64s()
+			break
+		}
+	}
+	if attr := n.AttrFloats("scales"); scales == nil && len(attr) == r {
+		for _, s := range attr {
+			scales = append(scales, float64(s))
+		}
+	}
+	tables := make([]string, 2)
+	for t, ax := range []int{r - 2, r - 1} {
+		in, out := x.dims[ax], y.dims[ax]
+		scale := float64(out) / float64(in)
+		if scales != nil {
+			scale = scales[ax]
+		}
+		idx := make([]string, out)
+		for o := int64(0); o < out; o++ {
+			of := float64(o)
+			var c float64
+			switch coord {
+			case "half_pixel":
+				c = (of+0.5)/scale - 0.5
+			case "asymmetric":
+				c = of / scale
+			case "align_corners":
+				if out > 1 {
+					c = of * float64(in-1) / float64(out-1)
+				}
+			case "pytorch_half_pixel":
+				if out > 1 {
+					c = (of+0.5)/scale - 0.5
+				}
+			case "tf_half_pixel_for_nn":
+				c = (of + 0.5) / scale
+			default:
+				return unsupported(n, "coordinate_transformation_mode %s", coord)
+			}
+			var i int64
+			switch nm {
+			case "floor":
+				i = int64(math.Floor(c))
+			case "ceil":
+				i = int64(math.Ceil(c))
+			case "simple":
+				if scale < 1 {
+					i = int64(math.Ceil(c))
+				} else {
+					i = int64(math.Floor(c))
+				}
+			case "round_prefer_ceil":
+				i = int64(math.Floor(c + 0.5))
+			case "round_prefer_floor":
+				if c-math.Floor(c) == 0.5 {
+					i = int64(math.Floor(c))
+				} else {
+					i = int64(math.Round(c))
+				}
+			default:
+				return unsupported(n, "nearest_mode %s", nm)
+			}
+			idx[o] = fmt.Sprint(min(max(i, 0), in-1))
+		}
+		tables[t] = gn.table(idx)
+	}
+	H, W, OH, OW := x.dims[r-2], x.dims[r-1], y.dims[r-2], y.dims[r-1]
+	planes := x.size() / (H * W)
+	gn.pr("x, y := %s, %s\nfor p := 0; p < %s; p++ {\nxp, yp := x[p*%d:(p+1)*%d], y[p*%d:(p+1)*%d]\nfor oh, ih := range %s {\nrow, out := xp[int(ih)*%d:][:%d], yp[oh*%d:][:%d]\nfor ow, iw := range %s {\nout[ow] = row[iw]\n}\n}\n}\n",
+		xb, yb, gn.sz(planes, x.scaled), H*W, H*W, OH*OW, OH*OW, tables[0], W, W, OW, OW, tables[1])
+	return nil
+}
+
+// table declares a package-level index table and returns its name.
+func (gn *gen) table(vals []string) string {
+	name := fmt.Sprintf("idx%d", gn.nfield)
+	gn.nfield++
+	fmt.Fprintf(&gn.decls, "var %s = [...]int32{%s}\n\n", name, strings.Join(vals, ", "))
+	return name
+}
+
+// emitConvTranspose emits a 2-D transposed convolution (group 1): per
+// image, one GEMM of the weights' transpose with the input into a column
+// scratch, then the columns scattered onto the output (col2im) over the
+// bias.
+func (gn *gen) emitConvTranspose(g *group, n *ir.Node, x, y *info, xb, yb string) error {
+	a := gn.a
+	if len(x.dims) != 4 || n.AttrInt("group", 1) != 1 {
+		return unsupported(n, "only 2-D ConvTranspose with group 1")
+	}
+	wv := a.vals[n.Inputs[1]]
+	w, err := gn.constF32(n, n.Inputs[1])
+	if err != nil {
+		return err
+	}
+	if ap := n.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
+		return unsupported(n, "auto_pad %s", ap)
+	}
+	C, M, KH, KW := wv.dims[0], wv.dims[1], wv.dims[2], wv.dims[3]
+	H, W, OH, OW := x.dims[2], x.dims[3], y.dims[2], y.dims[3]
+	ints := func(name string, def int64) []int64 {
+		v := n.AttrInts(name)
+		if len(v) == 0 {
+			v = []int64{def, def}
+		}
+		return v
+	}
+	st, dil := ints("strides", 1), ints("dilations", 1)
+	pads := n.AttrInts("pads")
+	if len(pads) == 0 {
+		pads = make([]int64, 4)
+	}
+	if len(n.AttrInts("output_shape")) > 0 {
+		return unsupported(n, "output_shape")
+	}
+	woff := gn.weights(w)
+	f := gn.field("ctw", "*kernels.PackedA")
+	rows := M * KH * KW
+	fmt.Fprintf(&gn.once, "m.%s = kernels.PackA(true, %d, %d, %s, %d)\n", f, rows, C, wslice(woff, len(w)), rows)
+	bias := "[]float32(nil)"
+	if b := opt(n, 2); b != nil {
+		bd, err := gn.constF32(n, b)
+		if err != nil {
+			return err
+		}
+		bias = wslice(gn.weights(bd), len(bd))
+	}
+	col := gn.storageExpr(gn.scratch[g], rows*H*W, false)
+	gn.pr(`x, y, col, bias := %s, %s, %s, %s
+for img := 0; img < %s; img++ {
+yi := y[img*%d:][:%d]
+if bias != nil {
+for co := 0; co < %d; co++ {
+plane := yi[co*%d:][:%d]
+for i := range plane {
+plane[i] = bias[co]
+}
+}
+} else {
+clear(yi)
+}
+kernels.SgemmPackedA(m.%s, false, %d, 1, x[img*%d:], %d, 0, col, %d)
+for r := 0; r < %d; r++ {
+co, ki, kj := r/%d, r/%d%%%d, r%%%d
+cr := col[r*%d:][:%d]
+for ih := 0; ih < %d; ih++ {
+oh := ih*%d - %d + ki*%d
+if oh < 0 || oh >= %d {
+continue
+}
+yr := yi[(co*%d+oh)*%d:][:%d]
+for iw := 0; iw < %d; iw++ {
+ow := iw*%d - %d + kj*%d
+if ow >= 0 && ow < %d {
+yr[ow] += cr[ih*%d+iw]
+}
+}
+}
+}
+}
+`, xb, yb, col, bias, gn.sz(x.dims[0], x.scaled), M*OH*OW, M*OH*OW, M, OH*OW, OH*OW,
+		f, H*W, C*H*W, H*W, H*W,
+		rows, KH*KW, KW, KH, KW, H*W, H*W, H, st[0], pads[0], dil[0], OH, OH, OW, OW, W, st[1], pads[1], dil[1], OW, W)
 	return nil
 }

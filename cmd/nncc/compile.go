@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -67,7 +68,6 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.BoolVar(&opts.VerifyEach, "verify-each", false, "verify the IR and compare outputs after every pass that changes the graph")
 	f.StringVar(&opts.Report, "report", "", "write a JSON report of the passes to this file")
 	f.BoolVar(&opts.ExternalData, "external-data", false, "store large weights in OUT.data beside the model")
-	f.StringVar(&opts.ReportPlots, "report-plots", "", "directory for the charts lossy passes draw (sensitivity curves), as PNG")
 	f.BoolVar(&opts.SparseWeights, "sparse-weights", false, "store mostly-zero (pruned) weights as ONNX sparse_initializer where that is smaller")
 	f.IntVar(&opts.Samples, "samples", 2, "random input samples for --verify-each")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for the random inputs of --verify-each")
@@ -80,6 +80,7 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.IntVar(&opts.Threads, "threads", 0, "threads for calibration and evaluation (0: one per CPU); the output does not depend on it")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress output on stderr")
 	addEmitFlags(f, opts)
+	f.StringVar(&opts.ReportPlots, "report-plots", "", "write PNG charts of the lossy passes to this directory (quantize: per-layer SQNR, accuracy before/after; pruning: sensitivity curves)")
 	return cmd
 }
 
@@ -128,6 +129,11 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	if err := lossyData(m, opts, &runOpts); err != nil {
 		return err
 	}
+	if !opts.Quiet {
+		var done func()
+		runOpts.Progress, done = progressBar(os.Stderr)
+		defer done()
+	}
 	if opts.ReportPlots != "" {
 		runOpts.Plots = passes.DirPlots(opts.ReportPlots)
 	}
@@ -156,6 +162,11 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 			return err
 		}
 		if err := onnx.WriteFileAtomic(opts.Report, append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	if opts.ReportPlots != "" {
+		if err := writeReportPlots(report, opts.ReportPlots); err != nil {
 			return err
 		}
 	}

@@ -69,6 +69,9 @@ type VerifyReport struct {
 }
 
 func runVerify(opts *VerifyOptions, w io.Writer) error {
+	if isGoPackageDir(opts.Candidate) {
+		return runVerifyGo(opts, w) // a package from --emit go (verify_gosrc.go)
+	}
 	if split.IsDir(opts.Candidate) {
 		return verifySplitDir(opts, w)
 	}

@@ -30,7 +30,8 @@
 //                        [--iters 100] [--warmup 10] [--threads 1] [--opt all]
 //
 //     Times session.run and prints one JSON line with the median, min, mean
-//     and 90th percentile latency in milliseconds. Inputs not given are
+//     and 90th percentile latency in milliseconds, and the process CPU time
+//     (all threads) per run (cpu_ms). Inputs not given are
 //     filled with seeded random values, their symbolic dims set by --dim
 //     (default 1).
 //
@@ -429,11 +430,13 @@ async function bench(opts) {
   }
   for (let i = 0; i < opts.warmup; i++) await session.run(feeds);
   const ms = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < opts.iters; i++) {
     const t0 = process.hrtime.bigint();
     await session.run(feeds);
     ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
+  const cpu = process.cpuUsage(cpu0);
   await session.release();
   ms.sort((a, b) => a - b);
   const q = (p) => ms[Math.min(ms.length - 1, Math.floor(p * ms.length))];
@@ -443,6 +446,7 @@ async function bench(opts) {
     model: opts.model, threads: opts.threads, opt: opts.opt, iters: opts.iters, warmup: opts.warmup,
     median_ms: round(median), min_ms: round(ms[0]), p90_ms: round(q(0.9)),
     mean_ms: round(ms.reduce((a, b) => a + b, 0) / ms.length),
+    cpu_ms: round((cpu.user + cpu.system) / 1000 / opts.iters),
   }) + '\n');
 }
 

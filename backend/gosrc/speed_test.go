@@ -1,0 +1,88 @@
+package gosrc
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/testmodels"
+)
+
+// residualSelf adds a convolution's input to its output (the residual is
+// the convolution's own input, which the output must not overwrite).
+func residualSelf() *ir.Model {
+	b := testmodels.NewBuilder("resself", 13)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(3), ir.D(4), ir.D(4)})
+	r := b.Node("Relu", []*ir.Value{x})
+	c := b.Node("Conv", []*ir.Value{r, b.F32("w", []int64{3, 3, 3, 3}, seq(81, 2))}, ir.IntsAttr("pads", 1, 1, 1, 1))
+	b.Output(b.Node("Relu", []*ir.Value{b.Node("Add", []*ir.Value{c, r})}))
+	return b.Model()
+}
+
+// TestResidualOfOwnInput: Relu(Conv(r) + r) keeps r intact while the
+// convolution reads it.
+func TestResidualOfOwnInput(t *testing.T) {
+	m := residualSelf()
+	h := buildGenerated(t, m, Options{Package: "resself"})
+	compareRuntime(t, m, h, []int64{3, 4, 4}, 1, 2)
+}
+
+// plainModel uses only operators the generated code computes itself
+// (no kernels calls): element-wise chains with broadcasting, Transpose,
+// ReduceMean, Concat and Softmax.
+func plainModel() *ir.Model {
+	b := testmodels.NewBuilder("plain", 13)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(3), ir.D(4)})
+	y := b.Node("Mul", []*ir.Value{x, b.F32("s", []int64{3, 1}, []float32{1, 2, 3})})
+	y = b.Node("Sigmoid", []*ir.Value{b.Node("Add", []*ir.Value{y, b.F32("c", []int64{4}, []float32{0.5, -1, 2, 0})})})
+	t := b.Node("Transpose", []*ir.Value{y}, ir.IntsAttr("perm", 0, 2, 1))
+	r := b.Node("ReduceMean", []*ir.Value{t}, ir.IntsAttr("axes", 2))
+	c := b.Node("Concat", []*ir.Value{t, r}, ir.IntAttr("axis", 2))
+	b.Output(b.Node("Softmax", []*ir.Value{c}, ir.IntAttr("axis", -1)))
+	return b.Model()
+}
+
+// TestRunDoesNotAllocate checks with testing.AllocsPerRun, inside the
+// generated harness, that Run allocates nothing once its batch size is
+// prepared: exactly zero for a model whose code is all generated, and
+// for the digits CNN nothing beyond what the kernels package's own calls
+// allocate (at most two small objects per call: its parallel-for closure
+// escapes to goroutines), the same at every batch size.
+func TestRunDoesNotAllocate(t *testing.T) {
+	h := buildGenerated(t, plainModel(), Options{Package: "plain"})
+	compareRuntime(t, plainModel(), h, []int64{3, 4}, 1, 4)
+	for _, batch := range []int{1, 7} {
+		allocs, err := h.AllocsPerRun([][]float32{seq(12*batch, 0)}, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if allocs != 0 {
+			t.Errorf("plain model, batch %d: Run allocates %.1f times per call, want 0", batch, allocs)
+		}
+	}
+	m := compileForGo(t, "../../testmodels/digits_cnn.onnx")
+	files, err := Generate(m, Options{Package: "digits"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := string(files[ModelFile])
+	run = run[strings.Index(run, "func (m *Model) Run("):]
+	calls := strings.Count(run, "kernels.") + strings.Count(run, ".RunAdd(") - strings.Count(run, "kernels.Fused") - strings.Count(run, "kernels.Act")
+	h = buildGenerated(t, m, Options{Package: "digits"})
+	var first float64
+	for i, batch := range []int{1, 5} {
+		allocs, err := h.AllocsPerRun([][]float32{seq(64*batch, 1)}, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("digits CNN, batch %d: %.1f allocations per Run, %d kernels calls", batch, allocs, calls)
+		if allocs > float64(2*calls) {
+			t.Errorf("batch %d: %.1f allocations per Run, more than the kernels' 2 per call (%d calls)", batch, allocs, calls)
+		}
+		if i == 0 {
+			first = allocs
+		} else if allocs != first {
+			t.Errorf("allocations change with the batch size: %.1f at 1, %.1f at %d", first, allocs, batch)
+		}
+	}
+}
