@@ -26,8 +26,8 @@ model's inputs and outputs keep their shapes.
 
 ratio is the fraction of each group's channels to remove (at least one
 stays); criterion ranks channels by the L1 or L2 norm of the producing
-filters or by |scale| of the group's BatchNormalization (run it before
-fold-bn). With reconstruct=true and --calib, every Conv, Gemm and MatMul
+filters (scaled by a following BatchNormalization's |scale|/√(var+ε)) or
+by |scale| of the group's BatchNormalization (run it before fold-bn). With reconstruct=true and --calib, every Conv, Gemm and MatMul
 after the first changed one is then re-fitted, in graph order, to
 reproduce the original model's activations (its kept channels) on the
 calibration data, by ridge-damped least squares from streamed XᵀX and

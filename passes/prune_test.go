@@ -450,7 +450,7 @@ func TestPruneThenQuantizeKeepsZeros(t *testing.T) {
 
 // bn-stats re-estimates BatchNormalization after pruning: without a
 // re-fit it recovers most of what channel removal costs on the digits CNN
-// (58% → above 95% here).
+// (about 73% → above 95% here).
 func TestPruneBNStats(t *testing.T) {
 	for _, tc := range []struct {
 		spec string

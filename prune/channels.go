@@ -607,9 +607,11 @@ type ChannelOptions struct {
 	// Ratio is the fraction of each prunable group's channels to remove,
 	// in [0, 1); at least one channel always stays.
 	Ratio float64
-	// Criterion ranks channels: "l1" or "l2" of the producers' filters
-	// (each producer's norms divided by their mean, then summed over the
-	// group), or "bn-gamma" (|scale| of the group's BatchNormalizations,
+	// Criterion ranks channels: "l1" or "l2" of the producers' filters,
+	// each scaled by |scale|/√(var+ε) of a BatchNormalization right after
+	// the producer (what the filter contributes after normalisation),
+	// each producer's norms divided by their mean, then summed over the
+	// group; or "bn-gamma" (|scale| of the group's BatchNormalizations,
 	// summed; l1 where a group has none).
 	Criterion string
 	// Exclude names producer nodes whose groups stay whole.
@@ -745,6 +747,23 @@ func (gr *Group) importance(criterion string) []float64 {
 		norms := axisNorms(w, axis, criterion == "l2")
 		if len(norms) != gr.C {
 			continue
+		}
+		// A BatchNormalization right after the producer scales what each
+		// filter contributes by |scale|/√(var+ε): rank the scaled norms.
+		for _, e := range gr.edits {
+			bn := e.node
+			if bn.OpType != "BatchNormalization" || e.input != 1 || bn.Inputs[0] != p.Outputs[0] {
+				continue
+			}
+			sc, vr := bn.Inputs[1].Const, bn.Inputs[4].Const
+			if sc == nil || vr == nil || int(sc.NumElements()) != gr.C || int(vr.NumElements()) != gr.C {
+				continue
+			}
+			eps := float64(bn.AttrFloat("epsilon", 1e-5))
+			g, v := sc.Float64s(), vr.Float64s()
+			for i := range norms {
+				norms[i] *= math.Abs(g[i]) / math.Sqrt(v[i]+eps)
+			}
 		}
 		mean := 0.0
 		for _, v := range norms {
