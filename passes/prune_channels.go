@@ -26,8 +26,10 @@ model's inputs and outputs keep their shapes.
 
 ratio is the fraction of each group's channels to remove (at least one
 stays); criterion ranks channels by the L1 or L2 norm of the producing
-filters or by |scale| of the group's BatchNormalization (run it before
-fold-bn). With reconstruct=true and --calib, every Conv, Gemm and MatMul
+filters (l1-bn, l2-bn: scaled by a following BatchNormalization's
+|scale|/√(var+ε); better without a re-fit, worse with one on the models
+of docs/pruning.md) or by |scale| of the group's BatchNormalization (run
+it before fold-bn). With reconstruct=true and --calib, every Conv, Gemm and MatMul
 after the first changed one is then re-fitted, in graph order, to
 reproduce the original model's activations (its kept channels) on the
 calibration data, by ridge-damped least squares from streamed XᵀX and
@@ -36,7 +38,7 @@ chosen greedily by measured sensitivity, most MACs removed first, while
 the budget holds.`,
 	Options: []Option{
 		{Name: "ratio", Type: Float, Default: -1.0, Doc: "fraction of each group's channels to remove, in [0, 1) (-1: unset; with a budget, searched)"},
-		{Name: "criterion", Type: String, Default: "l1", Choices: []string{"l1", "l2", "bn-gamma"}, Doc: "how channels are ranked"},
+		{Name: "criterion", Type: String, Default: "l1", Choices: []string{"l1", "l2", "l1-bn", "l2-bn", "bn-gamma"}, Doc: "how channels are ranked"},
 		{Name: "exclude", Type: String, Default: "", Doc: "producer node names whose channels stay, separated by '+'"},
 		{Name: "reconstruct", Type: Bool, Default: false, Doc: "re-fit the following layers to the original model's activations on the calibration data"},
 		{Name: "damp", Type: Float, Default: 0.01, Doc: "ridge damping of the re-fit, as a fraction of the Gram matrix's mean diagonal"},

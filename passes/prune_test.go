@@ -538,3 +538,22 @@ func TestPruneDeterministic(t *testing.T) {
 		t.Error("1 and 2 threads give different models")
 	}
 }
+
+// criterion=l1-bn ranks filters by what they contribute after the
+// BatchNormalization that follows them: without a re-fit it keeps more
+// of the digits CNN than plain l1 at the same ratio.
+func TestPruneChannelsBNScaledCriterion(t *testing.T) {
+	acc := map[string]float64{}
+	for _, cr := range []string{"l1", "l1-bn"} {
+		m, _ := pruneRun(t, "../testmodels/digits_cnn.onnx", "prune-channels{ratio=0.3,criterion="+cr+"}", "")
+		s, err := digitsEvaluator(t, m).Score(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		acc[cr] = s.Accuracy
+	}
+	t.Logf("accuracy without re-fit: %v", acc)
+	if acc["l1-bn"] <= acc["l1"] {
+		t.Errorf("l1-bn %.4f is not above l1 %.4f", acc["l1-bn"], acc["l1"])
+	}
+}

@@ -609,8 +609,11 @@ type ChannelOptions struct {
 	Ratio float64
 	// Criterion ranks channels: "l1" or "l2" of the producers' filters
 	// (each producer's norms divided by their mean, then summed over the
-	// group), or "bn-gamma" (|scale| of the group's BatchNormalizations,
-	// summed; l1 where a group has none).
+	// group); "l1-bn" or "l2-bn", the same with each filter's norm scaled
+	// by |scale|/√(var+ε) of a BatchNormalization right after its
+	// producer (what it contributes after normalisation); or "bn-gamma"
+	// (|scale| of the group's BatchNormalizations, summed; l1 where a
+	// group has none).
 	Criterion string
 	// Exclude names producer nodes whose groups stay whole.
 	Exclude []string
@@ -625,7 +628,7 @@ func (o *ChannelOptions) Validate() error {
 		return fmt.Errorf("%w: ratio %v is outside [0, 1) (a ratio of 1 would remove every channel)", ErrOption, o.Ratio)
 	}
 	switch o.Criterion {
-	case "", "l1", "l2", "bn-gamma":
+	case "", "l1", "l2", "l1-bn", "l2-bn", "bn-gamma":
 	default:
 		return fmt.Errorf("%w: criterion %q is not l1, l2 or bn-gamma", ErrOption, o.Criterion)
 	}
@@ -735,6 +738,7 @@ func (gr *Group) importance(criterion string) []float64 {
 		}
 		criterion = "l1"
 	}
+	bnScaled := criterion == "l1-bn" || criterion == "l2-bn"
 	for _, p := range gr.Producers {
 		w := p.Inputs[1].Const
 		axis := 0
@@ -742,9 +746,30 @@ func (gr *Group) importance(criterion string) []float64 {
 		case p.OpType == "ConvTranspose", p.OpType == "MatMul", p.OpType == "Gemm" && p.AttrInt("transB", 0) == 0:
 			axis = 1
 		}
-		norms := axisNorms(w, axis, criterion == "l2")
+		norms := axisNorms(w, axis, criterion == "l2" || criterion == "l2-bn")
 		if len(norms) != gr.C {
 			continue
+		}
+		// A BatchNormalization right after the producer scales what each
+		// filter contributes by |scale|/√(var+ε): with bnScaled, rank
+		// the scaled norms.
+		for _, e := range gr.edits {
+			if !bnScaled {
+				break
+			}
+			bn := e.node
+			if bn.OpType != "BatchNormalization" || e.input != 1 || bn.Inputs[0] != p.Outputs[0] {
+				continue
+			}
+			sc, vr := bn.Inputs[1].Const, bn.Inputs[4].Const
+			if sc == nil || vr == nil || int(sc.NumElements()) != gr.C || int(vr.NumElements()) != gr.C {
+				continue
+			}
+			eps := float64(bn.AttrFloat("epsilon", 1e-5))
+			g, v := sc.Float64s(), vr.Float64s()
+			for i := range norms {
+				norms[i] *= math.Abs(g[i]) / math.Sqrt(v[i]+eps)
+			}
 		}
 		mean := 0.0
 		for _, v := range norms {

@@ -32,7 +32,7 @@ func blocks() *ir.Model {
 	a := relu(conv(x, "a", 8, 3, 3, p1))
 	bb := relu(conv(x, "b", 6, 3, 1))
 	c := b.Node("Concat", []*ir.Value{a, bb}, ir.IntAttr("axis", 1))
-	d := relu(conv(c, "d", 10, 14, 3, p1))
+	d := b.Node("Add", []*ir.Value{relu(conv(c, "d", 10, 14, 3, p1)), randConst(b, rng, "shift", 10, 1, 1)})
 	e := relu(conv(d, "e", 10, 1, 3, p1, ir.IntAttr("group", 10)))
 	g := b.Node("GlobalAveragePool", []*ir.Value{e})
 	s := b.Node("Sigmoid", []*ir.Value{conv(relu(conv(g, "s1", 4, 10, 1)), "s2", 10, 4, 1)})
@@ -44,6 +44,66 @@ func blocks() *ir.Model {
 	out := b.Node("Gemm", []*ir.Value{fl, randConst(b, rng, "fc_w", 5, 160), randConst(b, rng, "fc_b", 5)}, ir.IntAttr("transB", 1))
 	b.Output(out)
 	return b.Model()
+}
+
+// zeroAxis returns t with the slices along axis not in keep set to 0.
+func zeroAxis(t *ir.Tensor, axis int, keep map[int]bool) *ir.Tensor {
+	d := t.Dims
+	outer, inner := 1, 1
+	for i := 0; i < axis; i++ {
+		outer *= int(d[i])
+	}
+	for i := axis + 1; i < len(d); i++ {
+		inner *= int(d[i])
+	}
+	n := int(d[axis])
+	v := append([]float32{}, t.Float32View()...)
+	for o := 0; o < outer; o++ {
+		for c := 0; c < n; c++ {
+			if keep[c] {
+				continue
+			}
+			for i := 0; i < inner; i++ {
+				v[(o*n+c)*inner+i] = 0
+			}
+		}
+	}
+	return ir.FromFloat32(d, v)
+}
+
+// zeroedLike returns a copy of orig in which every channel the analysis
+// removes is zeroed at its source (producer filters and biases, depthwise
+// filters, per-channel constants).
+func zeroedLike(orig *ir.Model, an *Analysis) *ir.Model {
+	zeroed := orig.Clone()
+	byName := map[string]*ir.Node{}
+	for _, n := range zeroed.Graph.Nodes {
+		byName[n.Outputs[0].Name] = n
+	}
+	for _, gr := range an.Groups {
+		if gr.Keep == nil || gr.parts != nil {
+			continue
+		}
+		prod := map[*ir.Node]bool{}
+		for _, p := range gr.Producers {
+			prod[p] = true
+		}
+		keep := map[int]bool{}
+		for _, k := range gr.Keep {
+			keep[k] = true
+		}
+		for _, e := range gr.edits {
+			perChannel := e.node.OpType == "Add" && e.input == 1
+			if !(e.input == 2 || e.group || perChannel || (prod[e.node] && e.input == 1)) {
+				continue // a consumer's input axis: reads zeros
+			}
+			n := byName[e.node.Outputs[0].Name]
+			w := n.Inputs[e.input].Const
+			n.Inputs[e.input] = &ir.Value{Name: n.Inputs[e.input].Name, Const: zeroAxis(w, e.axis, keep)}
+			zeroed.Graph.Consts = append(zeroed.Graph.Consts, n.Inputs[e.input])
+		}
+	}
+	return zeroed
 }
 
 func runOnce(t *testing.T, m *ir.Model, x *ir.Tensor) []float32 {
@@ -61,7 +121,8 @@ func runOnce(t *testing.T, m *ir.Model, x *ir.Tensor) []float32 {
 
 // Removing channels must compute exactly what the original computes with
 // those channels' filters and biases zeroed: the removed channels carried
-// zeros through every tie (Concat, depthwise, SE, residual Add, Flatten).
+// zeros through every tie (Concat, depthwise, SE, residual Add, a
+// per-channel constant, Flatten).
 func TestChannelsEqualZeroedChannels(t *testing.T) {
 	orig := blocks()
 	if err := ir.InferShapes(orig); err != nil {
@@ -82,42 +143,7 @@ func TestChannelsEqualZeroedChannels(t *testing.T) {
 		}
 		t.Fatalf("removed %d channels, want 14", removed)
 	}
-	zeroed := orig.Clone()
-	byName := map[string]*ir.Node{}
-	for _, n := range zeroed.Graph.Nodes {
-		byName[n.Outputs[0].Name] = n
-	}
-	for _, gr := range an.Groups {
-		if gr.Keep == nil || gr.parts != nil {
-			continue
-		}
-		prod := map[*ir.Node]bool{}
-		for _, p := range gr.Producers {
-			prod[p] = true
-		}
-		keep := map[int]bool{}
-		for _, k := range gr.Keep {
-			keep[k] = true
-		}
-		for _, e := range gr.edits {
-			if !(e.input == 2 || e.group || (prod[e.node] && e.axis == 0)) {
-				continue // a consumer's input axis: reads zeros
-			}
-			n := byName[e.node.Outputs[0].Name]
-			w := n.Inputs[e.input].Const
-			per := int(w.NumElements()) / int(w.Dims[0])
-			v := append([]float32{}, w.Float32View()...)
-			for c := 0; c < int(w.Dims[0]); c++ {
-				if !keep[c] {
-					for i := 0; i < per; i++ {
-						v[c*per+i] = 0
-					}
-				}
-			}
-			n.Inputs[e.input] = &ir.Value{Name: n.Inputs[e.input].Name, Const: ir.FromFloat32(w.Dims, v)}
-			zeroed.Graph.Consts = append(zeroed.Graph.Consts, n.Inputs[e.input])
-		}
-	}
+	zeroed := zeroedLike(orig, an)
 	an.Apply(pruned)
 	if err := ir.Verify(pruned); err != nil {
 		t.Fatal(err)
@@ -144,5 +170,45 @@ func TestChannelsEqualZeroedChannels(t *testing.T) {
 	an = Analyze(same)
 	if n, _ := an.Plan(ChannelOptions{Ratio: 0.05}); n != 0 {
 		t.Errorf("ratio 0.05 of ≤ 14 channels removed %d", n)
+	}
+}
+
+// ConvTranspose produces channels on its weight's axis 1 and consumes
+// them on axis 0.
+func TestChannelsConvTranspose(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	b := testmodels.NewBuilder("ct", 13)
+	x := b.Input("x", ir.Float32, 1, 3, 4, 4)
+	a := b.Node("Relu", []*ir.Value{b.Node("Conv", []*ir.Value{x, randConst(b, rng, "a_w", 8, 3, 1, 1), randConst(b, rng, "a_b", 8)})})
+	u := b.Node("Relu", []*ir.Value{b.Node("ConvTranspose", []*ir.Value{a, randConst(b, rng, "u_w", 8, 6, 2, 2), randConst(b, rng, "u_b", 6)},
+		ir.IntsAttr("strides", 2, 2))})
+	b.Output(b.Node("Conv", []*ir.Value{u, randConst(b, rng, "c_w", 4, 6, 1, 1)}))
+	orig := b.Model()
+	if err := ir.InferShapes(orig); err != nil {
+		t.Fatal(err)
+	}
+	pruned := orig.Clone()
+	an := Analyze(pruned)
+	if n, err := an.Plan(ChannelOptions{Ratio: 0.5}); err != nil || n != 4+3 {
+		t.Fatalf("removed %d (%v), want 7", n, err)
+	}
+	zeroed := zeroedLike(orig, an)
+	an.Apply(pruned)
+	if err := ir.Verify(pruned); err != nil {
+		t.Fatal(err)
+	}
+	xs := make([]float32, 48)
+	for i := range xs {
+		xs[i] = float32(rng.NormFloat64())
+	}
+	in := ir.FromFloat32([]int64{1, 3, 4, 4}, xs)
+	got, want := runOnce(t, pruned, in), runOnce(t, zeroed, in)
+	if len(got) != len(want) {
+		t.Fatalf("%d outputs, want %d", len(got), len(want))
+	}
+	for i := range got {
+		if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("output %d: pruned %v, zeroed original %v", i, got[i], want[i])
+		}
 	}
 }

@@ -10,8 +10,8 @@ import (
 // Conv, ConvTranspose, Gemm or MatMul.
 type Layer struct {
 	Node *ir.Node
-	// Weight is the input index of the weight (1 for all four, or 0 for a
-	// MatMul whose constant operand is on the left, which is not pruned).
+	// Weight is the input index of the weight (always 1: a MatMul whose
+	// constant operand is on the left is not a layer).
 	Weight int
 }
 

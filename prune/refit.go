@@ -1,6 +1,7 @@
 package prune
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -53,6 +54,8 @@ type RefitReport struct {
 	RelErrOut float64 `json:"rel_err_after"`
 	Damp      float64 `json:"damp"`
 	Samples   int64   `json:"rows"`
+	// Skipped says why the layer was left as it was.
+	Skipped string `json:"skipped,omitempty"`
 }
 
 // Refit re-fits the weights (and bias) of each layer of student, in the
@@ -106,6 +109,10 @@ func Refit(teacher, student *ir.Model, layers []RefitLayer, data calib.Dataset, 
 	var reps []RefitReport
 	for i, l := range layers {
 		r, err := refitOne(cache, student, l, data, o)
+		var skip *skipError
+		if errors.As(err, &skip) {
+			r.Skipped, err = skip.msg, nil
+		}
 		if err != nil {
 			return reps, fmt.Errorf("prune: re-fitting %s: %w", nodeName(l.Node), err)
 		}
@@ -211,35 +218,36 @@ func (c *capturer) run(data calib.Dataset, start, end int) (map[string]*ir.Tenso
 
 // layerGeom describes how a layer turns its input into rows of X.
 type layerGeom struct {
-	kind             string // conv, dense
-	groups           int
-	rows, cols       int // student weight as rows × cols (per row: cols inputs)
-	at               func(r, c int) int
-	hasBias          bool
-	bias             *ir.Tensor
-	conv             convGeom
-	alpha, beta      float64
-	rowsPerGroup     int
-	colsPerGroup     int
-	matmul           bool
-	teacherChanAxis1 bool
+	kind         string // conv, dense
+	groups       int
+	rows, cols   int // student weight as rows × cols (per row: cols inputs)
+	at           func(r, c int) int
+	hasBias      bool
+	bias         *ir.Tensor
+	alpha, beta  float64
+	rowsPerGroup int
+	matmul       bool
 }
 
-type convGeom struct {
-	c, kh, kw, sh, sw, dh, dw, pt, pl int
-}
+// skipError is a layer the re-fit does not handle: it is left as it is
+// and the reason reported.
+type skipError struct{ msg string }
+
+func (e *skipError) Error() string { return e.msg }
+
+func skipf(format string, args ...any) error { return &skipError{fmt.Sprintf(format, args...)} }
 
 func refitOne(cache map[string][]*ir.Tensor, student *ir.Model, l RefitLayer, data calib.Dataset, o RefitOptions) (RefitReport, error) {
 	n := l.Node
 	rep := RefitReport{Layer: nodeName(n)}
 	wv := n.Input(1)
 	if wv == nil || wv.Const == nil || wv.Const.DType != ir.Float32 {
-		return rep, fmt.Errorf("the weight is not a float32 constant")
+		return rep, skipf("the weight is not a float32 constant")
 	}
 	w := wv.Const
 	rows, cols, at, ok := rowsCols(n, w)
 	if !ok {
-		return rep, fmt.Errorf("%s weights cannot be re-fitted", n.OpType)
+		return rep, skipf("%s weights cannot be re-fitted", n.OpType)
 	}
 	geo := layerGeom{rows: rows, cols: cols, at: at, groups: 1, alpha: 1, beta: 1}
 	switch n.OpType {
@@ -247,35 +255,34 @@ func refitOne(cache map[string][]*ir.Tensor, student *ir.Model, l RefitLayer, da
 		geo.kind = "conv"
 		geo.groups = int(n.AttrInt("group", 1))
 		if len(w.Dims) != 4 && len(w.Dims) != 3 {
-			return rep, fmt.Errorf("only 1-D and 2-D convolutions are re-fitted")
+			return rep, skipf("only 1-D and 2-D convolutions are re-fitted")
 		}
 		if rows%geo.groups != 0 {
-			return rep, fmt.Errorf("%d filters do not split into %d groups", rows, geo.groups)
+			return rep, skipf("%d filters do not split into %d groups", rows, geo.groups)
 		}
 	case "Gemm":
 		geo.kind = "dense"
 		geo.alpha = float64(n.AttrFloat("alpha", 1))
 		geo.beta = float64(n.AttrFloat("beta", 1))
 		if geo.alpha != 1 {
-			return rep, fmt.Errorf("alpha %v is not 1", geo.alpha)
+			return rep, skipf("alpha %v is not 1", geo.alpha)
 		}
 	case "MatMul":
 		geo.kind, geo.matmul = "dense", true
 	default:
-		return rep, fmt.Errorf("%s is not re-fitted", n.OpType)
+		return rep, skipf("%s is not re-fitted", n.OpType)
 	}
 	if b := n.Input(2); b != nil {
 		if b.Const == nil || b.Const.DType != ir.Float32 || b.Const.NumElements() != int64(rows) {
-			return rep, fmt.Errorf("the bias is not a float32 constant of %d elements", rows)
+			return rep, skipf("the bias is not a float32 constant of %d elements", rows)
 		}
 		if geo.beta == 0 {
-			return rep, fmt.Errorf("beta is 0")
+			return rep, skipf("beta is 0")
 		}
 		geo.bias = b.Const
 	}
 	geo.hasBias = !geo.matmul
 	geo.rowsPerGroup = rows / geo.groups
-	geo.colsPerGroup = cols
 	rowMap := l.Rows
 	if rowMap == nil {
 		rowMap = make([]int, rows)
@@ -284,10 +291,10 @@ func refitOne(cache map[string][]*ir.Tensor, student *ir.Model, l RefitLayer, da
 		}
 	}
 	if len(rowMap) != rows {
-		return rep, fmt.Errorf("%d row targets for %d rows", len(rowMap), rows)
+		return rep, skipf("%d row targets for %d rows", len(rowMap), rows)
 	}
 	if l.Mask != nil && len(l.Mask) != len(w.Float32View()) {
-		return rep, fmt.Errorf("mask of %d for %d weights", len(l.Mask), w.NumElements())
+		return rep, skipf("mask of %d for %d weights", len(l.Mask), w.NumElements())
 	}
 
 	inName := n.Inputs[0].Name
@@ -422,11 +429,6 @@ func refitOne(cache map[string][]*ir.Tensor, student *ir.Model, l RefitLayer, da
 				return rep, fmt.Errorf("solving row %d: %v", r, err)
 			}
 			w1 := make([]float64, d)
-			for c := 0; c < cols; c++ {
-				if l.Mask != nil && l.Mask[at(r, c)] {
-					continue
-				}
-			}
 			for i, c := range free {
 				w1[c] = sol.AtVec(i)
 			}

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strings"
 
@@ -64,6 +67,28 @@ type ModelSummary struct {
 	Weights []WeightSummary `json:"weights"`
 	// Sparsity is the fraction of zeros over all of Weights.
 	Sparsity float64 `json:"sparsity"`
+	// FileBytes and FileGzipBytes are the model file's size as stored and
+	// gzip-compressed (default level): what pruned zeros save on disk and
+	// on the wire. External data files are not included.
+	FileBytes     int64 `json:"file_bytes"`
+	FileGzipBytes int64 `json:"file_gzip_bytes"`
+}
+
+// fileSizes returns the size of path and of its gzip compression.
+func fileSizes(path string) (raw, gz int64, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	var buf bytes.Buffer
+	w := gzip.NewWriter(&buf)
+	if _, err := w.Write(b); err != nil {
+		return 0, 0, err
+	}
+	if err := w.Close(); err != nil {
+		return 0, 0, err
+	}
+	return int64(len(b)), int64(buf.Len()), nil
 }
 
 // WeightSummary is one layer weight in `nncc inspect`.
@@ -215,6 +240,9 @@ func runInspect(opts *InspectOptions, w io.Writer) error {
 	if err := addCosts(m, s, inShapes, syms); err != nil {
 		return usageError(fmt.Errorf("%s: --shape: %w", opts.Model, err))
 	}
+	if s.FileBytes, s.FileGzipBytes, err = fileSizes(opts.Model); err != nil {
+		return err
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -274,6 +302,7 @@ func writeSummary(w io.Writer, name string, s *ModelSummary) error {
 	for _, dt := range dts {
 		fmt.Fprintf(&b, "    %-24s %s\n", dt, humanBytes(s.ParamBytesByDType[dt]))
 	}
+	fmt.Fprintf(&b, "  file:       %s (gzip %s)\n", humanBytes(s.FileBytes), humanBytes(s.FileGzipBytes))
 	fmt.Fprintf(&b, "  MACs:       %d", s.MACs)
 	if len(s.UnknownCost) > 0 {
 		fmt.Fprintf(&b, " (+ %d nodes of unknown cost: bind the input shapes with --shape)", len(s.UnknownCost))

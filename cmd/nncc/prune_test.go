@@ -50,6 +50,9 @@ func TestInspectMACsAndSparsity(t *testing.T) {
 	if s.Sparsity < 0.59 || s.Sparsity > 0.61 {
 		t.Errorf("sparsity %v after prune-magnitude{sparsity=0.6}", s.Sparsity)
 	}
+	if s.FileBytes <= 0 || s.FileGzipBytes <= 0 || s.FileGzipBytes >= s.FileBytes {
+		t.Errorf("file %d bytes, gzip %d", s.FileBytes, s.FileGzipBytes)
+	}
 	if len(s.UnknownCost) == 0 {
 		t.Errorf("without --shape the batch dim is unbound, yet no node has unknown cost")
 	}
