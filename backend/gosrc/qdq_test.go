@@ -3,6 +3,7 @@ package gosrc
 import (
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -171,4 +172,43 @@ func TestQuantizePass(t *testing.T) {
 				labels: "../../testmodels/data/digits_test_y.npy", batch: 450, tol: 1e-4, raw: true, ortOpt: ortref.OptAll})
 		})
 	}
+}
+
+// TestQuantizePassPPOCR generates Go from the quantize pass's int8 QDQ
+// form of PaddleOCR's classifier (a real MobileNetV3 from another
+// framework) and checks onnxruntime's accuracy on its 400 labelled rows.
+// Outputs may differ from nncc's runtime by a few quantization steps
+// (float32 sums in another order put values on the other side of a
+// rounding boundary, and 50 layers of requantization carry that on),
+// hence the loose value tolerance; top-1 is what must agree.
+func TestQuantizePassPPOCR(t *testing.T) {
+	const model = "/tmp/nncc-models/ppocr_cls.onnx"
+	if testing.Short() {
+		t.Skip("big model; -short")
+	}
+	if _, err := os.Stat(model); err != nil {
+		t.Skip(model, " absent")
+	}
+	m, err := onnx.Load(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pl, err := passes.Parse("default,quantize")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := calib.Load(m, []string{"/tmp/nncc-models/ppocr_cls_data/calib_x.npy"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pl.Run(m, passes.RunOptions{Calib: d}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ppocr_cls_int8.onnx")
+	if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	testModel(t, modelCase{name: "ppocr_cls_int8", path: path, shapes: map[string][]int64{"x": {-1, 3, 48, 192}},
+		data: "/tmp/nncc-models/ppocr_cls_data/eval_x.npy", labels: "/tmp/nncc-models/ppocr_cls_data/eval_y.npy",
+		batch: 100, tol: 0.25, raw: true})
 }
