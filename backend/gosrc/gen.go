@@ -364,7 +364,7 @@ func (gn *gen) file() ([]byte, error) {
 	}
 	p("// The outputs alias the Model's arena: they are valid until the next\n// Run. Run does not allocate once the batch size is prepared.\n")
 	p("func (m *Model) Run(inputs ...[]float32) ([][]float32, error) {\n")
-	p("if len(inputs) != %d {\nreturn nil, fmt.Errorf(\"%s: Run takes %d inputs, got %%d\", len(inputs))\n}\n", len(a.inputs), gn.opts.Package, len(a.inputs))
+	p("if len(inputs) != %d {\nreturn nil, fmt.Errorf(\"%s: Run takes %d input(s), got %%d\", len(inputs))\n}\n", len(a.inputs), gn.opts.Package, len(a.inputs))
 	if a.symbolic {
 		per := a.vals[a.inputs[0]].size()
 		p("n := len(inputs[0]) / %d\n", per)

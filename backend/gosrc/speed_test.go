@@ -114,3 +114,22 @@ func TestBroadcastPatterns(t *testing.T) {
 	h := buildGenerated(t, m, Options{Package: "bcast"})
 	compareRuntime(t, m, h, []int64{3, 4, 5}, 1, 2, 5)
 }
+
+// TestRunRejectsBadInputs: a wrong input count or length is an error
+// from Run, not a panic.
+func TestRunRejectsBadInputs(t *testing.T) {
+	h := buildGenerated(t, plainModel(), Options{Package: "plain"})
+	for _, c := range []struct {
+		set  [][]float32
+		want string
+	}{
+		{[][]float32{make([]float32, 13)}, "has 13 elements, want batch×12"},
+		{[][]float32{{}}, "empty input"},
+		{[][]float32{make([]float32, 12), make([]float32, 12)}, "takes 1 input(s), got 2"},
+	} {
+		_, err := h.Run([][][]float32{c.set})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error containing %q", err, c.want)
+		}
+	}
+}
