@@ -33,7 +33,7 @@ func (gn *gen) emitGroup(g *group) error {
 	for _, n := range gn.nodesOf(g) {
 		names = append(names, n.OpType)
 	}
-	gn.pr("\n// %s: %s\n{\n", g.root.Name, strings.Join(names, " → "))
+	gn.pr("\n// %s: %s\n{\n", safeText(g.root.Name), strings.Join(names, " → "))
 	defer gn.pr("}\n")
 	if g.anchor != nil {
 		return gn.emitAnchor(g)

@@ -245,6 +245,23 @@ func flit(f float32) string {
 	return s
 }
 
+// safeText makes a name from the model safe inside a generated comment
+// or string literal: printable ASCII other than quotes, backslashes and
+// percent signs is kept, anything else becomes '_', and it is cut at 80
+// bytes.
+func safeText(s string) string {
+	b := []byte(s)
+	if len(b) > 80 {
+		b = append(b[:77], "..."...)
+	}
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%' || c == '`' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
 func isIdent(s string) bool {
 	if s == "" || s == "_" {
 		return false
@@ -292,7 +309,7 @@ func (gn *gen) file() ([]byte, error) {
 	a := gn.a
 	var b bytes.Buffer
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	src := gn.opts.Source
+	src := safeText(gn.opts.Source)
 	if src == "" {
 		src = "an ONNX model"
 	}
@@ -350,11 +367,6 @@ func (gn *gen) file() ([]byte, error) {
 	b.Write(gn.prep.Bytes())
 	p("}\n\n")
 	// Run
-	var params []string
-	for i, v := range a.inputs {
-		params = append(params, fmt.Sprintf("%s (%s)", v.Name, strings.Trim(gn.shapeLit(a.vals[v]), "[]int{}")))
-		_ = i
-	}
 	p("// Run computes the outputs for one set of inputs, given in the order of\n")
 	p("// InputNames as flat row-major float32 slices (integer inputs hold their\n// values as float32). ")
 	if a.symbolic {
@@ -373,7 +385,7 @@ func (gn *gen) file() ([]byte, error) {
 	for i, v := range a.inputs {
 		in := a.vals[v]
 		p("if len(inputs[%d]) != %s {\nreturn nil, fmt.Errorf(\"%s: input %d (%s) has %%d elements, want %s\", len(inputs[%d]))\n}\n",
-			i, gn.sz(in.size(), in.scaled), gn.opts.Package, i, v.Name, strings.ReplaceAll(gn.sz(in.size(), in.scaled), "n*", "batch×"), i)
+			i, gn.sz(in.size(), in.scaled), gn.opts.Package, i, safeText(v.Name), strings.ReplaceAll(gn.sz(in.size(), in.scaled), "n*", "batch×"), i)
 		p("in%d := inputs[%d]\n_ = in%d\n", i, i, i)
 	}
 	if a.symbolic {

@@ -125,6 +125,8 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 		return gn.emitMatMul(n)
 	case "Resize", "Upsample":
 		return gn.emitResize(n, x, y, xb, yb)
+	case "Conv", "Gemm":
+		return unsupported(n, "weights computed at run time (only constant weights)")
 	}
 	return unsupported(n, "no code generator for %s", n.OpType)
 }

@@ -133,3 +133,19 @@ func TestRunRejectsBadInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileNames: node and value names from the model cannot break out
+// of the comments and string literals they appear in.
+func TestHostileNames(t *testing.T) {
+	b := testmodels.NewBuilder("hostile", 13)
+	x := b.InputShape("x\"\n}\nfunc init() { panic(1) }\n//", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(3)})
+	y := b.Node("Relu", []*ir.Value{x})
+	m := b.Model()
+	m.Graph.Nodes[0].Name = "n\n}\nfunc init() { panic(2) } // %v \\ `"
+	b.Output(y)
+	if err := ir.Verify(m); err != nil {
+		t.Fatal(err)
+	}
+	h := buildGenerated(t, m, Options{Package: "hostile", Source: "evil\n}\n.onnx"})
+	compareRuntime(t, m, h, []int64{3}, 2)
+}
