@@ -38,11 +38,18 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 	if !isIdent(opts.Package) {
 		return nil, fmt.Errorf("gosrc: package name %q is not a Go identifier", opts.Package)
 	}
-	a, err := analyze(lowerQOps(m), opts)
+	lm, q := lowerQOps(m)
+	a, err := analyze(lm, opts)
 	if err != nil {
 		return nil, err
 	}
-	gn := &gen{a: a, opts: opts, wOff: map[string]int{}, scratch: map[*group]*storage{}, helpers: map[string]bool{}}
+	gn := &gen{a: a, opts: opts, wOff: map[string]int{}, scratch: map[*group]*storage{}, helpers: map[string]bool{}, q: q}
+	// an integer kernel reading a computed zero point is one more reader
+	for _, n := range a.nodes {
+		if qi := q[n]; qi != nil && qi.xZeroV != nil {
+			a.vals[qi.xZeroV].uses = append(a.vals[qi.xZeroV].uses, n)
+		}
+	}
 	gn.groups = a.groups()
 	if err := gn.check(); err != nil {
 		return nil, err
@@ -82,6 +89,7 @@ type gen struct {
 	run     bytes.Buffer
 	helpers map[string]bool
 	nfield  int
+	q       map[*ir.Node]*qinfo // lowered integer Conv/MatMul run on the 8-bit kernels
 }
 
 // check reports the first node the back end cannot generate.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,10 +144,10 @@ func TestQDQDigits(t *testing.T) {
 // and checks each against nncc's runtime on the quantized model and
 // onnxruntime's accuracy on the 450 test digits.
 func TestQuantizePass(t *testing.T) {
-	for _, c := range []struct{ name, pipeline string }{
-		{"qdq", "default,quantize"},
-		{"qop", "default,quantize{format=qop}"},
-		{"dynamic", "default,quantize{mode=dynamic}"},
+	for _, c := range []struct{ name, pipeline, kernel string }{
+		{"qdq", "default,quantize", "kernels.QPackConv2D"},
+		{"qop", "default,quantize{format=qop}", "kernels.QPackConv2D"},
+		{"dynamic", "default,quantize{mode=dynamic}", "kernels.QGemmPackedB"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m, err := onnx.Load("../../testmodels/digits_cnn.onnx")
@@ -167,6 +168,13 @@ func TestQuantizePass(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "digits_cnn_"+c.name+".onnx")
 			if err := onnx.Save(m, path, onnx.SaveOptions{}); err != nil {
 				t.Fatal(err)
+			}
+			files, err := Generate(m, Options{Package: "q"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(files[ModelFile]), c.kernel) {
+				t.Errorf("the generated code does not call the 8-bit kernel %s", c.kernel)
 			}
 			testModel(t, modelCase{name: "digits_" + c.name, path: path, data: "../../testmodels/data/digits_test_x.npy",
 				labels: "../../testmodels/data/digits_test_y.npy", batch: 450, tol: 1e-4, raw: true, ortOpt: ortref.OptAll})
