@@ -53,6 +53,8 @@ func lowerQOps(m *ir.Model) (*ir.Model, map[*ir.Node]*qinfo) {
 			ok = l.dynamicQuantize(n)
 		case "Conv":
 			ok = l.qdqConv(n)
+		case "Gemm", "MatMul":
+			ok = l.qdqGemm(n)
 		}
 		if ok {
 			nodes = append(nodes, l.out...)
@@ -439,5 +441,114 @@ func allZero(b []byte) bool {
 			return false
 		}
 	}
+	return true
+}
+
+// qdqGemm runs a Gemm (transA 0, alpha and beta 1) or a MatMul of the QDQ
+// form — DequantizeLinear(x_q) with one scale times DequantizeLinear of
+// constant 8-bit 2-D weights, per tensor or per output column — on the
+// integer GEMM, then scales per column and adds the bias (constant or
+// DequantizeLinear of int32).
+func (l *lowerer) qdqGemm(n *ir.Node) bool {
+	transB := false
+	if n.OpType == "Gemm" {
+		if n.AttrInt("transA", 0) != 0 || n.AttrFloat("alpha", 1) != 1 || n.AttrFloat("beta", 1) != 1 {
+			return false
+		}
+		transB = n.AttrInt("transB", 0) != 0
+	}
+	dx, sx, zx, _, ok := l.dqOf(n.Inputs[0])
+	if !ok || len(sx) != 1 || len(zx) > 1 {
+		return false
+	}
+	xq := dx.Inputs[0]
+	xdt := l.dtypeOf(xq)
+	if xdt != ir.Uint8 && xdt != ir.Int8 {
+		return false
+	}
+	dw, sw, zw, wax, ok := l.dqOf(n.Inputs[1])
+	if !ok {
+		return false
+	}
+	wq := dw.Inputs[0]
+	if wq.Const == nil || wq.Const.DType != ir.Int8 && wq.Const.DType != ir.Uint8 || len(wq.Const.Dims) != 2 {
+		return false
+	}
+	K, N := int(wq.Const.Dims[0]), int(wq.Const.Dims[1])
+	outAxis := int64(1)
+	if transB {
+		K, N = N, K
+		outAxis = 0
+	}
+	if len(sw) != 1 && (len(sw) != N || wax != outAxis && wax != outAxis-2) || len(zw) > 1 && len(zw) != N {
+		return false
+	}
+	at := func(v []float64, c int) float64 {
+		if len(v) == 1 {
+			return v[0]
+		}
+		return v[c]
+	}
+	// bytes as K×N
+	wb := make([]byte, K*N)
+	for k := 0; k < K; k++ {
+		for j := 0; j < N; j++ {
+			if transB {
+				wb[k*N+j] = wq.Const.Data[j*K+k]
+			} else {
+				wb[k*N+j] = wq.Const.Data[k*N+j]
+			}
+		}
+	}
+	zt := &ir.Tensor{DType: wq.Const.DType, Dims: []int64{int64(len(zw))}, Data: zw}
+	zf := zt.Float64s()
+	wf := make([]float32, K*N)
+	for i, b := range wb {
+		v := float64(b)
+		if wq.Const.DType == ir.Int8 {
+			v = float64(int8(b))
+		}
+		if len(zf) > 0 {
+			v -= at(zf, i%N)
+		}
+		wf[i] = float32(v)
+	}
+	scale := make([]float32, N)
+	for j := range scale {
+		scale[j] = float32(sx[0]) * float32(at(sw, j))
+	}
+	var bias []float32
+	if b := opt(n, 2); b != nil && n.OpType == "Gemm" {
+		var bf []float64
+		if db, sb, zb, _, ok := l.dqOf(b); ok && allZero(zb) {
+			q := constOf(db.Inputs[0])
+			if q == nil || len(q) != N {
+				return false
+			}
+			bf = make([]float64, N)
+			for j := range bf {
+				bf[j] = q[j] * at(sb, j)
+			}
+		} else if bf = constOf(b); bf == nil || len(bf) != N {
+			return false
+		}
+		bias = make([]float32, N)
+		for j := range bias {
+			bias[j] = float32(bf[j])
+		}
+	}
+	qi := &qinfo{w: wb, wSigned: wq.Const.DType == ir.Int8, wZero: zw, xSigned: xdt == ir.Int8}
+	if len(zx) == 1 {
+		qi.xZero = zx[0]
+	}
+	cur := l.node("Cast", []*ir.Value{xq}, nil, ir.IntAttr("to", int64(ir.Float32)))
+	acc := l.node("MatMul", []*ir.Value{cur, l.cnst(n.Name+"_wq", ir.FromFloat32([]int64{int64(K), int64(N)}, wf))}, nil)
+	l.q[l.out[len(l.out)-1]] = qi
+	if bias == nil {
+		l.node("Mul", []*ir.Value{acc, l.cnst(n.Name+"_scale", ir.FromFloat32([]int64{int64(N)}, scale))}, n.Outputs[0])
+		return true
+	}
+	y := l.node("Mul", []*ir.Value{acc, l.cnst(n.Name+"_scale", ir.FromFloat32([]int64{int64(N)}, scale))}, nil)
+	l.node("Add", []*ir.Value{y, l.cnst(n.Name+"_bias", ir.FromFloat32([]int64{int64(N)}, bias))}, n.Outputs[0])
 	return true
 }

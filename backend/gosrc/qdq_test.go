@@ -122,10 +122,12 @@ func toQDQ(t testing.TB, m *ir.Model, calib *ir.Tensor) *ir.Model {
 // TestQDQDigits quantizes the digits CNN to QDQ int8, generates Go from
 // it and checks it against nncc's runtime and onnxruntime's accuracy.
 // onnxruntime runs at its basic optimisation level, which executes the
-// Q/DQ arithmetic as the graph states it; at the full level it fuses the
-// pattern into its own int8 kernels, which round differently (measured:
-// 445/450 there against 446/450 for the graph's arithmetic, which the
-// generated code and nncc's runtime both give).
+// Q/DQ arithmetic as the graph states it. At its full level it runs its
+// own u8·s8 kernels, whose 16-bit pair sums saturate on this helper's
+// full-range int8 weights on CPUs without VNNI (the quantize pass
+// defaults to 7-bit weights for that reason; see TestQuantizePass):
+// measured here, 445/450 there against 446/450 for the exact arithmetic,
+// which the generated code and nncc's runtime both give.
 func TestQDQDigits(t *testing.T) {
 	calib, err := npy.Read("../../testmodels/data/digits_calib_x.npy")
 	if err != nil {
