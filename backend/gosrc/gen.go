@@ -453,7 +453,7 @@ var helperSrc = map[string]string{
 	"softplus":  "func softplus(x float32) float32 { return float32(math.Log1p(math.Exp(float64(x)))) }",
 	"elu":       "func elu(x, alpha float32) float32 {\nif x >= 0 {\nreturn x\n}\nreturn alpha * float32(math.Expm1(float64(x)))\n}",
 	"leaky":     "func leaky(x, alpha float32) float32 {\nif x < 0 {\nreturn alpha * x\n}\nreturn x\n}",
-	"quant":     "// quant rounds x half to even, adds the zero point and saturates.\nfunc quant(x, zp, lo, hi float32) float32 {\nreturn min(max(float32(math.RoundToEven(float64(x)))+zp, lo), hi)\n}",
+	"quant":     "// quant rounds x half to even, adds the zero point and saturates to\n// [lo, hi]. For 8- and 16-bit ranges it rounds in float32 by adding and\n// subtracting 1.5·2^23 (exact for |x| ≤ 2^22, beyond which the result\n// saturates anyway).\nfunc quant(x, zp, lo, hi float32) float32 {\nif hi-lo > 65536 {\nreturn min(max(float32(math.RoundToEven(float64(x)))+zp, lo), hi)\n}\nconst magic = 12582912\nx = min(max(x, -4194304), 4194304)\nreturn min(max((x+magic)-magic+zp, lo), hi)\n}",
 	"softmax":   "func softmax(y, x []float32) {\nm := x[0]\nfor _, v := range x {\nm = max(m, v)\n}\nvar s float32\nfor i, v := range x {\ne := float32(math.Exp(float64(v - m)))\ny[i] = e\ns += e\n}\nfor i := range y {\ny[i] /= s\n}\n}",
 	"prelu":     "func prelu(x, s float32) float32 {\nif x < 0 {\nreturn s * x\n}\nreturn x\n}",
 }
