@@ -269,7 +269,6 @@ func (gn *gen) emitAnchor(g *group) error {
 			return err
 		}
 	}
-	_ = a
 	if len(rest) == 0 {
 		return nil
 	}

@@ -64,11 +64,7 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var wb bytes.Buffer
-	for _, f := range gn.w {
-		_ = binary.Write(&wb, binary.LittleEndian, math.Float32bits(f))
-	}
-	return map[string][]byte{ModelFile: src, WeightsFile: wb.Bytes()}, nil
+	return map[string][]byte{ModelFile: src, WeightsFile: f32bytes(gn.w)}, nil
 }
 
 // gen holds the state of one generation.
@@ -106,8 +102,6 @@ func (gn *gen) check() error {
 				if o != n.Outputs[0] {
 					return unsupported(n, "only the first output may be used")
 				}
-				dt := gn.a.vals[o].dims
-				_ = dt
 			}
 		}
 	}
