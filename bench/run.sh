@@ -2,14 +2,17 @@
 # bench/run.sh — nncc's runtime latency against onnxruntime (make bench).
 #
 # Builds what is missing (bin/nncc, the onnxruntime harness, the big
-# torchvision models), then runs bench/latency, which times every model in
-# both engines in alternating rounds on one thread and regenerates
-# bench/results/latest.json and the table in docs/performance.md.
+# torchvision models, PaddleOCR's models), then runs bench/latency, which
+# times every model in both engines in alternating rounds on 1 and 2
+# threads and regenerates bench/results/latest.json and the table in
+# docs/performance.md.
 #
 # Flags are passed to bench/latency (go run ./bench/latency -h), e.g.
 #   bench/run.sh -only resnet18 -rounds 3
 # Environment:
 #   PYTHON=/usr/bin/python3   the interpreter with torch, torchvision, onnx
+#   OCR_MODELS=/tmp/nncc-models  where PaddleOCR's ppocr_{cls,rec,det}.onnx are
+#                             (fetched there by passes/testdata/models/fetch.sh)
 #   BENCH_WAIT_IDLE=120       wait up to this many seconds for the machine's
 #                             load to drop below its CPU count first
 set -euo pipefail
@@ -34,15 +37,22 @@ fi
 
 # The big models: torchvision's mobilenet_v2 and resnet18, exported once
 # into the git-ignored bench/models.
-if [ ! -f bench/models/mobilenet_v2.onnx ] || [ ! -f bench/models/resnet18.onnx ]; then
+if [ ! -f bench/models/mobilenet_v2.onnx ] || [ ! -f bench/models/resnet18.onnx ] || [ ! -f bench/models/mobilenet_v3_small.onnx ]; then
 	[ -x "$PYTHON" ] || die "$PYTHON not found; set PYTHON to an interpreter with torch, torchvision and onnx"
 	"$PYTHON" -c 'import torch, torchvision, onnx' 2>/dev/null ||
 		die "$PYTHON lacks torch, torchvision or onnx (Debian: python3-torch python3-torchvision python3-onnx)"
-	echo "bench: exporting mobilenet_v2 and resnet18 to bench/models"
+	echo "bench: exporting mobilenet_v2, resnet18 and mobilenet_v3_small to bench/models"
 	"$PYTHON" testmodels/train.py --no-digits --big-out bench/models || die "testmodels/train.py failed"
-	for m in mobilenet_v2 resnet18; do
+	for m in mobilenet_v2 resnet18 mobilenet_v3_small; do
 		[ -f "bench/models/$m.onnx" ] || die "testmodels/train.py did not write bench/models/$m.onnx"
 	done
+fi
+
+# PaddleOCR's models as shipped (rows are marked "not measured" without them).
+OCR_MODELS=${OCR_MODELS:-/tmp/nncc-models}
+if [ ! -f "$OCR_MODELS/ppocr_det.onnx" ] || [ ! -f "$OCR_MODELS/ppocr_rec.onnx" ] || [ ! -f "$OCR_MODELS/ppocr_cls.onnx" ]; then
+	echo "bench: fetching PaddleOCR's models into $OCR_MODELS"
+	sh passes/testdata/models/fetch.sh "$OCR_MODELS" || echo "bench: warning: fetching PaddleOCR's models failed; their rows will be missing" >&2
 fi
 
 # A busy machine makes every figure noisy: say so, and optionally wait.
@@ -58,4 +68,4 @@ if busy; then
 	echo "bench: warning: load $(cut -d' ' -f1-3 /proc/loadavg) on $cpus CPUs — the figures will be noisy (recorded in the results)" >&2
 fi
 
-exec "$GO" run ./bench/latency "$@"
+exec "$GO" run ./bench/latency -ocr "$OCR_MODELS" "$@"

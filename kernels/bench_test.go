@@ -192,3 +192,144 @@ func reportGOPS(b *testing.B, ops float64) {
 func bytesToInt8(s []byte) []int8 {
 	return unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(s))), len(s))
 }
+
+// detectorDW are depthwise convolutions of PaddleOCR's text detector
+// (640×640 input): 5×5 at stride 1 and 2, 3×3 on large planes.
+var detectorDW = []struct {
+	name string
+	p    Conv2DParams
+}{
+	{"dw5x5_192_40", Conv2DParams{N: 1, C: 192, H: 40, W: 40, M: 192, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, Group: 192}},
+	{"dw5x5s2_192_40", Conv2DParams{N: 1, C: 192, H: 40, W: 40, M: 192, KH: 5, KW: 5, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, Group: 192}},
+	{"dw5x5_384_20", Conv2DParams{N: 1, C: 384, H: 20, W: 20, M: 384, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, Group: 384}},
+	{"dw7x7_96_56", Conv2DParams{N: 1, C: 96, H: 56, W: 56, M: 96, KH: 7, KW: 7, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 3, PadL: 3, PadB: 3, PadR: 3, Group: 96}},
+	{"dw3x3_16_320", Conv2DParams{N: 1, C: 16, H: 320, W: 320, M: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 16}},
+	{"dw3x3s2_32_320", Conv2DParams{N: 1, C: 32, H: 320, W: 320, M: 32, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 32}},
+}
+
+func BenchmarkDepthwise(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for _, c := range detectorDW {
+		p := c.p
+		p.OH, p.OW = p.OutSize()
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.M*p.KH*p.KW)
+		bias := randSlice(r, p.M)
+		y := make([]float32, p.N*p.M*p.OH*p.OW)
+		pc := PackConv2D(&p, w)
+		flops := 2 * float64(p.N*p.M*p.OH*p.OW*p.KH*p.KW)
+		for _, th := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", c.name, th), func(b *testing.B) {
+				SetThreads(th)
+				defer SetThreads(1)
+				for b.Loop() {
+					pc.Run(x, bias, y, Fused{Act: ActClip, Lo: 0, Hi: 6})
+				}
+				reportGFLOPS(b, flops)
+			})
+		}
+	}
+}
+
+// BenchmarkConvTranspose2D times the detector's two 2×2 stride-2
+// upsamplings and a 4×4 stride-2 one (overlapping windows).
+func BenchmarkConvTranspose2D(b *testing.B) {
+	r := rand.New(rand.NewPCG(4, 4))
+	for _, c := range []struct {
+		name string
+		p    ConvTranspose2DParams
+	}{
+		{"k2s2_24to24_160", ConvTranspose2DParams{N: 1, C: 24, H: 160, W: 160, M: 24, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Group: 1, OH: 320, OW: 320}},
+		{"k2s2_24to1_320", ConvTranspose2DParams{N: 1, C: 24, H: 320, W: 320, M: 1, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, Group: 1, OH: 640, OW: 640}},
+		{"k4s2p1_64to32_80", ConvTranspose2DParams{N: 1, C: 64, H: 80, W: 80, M: 32, KH: 4, KW: 4, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, Group: 1, OH: 160, OW: 160}},
+	} {
+		p := c.p
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.C*p.M/p.Group*p.KH*p.KW)
+		bias := randSlice(r, p.M)
+		y := make([]float32, p.N*p.M*p.OH*p.OW)
+		flops := 2 * float64(p.N*p.C*p.H*p.W*p.M/p.Group*p.KH*p.KW)
+		for _, th := range []int{1, 2} {
+			scratch := make([]float32, ConvTranspose2DScratch(&p, th))
+			b.Run(fmt.Sprintf("%s/t%d", c.name, th), func(b *testing.B) {
+				SetThreads(th)
+				defer SetThreads(1)
+				for b.Loop() {
+					ConvTranspose2D(&p, x, w, bias, y, scratch)
+				}
+				reportGFLOPS(b, flops)
+			})
+		}
+	}
+}
+
+// BenchmarkSumRows is GlobalAveragePool of 96×160×160 and of 960×7×7;
+// the rate counts input elements.
+func BenchmarkSumRows(b *testing.B) {
+	r := rand.New(rand.NewPCG(5, 5))
+	for _, c := range []struct {
+		name       string
+		rows, cols int
+	}{{"gap_96_160", 96, 160 * 160}, {"gap_960_7", 960, 49}} {
+		x := randSlice(r, c.rows*c.cols)
+		y := make([]float32, c.rows)
+		for _, th := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", c.name, th), func(b *testing.B) {
+				SetThreads(th)
+				defer SetThreads(1)
+				for b.Loop() {
+					SumRows(y, x, c.cols, 1/float32(c.cols))
+				}
+				b.ReportMetric(float64(len(x))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gin/s")
+			})
+		}
+	}
+}
+
+// BenchmarkResize is the detector's nearest 2× upsampling of 96×80×80
+// and a bilinear one of the same size.
+func BenchmarkResize(b *testing.B) {
+	r := rand.New(rand.NewPCG(6, 6))
+	const planes, H, W = 96, 80, 80
+	x := randSlice(r, planes*H*W)
+	y := make([]float32, planes*4*H*W)
+	rows, cols := make([]int32, 2*H), make([]int32, 2*W)
+	for i := range rows {
+		rows[i] = int32(i / 2)
+	}
+	for i := range cols {
+		cols[i] = int32(i / 2)
+	}
+	// Bilinear, half_pixel: output o reads (o+0.5)/2 − 0.5.
+	lin := func(n int) *ResizeTaps {
+		t := &ResizeTaps{N: 2}
+		for o := 0; o < 2*n; o++ {
+			s := max(0, (float32(o)+0.5)/2-0.5)
+			i0 := min(int(s), n-1)
+			i1 := min(i0+1, n-1)
+			f := s - float32(i0)
+			t.Idx = append(t.Idx, int32(i0), int32(i1))
+			t.W = append(t.W, 1-f, f)
+		}
+		return t
+	}
+	lr, lc := lin(H), lin(W)
+	for _, th := range []int{1, 2} {
+		b.Run(fmt.Sprintf("nearest2x_96_80/t%d", th), func(b *testing.B) {
+			SetThreads(th)
+			defer SetThreads(1)
+			for b.Loop() {
+				ResizeNearest2D(x, y, planes, H, W, rows, cols)
+			}
+			b.ReportMetric(float64(len(y))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gout/s")
+		})
+		b.Run(fmt.Sprintf("linear2x_96_80/t%d", th), func(b *testing.B) {
+			SetThreads(th)
+			defer SetThreads(1)
+			for b.Loop() {
+				Resize2D(x, y, planes, H, W, lr, lc)
+			}
+			b.ReportMetric(float64(len(y))*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gout/s")
+		})
+	}
+}

@@ -382,6 +382,7 @@ func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, res, y []float32, f 
 			b.direct = true
 		} else {
 			b.im = im2col{p: p, x: xg}
+			b.direct = sgemmDirectB(mg, N)
 		}
 		var gbias []float32
 		if bias != nil {
@@ -410,16 +411,36 @@ type im2col struct {
 }
 
 // pack writes rows [k0, k0+kc) and columns [j0, j0+nc) in panels of nr
-// columns (see packB), each panel row straight from the input.
+// columns (see packB). Each row is built whole (long runs of input
+// copied at once) in scratch and then dealt into the panels: building
+// it panel by panel cost more in per-call overhead than the copying.
 func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
-	for jp := 0; jp < nc; jp += nr {
-		n := min(nr, nc-jp)
-		panel := dst[jp*kc : jp*kc+kc*nr]
-		for k := 0; k < kc; k++ {
-			d := panel[k*nr : k*nr+nr]
-			m.row(d[:n], k0+k, j0+jp)
+	sp := getPadded(nc)
+	defer padPool.Put(sp)
+	row := *sp
+	for k := 0; k < kc; k++ {
+		m.row(row, k0+k, j0)
+		jp := 0
+		if nr == 16 {
+			// Whole panels as fixed-size copies (no memmove calls).
+			for ; jp+16 <= nc; jp += 16 {
+				*(*[16]float32)(dst[jp*kc+k*16:]) = *(*[16]float32)(row[jp:])
+			}
+		}
+		for ; jp < nc; jp += nr {
+			n := min(nr, nc-jp)
+			d := dst[jp*kc+k*nr : jp*kc+k*nr+nr]
+			copy(d, row[jp:jp+n])
 			clear(d[n:])
 		}
+	}
+}
+
+// rows writes rows [k0, k0+kc) and columns [j0, j0+nc) row-major (row
+// stride nc) into dst.
+func (m *im2col) rows(dst []float32, k0, kc, j0, nc int) {
+	for k := 0; k < kc; k++ {
+		m.row(dst[k*nc:(k+1)*nc], k0+k, j0)
 	}
 }
 

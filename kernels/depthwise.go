@@ -8,7 +8,9 @@ import "sync"
 // 3×3 kernels with horizontal stride 1 or 2 run the assembly plane
 // kernels (see dw3x3) on the input as stored, several channels per call;
 // dw is their geometry, built once per PackedConv2D (nil: built here).
-// The rest work one output row at a time (depthwisePlane): the row starts
+// Other windows with horizontal stride 1 or 2 run the k×k assembly
+// kernel on a padded copy of each plane (see dwkGeom). The rest work one
+// output row at a time (depthwisePlane): the row starts
 // at the bias and each kernel tap adds a scaled, shifted input row (a
 // vector axpy over the columns whose input is inside the image), so
 // padding costs nothing and any kernel size, stride and dilation works.
@@ -43,6 +45,15 @@ func depthwiseConv(p *Conv2DParams, dw *dw3x3, x, w, bias, res, y []float32, f F
 		defer dwPool.Put(d)
 	}
 	fast := d.ok
+	if !fast {
+		// Other windows: the k×k kernel where it applies.
+		g := dwkPool.Get().(*dwkGeom)
+		defer dwkPool.Put(g)
+		if g.set(p) {
+			depthwiseK(p, g, x, w, bias, y, lo, hi)
+			return
+		}
+	}
 	parallelFor(chunks, threads, func(c int) {
 		var zero *[]float32
 		if fast && d.zero {

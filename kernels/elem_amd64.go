@@ -79,3 +79,34 @@ func elemHswish(d, x []float32, c, lo, hi float32) int {
 	hswishAvx2(&d[0], &x[0], n, c, lo, hi)
 	return n
 }
+
+// mathfAvx2 computes f (mathfExp or mathfSigmoid) with AVX2 when the CPU
+// has it but not AVX-512 (mathfAsm then does it all), and reports how
+// many elements it did: all or none. The last len(src) mod 8 go through
+// an 8-element buffer, so that every element gets the vector result
+// whatever the length.
+func mathfAvx2(f int, dst, src []float32) int {
+	if !hasAVX2FMA || hasAVX512 || len(src) == 0 {
+		return 0
+	}
+	var k func(dst, src *float32, n int)
+	switch f {
+	case mathfExp:
+		k = expAvx2
+	case mathfSigmoid:
+		k = sigmoidAvx2
+	default:
+		return 0
+	}
+	n := len(src) &^ 7
+	if n > 0 {
+		k(&dst[0], &src[0], n)
+	}
+	if r := len(src) - n; r > 0 {
+		var buf [8]float32
+		copy(buf[:], src[n:])
+		k(&buf[0], &buf[0], 8)
+		copy(dst[n:], buf[:r])
+	}
+	return len(src)
+}

@@ -103,3 +103,38 @@ func BenchmarkElementwise(b *testing.B) {
 		})
 	}
 }
+
+// The vector paths of Exp and Sigmoid (inputs of 8 or more) meet NaN,
+// the infinities, overflow, underflow and the subnormal range as the
+// scalar ones do.
+func TestExpSigmoidSpecialVector(t *testing.T) {
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	in := []float32{nan, inf, -inf, 100, -200, 88.3, -87.5, -100, 0, -0.0, 1, -1, 20, -20, 89.5, -103}
+	for _, tc := range []struct {
+		name string
+		f    func(dst, src []float32)
+		ref  func(float64) float64
+	}{
+		{"Exp", Exp, math.Exp},
+		{"Sigmoid", Sigmoid, func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }},
+	} {
+		got := make([]float32, len(in))
+		tc.f(got, in)
+		for i, x := range in {
+			w := float32(tc.ref(float64(x)))
+			g := got[i]
+			switch {
+			case w != w || g != g:
+				if (w != w) != (g != g) {
+					t.Errorf("%s(%v) = %v, want %v", tc.name, x, g, w)
+				}
+			case math.IsInf(float64(w), 0) || w == 0:
+				if g != w && !(w == 0 && math.Abs(float64(g)) < 1e-38) {
+					t.Errorf("%s(%v) = %v, want %v", tc.name, x, g, w)
+				}
+			case math.Abs(float64(g-w)) > 4e-7*math.Abs(float64(w)) && math.Abs(float64(w)) > 1e-37:
+				t.Errorf("%s(%v) = %v, want %v", tc.name, x, g, w)
+			}
+		}
+	}
+}

@@ -68,8 +68,9 @@ func Exp(dst, src []float32) {
 	if mathfAsm(mathfExp, dst, src) {
 		return
 	}
-	for i, x := range src {
-		dst[i] = expf(x)
+	n := mathfAvx2(mathfExp, dst, src)
+	for i, x := range src[n:] {
+		dst[n+i] = expf(x)
 	}
 }
 
@@ -176,12 +177,13 @@ func Sigmoid(dst, src []float32) {
 	if mathfAsm(mathfSigmoid, dst, src) {
 		return
 	}
-	for i, x := range src {
+	n := mathfAvx2(mathfSigmoid, dst, src)
+	for i, x := range src[n:] {
 		if x >= 0 {
-			dst[i] = 1 / (1 + expf(-x))
+			dst[n+i] = 1 / (1 + expf(-x))
 		} else {
 			e := expf(x)
-			dst[i] = e / (1 + e)
+			dst[n+i] = e / (1 + e)
 		}
 	}
 }

@@ -27,6 +27,40 @@ type QPackedConv2D struct {
 	P  Conv2DParams
 	pa []*QPackedA // one per group
 	dw []float32   // depthwise: w - wZero as floats, (M, KH, KW)
+
+	tabOnce sync.Once
+	tab     []int32 // see gatherTable
+}
+
+// gatherTable returns, for planes of at most 256 outputs, the input
+// offset within a channel plane that each kernel tap reads for each
+// output position (KH·KW × OH·OW, -1 for padding), or nil.
+func (c *QPackedConv2D) gatherTable() []int32 {
+	p := &c.P
+	if p.OH*p.OW > 256 {
+		return nil
+	}
+	c.tabOnce.Do(func() {
+		ohw := p.OH * p.OW
+		c.tab = make([]int32, p.KH*p.KW*ohw)
+		for kh := 0; kh < p.KH; kh++ {
+			for kw := 0; kw < p.KW; kw++ {
+				t := c.tab[(kh*p.KW+kw)*ohw:]
+				for oh := 0; oh < p.OH; oh++ {
+					for ow := 0; ow < p.OW; ow++ {
+						ih := oh*p.StrideH - p.PadT + kh*p.DilH
+						iw := ow*p.StrideW - p.PadL + kw*p.DilW
+						o := int32(-1)
+						if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
+							o = int32(ih*p.W + iw)
+						}
+						t[oh*p.OW+ow] = o
+					}
+				}
+			}
+		}
+	})
+	return c.tab
 }
 
 // QPackConv2D packs the 8-bit weights w of convolution p (see QConv2D).
@@ -341,11 +375,29 @@ func (c *QPackedConv2D) runBatched(x []byte, xSigned bool, xZero byte, y []int32
 			buf.c = make([]int32, mg*cols)
 		}
 		bm, cm := buf.b[:K*cols], buf.c[:mg*cols]
+		tab := c.gatherTable()
 		for k := 0; k < K; k++ {
 			row := bm[k*cols : (k+1)*cols]
 			for i := 0; i < ni; i++ {
 				xi := x[((n0+i)*p.C+g*cg)*hw:]
-				im2colRow(p, xi, row[i*ohw:(i+1)*ohw], k, 0, xZero, copy2Bytes)
+				dst := row[i*ohw : (i+1)*ohw]
+				switch {
+				case p.pointwise():
+					copy(dst, xi[k*hw:(k+1)*hw])
+				case tab != nil:
+					// Small planes: gather through the table (one
+					// entry per output position, -1 for padding).
+					xc := xi[(k/(p.KH*p.KW))*hw:][:hw]
+					for j, o := range tab[(k%(p.KH*p.KW))*ohw:][:ohw] {
+						v := xZero
+						if o >= 0 {
+							v = xc[o]
+						}
+						dst[j] = v
+					}
+				default:
+					im2colRow(p, xi, dst, k, 0, xZero, copy2Bytes)
+				}
 			}
 		}
 		pa := c.pa[g]

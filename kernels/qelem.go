@@ -37,11 +37,13 @@ func Dequantize8(dst []float32, src []byte, signed bool, scale float32, zero int
 
 // Quantize8 sets dst[i] = clamp(round(src[i] / scale) + zero, lo, hi)
 // (the division in float32, ties to even), the bytes of int8 values when
-// lo < 0. NaN maps to zero.
+// lo < 0. NaN maps to zero or lo.
 func Quantize8(dst []byte, src []float32, scale float32, zero, lo, hi int32) {
 	if len(dst) != len(src) {
 		panic(fmt.Sprintf("kernels: Quantize8: %d outputs for %d inputs", len(dst), len(src)))
 	}
+	n := quantF32Vec(dst, src, scale, zero, lo, hi)
+	dst, src = dst[n:], src[n:]
 	z, l, h := float32(zero), float32(lo), float32(hi)
 	for i, v := range src {
 		q := rint32(v/scale) + z

@@ -632,15 +632,29 @@ func packQB16(dst []byte, b *qMat, p0, kc, j0, nc, nr int, _ []int32) {
 				continue
 			}
 			src := b.data[(p0+k)*b.ld+j0+jp : (p0+k)*b.ld+j0+jp+n]
-			for c, v := range src {
-				x := int32(v)
-				if b.signed {
-					x = int32(int8(v))
+			dst := row[t : t+2*nr-1]
+			switch {
+			case len(b.zero) > 1:
+				for c, v := range src {
+					x := int32(v)
+					if b.signed {
+						x = int32(int8(v))
+					}
+					dst[2*c] = int16(x - b.zp(j0+jp+c))
 				}
-				row[2*c+t] = int16(x - b.zp(j0+jp+c))
+			case b.signed:
+				z := int16(b.zp(0))
+				for c, v := range src {
+					dst[2*c] = int16(int8(v)) - z
+				}
+			default:
+				z := int16(b.zp(0))
+				for c, v := range src {
+					dst[2*c] = int16(v) - z
+				}
 			}
 			for c := n; c < nr; c++ {
-				row[2*c+t] = 0
+				dst[2*c] = 0
 			}
 		}
 	}

@@ -35,6 +35,8 @@ func RequantizeClamp(dst []byte, src []int32, bias int32, scale float32, zero, l
 
 func requantGo(dst []byte, src []int32, bias int32, scale float32, zero, lo, hi int32) {
 	src = src[:len(dst)]
+	n := requantVec(dst, src, bias, scale, zero, lo, hi)
+	dst, src = dst[n:], src[n:]
 	for i, v := range src {
 		f := float32(v+bias) * scale
 		q := int64(math.RoundToEven(float64(f))) + int64(zero)

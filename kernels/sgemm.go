@@ -292,6 +292,17 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 			switch {
 			case b.pk != nil:
 				bblk = b.pk.block(pc, b.col0+jc)
+			case b.im.p != nil && b.direct:
+				// Small M: the im2col block is built row-major and read
+				// in place, as a direct B would be.
+				b.im.rows(w.b, pc, kcb, b.col0+jc, ncb)
+				bblk = w.b
+				bstride, direct = ncb, true
+				if !k.masked && ncb%nr != 0 {
+					edgeStart = ncb - ncb%nr
+					eb := sgemmB{b: w.b, ldb: ncb}
+					packB(w.edge, &eb, 0, kcb, edgeStart, ncb-edgeStart, nr)
+				}
 			case b.direct:
 				bblk = b.b[pc*b.ldb+b.col0+jc:]
 				bstride, direct = b.ldb, true

@@ -41,12 +41,15 @@ func (s *externalSink) add(tp *onnxpb.TensorProto, data []byte) {
 }
 
 type encoder struct {
-	ext *externalSink // nil: all data inline
+	ext    *externalSink // nil: all data inline
+	sparse bool          // write mostly-zero initializers sparse (sparse.go)
 }
 
 // Encode serialises m deterministically with all tensor data inline.
-func Encode(m *ir.Model) ([]byte, error) {
-	mp, err := (&encoder{}).model(m)
+func Encode(m *ir.Model) ([]byte, error) { return encodeWith(&encoder{}, m) }
+
+func encodeWith(e *encoder, m *ir.Model) ([]byte, error) {
+	mp, err := e.model(m)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +137,10 @@ func (e *encoder) graph(g *ir.Graph) (*onnxpb.GraphProto, error) {
 				Output: []string{c.Name}, OpType: proto.String("Constant"),
 				Attribute: []*onnxpb.AttributeProto{{Name: proto.String("value"), Type: onnxpb.AttributeProto_TENSOR.Enum(), T: t}},
 			})
+			continue
+		}
+		if sp := e.sparseInit(g, c); sp != nil {
+			gp.SparseInitializer = append(gp.SparseInitializer, sp)
 			continue
 		}
 		t, err := e.tensor(c.Const, c.Name, true)

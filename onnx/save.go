@@ -24,6 +24,10 @@ type SaveOptions struct {
 	// ExternalThreshold is the smallest tensor moved out (default 1024
 	// bytes).
 	ExternalThreshold int64
+	// Sparse writes float initializers as sparse_initializer (values and
+	// int64 indices) where that is smaller than the dense form (see
+	// sparse.go). Loaders, onnxruntime included, densify them.
+	Sparse bool
 }
 
 // Save writes m to path atomically: the bytes go to a temporary file in
@@ -83,10 +87,10 @@ func marshalChunks(m *ir.Model, base string, opts SaveOptions) (model []byte, ex
 	}
 	_, bytes := m.Graph.ParamStats()
 	if !opts.ExternalData && bytes < protoLimit {
-		b, err := Encode(m)
+		b, err := encodeWith(&encoder{sparse: opts.Sparse}, m)
 		return b, "", nil, err
 	}
-	e := &encoder{ext: &externalSink{location: filepath.ToSlash(extName), threshold: threshold}}
+	e := &encoder{ext: &externalSink{location: filepath.ToSlash(extName), threshold: threshold}, sparse: opts.Sparse}
 	mp, err := e.model(m)
 	if err != nil {
 		return nil, "", nil, err

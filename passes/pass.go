@@ -192,6 +192,8 @@ type Context struct {
 	// Progress, when set, receives a line of progress for long work
 	// (calibration, sensitivity sweeps); callers draw it as they like.
 	Progress func(label string, done, total int)
+	// Plots, when set, receives the charts the pass draws (see PlotSink).
+	Plots PlotSink
 
 	details any
 

@@ -255,6 +255,8 @@ type RunOptions struct {
 	Budget   *budget.Budget
 	Threads  int
 	Progress func(label string, done, total int)
+	// Plots receives the charts passes draw (compile --report-plots).
+	Plots PlotSink
 }
 
 // Report records what each pass did.
@@ -343,6 +345,7 @@ func runStep(m *ir.Model, st Step, opts RunOptions, ref *reference) (pr PassRepo
 	}
 	c.log = opts.Log
 	c.Calib, c.Budget, c.Threads, c.Progress = opts.Calib, opts.Budget, opts.Threads, opts.Progress
+	c.Plots = opts.Plots
 	c.Logf("%s", st)
 	wasRead := readConsts(m)
 	start := time.Now()

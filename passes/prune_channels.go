@@ -40,6 +40,7 @@ the budget holds.`,
 		{Name: "exclude", Type: String, Default: "", Doc: "producer node names whose channels stay, separated by '+'"},
 		{Name: "reconstruct", Type: Bool, Default: false, Doc: "re-fit the following layers to the original model's activations on the calibration data"},
 		{Name: "damp", Type: Float, Default: 0.01, Doc: "ridge damping of the re-fit, as a fraction of the Gram matrix's mean diagonal"},
+		{Name: "bn-stats", Type: Bool, Default: false, Doc: "re-estimate BatchNormalization statistics on the calibration data after pruning (needs --calib)"},
 	},
 	Lossy: true,
 	Run:   runPruneChannels,
@@ -50,6 +51,9 @@ type ChannelDetails struct {
 	prune.ChannelResult
 	Refit       []prune.RefitReport `json:"refit,omitempty"`
 	Sensitivity *prune.Sensitivity  `json:"sensitivity,omitempty"`
+	// BNStats names the BatchNormalizations whose statistics were
+	// re-estimated (bn-stats=true).
+	BNStats []string `json:"bn_stats,omitempty"`
 }
 
 func runPruneChannels(c *Context) error {
@@ -60,8 +64,8 @@ func runPruneChannels(c *Context) error {
 		}
 	}
 	reconstruct := c.Bool("reconstruct")
-	if reconstruct && c.Calib == nil {
-		return usageErr("prune-channels: reconstruct=true needs calibration data (--calib)")
+	if (reconstruct || c.Bool("bn-stats")) && c.Calib == nil {
+		return usageErr("prune-channels: reconstruct=true and bn-stats=true need calibration data (--calib)")
 	}
 	det := &ChannelDetails{}
 	if o.Ratio < 0 && c.Budget != nil {
@@ -71,6 +75,12 @@ func runPruneChannels(c *Context) error {
 		}
 		det.Sensitivity = sens
 		o.Ratio, o.PerGroup = 0, per
+		c.plot("prune-channels-layers.png", func() ([]byte, error) {
+			return sens.PlotLayers("prune-channels: sensitivity per channel group", "ratio of the group's channels removed")
+		})
+		c.plot("prune-channels-model.png", func() ([]byte, error) {
+			return sens.PlotModel("prune-channels: whole model", "ratio removed from every group")
+		})
 	} else if o.Ratio < 0 {
 		return usageErr("prune-channels: give ratio (a fraction in [0, 1)), or an accuracy budget (--eval, --max-drop) to search one")
 	}
@@ -105,6 +115,13 @@ func runPruneChannels(c *Context) error {
 			return err
 		}
 		det.Refit = refit
+	}
+	if c.Bool("bn-stats") {
+		bns, err := prune.RecalibrateBN(c.Model, c.Calib, c.refitOptions())
+		if err != nil {
+			return err
+		}
+		det.BNStats = bns
 	}
 	c.SetDetails(det)
 	return nil

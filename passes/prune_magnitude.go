@@ -40,6 +40,7 @@ sensitivity curves).`,
 		{Name: "keep-first-last", Type: Bool, Default: false, Doc: "leave the first and the last prunable layer dense"},
 		{Name: "reconstruct", Type: Bool, Default: false, Doc: "re-fit the remaining weights to the original model's activations on the calibration data"},
 		{Name: "damp", Type: Float, Default: 0.01, Doc: "ridge damping of the re-fit, as a fraction of the Gram matrix's mean diagonal"},
+		{Name: "bn-stats", Type: Bool, Default: false, Doc: "re-estimate BatchNormalization statistics on the calibration data after pruning (needs --calib)"},
 	},
 	Lossy: true,
 	Run:   runPruneMagnitude,
@@ -51,6 +52,7 @@ type MagnitudeDetails struct {
 	Sparsity    float64               `json:"sparsity"`
 	Refit       []prune.RefitReport   `json:"refit,omitempty"`
 	Sensitivity *prune.Sensitivity    `json:"sensitivity,omitempty"`
+	BNStats     []string              `json:"bn_stats,omitempty"`
 }
 
 func runPruneMagnitude(c *Context) error {
@@ -66,8 +68,8 @@ func runPruneMagnitude(c *Context) error {
 		}
 	}
 	reconstruct := c.Bool("reconstruct")
-	if reconstruct && c.Calib == nil {
-		return usageErr("prune-magnitude: reconstruct=true needs calibration data (--calib)")
+	if (reconstruct || c.Bool("bn-stats")) && c.Calib == nil {
+		return usageErr("prune-magnitude: reconstruct=true and bn-stats=true need calibration data (--calib)")
 	}
 	skip := func(n *ir.Node, why string) { c.Declinef(n, "%s", why) }
 	det := &MagnitudeDetails{}
@@ -79,6 +81,12 @@ func runPruneMagnitude(c *Context) error {
 		}
 		det.Sensitivity = sens
 		o.PerLayer = per
+		c.plot("prune-magnitude-layers.png", func() ([]byte, error) {
+			return sens.PlotLayers("prune-magnitude: sensitivity per layer", "sparsity of the layer alone")
+		})
+		c.plot("prune-magnitude-model.png", func() ([]byte, error) {
+			return sens.PlotModel("prune-magnitude: whole model", "global sparsity")
+		})
 	} else if err := o.Validate(); err != nil {
 		return usageErr("prune-magnitude: %v", err)
 	}
@@ -105,6 +113,13 @@ func runPruneMagnitude(c *Context) error {
 			return err
 		}
 		det.Refit = refit
+	}
+	if c.Bool("bn-stats") && z > 0 {
+		bns, err := prune.RecalibrateBN(c.Model, c.Calib, c.refitOptions())
+		if err != nil {
+			return err
+		}
+		det.BNStats = bns
 	}
 	c.SetDetails(det)
 	if z > 0 {

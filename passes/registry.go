@@ -15,6 +15,8 @@ func init() {
 		Quantize,
 		PruneMagnitude,
 		PruneChannels,
+		ConvertFloat16,
+		LowerFloat64,
 	} {
 		builtin[p] = true
 		mustRegister(p)

@@ -48,6 +48,9 @@ type Group struct {
 
 	edits []edit
 	flat  map[*ir.Value]int // flattened values and their factor
+	// parts, for the output group of a Concat along channels, are the
+	// groups of its inputs in order: it keeps what they keep.
+	parts []*Group
 }
 
 // Graph is the channel analysis of a model's main graph.
@@ -66,6 +69,15 @@ type analyzer struct {
 	edits  map[*ir.Value][]edit
 	flat   map[*ir.Value]flatInfo
 	order  []*ir.Value
+	concat []concatInfo
+}
+
+// concatInfo is a Concat along the channels: its output's channels are
+// its inputs' channels, one block after another.
+type concatInfo struct {
+	node *ir.Node
+	out  *ir.Value
+	ins  []*ir.Value
 }
 
 type flatInfo struct {
@@ -212,6 +224,39 @@ func Analyze(m *ir.Model) *Analysis {
 			a.freeze(v, "it reaches a graph output")
 		}
 	}
+	// A Concat's output group takes its channels from its inputs' groups:
+	// it must produce none itself and be distinct from each of them; when
+	// it is frozen, so are they.
+	for changed := true; changed; {
+		changed = false
+		for _, ci := range a.concat {
+			ro := a.find(ci.out)
+			why, frozen := a.frozen[ro]
+			if !frozen && len(a.prods[ro]) > 0 {
+				why, frozen = "a Concat's output is tied to channels produced elsewhere", true
+				a.frozen[ro] = why
+			}
+			for _, v := range ci.ins {
+				if a.find(v) == ro && !frozen {
+					why, frozen = "a Concat reads its own output's channels", true
+					a.frozen[ro] = why
+				}
+			}
+			if !frozen {
+				continue
+			}
+			for _, v := range ci.ins {
+				if _, ok := a.frozen[a.find(v)]; !ok {
+					a.frozen[a.find(v)] = "a Concat along channels reads it and " + why
+					changed = true
+				}
+			}
+		}
+	}
+	derived := map[*ir.Value]bool{}
+	for _, ci := range a.concat {
+		derived[a.find(ci.out)] = true
+	}
 	// Collect groups in first-seen order.
 	an := &Analysis{Of: map[*ir.Value]*Group{}}
 	byRoot := map[*ir.Value]*Group{}
@@ -220,7 +265,7 @@ func Analyze(m *ir.Model) *Analysis {
 		gr := byRoot[r]
 		if gr == nil {
 			gr = &Group{ID: len(an.Groups), C: a.chans[r], Frozen: a.frozen[r], Producers: a.prods[r], edits: a.edits[r], flat: map[*ir.Value]int{}}
-			if gr.Frozen == "" && len(gr.Producers) == 0 {
+			if gr.Frozen == "" && len(gr.Producers) == 0 && !derived[r] {
 				gr.Frozen = "no layer produces its channels"
 			}
 			byRoot[r] = gr
@@ -232,6 +277,15 @@ func Analyze(m *ir.Model) *Analysis {
 	for v, f := range a.flat {
 		if gr := an.Of[a.find(f.src)]; gr != nil {
 			gr.flat[v] = f.factor
+		}
+	}
+	for _, ci := range a.concat {
+		gr := an.Of[ci.out]
+		if gr.Frozen != "" {
+			continue
+		}
+		for _, v := range ci.ins {
+			gr.parts = append(gr.parts, an.Of[v])
 		}
 	}
 	return an
@@ -442,6 +496,24 @@ func (a *analyzer) node(n *ir.Node, isConst func(*ir.Value) bool) {
 				return
 			}
 		}
+	case n.OpType == "Concat" && rankOfV(out) >= 2 && (n.AttrInt("axis", 0) == 1 || n.AttrInt("axis", 0) == -int64(rankOfV(out))+1):
+		ci := concatInfo{node: n, out: out}
+		sum := 0
+		for _, v := range n.Inputs {
+			if v == nil || isConst(v) || rankOfV(v) != rankOfV(out) || chanOf(v) <= 0 {
+				freezeAll("a Concat along channels of constants or unknown shapes")
+				return
+			}
+			a.add(v)
+			sum += chanOf(v)
+			ci.ins = append(ci.ins, v)
+		}
+		a.add(out)
+		if sum != chanOf(out) {
+			freezeAll("a Concat whose channel counts do not add up")
+			return
+		}
+		a.concat = append(a.concat, ci)
 	case n.OpType == "Concat" && n.AttrInt("axis", 0) != 1 && n.AttrInt("axis", 0) != -int64(rankOfV(out))+1:
 		if rankOfV(out) < 2 {
 			freezeAll(why)
@@ -581,6 +653,10 @@ func (an *Analysis) Plan(o ChannelOptions) (int, error) {
 		if gr.Frozen != "" {
 			continue
 		}
+		if gr.parts != nil {
+			gr.Keep = concatKeep(gr.parts)
+			continue
+		}
 		ratio := o.Ratio
 		if o.PerGroup != nil {
 			ratio = o.PerGroup[gr.ID]
@@ -609,6 +685,32 @@ func (an *Analysis) Plan(o ChannelOptions) (int, error) {
 		removed += k
 	}
 	return removed, nil
+}
+
+// concatKeep is the channels a Concat's output keeps: each input's kept
+// channels, offset by the channels before it; nil when every input keeps
+// all of its channels. Input groups come before the output's in the
+// analysis, so their Keep is already set.
+func concatKeep(parts []*Group) []int {
+	var keep []int
+	off, pruned := 0, false
+	for _, p := range parts {
+		if p.Keep == nil {
+			for i := 0; i < p.C; i++ {
+				keep = append(keep, off+i)
+			}
+		} else {
+			pruned = true
+			for _, k := range p.Keep {
+				keep = append(keep, off+k)
+			}
+		}
+		off += p.C
+	}
+	if !pruned {
+		return nil
+	}
+	return keep
 }
 
 // importance scores each channel of the group.
@@ -697,12 +799,25 @@ func axisNorms(t *ir.Tensor, axis int, l2 bool) []float64 {
 // constants (old ones become unread) and updating the recorded shapes.
 func (an *Analysis) Apply(m *ir.Model) {
 	g := m.Graph
-	created := map[*ir.Value]bool{} // intermediate constants of this rewrite
+	created := map[*ir.Value]bool{} // constants this rewrite made or replaced
 	defer func() {
 		read := map[*ir.Value]bool{}
 		for _, n := range g.Nodes {
 			for _, in := range n.Inputs {
 				read[in] = true
+			}
+		}
+		for _, v := range g.Outputs {
+			read[v] = true
+		}
+		for _, v := range g.Inputs {
+			read[v] = true
+		}
+		for _, n := range g.Nodes {
+			for _, sg := range n.Subgraphs() {
+				for v := range sg.Captures() {
+					read[v] = true
+				}
 			}
 		}
 		kept := g.Consts[:0]
@@ -726,7 +841,7 @@ func (an *Analysis) Apply(m *ir.Model) {
 			}
 			nt := sliceAxis(t, ax, gr.Keep, e.factor)
 			nv := g.AddConst(g.UniqueName(v.Name), nt)
-			created[nv] = true
+			created[nv], created[v] = true, true
 			e.node.Inputs[e.input] = nv
 			if e.group {
 				e.node.SetAttr(ir.IntAttr("group", int64(len(gr.Keep))))
@@ -803,6 +918,9 @@ func (an *Analysis) Report() ChannelResult {
 		if len(gr.Producers) == 0 && gr.Frozen != "" && gr.C <= 1 {
 			continue
 		}
+		if len(gr.Producers) == 0 {
+			continue // a Concat's output: counted in its inputs' groups
+		}
 		gp := GroupReport{ID: gr.ID, Channels: gr.C, Kept: gr.C, Frozen: gr.Frozen}
 		for _, p := range gr.Producers {
 			gp.Producers = append(gp.Producers, nodeName(p))
@@ -810,9 +928,6 @@ func (an *Analysis) Report() ChannelResult {
 		if gr.Keep != nil {
 			gp.Kept = len(gr.Keep)
 			r.Removed += gr.C - len(gr.Keep)
-		}
-		if len(gp.Producers) == 0 {
-			continue
 		}
 		r.Groups = append(r.Groups, gp)
 	}

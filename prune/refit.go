@@ -76,9 +76,36 @@ func Refit(teacher, student *ir.Model, layers []RefitLayer, data calib.Dataset, 
 	if o.Batch <= 0 {
 		o.Batch = 16
 	}
+	// The teacher's activations at every target, captured in one pass
+	// (they do not change while the student is re-fitted).
+	var targets []string
+	seen := map[string]bool{}
+	for _, l := range layers {
+		if !seen[l.Target] {
+			seen[l.Target] = true
+			targets = append(targets, l.Target)
+		}
+	}
+	cache := map[string][]*ir.Tensor{}
+	if len(targets) > 0 {
+		tc, err := newCapturer(teacher, targets, o)
+		if err != nil {
+			return nil, fmt.Errorf("prune: the original model: %w", err)
+		}
+		for start := 0; start < data.Len(); start += o.Batch {
+			end := min(start+o.Batch, data.Len())
+			outs, err := tc.run(data, start, end)
+			if err != nil {
+				return nil, fmt.Errorf("prune: running the original model: %w", err)
+			}
+			for _, name := range targets {
+				cache[name] = append(cache[name], outs[name].Clone())
+			}
+		}
+	}
 	var reps []RefitReport
 	for i, l := range layers {
-		r, err := refitOne(teacher, student, l, data, o)
+		r, err := refitOne(cache, student, l, data, o)
 		if err != nil {
 			return reps, fmt.Errorf("prune: re-fitting %s: %w", nodeName(l.Node), err)
 		}
@@ -112,19 +139,44 @@ func newCapturer(m *ir.Model, names []string, o RefitOptions) (*capturer, error)
 	for _, v := range c.Graph.Inputs {
 		byName[v.Name] = v
 	}
+	// The capture model computes only what the named values need.
+	var outs []*ir.Value
 	for _, name := range names {
 		v := byName[name]
 		if v == nil {
 			return nil, fmt.Errorf("no value %q to observe", name)
 		}
-		out := false
-		for _, o := range c.Graph.Outputs {
-			out = out || o == v
+		outs = append(outs, v)
+	}
+	c.Graph.Outputs = outs
+	live := map[*ir.Value]bool{}
+	for _, v := range outs {
+		live[v] = true
+	}
+	var kept []*ir.Node
+	for i := len(c.Graph.Nodes) - 1; i >= 0; i-- {
+		n := c.Graph.Nodes[i]
+		need := false
+		for _, o := range n.Outputs {
+			need = need || (o != nil && live[o])
 		}
-		if !out {
-			c.Graph.Outputs = append(c.Graph.Outputs, v)
+		if !need {
+			continue
+		}
+		kept = append(kept, n)
+		for _, in := range n.Inputs {
+			live[in] = true
+		}
+		for _, sg := range n.Subgraphs() {
+			for v := range sg.Captures() {
+				live[v] = true
+			}
 		}
 	}
+	for i, j := 0, len(kept)-1; i < j; i, j = i+1, j-1 {
+		kept[i], kept[j] = kept[j], kept[i]
+	}
+	c.Graph.Nodes = kept
 	return &capturer{model: c, names: names, sess: map[int]*runtime.Session{}, o: o}, nil
 }
 
@@ -177,7 +229,7 @@ type convGeom struct {
 	c, kh, kw, sh, sw, dh, dw, pt, pl int
 }
 
-func refitOne(teacher, student *ir.Model, l RefitLayer, data calib.Dataset, o RefitOptions) (RefitReport, error) {
+func refitOne(cache map[string][]*ir.Tensor, student *ir.Model, l RefitLayer, data calib.Dataset, o RefitOptions) (RefitReport, error) {
 	n := l.Node
 	rep := RefitReport{Layer: nodeName(n)}
 	wv := n.Input(1)
@@ -243,10 +295,6 @@ func refitOne(teacher, student *ir.Model, l RefitLayer, data calib.Dataset, o Re
 	if err != nil {
 		return rep, err
 	}
-	tc, err := newCapturer(teacher, []string{l.Target}, o)
-	if err != nil {
-		return rep, err
-	}
 	d := cols
 	if geo.hasBias {
 		d++
@@ -260,17 +308,13 @@ func refitOne(teacher, student *ir.Model, l RefitLayer, data calib.Dataset, o Re
 		XY[g] = mat.NewDense(d, geo.rowsPerGroup, nil)
 	}
 	var total int64
-	for start := 0; start < data.Len(); start += o.Batch {
+	for bi, start := 0, 0; start < data.Len(); bi, start = bi+1, start+o.Batch {
 		end := min(start+o.Batch, data.Len())
 		so, err := sc.run(data, start, end)
 		if err != nil {
 			return rep, fmt.Errorf("running the pruned model: %w", err)
 		}
-		to, err := tc.run(data, start, end)
-		if err != nil {
-			return rep, fmt.Errorf("running the original model: %w", err)
-		}
-		x, y := so[inName], to[l.Target]
+		x, y := so[inName], cache[l.Target][bi]
 		if x.DType != ir.Float32 || y.DType != ir.Float32 {
 			return rep, fmt.Errorf("activations are not float32")
 		}
@@ -314,6 +358,13 @@ func refitOne(teacher, student *ir.Model, l RefitLayer, data calib.Dataset, o Re
 	}
 	var eIn, eOut, energy float64
 	damp := o.Damp
+	// Fewer observations than twice the unknowns per row (a layer after
+	// global pooling sees one row per sample): the fit would chase the
+	// calibration samples, so the ridge towards the current weights is
+	// raised with the square of the shortfall.
+	if short := 2 * float64(d) / float64(max(total, 1)); short > 1 {
+		damp *= short * short
+	}
 	for g := 0; g < G; g++ {
 		meanDiag := 0.0
 		for j := 0; j < d; j++ {

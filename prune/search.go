@@ -51,10 +51,28 @@ type SearchOptions struct {
 	Progress func(label string, done, total int)
 }
 
-// layerMACs returns the dense MACs of each layer by name (batch 1).
-func layerMACs(m *ir.Model) map[string]int64 {
+// SampleShapes returns the shapes of one sample of d by input name (nil
+// when d is nil or empty), to bind symbolic dims for cost.Analyze.
+func SampleShapes(d calib.Dataset) map[string][]int64 {
+	if d == nil || d.Len() == 0 {
+		return nil
+	}
+	in, err := d.Batch(0, 1)
+	if err != nil {
+		return nil
+	}
+	out := map[string][]int64{}
+	for k, t := range in {
+		out[k] = t.Dims
+	}
+	return out
+}
+
+// layerMACs returns the dense MACs of each layer by name for one sample
+// shaped like the budget's data.
+func layerMACs(m *ir.Model, shapes map[string][]int64) map[string]int64 {
 	out := map[string]int64{}
-	r, err := cost.Analyze(m, nil, nil)
+	r, err := cost.Analyze(m, shapes, nil)
 	if err != nil {
 		return out
 	}
@@ -82,7 +100,7 @@ func SearchMagnitude(m *ir.Model, o MagnitudeOptions, b *budget.Budget, so Searc
 	if len(layers) == 0 {
 		return nil, nil, fmt.Errorf("prune: no prunable layer")
 	}
-	macs := layerMACs(m)
+	macs := layerMACs(m, SampleShapes(b.Eval.Data))
 	sens := &Sensitivity{Base: b.Base.Metric(), Metric: metricName(b), MaxDrop: b.MaxDrop}
 	eval := func(per map[string]float64, global float64) (float64, error) {
 		c := m.Clone()
@@ -228,7 +246,7 @@ func SearchChannels(m *ir.Model, o ChannelOptions, b *budget.Budget, so SearchOp
 	base := m.Clone()
 	_ = ir.InferShapes(base)
 	an := Analyze(base)
-	macs := layerMACs(base)
+	macs := layerMACs(base, SampleShapes(b.Eval.Data))
 	type gi struct {
 		id   int
 		name string

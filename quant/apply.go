@@ -52,9 +52,15 @@ type biasRec struct {
 	q      *ir.Value // the int32 constant DequantizeLinear reads
 	float  []float64 // the float bias it was made from
 	scales []float64 // per channel (one value: per tensor)
-	raw    *ir.Value // the layer's raw output
-	name   string    // its name in the float model
-	axis   int       // channel axis of the output
+	// For the weight's quantization error: the float and dequantized
+	// weights, the op's layout, and the input tensor whose per-channel
+	// mean the error meets.
+	w, wq  []float32
+	wdims  []int64
+	op     string
+	transB bool
+	group  int
+	input  string
 }
 
 // namer hands out names no value of the graph uses.
@@ -318,7 +324,18 @@ func (p *Plan) Apply(st Stats) (*Result, error) {
 		}
 		pre = append(pre, n)
 		l.Node.Inputs[l.BiasIdx] = dq
-		res.biases[l.ID] = &biasRec{q: qv, float: fl, scales: sc64, raw: l.Raw, name: l.Raw.Name, axis: 1}
+		wf := l.Weight.Const.Float32View()
+		wd := make([]float32, len(wf))
+		inner, ch := 1, 1
+		if rec.axis >= 0 {
+			inner, ch = int(ir.NumElements(l.Weight.Const.Dims[rec.axis+1:])), int(l.Weight.Const.Dims[rec.axis])
+		}
+		for i, x := range wf {
+			s := rec.scales[(i/inner)%ch]
+			wd[i] = s * float32(math.Max(-qm, math.Min(qm, math.RoundToEven(float64(x)/float64(s)))))
+		}
+		res.biases[l.ID] = &biasRec{q: qv, float: fl, scales: sc64, w: wf, wq: wd, wdims: l.Weight.Const.Dims,
+			op: l.OpType, transB: l.Node.AttrInt("transB", 0) != 0, group: int(l.Node.AttrInt("group", 1)), input: l.Acts[0].Name}
 	}
 	// Activations: Q → DQ after the producer; every reader takes the DQ.
 	after := map[*ir.Node][]*ir.Node{}

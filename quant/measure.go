@@ -111,61 +111,52 @@ func OutputSQNR(ref, q *ir.Model, data calib.Dataset, limit int, o RunOptions) (
 	return SQNR(s, e), nil
 }
 
-// CorrectBias shifts the int32 bias of every layer of res so that the
-// mean of its raw output per channel over the first limit samples
-// matches the float model ref (fast bias correction: one measurement of
-// all layers at once). q must be the model Apply quantized into res. It
-// returns the largest shift, per layer, in float units.
+// CorrectBias shifts the int32 bias of every layer of res by the mean
+// error its weight quantization adds to each output channel on the
+// calibration data: for output channel n, δ_n = Σ_k (W_q − W)[n,k]·E[x_k],
+// with E[x_k] the float model's mean of input channel k over the first
+// limit samples (fast bias correction; the layers are corrected
+// independently, so corrections do not compound). Border padding is not
+// modelled. ConvTranspose is left as it is.
 func CorrectBias(ref, q *ir.Model, res *Result, data calib.Dataset, limit int, o RunOptions) error {
-	var ids, refNames, qNames []string
-	for id := range res.biases {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		refNames = append(refNames, res.biases[id].name)
-		qNames = append(qNames, res.biases[id].raw.Name)
+	var ids []string
+	for id, b := range res.biases {
+		if b.op == "Conv" || b.op == "Gemm" {
+			ids = append(ids, id)
+		}
 	}
 	if len(ids) == 0 {
 		return nil
 	}
-	means := func(m *ir.Model, names []string) ([][]float64, error) {
-		sum := make([][]float64, len(names))
-		cnt := make([]float64, len(names))
-		err := forBatches(m, names, data, limit, "", RunOptions{Threads: o.Threads, Batch: o.Batch}, func(_ int, outs map[string]*ir.Tensor) error {
-			for i, n := range names {
-				t := outs[n]
-				b := res.biases[ids[i]]
-				if t == nil || len(t.Dims) < 2 {
-					return fmt.Errorf("quant: no output %s to correct the bias of", n)
-				}
-				ch := int(t.Dims[b.axis])
-				if ch != len(b.float) {
-					return fmt.Errorf("quant: output %s has %d channels, its bias %d", n, ch, len(b.float))
-				}
-				inner := int(ir.NumElements(t.Dims[b.axis+1:]))
-				if sum[i] == nil {
-					sum[i] = make([]float64, ch)
-				}
-				for j, x := range t.Float32View() {
-					sum[i][(j/inner)%ch] += float64(x)
-				}
-				cnt[i] += float64(t.NumElements()) / float64(ch)
+	slices.Sort(ids)
+	var names []string
+	for _, id := range ids {
+		names = append(names, res.biases[id].input)
+	}
+	names = slices.Compact(slices.Sorted(slices.Values(names)))
+	sum := map[string][]float64{}
+	cnt := map[string]float64{}
+	err := forBatches(ref, names, data, limit, "", RunOptions{Threads: o.Threads, Batch: o.Batch}, func(_ int, outs map[string]*ir.Tensor) error {
+		for _, n := range names {
+			t := outs[n]
+			if t == nil || len(t.Dims) < 2 || t.DType != ir.Float32 {
+				return fmt.Errorf("quant: no float input %s to correct the bias with", n)
 			}
-			return nil
-		})
-		for i := range sum {
-			for c := range sum[i] {
-				sum[i][c] /= cnt[i]
+			ch := int(t.Dims[1])
+			inner := int(ir.NumElements(t.Dims[2:]))
+			if sum[n] == nil {
+				sum[n] = make([]float64, ch)
 			}
+			if len(sum[n]) != ch {
+				return fmt.Errorf("quant: input %s changed shape", n)
+			}
+			for j, x := range t.Float32View() {
+				sum[n][(j/inner)%ch] += float64(x)
+			}
+			cnt[n] += float64(t.NumElements()) / float64(ch)
 		}
-		return sum, err
-	}
-	mf, err := means(ref, refNames)
-	if err != nil {
-		return err
-	}
-	mq, err := means(q, qNames)
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -173,14 +164,52 @@ func CorrectBias(ref, q *ir.Model, res *Result, data calib.Dataset, limit int, o
 	for _, l := range res.Layers {
 		byID[l.ID] = l
 	}
-	for i, id := range ids {
+	for _, id := range ids {
 		b := res.biases[id]
+		mean := sum[b.input]
+		for c := range mean {
+			mean[c] /= cnt[b.input]
+		}
 		nb := slices.Clone(b.float)
 		shift := 0.0
-		for c := range nb {
-			d := mf[i][c] - mq[i][c]
-			nb[c] += d
+		for n := range nb {
+			d := 0.0
+			switch b.op {
+			case "Conv":
+				m := int(b.wdims[0])
+				cg := int(b.wdims[1])
+				k := int(ir.NumElements(b.wdims[2:]))
+				g := n / (m / b.group)
+				for c := 0; c < cg; c++ {
+					e := 0.0
+					for j := 0; j < k; j++ {
+						i := (n*cg+c)*k + j
+						e += float64(b.wq[i] - b.w[i])
+					}
+					if x := g*cg + c; x < len(mean) {
+						d += e * mean[x]
+					}
+				}
+			case "Gemm":
+				if b.transB {
+					kk := int(b.wdims[1])
+					for k := 0; k < kk && k < len(mean); k++ {
+						i := n*kk + k
+						d += float64(b.wq[i]-b.w[i]) * mean[k]
+					}
+				} else {
+					nn := int(b.wdims[1])
+					for k := 0; k < int(b.wdims[0]) && k < len(mean); k++ {
+						i := k*nn + n
+						d += float64(b.wq[i]-b.w[i]) * mean[k]
+					}
+				}
+			}
+			nb[n] -= d
 			shift = math.Max(shift, math.Abs(d))
+		}
+		for c := range mean {
+			mean[c] *= cnt[b.input] // restore the sum for layers sharing the input
 		}
 		b.q.Const = quantBias(nb, b.scales)
 		if l := byID[id]; l != nil {

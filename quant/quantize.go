@@ -118,8 +118,9 @@ type Fallback struct {
 // WithBudget quantizes orig and, while the accuracy drop measured by b
 // exceeds its budget, returns the most sensitive layers to float: it
 // ranks the layers by the damage each does alone (Sensitivities), then
-// finds by bisection the fewest leading layers of the ranking whose
-// return makes the budget hold (quantizing nothing always holds).
+// searches (doubling, then bisection) for the fewest leading layers of
+// the ranking whose return makes the budget hold (quantizing nothing
+// always holds).
 func WithBudget(orig *ir.Model, o Options, st Stats, data calib.Dataset, b *budget.Budget) (*ir.Model, *Plan, *Result, *Fallback, error) {
 	q, p, res, err := Build(orig, o, st, data)
 	if err != nil || b == nil || len(p.Layers) == 0 {
@@ -164,13 +165,28 @@ func WithBudget(orig *ir.Model, o Options, st Stats, data calib.Dataset, b *budg
 		fb.Measured++
 		return q, p, res, s, ok, err
 	}
-	// Bisection over k in (lo, hi]: k = lo fails, k = hi holds.
-	lo, hi := 0, len(rank)
+	// Exponential search from the most sensitive layer (1, 2, 4, ...
+	// layers back to float) until the budget holds, then bisection in
+	// the last doubling: it prefers returning few layers even where
+	// accuracy is not monotone in k. k = len(rank) (all float) holds.
 	var best struct {
 		q   *ir.Model
 		p   *Plan
 		res *Result
 		s   budget.Score
+	}
+	lo, hi := 0, len(rank)
+	for k := 1; k < len(rank); k *= 2 {
+		q, p, res, s, ok, err := try(k)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		if ok {
+			hi = k
+			best.q, best.p, best.res, best.s = q, p, res, s
+			break
+		}
+		lo = k
 	}
 	for hi-lo > 1 {
 		mid := (lo + hi) / 2

@@ -405,9 +405,32 @@ func (k *convTransposeKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error)
 		return nil, err
 	}
 	xv, wv, yv := view[float32](x), view[float32](w), view[float32](y)
+	var bv []float32
+	if bias != nil {
+		bv = view[float32](bias)
+	}
+	if p := convTranspose2DParams(g, group, N, C, M); p != nil {
+		// 1-D and 2-D: output-stationary bands with scratch from the
+		// arena (see kernels.ConvTranspose2D).
+		sc, err := e.alloc(ir.Float32, []int64{int64(kernels.ConvTranspose2DScratch(p, kernels.Threads()))})
+		if err != nil {
+			return nil, err
+		}
+		kernels.ConvTranspose2D(p, xv, wv, bv, yv, view[float32](sc))
+		e.release(sc)
+		if dt != ir.Float32 {
+			return []*ir.Tensor{mustNarrow(e, y, dt)}, nil
+		}
+		return []*ir.Tensor{y}, nil
+	}
 	cg := C / group
 	rows := mg * g.kernelSize
-	cols := make([]float32, rows*g.inPlane)
+	sc, err := e.alloc(ir.Float32, []int64{int64(rows * g.inPlane)})
+	if err != nil {
+		return nil, err
+	}
+	defer e.release(sc)
+	cols := view[float32](sc)
 	for n := 0; n < N; n++ {
 		for gi := 0; gi < group; gi++ {
 			// cols = W_gᵀ (rows × cg) · X_g (cg × inPlane)
@@ -419,7 +442,6 @@ func (k *convTransposeKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error)
 			col2im(g, cols, mg, yg)
 		}
 		if bias != nil {
-			bv := view[float32](bias)
 			for m := 0; m < M; m++ {
 				row := yv[(n*M+m)*g.outPlane : (n*M+m+1)*g.outPlane]
 				for i := range row {
@@ -432,6 +454,28 @@ func (k *convTransposeKernel) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error)
 		return []*ir.Tensor{mustNarrow(e, y, dt)}, nil
 	}
 	return []*ir.Tensor{y}, nil
+}
+
+// convTranspose2DParams describes a 1-D (as height 1) or 2-D transposed
+// convolution for package kernels, or returns nil for other ranks.
+func convTranspose2DParams(g *convGeom, group, N, C, M int) *kernels.ConvTranspose2DParams {
+	if len(g.in) > 2 || g.outPlane == 0 || N == 0 {
+		return nil
+	}
+	p := &kernels.ConvTranspose2DParams{N: N, C: C, H: 1, W: g.in[0], M: M, KH: 1, KW: g.kernel[0],
+		StrideH: 1, StrideW: g.strides[0], DilH: 1, DilW: g.dilations[0], PadL: g.padBegin[0],
+		Group: group, OH: 1, OW: g.out[0]}
+	if len(g.in) == 2 {
+		p.H, p.W, p.KH, p.KW = g.in[0], g.in[1], g.kernel[0], g.kernel[1]
+		p.StrideH, p.StrideW = g.strides[0], g.strides[1]
+		p.DilH, p.DilW = g.dilations[0], g.dilations[1]
+		p.PadT, p.PadL = g.padBegin[0], g.padBegin[1]
+		p.OH, p.OW = g.out[0], g.out[1]
+	}
+	if p.Check() != nil {
+		return nil
+	}
+	return p
 }
 
 // col2im scatters cols ((channels·kernelSize) × inPlane) into the

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 // Normalisation operators. Statistics accumulate in float64.
@@ -126,10 +127,7 @@ func buildBatchNorm(b *buildCtx) (kernel, error) {
 				for p := lo; p < hi; p++ {
 					c := p % C
 					a, b := fa[c], fb[c]
-					row, out := xf[p*inner:(p+1)*inner], yv[p*inner:(p+1)*inner]
-					for i, v := range row {
-						out[i] = v*a + b
-					}
+					kernels.MulAdd(yv[p*inner:(p+1)*inner], xf[p*inner:(p+1)*inner], a, b)
 				}
 			})
 		} else {

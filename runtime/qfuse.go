@@ -446,6 +446,7 @@ type qconvStep struct {
 	bias    []int32
 	scale   []float32 // sx·sw[m] / sy
 	out     qout
+	rq      kernels.Requant
 	packed  map[kernels.Conv2DParams]*kernels.QPackedConv2D
 }
 
@@ -489,6 +490,7 @@ func (f *fuser) conv(n *ir.Node) (*ir.Node, kernel, []*ir.Node) {
 		xdt: xp.dt, xZero: byte(xp.zero[0]), bias: bias, scale: scale,
 		out:    qout{dt: yp.dt, zero: yp.zero[0], lo: lo, hi: hi, outScale: yp.scale[0]},
 		packed: map[kernels.Conv2DParams]*kernels.QPackedConv2D{}}
+	k.rq = kernels.Requant{Bias: bias, Scale: scale, Zero: k.out.zero, Lo: lo, Hi: hi}
 	absorbed = append(absorbed, f.ix.Producer[n.Inputs[0]])
 	return synthetic(n, []*ir.Value{xq}, yq), k, dqsOf(f, n, absorbed)
 }
@@ -539,19 +541,7 @@ func (k *qconvStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		pc = kernels.QPackConv2D(p, k.w, k.wSigned, k.wZero)
 		k.packed[*p] = pc
 	}
-	acc, err := e.alloc(ir.Int32, dims)
-	if err != nil {
-		e.release(y)
-		return nil, err
-	}
-	pc.Run(x.Data, k.xdt == ir.Int8, k.xZero, view[int32](acc))
-	av := view[int32](acc)
-	plane := g.outPlane
-	for i := 0; i < N*M; i++ {
-		m := i % M
-		kernels.RequantizeClamp(y.Data[i*plane:(i+1)*plane], av[i*plane:(i+1)*plane], k.bias[m], k.scale[m], k.out.zero, k.out.lo, k.out.hi)
-	}
-	e.release(acc)
+	pc.RunRequant(x.Data, k.xdt == ir.Int8, k.xZero, &k.rq, y.Data)
 	return []*ir.Tensor{y}, nil
 }
 

@@ -240,13 +240,12 @@ func dynamicQuantize(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := view[uint8](y)
-	for i, v := range xv {
-		q := zp
-		if scale != 0 {
-			q = math.RoundToEven(float64(v/scale)) + zp
+	if scale != 0 {
+		kernels.Quantize8(y.Data, xv, scale, int32(zp), 0, 255)
+	} else {
+		for i := range y.Data {
+			y.Data[i] = uint8(zp)
 		}
-		d[i] = uint8(clamp(q, 0, 255))
 	}
 	st, err := e.alloc(ir.Float32, nil)
 	if err != nil {
@@ -428,6 +427,14 @@ func buildMatMulInteger(b *buildCtx) (kernel, error) {
 }
 
 func buildQLinearMatMul(b *buildCtx) (kernel, error) {
+	k := buildQLinearMatMulGeneral(b)
+	if f := fastQLinearMatMul(b, k); f != nil {
+		return f, nil
+	}
+	return k, nil
+}
+
+func buildQLinearMatMulGeneral(b *buildCtx) kernel {
 	cb, czp := b.constInput(3), b.constInput(5)
 	pb := packQuantB(cb, czp, true)
 	return kernelFunc(func(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
@@ -477,7 +484,7 @@ func buildQLinearMatMul(b *buildCtx) (kernel, error) {
 		}
 		y, err := requantize(e, view[int32](acc), acc.Dims, rowLen, scale, yzp, yzp.DType)
 		return []*ir.Tensor{y}, err
-	}), nil
+	})
 }
 
 // requantize maps int32 accumulators to the output type:
@@ -594,6 +601,11 @@ func buildConvInteger(b *buildCtx, linear bool) (kernel, error) {
 	if w := b.constInput(wi); w != nil && (b.n.Input(wi+2) == nil || b.constInput(wi+2) != nil) {
 		k.constW, k.constWZ = w, b.constInput(wi+2)
 		k.packed = map[kernels.Conv2DParams]*kernels.QPackedConv2D{}
+	}
+	if linear {
+		if f := fastQLinearConv(b, attrs, group, k); f != nil {
+			return f, nil
+		}
 	}
 	return k, nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 // Reductions and ArgMax/ArgMin.
@@ -83,6 +84,9 @@ func reduce(e *env, op string, x *ir.Tensor, axes []int64, keep bool) (*ir.Tenso
 	count := 0
 	if nout > 0 {
 		count = numel(x.Dims) / nout
+	}
+	if y, ok, err := reduceRows(e, op, x, kept, final, nout, count); ok {
+		return y, err
 	}
 	bc := newBcast(x.Dims, kept)
 	dt := x.DType
@@ -207,6 +211,46 @@ func reduce(e *env, op string, x *ir.Tensor, axes []int64, keep bool) (*ir.Tenso
 		return y, nil
 	}
 	return y, putFloat64s(y, v)
+}
+
+// reduceRows reduces float32 x over trailing axes (kept is dims up to
+// some axis, then ones) as nout rows of count elements on the vector row
+// kernels, for ReduceSum, ReduceMean (GlobalAveragePool), ReduceMax and
+// ReduceMin, and reports whether it applied.
+func reduceRows(e *env, op string, x *ir.Tensor, kept, final []int64, nout, count int) (*ir.Tensor, bool, error) {
+	if x.DType != ir.Float32 || nout == 0 || count == 0 {
+		return nil, false, nil
+	}
+	switch op {
+	case "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin":
+	default:
+		return nil, false, nil
+	}
+	p := len(kept)
+	for p > 0 && kept[p-1] == 1 {
+		p--
+	}
+	for i := 0; i < p; i++ {
+		if kept[i] != x.Dims[i] {
+			return nil, false, nil // a reduced axis before a kept one
+		}
+	}
+	y, err := e.alloc(ir.Float32, final)
+	if err != nil {
+		return nil, true, err
+	}
+	xv, yv := view[float32](x), view[float32](y)
+	switch op {
+	case "ReduceSum":
+		kernels.SumRows(yv, xv, count, 1)
+	case "ReduceMean":
+		kernels.SumRows(yv, xv, count, 1/float32(count))
+	case "ReduceMax":
+		kernels.MaxRows(yv, xv, count)
+	case "ReduceMin":
+		kernels.MinRows(yv, xv, count)
+	}
+	return y, true, nil
 }
 
 // reduceWalk folds every element of x into acc at its output position.

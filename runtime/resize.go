@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 // Resize (opsets 10–19) and the older Upsample. Resampling is separable:
@@ -469,6 +470,9 @@ func (k *resizeKernel) nearest(x, scale float64) int {
 
 func (k *resizeKernel) apply(e *env, x *ir.Tensor, out []int64, taps []*axisTaps) (*ir.Tensor, error) {
 	r := len(x.Dims)
+	if y, ok, err := k.apply2D(e, x, out, taps); ok {
+		return y, err
+	}
 	if k.mode == "nearest" {
 		g := &gatherSpec{odims: make([]int, r), st: strides(x.Dims), maps: make([][]int, r)}
 		for ax, t := range taps {
@@ -545,4 +549,66 @@ func (k *resizeKernel) apply(e *env, x *ir.Tensor, out []int64, taps []*axisTaps
 		}
 	}
 	return fromFloat64s(e, x.DType, out, cur)
+}
+
+// apply2D resizes float32 tensors whose resized axes are among the last
+// two on the plane kernels (kernels.ResizeNearest2D, kernels.Resize2D),
+// and reports whether it applied: not with tf_crop_and_resize, whose
+// outside positions take the extrapolation value.
+func (k *resizeKernel) apply2D(e *env, x *ir.Tensor, out []int64, taps []*axisTaps) (*ir.Tensor, bool, error) {
+	r := len(x.Dims)
+	if x.DType != ir.Float32 || r < 2 || k.coord == "tf_crop_and_resize" || numel(out) == 0 {
+		return nil, false, nil
+	}
+	for _, t := range taps[:r-2] {
+		if !t.identity {
+			return nil, false, nil
+		}
+	}
+	H, W := int(x.Dims[r-2]), int(x.Dims[r-1])
+	th, tw := taps[r-2], taps[r-1]
+	y, err := e.alloc(ir.Float32, out)
+	if err != nil {
+		return nil, true, err
+	}
+	planes := numel(x.Dims[:r-2])
+	xv, yv := view[float32](x), view[float32](y)
+	if k.mode == "nearest" {
+		kernels.ResizeNearest2D(xv, yv, planes, H, W, nearestMap(th), nearestMap(tw))
+		return y, true, nil
+	}
+	kernels.Resize2D(xv, yv, planes, H, W, resizeTaps(th), resizeTaps(tw))
+	return y, true, nil
+}
+
+// nearestMap is the source index of each output of a nearest axis.
+func nearestMap(t *axisTaps) []int32 {
+	m := make([]int32, t.out)
+	for o := range m {
+		if t.identity {
+			m[o] = int32(o)
+		} else {
+			m[o] = int32(t.idx[o])
+		}
+	}
+	return m
+}
+
+// resizeTaps converts an axis' taps for kernels.Resize2D.
+func resizeTaps(t *axisTaps) *kernels.ResizeTaps {
+	if t.identity {
+		rt := &kernels.ResizeTaps{N: 1, Idx: make([]int32, t.out), W: make([]float32, t.out)}
+		for o := range rt.Idx {
+			rt.Idx[o], rt.W[o] = int32(o), 1
+		}
+		return rt
+	}
+	rt := &kernels.ResizeTaps{N: t.n, Idx: make([]int32, len(t.idx)), W: make([]float32, len(t.w))}
+	for i, v := range t.idx {
+		rt.Idx[i] = int32(v)
+	}
+	for i, v := range t.w {
+		rt.W[i] = float32(v)
+	}
+	return rt
 }

@@ -354,6 +354,7 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 	lastUse := map[int]int{}
 	order, qfused := fuseQDQ(g, order, opset, constOf) // int8 steps of QDQ graphs (qfuse.go)
 	fu := findFusions(g, order, opset, constOf)
+	ch := findChains(g, order, opset, constOf, fu)
 	for _, n := range order {
 		k := qfused[n]
 		if k == nil {
@@ -365,6 +366,9 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 			}
 		}
 		if at, ok := fu.absorbed[n]; ok {
+			k = passThrough(at)
+		}
+		if at, ok := ch.absorbed[n]; ok {
 			k = passThrough(at)
 		}
 		if outs := foldNode(n, k, constOf); outs != nil {
@@ -381,12 +385,18 @@ func compile(g *ir.Graph, opset int64, outer func(*ir.Value) bool) (*plan, error
 		i := len(p.steps)
 		st := step{node: n, k: k}
 		_, st.absorbed = fu.absorbed[n]
+		if _, ok := ch.absorbed[n]; ok {
+			st.absorbed = true
+		}
 		ins := n.Inputs
 		if c, ok := k.(capturer); ok {
 			ins = append(slices.Clip(ins), c.captures()...)
 		}
 		if res := fu.residual[n]; res != nil {
 			ins = append(slices.Clip(ins), res) // read last by the Conv kernel
+		}
+		if st.k, ins, err = ch.withChain(n, k, ins, opset, visible, constOf); err != nil {
+			return nil, &NodeError{Node: n.Name, Op: n.OpType, Opset: opset, Err: err}
 		}
 		for _, v := range ins {
 			if v == nil {

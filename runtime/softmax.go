@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/kernels"
 )
 
 func init() {
@@ -142,18 +143,37 @@ func softmaxRow(op string, row []float64) {
 	}
 }
 
-// softmaxRowF32 normalises one contiguous row: exponentials in float64,
-// their sum accumulated in float64.
+// softmaxRowF32 normalises one contiguous row with the kernels' vector
+// loops: x − max, the float32 exponential (kernels.Exp), their sum
+// accumulated in float64, then a multiplication by its inverse (or, for
+// LogSoftmax, x − max − log(sum)).
 func softmaxRowF32(logSoftmax bool, x, y []float32) {
 	if len(x) == 0 {
 		return
 	}
 	y = y[:len(x)]
-	mx := x[0]
-	for _, v := range x[1:] {
-		mx = max(mx, v)
+	mx := slicesMax(x)
+	if math.IsInf(float64(mx), 0) || mx != mx {
+		softmaxRowF32Slow(logSoftmax, x, y) // the infinities' rules
+		return
 	}
-	m := float64(mx)
+	kernels.BinaryVS(kernels.OpSub, y, x, mx, false)
+	kernels.Exp(y, y)
+	var sum float64
+	for _, v := range y {
+		sum += float64(v)
+	}
+	if logSoftmax {
+		kernels.BinaryVS(kernels.OpSub, y, x, float32(float64(mx)+math.Log(sum)), false)
+		return
+	}
+	kernels.BinaryVS(kernels.OpMul, y, y, float32(1/sum), false)
+}
+
+// softmaxRowF32Slow is softmaxRowF32 in float64 arithmetic, for rows
+// whose maximum is infinite or NaN.
+func softmaxRowF32Slow(logSoftmax bool, x, y []float32) {
+	m := float64(slicesMax(x))
 	var sum float64
 	if logSoftmax {
 		for _, v := range x {
@@ -174,4 +194,13 @@ func softmaxRowF32(logSoftmax bool, x, y []float32) {
 	for i := range y {
 		y[i] = float32(float64(y[i]) * inv)
 	}
+}
+
+// slicesMax returns the largest element of x (NaN if the first is).
+func slicesMax(x []float32) float32 {
+	mx := x[0]
+	for _, v := range x[1:] {
+		mx = max(mx, v)
+	}
+	return mx
 }

@@ -183,12 +183,7 @@ func init() {
 				return float64(alpha) * x
 			}
 			return x
-		}, func(d, x []float32) {
-			d = d[:len(x)]
-			for i, v := range x {
-				d[i] = max(v, 0) + alpha*min(v, 0)
-			}
-		})
+		}, leakyReluVec(alpha))
 	})
 	param("Elu", 6, func(n *ir.Node) func(float64) float64 {
 		alpha := float64(n.AttrFloat("alpha", 1))
@@ -217,11 +212,7 @@ func init() {
 		alpha, beta := b.n.AttrFloat("alpha", 0.2), b.n.AttrFloat("beta", 0.5)
 		return unaryKernel(func(x float64) float64 {
 			return math.Max(0, math.Min(1, float64(alpha)*x+float64(beta)))
-		}, func(d, x []float32) {
-			for i, v := range x {
-				d[i] = min(max(alpha*v+beta, 0), 1)
-			}
-		})
+		}, hardSigmoidVec(alpha, beta))
 	})
 	param("ThresholdedRelu", 10, func(n *ir.Node) func(float64) float64 {
 		alpha := float64(n.AttrFloat("alpha", 1))

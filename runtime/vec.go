@@ -87,3 +87,23 @@ func hardSwishVec(d, x []float32) {
 func geluVec(d, x []float32) { kernels.Gelu(d, x) }
 
 func geluTanhVec(d, x []float32) { kernels.GeluTanh(d, x) }
+
+// hardSigmoidVec returns a loop computing min(max(alpha·x + beta, 0), 1),
+// rounding the product before the sum.
+func hardSigmoidVec(alpha, beta float32) func(d, x []float32) {
+	return func(d, x []float32) {
+		d = d[:len(x)]
+		kernels.MulAdd(d, x, alpha, beta)
+		kernels.Clamp(d, d, 0, 1)
+	}
+}
+
+// leakyReluVec returns a loop computing max(x, 0) + alpha·min(x, 0).
+func leakyReluVec(alpha float32) func(d, x []float32) {
+	return func(d, x []float32) {
+		d = d[:len(x)]
+		for i, v := range x {
+			d[i] = max(v, 0) + alpha*min(v, 0)
+		}
+	}
+}

@@ -14,8 +14,14 @@ import (
 // maps it to its usage exit code.
 var ErrUsage = errors.New("split: bad request")
 
+// requestError is an error in the request; it matches ErrUsage.
+type requestError struct{ msg string }
+
+func (e *requestError) Error() string        { return e.msg }
+func (e *requestError) Is(target error) bool { return target == ErrUsage }
+
 func usagef(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrUsage, fmt.Sprintf(format, args...))
+	return &requestError{fmt.Sprintf(format, args...)}
 }
 
 // graphInfo is where each activation of the main graph is produced and
@@ -32,13 +38,16 @@ type graphInfo struct {
 	// reads[i] are the activations node i reads (captured ones included).
 	reads    [][]*ir.Value
 	isOutput map[*ir.Value]bool
+	// inner[i] is the bytes of the constants inside node i's subgraphs,
+	// which travel with the node.
+	inner []int64
 }
 
 func analyze(g *ir.Graph) *graphInfo {
 	gi := &graphInfo{
 		nodes: g.Nodes, prod: map[*ir.Value]int{}, readers: map[*ir.Value][]int{},
 		consts: make([][]*ir.Value, len(g.Nodes)), reads: make([][]*ir.Value, len(g.Nodes)),
-		isOutput: map[*ir.Value]bool{},
+		isOutput: map[*ir.Value]bool{}, inner: make([]int64, len(g.Nodes)),
 	}
 	isConst := map[*ir.Value]bool{}
 	for _, c := range g.Consts {
@@ -78,6 +87,7 @@ func analyze(g *ir.Graph) *graphInfo {
 			read(in)
 		}
 		for _, sg := range n.Subgraphs() {
+			gi.inner[i] += innerConstBytes(sg)
 			caps := sg.Captures()
 			// Captures is a set: read it in a deterministic order.
 			var vs []*ir.Value
@@ -94,6 +104,21 @@ func analyze(g *ir.Graph) *graphInfo {
 		gi.isOutput[o] = true
 	}
 	return gi
+}
+
+// innerConstBytes is the bytes of the constants defined in g and the
+// graphs nested in it.
+func innerConstBytes(g *ir.Graph) int64 {
+	var b int64
+	for _, c := range g.Consts {
+		b += constBytes(c)
+	}
+	for _, n := range g.Nodes {
+		for _, sg := range n.Subgraphs() {
+			b += innerConstBytes(sg)
+		}
+	}
+	return b
 }
 
 func isProduced(gi *graphInfo, v *ir.Value) bool {
@@ -136,6 +161,7 @@ func (gi *graphInfo) paramRow() rowFunc {
 		seen := map[*ir.Value]bool{}
 		var sum float64
 		for j := i; j < n; j++ {
+			sum += float64(gi.inner[j])
 			for _, c := range gi.consts[j] {
 				if !seen[c] {
 					seen[c] = true

@@ -45,6 +45,10 @@ type Options struct {
 	Runs    int
 	Threads int
 	Seed    int64
+	// Feed gives inputs for the latency runs by name (a model whose
+	// branches depend on an input's value, such as a sample rate, needs
+	// real values); the others are drawn from Seed.
+	Feed map[string]*ir.Tensor
 }
 
 // Stage is one consecutive run of nodes.
@@ -83,6 +87,30 @@ type Plan struct {
 	ValueBytes map[*ir.Value]int64
 	// Warnings are things the caller should tell the user.
 	Warnings []string
+
+	gi *graphInfo
+}
+
+// CutBytes is, for each cut (between stage s and s+1), the bytes of the
+// tensors produced before it and read after it, skip connections
+// included, at the bound shapes (unknown sizes count 0). Graph inputs go
+// to the stages that read them straight from the caller and are not
+// counted.
+func (p *Plan) CutBytes() []int64 {
+	var out []int64
+	for s := 1; s < len(p.Stages); s++ {
+		at := p.Stages[s].Start
+		var b int64
+		for _, v := range p.gi.acts {
+			pr := p.gi.prod[v]
+			rs := p.gi.readers[v]
+			if pr >= 0 && pr < at && len(rs) > 0 && rs[len(rs)-1] >= at {
+				b += max(p.ValueBytes[v], 0)
+			}
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // MaxStages is the largest stage count Split accepts for m: one node per
@@ -120,12 +148,13 @@ func Split(m *ir.Model, o Options) (*Plan, error) {
 	}
 	g := p.Model.Graph
 	gi := analyze(g)
+	p.gi = gi
 	p.ValueBytes = refineTypes(gi, bound, alt)
 	// Per-node FLOPs from the bound shapes.
 	p.NodeFLOPs = make([]int64, n)
 	var unknown []string
 	for i, bn := range bound.Graph.Nodes {
-		c := cost.Of(bn)
+		c := nodeCost(bn)
 		p.NodeFLOPs[i] = c.FLOPs
 		if !c.Known {
 			unknown = append(unknown, nodeLabel(g.Nodes[i]))
@@ -183,6 +212,31 @@ func Split(m *ir.Model, o Options) (*Plan, error) {
 	return p, nil
 }
 
+// nodeCost is cost.Of, with the work of If, Loop and Scan bodies added:
+// the costlier branch of an If, one iteration of a Loop or Scan body
+// (trip counts are data).
+func nodeCost(n *ir.Node) cost.Node {
+	c := cost.Of(n)
+	var branches []int64
+	for _, sg := range n.Subgraphs() {
+		var f int64
+		for _, bn := range sg.Nodes {
+			f += nodeCost(bn).FLOPs
+		}
+		branches = append(branches, f)
+	}
+	if len(branches) > 0 {
+		if n.OpType == "If" {
+			c.FLOPs += slices.Max(branches)
+		} else {
+			for _, f := range branches {
+				c.FLOPs += f
+			}
+		}
+	}
+	return c
+}
+
 func nodeLabel(n *ir.Node) string {
 	if n.Name != "" {
 		return fmt.Sprintf("%q (%s)", n.Name, n.OpType)
@@ -202,7 +256,7 @@ func bindTwice(m *ir.Model, o Options, needShapes bool) (*ir.Model, *ir.Model, e
 	specs, err := check.InputSpecs(m.Graph, o.Shapes, o.Dims)
 	if err != nil {
 		if needShapes {
-			return nil, nil, usagef("the %s balance needs every input's shape: %v (bind it with --shape NAME=d0xd1x... or DIM=n)", o.Balance, err)
+			return nil, nil, usagef("the %s balance needs every input's shape: %v", o.Balance, err)
 		}
 		specs = nil
 	}
@@ -332,26 +386,48 @@ func measure(bound *ir.Model, o Options) ([]float64, error) {
 	if err != nil {
 		return nil, usagef("the latency balance needs every input's shape: %v", err)
 	}
-	inputs, err := check.RandomInputs(specs, o.Seed)
+	var draw []check.InputSpec
+	for _, s := range specs {
+		if t := o.Feed[s.Name]; t != nil {
+			s.Dims = t.Dims
+		} else {
+			draw = append(draw, s)
+		}
+	}
+	inputs, err := check.RandomInputs(draw, o.Seed)
 	if err != nil {
 		return nil, err
+	}
+	for name, t := range o.Feed {
+		inputs[name] = t
 	}
 	pos := map[*ir.Node]int{}
 	for i, n := range bound.Graph.Nodes {
 		pos[n] = i
 	}
 	shapes := map[string][]int64{}
-	for _, s := range specs {
-		shapes[s.Name] = s.Dims
+	for name, t := range inputs {
+		shapes[name] = t.Dims
 	}
 	times := make([][]float64, len(bound.Graph.Nodes))
 	cur := make([]float64, len(bound.Graph.Nodes))
+	// A step's time is the lesser of its wall time and the CPU time the
+	// process used since the previous step of the main graph: on a busy
+	// machine the wall time also counts the time other processes held the
+	// core, which the CPU time does not.
+	lastCPU, haveCPU := processCPU()
 	sess, err := runtime.NewSession(bound, runtime.Options{
 		Threads: threads, Shapes: shapes,
 		Observe: func(n *ir.Node, _, _ []*ir.Tensor, d time.Duration) {
-			if i, ok := pos[n]; ok {
-				cur[i] += float64(d.Nanoseconds()) / 1e6
+			i, ok := pos[n]
+			if !ok {
+				return // inside a subgraph: its owner is charged
 			}
+			if haveCPU {
+				now, _ := processCPU()
+				d, lastCPU = min(d, now-lastCPU), now
+			}
+			cur[i] += float64(d.Nanoseconds()) / 1e6
 		},
 	})
 	if err != nil {
@@ -359,6 +435,9 @@ func measure(bound *ir.Model, o Options) ([]float64, error) {
 	}
 	for r := 0; r <= runs; r++ {
 		clear(cur)
+		if haveCPU {
+			lastCPU, _ = processCPU()
+		}
 		if _, err := sess.Run(inputs); err != nil {
 			return nil, fmt.Errorf("split: timing the nodes: %w", err)
 		}
@@ -393,6 +472,7 @@ func (p *Plan) stage(gi *graphInfo, s, a, b int) (*Stage, error) {
 				ins = append(ins, v)
 			}
 		}
+		st.ParamBytes += gi.inner[i]
 		for _, c := range gi.consts[i] {
 			if !seenC[c] {
 				seenC[c] = true

@@ -101,8 +101,23 @@ func (p *Plan) Triton(o TritonOptions) ([]TritonModel, error) {
 	}
 	steps := &tritonpb.ModelEnsembling{}
 	g := p.Model.Graph
+	read := map[*ir.Value]bool{}
+	for _, st := range p.Stages {
+		for _, v := range st.Inputs {
+			read[v] = true
+		}
+	}
+	for _, v := range g.Outputs {
+		if _, produced := p.gi.prod[v]; !produced || p.gi.prod[v] < 0 {
+			return nil, fmt.Errorf("split: graph output %q is not computed by any node (a graph input or constant passed through), which a Triton ensemble cannot express", v.Name)
+		}
+	}
 	for _, v := range g.Inputs {
 		if v.Const != nil || slices.Contains(g.Consts, v) {
+			continue
+		}
+		if !read[v] {
+			// Triton rejects an ensemble input no step reads.
 			continue
 		}
 		in, err := modelInput(v, batch)

@@ -100,6 +100,9 @@ func (p *Plan) Write(dir string, o WriteOptions) error {
 		return fmt.Errorf("%w: %s (use --force to write into it; nncc removes only files it wrote)", ErrNotEmpty, dir)
 	}
 	parent := filepath.Dir(filepath.Clean(dir))
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return err
+	}
 	tmp, err := os.MkdirTemp(parent, "."+filepath.Base(filepath.Clean(dir))+".tmp-")
 	if err != nil {
 		return err
@@ -119,6 +122,9 @@ func (p *Plan) Write(dir string, o WriteOptions) error {
 		if err := os.WriteFile(full, files[name], 0o644); err != nil {
 			return err
 		}
+	}
+	if err := CheckRepository(filepath.Join(tmp, "triton")); err != nil {
+		return fmt.Errorf("split: internal error: the Triton repository does not check: %w", err)
 	}
 	if err := syncTree(tmp, order); err != nil {
 		return err
@@ -163,30 +169,32 @@ func mergeInto(dir, tmp string, order []string, old []string) error {
 	for _, name := range order {
 		now[name] = true
 	}
-	// Stale entries, deepest first so directories empty before they go.
-	var stale []string
+	// Stale entries: files first, then directories deepest first, so a
+	// directory is empty by the time it goes.
+	var staleFiles, staleDirs []string
 	for _, name := range old {
-		if !now[name] {
-			stale = append(stale, name)
-		}
-	}
-	slices.SortFunc(stale, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
-	for _, name := range stale {
-		full := filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(name, "/")))
-		st, err := os.Lstat(full)
-		if err != nil {
+		if now[name] {
 			continue
 		}
 		if strings.HasSuffix(name, "/") {
-			if st.IsDir() {
-				_ = os.Remove(full) // only if empty: never files nncc did not write
-			}
-			continue
+			staleDirs = append(staleDirs, name)
+		} else {
+			staleFiles = append(staleFiles, name)
 		}
-		if st.Mode().IsRegular() {
+	}
+	slices.SortFunc(staleDirs, func(a, b string) int { return strings.Count(b, "/") - strings.Count(a, "/") })
+	for _, name := range staleFiles {
+		full := filepath.Join(dir, filepath.FromSlash(name))
+		if st, err := os.Lstat(full); err == nil && st.Mode().IsRegular() {
 			if err := os.Remove(full); err != nil {
 				return err
 			}
+		}
+	}
+	for _, name := range staleDirs {
+		full := filepath.Join(dir, filepath.FromSlash(strings.TrimSuffix(name, "/")))
+		if st, err := os.Lstat(full); err == nil && st.IsDir() {
+			_ = os.Remove(full) // only if empty: never files nncc did not write
 		}
 	}
 	return nil

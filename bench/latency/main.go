@@ -1,9 +1,11 @@
 // Command latency times nncc's runtime against onnxruntime on the same
-// models, on one thread, and writes the comparison to a JSON file and to a
-// marked block of docs/performance.md. bench/run.sh (make bench) runs it.
+// models, at each of -threads (1 and 2 by default), and writes the
+// comparison to a JSON file and to a marked block of docs/performance.md.
+// bench/run.sh (make bench) runs it.
 //
 // The two engines are measured in alternating rounds — nncc then
-// onnxruntime, then onnxruntime then nncc, and so on — each round a fresh
+// onnxruntime, then onnxruntime then nncc, and so on (with -before, an
+// older nncc build takes its turn too) — each round a fresh
 // process timing a number of runs after a warm-up, so that a change in
 // the machine's load during the benchmark falls on both sides. An
 // engine's figure is the median of its round medians; the spread is the
@@ -11,10 +13,12 @@
 // per round are calibrated to take about -round-ms.
 //
 // Models the runtime cannot run (an operator not yet supported) are
-// reported with the error and the onnxruntime figure alone. With
-// -optimized, each model is also compiled with `nncc compile` (the default
+// reported with the error and the onnxruntime figure alone. nncc runs
+// optimise models in memory (see docs/cli.md); with -optimized, each
+// model is also compiled with `nncc compile` (the default
 // pipeline after upgrade-opset; see pipeline) and the result timed in both
-// engines.
+// engines. Last, `nncc bench --profile` of the slowest model at one
+// thread is added below the table.
 package main
 
 import (
@@ -24,6 +28,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -39,22 +44,42 @@ import (
 	"github.com/nncc/nncc/onnx"
 )
 
-// A benchCase is one model at one batch size.
+// A benchCase is one model with its symbolic dimensions bound.
 type benchCase struct {
 	Name  string
 	Model string
-	Batch int64 // value of the model's symbolic "batch" dimension
+	Dims  map[string]int64 // symbolic dimension -> value (others are 1)
 }
 
-func cases(models string) []benchCase {
+// batch binds the symbolic "batch" dimension.
+func batch(n int64) map[string]int64 { return map[string]int64{"batch": n} }
+
+// paddle binds the dynamic dimensions of PaddleOCR's exports (batch,
+// height, width in that order).
+func paddle(h, w int64) map[string]int64 {
+	return map[string]int64{"p2o.DynamicDimension.0": 1, "p2o.DynamicDimension.1": h, "p2o.DynamicDimension.2": w}
+}
+
+func cases(models, ocr string) []benchCase {
 	return []benchCase{
-		{"digits_cnn", "testmodels/digits_cnn.onnx", 1},
-		{"digits_cnn", "testmodels/digits_cnn.onnx", 64},
-		{"digits_mlp", "testmodels/digits_mlp.onnx", 1},
-		{"digits_mlp", "testmodels/digits_mlp.onnx", 64},
-		{"mobilenet_v2", filepath.Join(models, "mobilenet_v2.onnx"), 1},
-		{"resnet18", filepath.Join(models, "resnet18.onnx"), 1},
+		{"digits_cnn", "testmodels/digits_cnn.onnx", batch(1)},
+		{"digits_cnn", "testmodels/digits_cnn.onnx", batch(64)},
+		{"digits_mlp", "testmodels/digits_mlp.onnx", batch(1)},
+		{"digits_mlp", "testmodels/digits_mlp.onnx", batch(64)},
+		{"mobilenet_v2", filepath.Join(models, "mobilenet_v2.onnx"), batch(1)},
+		{"resnet18", filepath.Join(models, "resnet18.onnx"), batch(1)},
+		{"mobilenet_v3_small", filepath.Join(models, "mobilenet_v3_small.onnx"), batch(1)},
+		// PaddleOCR's models as shipped (the recogniser's height is fixed
+		// at 48, so its width is DynamicDimension.1).
+		{"ppocr_cls", filepath.Join(ocr, "ppocr_cls.onnx"), paddle(48, 192)},
+		{"ppocr_rec", filepath.Join(ocr, "ppocr_rec.onnx"), map[string]int64{"p2o.DynamicDimension.0": 1, "p2o.DynamicDimension.1": 320}},
+		{"ppocr_det", filepath.Join(ocr, "ppocr_det.onnx"), paddle(640, 640)},
 	}
+}
+
+// dimNames returns the keys of dims in order.
+func dimNames(dims map[string]int64) []string {
+	return slices.Sorted(maps.Keys(dims))
 }
 
 // Timing is one engine's figure for one row.
@@ -76,10 +101,14 @@ type Row struct {
 	File    string  `json:"file"`
 	Input   string  `json:"input"` // the input shape, e.g. 1x3x224x224
 	Nodes   int     `json:"nodes"`
+	Threads int     `json:"threads"`
 	NNCC    *Timing `json:"nncc"`
 	ORT     *Timing `json:"onnxruntime"`
-	Ratio   float64 `json:"nncc_over_ort,omitempty"`         // NNCC.MedianMS / ORT.MedianMS
-	MinRat  float64 `json:"nncc_over_ort_fastest,omitempty"` // NNCC.MinMS / ORT.MinMS
+	// Before is the -before binary (nncc before a change), when given.
+	Before      *Timing `json:"nncc_before,omitempty"`
+	BeforeRatio float64 `json:"nncc_before_over_ort,omitempty"`
+	Ratio       float64 `json:"nncc_over_ort,omitempty"`         // NNCC.MedianMS / ORT.MedianMS
+	MinRat      float64 `json:"nncc_over_ort_fastest,omitempty"` // NNCC.MinMS / ORT.MinMS
 }
 
 // Results is what -out receives.
@@ -90,6 +119,16 @@ type Results struct {
 	Rows     []Row          `json:"rows"`
 	Compiles []Compile      `json:"compiles,omitempty"`
 	Notes    []string       `json:"notes,omitempty"`
+	// Profile is `nncc bench --profile` of the slowest model at one
+	// thread.
+	Profile *Profile `json:"profile,omitempty"`
+}
+
+// Profile is the profiler's output for one model.
+type Profile struct {
+	Model string `json:"model"`
+	Input string `json:"input"`
+	Text  string `json:"text"`
 }
 
 // Compile records one `nncc compile` of a model with pipeline.
@@ -101,7 +140,8 @@ type Compile struct {
 
 // Settings record how the figures were taken.
 type Settings struct {
-	Threads     int    `json:"threads"`
+	Threads     []int  `json:"threads"`
+	Before      string `json:"nncc_before,omitempty"`
 	Rounds      int    `json:"rounds"`
 	RoundMS     int    `json:"round_ms"`
 	ORTVersion  string `json:"onnxruntime_version,omitempty"`
@@ -119,20 +159,35 @@ type config struct {
 	optimized bool
 	budget    time.Duration
 	only      string
+	ocr       string
+	threads   []int
+	before    string
+	profile   bool
 }
 
 func main() {
 	var c config
 	flag.StringVar(&c.nncc, "nncc", "bin/nncc", "the nncc binary")
-	flag.StringVar(&c.models, "models", "bench/models", "directory holding mobilenet_v2.onnx and resnet18.onnx")
+	flag.StringVar(&c.models, "models", "bench/models", "directory holding mobilenet_v2.onnx, resnet18.onnx and mobilenet_v3_small.onnx")
+	flag.StringVar(&c.ocr, "ocr", "/tmp/nncc-models", "directory holding PaddleOCR's ppocr_cls/rec/det.onnx (passes/testdata/models/fetch.sh)")
+	threads := flag.String("threads", "1,2", "comma-separated thread counts, one row each")
+	flag.StringVar(&c.before, "before", "", "another nncc binary (nncc before a change) to time alongside, in the same rounds")
+	flag.BoolVar(&c.profile, "profile", true, "add `nncc bench --profile` of the slowest model at one thread")
 	flag.StringVar(&c.out, "out", "bench/results/latest.json", "JSON results file ('' for none)")
 	flag.StringVar(&c.doc, "doc", "docs/performance.md", "Markdown file whose bench block is regenerated ('' for none)")
 	flag.IntVar(&c.rounds, "rounds", 7, "alternating rounds per engine and row")
 	flag.IntVar(&c.roundMS, "round-ms", 600, "target timed milliseconds per round")
-	flag.BoolVar(&c.optimized, "optimized", true, "also time each model after `nncc compile`")
-	flag.DurationVar(&c.budget, "budget", 6*time.Minute, "stop starting new rows after this long")
-	flag.StringVar(&c.only, "only", "", "time only models whose name contains this (prints the table; the files change only with explicit -out or -doc)")
+	flag.BoolVar(&c.optimized, "optimized", false, "also time each model after `nncc compile` (nncc optimises in memory anyway)")
+	flag.DurationVar(&c.budget, "budget", 20*time.Minute, "stop starting new rows after this long")
+	flag.StringVar(&c.only, "only", "", "time only models whose name contains one of these comma-separated strings (prints the table; the files change only with explicit -out or -doc)")
 	flag.Parse()
+	for _, f := range strings.Split(*threads, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fatal(fmt.Errorf("-threads %q: want positive integers", *threads))
+		}
+		c.threads = append(c.threads, n)
+	}
 	if c.only != "" {
 		// A partial run must not replace the full table unless asked to.
 		set := map[string]bool{}
@@ -167,7 +222,7 @@ func run(c config) error {
 	res := Results{
 		Machine: report.DescribeMachine(),
 		Settings: Settings{
-			Threads: 1, Rounds: c.rounds, RoundMS: c.roundMS, ORTOpt: ortref.OptAll,
+			Threads: c.threads, Before: c.before, Rounds: c.rounds, RoundMS: c.roundMS, ORTOpt: ortref.OptAll,
 			ORTVersion:  ortVersion(),
 			NodeVersion: commandLine("node", "--version"),
 		},
@@ -180,8 +235,8 @@ func run(c config) error {
 	defer os.RemoveAll(tmp)
 
 	compiled := map[string]string{} // original model -> optimized file, "" when compile failed
-	for _, bc := range cases(c.models) {
-		if c.only != "" && !strings.Contains(bc.Name, c.only) {
+	for _, bc := range cases(c.models, c.ocr) {
+		if c.only != "" && !matchesAny(bc.Name, c.only) {
 			continue
 		}
 		variants := []struct{ name, file string }{{"original", bc.Model}}
@@ -203,21 +258,30 @@ func run(c config) error {
 			}
 		}
 		for _, v := range variants {
-			if time.Since(start) > c.budget {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s batch %d (%s): skipped, the %v time budget was spent", bc.Name, bc.Batch, v.name, c.budget))
-				continue
+			for _, th := range c.threads {
+				if time.Since(start) > c.budget {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s %v (%s, %d threads): skipped, the %v time budget was spent", bc.Name, bc.Dims, v.name, th, c.budget))
+					continue
+				}
+				row, err := measure(c, bc, v.name, v.file, th)
+				if err != nil {
+					res.Notes = append(res.Notes, fmt.Sprintf("%s %v (%s, %d threads): not measured: %v", bc.Name, bc.Dims, v.name, th, err))
+					fmt.Fprintf(os.Stderr, "%s: %v\n", bc.Name, err)
+					continue
+				}
+				if v.name == "optimized" {
+					row.File = "nncc compile " + bc.Model // the compiled file was temporary
+				}
+				res.Rows = append(res.Rows, row)
+				fmt.Fprintln(os.Stderr, row.summary())
 			}
-			row, err := measure(c, bc, v.name, v.file)
-			if err != nil {
-				res.Notes = append(res.Notes, fmt.Sprintf("%s batch %d (%s): not measured: %v", bc.Name, bc.Batch, v.name, err))
-				fmt.Fprintf(os.Stderr, "%s: %v\n", bc.Name, err)
-				continue
-			}
-			if v.name == "optimized" {
-				row.File = "nncc compile " + bc.Model // the compiled file was temporary
-			}
-			res.Rows = append(res.Rows, row)
-			fmt.Fprintln(os.Stderr, row.summary())
+		}
+	}
+	if c.profile {
+		if p, err := profileSlowest(c, res.Rows); err != nil {
+			res.Notes = append(res.Notes, "profile: "+err.Error())
+		} else {
+			res.Profile = p
 		}
 	}
 	if len(res.Rows) == 0 {
@@ -269,20 +333,30 @@ func compile(nncc string, bc benchCase, dir string) (string, error) {
 }
 
 // measure times one model file in both engines in alternating rounds.
-func measure(c config, bc benchCase, variant, file string) (Row, error) {
+func measure(c config, bc benchCase, variant, file string, threads int) (Row, error) {
 	m, err := onnx.Load(file)
 	if err != nil {
 		return Row{}, err
 	}
-	row := Row{Model: bc.Name, Variant: variant, File: file, Input: inputShape(m, bc.Batch), Nodes: len(m.Graph.Nodes)}
+	row := Row{Model: bc.Name, Variant: variant, File: file, Input: inputShape(m, bc.Dims), Nodes: len(m.Graph.Nodes), Threads: threads}
 	engines := []struct {
 		t   **Timing
 		run func(iters, warmup int) (median, min float64, err error)
 	}{
 		{&row.NNCC, func(iters, warmup int) (float64, float64, error) {
-			return benchNNCC(c.nncc, file, bc.Batch, iters, warmup)
+			return benchNNCC(c.nncc, file, bc.Dims, threads, iters, warmup)
 		}},
-		{&row.ORT, func(iters, warmup int) (float64, float64, error) { return benchORT(file, bc.Batch, iters, warmup) }},
+		{&row.ORT, func(iters, warmup int) (float64, float64, error) {
+			return benchORT(file, bc.Dims, threads, iters, warmup)
+		}},
+	}
+	if c.before != "" {
+		engines = append(engines, struct {
+			t   **Timing
+			run func(iters, warmup int) (median, min float64, err error)
+		}{&row.Before, func(iters, warmup int) (float64, float64, error) {
+			return benchNNCC(c.before, file, bc.Dims, threads, iters, warmup)
+		}})
 	}
 	// Calibrate: one timed run after one warm-up says how many runs fill a round.
 	for _, e := range engines {
@@ -298,9 +372,9 @@ func measure(c config, bc benchCase, variant, file string) (Row, error) {
 		t.WarmupPerRnd = min(max(t.ItersPerRnd/10, 1), 20)
 	}
 	for r := 0; r < c.rounds; r++ {
-		order := []int{0, 1}
-		if r%2 == 1 {
-			order = []int{1, 0}
+		order := make([]int, len(engines))
+		for i := range order {
+			order[i] = (i + r) % len(engines) // each engine goes first in turn
 		}
 		for _, i := range order {
 			t := *engines[i].t
@@ -322,6 +396,9 @@ func measure(c config, bc benchCase, variant, file string) (Row, error) {
 	if row.NNCC.Error == "" && row.ORT.Error == "" && row.ORT.MedianMS > 0 {
 		row.Ratio = row.NNCC.MedianMS / row.ORT.MedianMS
 		row.MinRat = row.NNCC.MinMS / row.ORT.MinMS
+	}
+	if row.Before != nil && row.Before.Error == "" && row.ORT.Error == "" && row.ORT.MedianMS > 0 {
+		row.BeforeRatio = row.Before.MedianMS / row.ORT.MedianMS
 	}
 	return row, nil
 }
@@ -347,8 +424,8 @@ func median(sorted []float64) float64 {
 	return (sorted[n/2-1] + sorted[n/2]) / 2
 }
 
-// inputShape renders the model's input shapes with "batch" bound.
-func inputShape(m *ir.Model, batch int64) string {
+// inputShape renders the model's input shapes with dims bound.
+func inputShape(m *ir.Model, bound map[string]int64) string {
 	var shapes []string
 	for _, in := range m.Graph.Inputs {
 		if in.Type == nil || !in.Type.HasShape {
@@ -358,8 +435,8 @@ func inputShape(m *ir.Model, batch int64) string {
 		var dims []string
 		for _, d := range in.Type.Shape {
 			switch {
-			case d.Param == "batch":
-				dims = append(dims, strconv.FormatInt(batch, 10))
+			case bound[d.Param] > 0:
+				dims = append(dims, strconv.FormatInt(bound[d.Param], 10))
 			case d.Param != "":
 				dims = append(dims, "1") // both engines bind other symbolic dims to 1
 			default:
@@ -373,13 +450,16 @@ func inputShape(m *ir.Model, batch int64) string {
 
 const runTimeout = 3 * time.Minute
 
-func benchNNCC(nncc, model string, batch int64, iters, warmup int) (median, min float64, err error) {
+func benchNNCC(nncc, model string, dims map[string]int64, threads, iters, warmup int) (median, min float64, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, nncc, "bench", model,
-		"--shape", "batch="+strconv.FormatInt(batch, 10),
-		"--iters", strconv.Itoa(iters), "--warmup", strconv.Itoa(warmup),
-		"--threads", "1", "--json")
+	args := []string{"bench", model}
+	for _, k := range dimNames(dims) {
+		args = append(args, "--shape", k+"="+strconv.FormatInt(dims[k], 10))
+	}
+	args = append(args, "--iters", strconv.Itoa(iters), "--warmup", strconv.Itoa(warmup),
+		"--threads", strconv.Itoa(threads), "--json")
+	cmd := exec.CommandContext(ctx, nncc, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -400,15 +480,15 @@ func benchNNCC(nncc, model string, batch int64, iters, warmup int) (median, min 
 	return r.MedianMS, r.MinMS, nil
 }
 
-func benchORT(model string, batch int64, iters, warmup int) (median, min float64, err error) {
+func benchORT(model string, dims map[string]int64, threads, iters, warmup int) (median, min float64, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	if warmup == 0 {
 		warmup = -1 // ortref: negative means none
 	}
 	r, err := ortref.Bench(ctx, model, ortref.BenchOptions{
-		Dims:  map[string]int64{"batch": batch},
-		Iters: iters, Warmup: warmup, Threads: 1, Opt: ortref.OptAll,
+		Dims:  dims,
+		Iters: iters, Warmup: warmup, Threads: threads, Opt: ortref.OptAll,
 	})
 	if err != nil {
 		return 0, 0, err
@@ -452,7 +532,11 @@ func commandLine(name string, args ...string) string {
 }
 
 func (r Row) summary() string {
-	return fmt.Sprintf("%-13s %-9s %-14s nncc %s  ort %s  ratio %s", r.Model, r.Variant, r.Input, r.NNCC.cell(), r.ORT.cell(), r.ratioCell())
+	s := fmt.Sprintf("%-18s %-9s %-14s t%d nncc %s  ort %s  ratio %s", r.Model, r.Variant, r.Input, r.Threads, r.NNCC.cell(), r.ORT.cell(), r.ratioCell())
+	if r.Before != nil {
+		s += "  before " + r.Before.cell()
+	}
+	return s
 }
 
 func (t *Timing) cell() string {
@@ -496,14 +580,31 @@ func (res *Results) markdown() string {
 		ort += " " + s.ORTVersion
 	}
 	fmt.Fprintf(&b, "- %s (onnxruntime-node, CPU execution provider, graph optimization `%s`), node %s\n", ort, s.ORTOpt, orDash(s.NodeVersion))
-	fmt.Fprintf(&b, "- 1 thread in both engines; %d alternating rounds per engine, each ≈%d ms of timed runs after a warm-up; figures are the median of the round medians, ± half the range of the round medians\n\n", s.Rounds, s.RoundMS)
-
-	b.WriteString("| model | variant | input | nodes | nncc (ms) | onnxruntime (ms) | nncc / ort | fastest runs' ratio |\n")
-	b.WriteString("|---|---|---|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "- the same thread count in both engines (the table's column); %d alternating rounds per engine, each ≈%d ms of timed runs after a warm-up, each engine first in turn; figures are the median of the round medians, ± half the range of the round medians\n", s.Rounds, s.RoundMS)
+	if s.Before != "" {
+		fmt.Fprintf(&b, "- \"before\": `%s`, an nncc build from before the change, timed in the same rounds\n", s.Before)
+	}
+	b.WriteString("\n")
+	before := s.Before != ""
+	if before {
+		b.WriteString("| model | variant | input | threads | nodes | nncc (ms) | onnxruntime (ms) | nncc / ort | fastest runs' ratio | before (ms) | before / ort |\n")
+		b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	} else {
+		b.WriteString("| model | variant | input | threads | nodes | nncc (ms) | onnxruntime (ms) | nncc / ort | fastest runs' ratio |\n")
+		b.WriteString("|---|---|---|---:|---:|---:|---:|---:|---:|\n")
+	}
 	var errs []string // footnotes, one per distinct error
 	for _, r := range res.Rows {
-		cells := make([]string, 2)
-		for i, t := range []*Timing{r.NNCC, r.ORT} {
+		ts := []*Timing{r.NNCC, r.ORT}
+		if before {
+			bt := r.Before
+			if bt == nil {
+				bt = &Timing{Error: "not timed"}
+			}
+			ts = append(ts, bt)
+		}
+		cells := make([]string, len(ts))
+		for i, t := range ts {
 			if t.Error != "" {
 				n := slices.Index(errs, t.Error)
 				if n < 0 {
@@ -519,7 +620,15 @@ func (res *Results) markdown() string {
 		if r.MinRat > 0 {
 			minRatio = fmt.Sprintf("%.2f×", r.MinRat)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %d | %s | %s | %s | %s |\n", r.Model, r.Variant, r.Input, r.Nodes, cells[0], cells[1], r.ratioCell(), minRatio)
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s | %s | %s | %s |", r.Model, r.Variant, r.Input, r.Threads, r.Nodes, cells[0], cells[1], r.ratioCell(), minRatio)
+		if before {
+			br := "—"
+			if r.BeforeRatio > 0 {
+				br = fmt.Sprintf("%.2f×", r.BeforeRatio)
+			}
+			fmt.Fprintf(&b, " %s | %s |", cells[2], br)
+		}
+		b.WriteString("\n")
 	}
 	if len(res.Compiles) > 0 {
 		b.WriteString("\n`nncc compile --passes '" + pipeline + "'` (wall time including process start):")
@@ -548,6 +657,9 @@ func (res *Results) markdown() string {
 	for i, e := range errs {
 		fmt.Fprintf(&b, "[^%d]: not measured: %s\n", i+1, mdEscape(e))
 	}
+	if p := res.Profile; p != nil {
+		fmt.Fprintf(&b, "\nWhere the time goes in the slowest model, %s (%s, 1 thread), by `nncc bench --profile` (a step that fused nodes counts under its first: a Conv's time includes its element-wise epilogue):\n\n```\n%s```\n", p.Model, p.Input, p.Text)
+	}
 	return b.String()
 }
 
@@ -560,4 +672,63 @@ func orDash(s string) string {
 
 func mdEscape(s string) string {
 	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;", "\n", " ").Replace(s)
+}
+
+// profileSlowest runs `nncc bench --profile` on the model slowest in
+// nncc at one thread.
+func profileSlowest(c config, rows []Row) (*Profile, error) {
+	var slow *Row
+	for i := range rows {
+		r := &rows[i]
+		if r.Threads == 1 && r.Variant == "original" && r.NNCC.Error == "" && (slow == nil || r.NNCC.MedianMS > slow.NNCC.MedianMS) {
+			slow = r
+		}
+	}
+	if slow == nil {
+		return nil, errors.New("no model was timed at one thread")
+	}
+	var bc benchCase
+	for _, b := range cases(c.models, c.ocr) {
+		if b.Name == slow.Model && inputShapeOf(b) == slow.Input {
+			bc = b
+		}
+	}
+	if bc.Model == "" {
+		return nil, fmt.Errorf("no case for %s", slow.Model)
+	}
+	args := []string{"bench", bc.Model, "--profile", "--top", "15", "--iters", "5", "--warmup", "2", "--threads", "1"}
+	for _, k := range dimNames(bc.Dims) {
+		args = append(args, "--shape", k+"="+strconv.FormatInt(bc.Dims[k], 10))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, c.nncc, args...).Output()
+	if err != nil {
+		return nil, err
+	}
+	// The first line is the latency summary; the table follows.
+	text := string(out)
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		text = text[i+1:]
+	}
+	return &Profile{Model: slow.Model, Input: slow.Input, Text: text}, nil
+}
+
+func inputShapeOf(bc benchCase) string {
+	m, err := onnx.Load(bc.Model)
+	if err != nil {
+		return ""
+	}
+	return inputShape(m, bc.Dims)
+}
+
+// matchesAny reports whether name contains one of the comma-separated
+// strings in list.
+func matchesAny(name, list string) bool {
+	for _, s := range strings.Split(list, ",") {
+		if s != "" && strings.Contains(name, s) {
+			return true
+		}
+	}
+	return false
 }

@@ -31,17 +31,17 @@ func TestMarkdown(t *testing.T) {
 	res := &Results{
 		Settings: Settings{Rounds: 5, RoundMS: 500, ORTOpt: "all"},
 		Rows: []Row{
-			{Model: "a", Variant: "original", Input: "1x8", Nodes: 3, NNCC: &Timing{MedianMS: 2, SpreadPct: 10}, ORT: &Timing{MedianMS: 1}, Ratio: 2, MinRat: 1.5},
-			{Model: "b", Variant: "original", Input: "1x8", Nodes: 4, NNCC: &Timing{Error: unsupported}, ORT: &Timing{MedianMS: 1}},
-			{Model: "c", Variant: "original", Input: "1x8", Nodes: 5, NNCC: &Timing{Error: unsupported}, ORT: &Timing{Error: "a | b"}},
+			{Model: "a", Variant: "original", Input: "1x8", Threads: 1, Nodes: 3, NNCC: &Timing{MedianMS: 2, SpreadPct: 10}, ORT: &Timing{MedianMS: 1}, Ratio: 2, MinRat: 1.5},
+			{Model: "b", Variant: "original", Input: "1x8", Threads: 1, Nodes: 4, NNCC: &Timing{Error: unsupported}, ORT: &Timing{MedianMS: 1}},
+			{Model: "c", Variant: "original", Input: "1x8", Threads: 2, Nodes: 5, NNCC: &Timing{Error: unsupported}, ORT: &Timing{Error: "a | b"}},
 		},
 		Compiles: []Compile{{Model: "a", Seconds: 0.25}, {Model: "b", Error: "boom"}},
 	}
 	md := res.markdown()
 	for _, want := range []string{
-		"| a | original | 1x8 | 3 | 2.00 ±5% | 1.00 ±0% | 2.00× | 1.50× |",
-		"| b | original | 1x8 | 4 | —[^1] | 1.00 ±0% | — | — |",
-		"| c | original | 1x8 | 5 | —[^1] | —[^2] | — | — |", // the same error shares its footnote
+		"| a | original | 1x8 | 1 | 3 | 2.00 ±5% | 1.00 ±0% | 2.00× | 1.50× |",
+		"| b | original | 1x8 | 1 | 4 | —[^1] | 1.00 ±0% | — | — |",
+		"| c | original | 1x8 | 2 | 5 | —[^1] | —[^2] | — | — |", // the same error shares its footnote
 		"[^1]: not measured: " + unsupported,
 		`[^2]: not measured: a \| b`, // pipes cannot break the table
 		"a 0.25 s, b failed (no optimized rows): boom.",
@@ -52,5 +52,29 @@ func TestMarkdown(t *testing.T) {
 	}
 	if strings.Count(md, "[^1]:") != 1 {
 		t.Errorf("footnote 1 defined %d times", strings.Count(md, "[^1]:"))
+	}
+}
+
+// With -before, each row gains the older build's time and its ratio, and
+// the profile of the slowest model follows the table.
+func TestMarkdownBeforeAndProfile(t *testing.T) {
+	res := &Results{
+		Settings: Settings{Rounds: 3, RoundMS: 100, ORTOpt: "all", Before: "/tmp/old-nncc"},
+		Rows: []Row{
+			{Model: "a", Variant: "original", Input: "1x8", Threads: 2, Nodes: 3, NNCC: &Timing{MedianMS: 2}, ORT: &Timing{MedianMS: 4}, Ratio: 0.5, MinRat: 0.5,
+				Before: &Timing{MedianMS: 8}, BeforeRatio: 2},
+		},
+		Profile: &Profile{Model: "a", Input: "1x8", Text: "per operator type\n  Conv 1.0\n"},
+	}
+	md := res.markdown()
+	for _, want := range []string{
+		"| a | original | 1x8 | 2 | 3 | 2.00 ±0% | 4.00 ±0% | 0.50× | 0.50× | 8.00 ±0% | 2.00× |",
+		"`/tmp/old-nncc`",
+		"slowest model, a (1x8, 1 thread)",
+		"```\nper operator type\n  Conv 1.0\n```",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
 	}
 }

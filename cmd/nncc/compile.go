@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -18,16 +19,18 @@ import (
 
 // CompileOptions are the flags of `nncc compile`.
 type CompileOptions struct {
-	Model        string
-	Out          string
-	Passes       string
-	PassesSet    bool // --passes was given (otherwise the default pipeline runs)
-	VerifyEach   bool
-	Report       string
-	ExternalData bool
-	Samples      int
-	Seed         int64
-	Atol, Rtol   float64
+	Model         string
+	Out           string
+	Passes        string
+	PassesSet     bool // --passes was given (otherwise the default pipeline runs)
+	VerifyEach    bool
+	Report        string
+	ExternalData  bool
+	SparseWeights bool
+	ReportPlots   string
+	Samples       int
+	Seed          int64
+	Atol, Rtol    float64
 
 	// Data for lossy passes: calibration samples, and the held-out set
 	// and budget they are measured against.
@@ -65,6 +68,7 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.BoolVar(&opts.VerifyEach, "verify-each", false, "verify the IR and compare outputs after every pass that changes the graph")
 	f.StringVar(&opts.Report, "report", "", "write a JSON report of the passes to this file")
 	f.BoolVar(&opts.ExternalData, "external-data", false, "store large weights in OUT.data beside the model")
+	f.BoolVar(&opts.SparseWeights, "sparse-weights", false, "store mostly-zero (pruned) weights as ONNX sparse_initializer where that is smaller")
 	f.IntVar(&opts.Samples, "samples", 2, "random input samples for --verify-each")
 	f.Int64Var(&opts.Seed, "seed", 1, "seed for the random inputs of --verify-each")
 	f.Float64Var(&opts.Atol, "atol", 1e-4, "absolute tolerance for --verify-each")
@@ -76,6 +80,7 @@ pure round trip) and writes the result to OUT atomically.`,
 	f.IntVar(&opts.Threads, "threads", 0, "threads for calibration and evaluation (0: one per CPU); the output does not depend on it")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress output on stderr")
 	addEmitFlags(f, opts)
+	f.StringVar(&opts.ReportPlots, "report-plots", "", "write PNG charts of the lossy passes to this directory (quantize: per-layer SQNR, accuracy before/after; pruning: sensitivity curves)")
 	return cmd
 }
 
@@ -124,8 +129,22 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	if err := lossyData(m, opts, &runOpts); err != nil {
 		return err
 	}
+	if !opts.Quiet {
+		var done func()
+		runOpts.Progress, done = progressBar(os.Stderr)
+		defer done()
+	}
+	if opts.ReportPlots != "" {
+		runOpts.Plots = passes.DirPlots(opts.ReportPlots)
+	}
 	report, err := pl.Run(m, runOpts)
 	if err != nil {
+		switch {
+		case errors.Is(err, passes.ErrBadOption):
+			return usageError(err)
+		case errors.Is(err, calib.ErrBadData):
+			return badInputError(err)
+		}
 		return failedError(err)
 	}
 	if err := ir.Verify(m); err != nil {
@@ -134,7 +153,7 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	if opts.Emit == "go" {
 		return emitGo(m, opts, report, w)
 	}
-	if err := onnx.Save(m, opts.Out, onnx.SaveOptions{ExternalData: opts.ExternalData}); err != nil {
+	if err := onnx.Save(m, opts.Out, onnx.SaveOptions{ExternalData: opts.ExternalData, Sparse: opts.SparseWeights}); err != nil {
 		return err
 	}
 	if opts.Report != "" {
@@ -143,6 +162,11 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 			return err
 		}
 		if err := onnx.WriteFileAtomic(opts.Report, append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	if opts.ReportPlots != "" {
+		if err := writeReportPlots(report, opts.ReportPlots); err != nil {
 			return err
 		}
 	}

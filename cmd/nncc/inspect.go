@@ -9,14 +9,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nncc/nncc/cost"
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/prune"
 )
 
 // InspectOptions are the flags of `nncc inspect`.
 type InspectOptions struct {
-	Model string
-	JSON  bool
+	Model  string
+	JSON   bool
+	Shapes []string
 }
 
 func newInspectCmd() *cobra.Command {
@@ -31,6 +34,7 @@ func newInspectCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print a JSON object instead of text")
+	cmd.Flags().StringArrayVar(&opts.Shapes, "shape", nil, "input shape NAME=d0xd1x... or symbolic dim DIM=n for the MAC counts (repeatable)")
 	return cmd
 }
 
@@ -46,6 +50,78 @@ type ModelSummary struct {
 	OpCounts        map[string]int   `json:"op_counts"`
 	ParamCount      int64            `json:"param_count"`
 	ParamBytes      int64            `json:"param_bytes"`
+	// ParamBytesByDType splits ParamBytes by element type.
+	ParamBytesByDType map[string]int64 `json:"param_bytes_by_dtype"`
+	// MACs is the multiply-accumulates of one run at the bound shapes
+	// (dense: pruned zeros count); MACsByOp splits them by op type.
+	MACs     int64          `json:"macs"`
+	MACsByOp []cost.OpTotal `json:"macs_by_op"`
+	// UnknownCost names nodes whose cost needs a shape that is not
+	// known (bind it with --shape).
+	UnknownCost []string `json:"unknown_cost,omitempty"`
+	// Weights lists the weights of Conv, ConvTranspose, Gemm and MatMul
+	// with the fraction of exact zeros.
+	Weights []WeightSummary `json:"weights"`
+	// Sparsity is the fraction of zeros over all of Weights.
+	Sparsity float64 `json:"sparsity"`
+}
+
+// WeightSummary is one layer weight in `nncc inspect`.
+type WeightSummary struct {
+	Name     string  `json:"name"`
+	Node     string  `json:"node"`
+	DType    string  `json:"dtype"`
+	Dims     []int64 `json:"dims"`
+	Sparsity float64 `json:"sparsity"`
+}
+
+// addCosts fills the MAC counts, weight sparsities and bytes by dtype.
+func addCosts(m *ir.Model, s *ModelSummary, shapes map[string][]int64, dims map[string]int64) error {
+	s.ParamBytesByDType = map[string]int64{}
+	m.Graph.Walk(func(g *ir.Graph) {
+		for _, v := range g.Consts {
+			s.ParamBytesByDType[v.Const.DType.String()] += v.Const.Bytes()
+		}
+	})
+	r, err := cost.Analyze(m, shapes, dims)
+	if err != nil {
+		return err
+	}
+	s.MACs, s.MACsByOp, s.UnknownCost = r.MACs(), []cost.OpTotal{}, r.Unknown
+	for _, t := range r.ByOpType() {
+		if t.MACs > 0 {
+			s.MACsByOp = append(s.MACsByOp, t)
+		}
+	}
+	s.Weights = []WeightSummary{}
+	seen := map[*ir.Value]bool{}
+	var zeros, total float64
+	for _, n := range m.Graph.Nodes {
+		switch n.OpType {
+		case "Conv", "ConvTranspose", "Gemm", "MatMul", "ConvInteger", "MatMulInteger", "QLinearConv", "QLinearMatMul":
+		default:
+			continue
+		}
+		for _, v := range n.Inputs {
+			if v == nil || v.Const == nil || seen[v] || len(v.Const.Dims) < 2 {
+				continue
+			}
+			seen[v] = true
+			sp := prune.Sparsity(v.Const)
+			nel := float64(v.Const.NumElements())
+			zeros += sp * nel
+			total += nel
+			label := n.Name
+			if label == "" && len(n.Outputs) > 0 && n.Outputs[0] != nil {
+				label = n.Outputs[0].Name
+			}
+			s.Weights = append(s.Weights, WeightSummary{Name: v.Name, Node: label, DType: v.Const.DType.String(), Dims: v.Const.Dims, Sparsity: sp})
+		}
+	}
+	if total > 0 {
+		s.Sparsity = zeros / total
+	}
+	return nil
 }
 
 // ValueSummary describes a graph input or output. Shape entries are
@@ -125,6 +201,20 @@ func runInspect(opts *InspectOptions, w io.Writer) error {
 		return err
 	}
 	s := summarize(m)
+	shapes, syms, err := parseShapes(opts.Shapes)
+	if err != nil {
+		return err
+	}
+	inShapes := map[string][]int64{}
+	for _, v := range m.Graph.Inputs {
+		if d, ok := shapes[v.Name]; ok {
+			inShapes[v.Name] = d
+			delete(syms, v.Name)
+		}
+	}
+	if err := addCosts(m, s, inShapes, syms); err != nil {
+		return usageError(fmt.Errorf("%s: --shape: %w", opts.Model, err))
+	}
 	if opts.JSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
@@ -176,6 +266,28 @@ func writeSummary(w io.Writer, name string, s *ModelSummary) error {
 		fmt.Fprintf(&b, "    %-24s %d\n", op, s.OpCounts[op])
 	}
 	fmt.Fprintf(&b, "  parameters: %d (%s)\n", s.ParamCount, humanBytes(s.ParamBytes))
+	var dts []string
+	for dt := range s.ParamBytesByDType {
+		dts = append(dts, dt)
+	}
+	sort.Strings(dts)
+	for _, dt := range dts {
+		fmt.Fprintf(&b, "    %-24s %s\n", dt, humanBytes(s.ParamBytesByDType[dt]))
+	}
+	fmt.Fprintf(&b, "  MACs:       %d", s.MACs)
+	if len(s.UnknownCost) > 0 {
+		fmt.Fprintf(&b, " (+ %d nodes of unknown cost: bind the input shapes with --shape)", len(s.UnknownCost))
+	}
+	fmt.Fprintf(&b, "\n")
+	for _, t := range s.MACsByOp {
+		fmt.Fprintf(&b, "    %-24s %d\n", t.OpType, t.MACs)
+	}
+	if len(s.Weights) > 0 {
+		fmt.Fprintf(&b, "  weights:    %d, %.1f%% zeros\n", len(s.Weights), 100*s.Sparsity)
+		for _, w := range s.Weights {
+			fmt.Fprintf(&b, "    %-32s %-8s %-16s %5.1f%% zeros\n", w.Name, w.DType, fmt.Sprint(w.Dims), 100*w.Sparsity)
+		}
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nncc/nncc/ir"
+	"github.com/nncc/nncc/npy"
+	"github.com/nncc/nncc/onnx"
+	"github.com/nncc/nncc/testmodels"
 )
 
 // bench --profile prints the per-operator table and the slowest nodes;
@@ -90,5 +96,41 @@ func TestRunOptimizedMatchesAsLoaded(t *testing.T) {
 		if d := va[i] - vb[i]; d > 1e-4 || d < -1e-4 {
 			t.Fatalf("element %d: %g optimised, %g as loaded", i, va[i], vb[i])
 		}
+	}
+}
+
+// Inputs given as files bind their input's dims, named or not: a model
+// whose inputs are [?, ?] and [2, ?, 4] runs on files alone; --shape
+// contradicting a file is a usage error.
+func TestInputFilesBindUnnamedDims(t *testing.T) {
+	dir := t.TempDir()
+	b := testmodels.NewBuilder("unnamed", 13)
+	x := b.InputShape("x", ir.Float32, ir.Shape{{Value: -1}, {Value: -1}})
+	st := b.InputShape("state", ir.Float32, ir.Shape{{Value: 2}, {Value: -1}, {Value: 4}})
+	b.Output(b.Node("Relu", []*ir.Value{x}), b.Node("Neg", []*ir.Value{st}))
+	model := filepath.Join(dir, "m.onnx")
+	if err := onnx.Save(b.Model(), model, onnx.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	xf, sf := filepath.Join(dir, "x.npy"), filepath.Join(dir, "s.npy")
+	for _, f := range []struct {
+		path string
+		dims []int64
+	}{{xf, []int64{1, 5}}, {sf, []int64{2, 1, 4}}} {
+		var buf bytes.Buffer
+		if err := npy.Encode(&buf, ir.NewTensor(ir.Float32, f.dims...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f.path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, out, errs := nncc(t, "run", model, "--input", "x="+xf, "--input", "state="+sf)
+	if code != 0 || !strings.Contains(out, "float32[2 1 4]") || !strings.Contains(out, "float32[1 5]") {
+		t.Fatalf("run on files: exit %d: %s %s", code, out, errs)
+	}
+	code, _, errs = nncc(t, "run", model, "--input", "x="+xf, "--input", "state="+sf, "--shape", "x=1x6")
+	if code != exitUsage || !strings.Contains(errs, "disagrees") {
+		t.Errorf("--shape contradicting a file: exit %d: %s", code, errs)
 	}
 }

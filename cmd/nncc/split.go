@@ -22,6 +22,7 @@ type SplitOptions struct {
 	Out           string
 	Stages        int
 	Shapes        []string
+	Inputs        []string
 	Balance       string
 	MaxStageBytes string
 	Passes        string
@@ -64,6 +65,7 @@ DIR and run the stages in order.`,
 	f.StringVarP(&opts.Out, "out", "o", "", "output directory (required)")
 	f.IntVar(&opts.Stages, "stages", 0, "number of stages")
 	f.StringArrayVar(&opts.Shapes, "shape", nil, "input shape NAME=d0xd1x... or symbolic dim DIM=n (repeatable)")
+	f.StringArrayVar(&opts.Inputs, "input", nil, "input tensor for the --balance latency runs, NAME=FILE (.npy or .pb; repeatable); others are random")
 	f.StringVar(&opts.Balance, "balance", "flops", "cost to balance: flops, latency or params")
 	f.StringVar(&opts.MaxStageBytes, "max-stage-bytes", "", "instead of --stages: the fewest stages whose weights each fit this many bytes (suffixes K, M, G: powers of 1024)")
 	f.StringVar(&opts.Passes, "passes", "", "pass pipeline to run before splitting (see nncc passes); default none")
@@ -113,9 +115,24 @@ func runSplit(opts *SplitOptions, w io.Writer) error {
 			return err
 		}
 	}
+	feed := map[string]*ir.Tensor{}
+	for _, in := range opts.Inputs {
+		name, file, ok := strings.Cut(in, "=")
+		if !ok || name == "" {
+			return usageError(fmt.Errorf("--input %q: want NAME=FILE", in))
+		}
+		t, err := readTensor(file)
+		if err != nil {
+			return err
+		}
+		feed[name] = t
+		if _, given := shapes[name]; !given {
+			shapes[name] = t.Dims
+		}
+	}
 	plan, err := split.Split(m, split.Options{
 		Stages: opts.Stages, Balance: split.Balance(opts.Balance), MaxStageBytes: limit,
-		Shapes: shapes, Dims: syms, Runs: opts.Runs, Threads: opts.Threads, Seed: opts.Seed,
+		Shapes: shapes, Dims: syms, Runs: opts.Runs, Threads: opts.Threads, Seed: opts.Seed, Feed: feed,
 	})
 	if err != nil {
 		if errors.Is(err, split.ErrUsage) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -92,6 +93,15 @@ func bindInputs(m *ir.Model, files []string, shapeFlags []string, seed int64) (m
 		}
 		inputs[name] = t
 	}
+	// A tensor given as a file fixes its input's shape, named dims or not
+	// (an exporter may leave dynamic dims unnamed: [?, ?]); --shape for
+	// the same input must agree with it.
+	for name, t := range inputs {
+		if dims, ok := shapes[name]; ok && !slices.Equal(dims, t.Dims) {
+			return nil, usageError(fmt.Errorf("--shape %s=%s disagrees with the shape %v of the tensor given by --input", name, dimsText(dims), t.Dims))
+		}
+		shapes[name] = t.Dims
+	}
 	// Bind symbolic dims from the given tensors too.
 	for _, v := range m.Graph.Inputs {
 		if t := inputs[v.Name]; t != nil && v.Type != nil && v.Type.HasShape && len(v.Type.Shape) == len(t.Dims) {
@@ -120,6 +130,15 @@ func bindInputs(m *ir.Model, files []string, shapeFlags []string, seed int64) (m
 		inputs[k] = v
 	}
 	return inputs, nil
+}
+
+// dimsText writes dims as d0xd1x...
+func dimsText(dims []int64) string {
+	parts := make([]string, len(dims))
+	for i, d := range dims {
+		parts[i] = strconv.FormatInt(d, 10)
+	}
+	return strings.Join(parts, "x")
 }
 
 func contains(xs []string, x string) bool {

@@ -306,6 +306,23 @@ func Quantize(m *ir.Model, calib []map[string]*ir.Tensor, o Options) (*ir.Model,
 		newNodes = append(newNodes, insertAfter[n]...)
 	}
 	g.Nodes = newNodes
+	// Drop the float weights nothing reads any more.
+	read := map[*ir.Value]bool{}
+	for _, n := range g.Nodes {
+		for _, v := range n.Inputs {
+			read[v] = true
+		}
+	}
+	for _, v := range g.Outputs {
+		read[v] = true
+	}
+	consts := g.Consts[:0]
+	for _, c := range g.Consts {
+		if read[c] {
+			consts = append(consts, c)
+		}
+	}
+	g.Consts = consts
 	if err := g.TopoSort(); err != nil {
 		return nil, err
 	}

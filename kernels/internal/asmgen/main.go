@@ -42,8 +42,16 @@ var outputs = []struct {
 	{"gather_amd64.s", genGather, false},
 	{"mathf_amd64.s", genMathf, false},
 	{"kernels_amd64_decl.go", genDecl, true},
+	{"depthwise_k_amd64.s", genDepthwiseK, false},
+	{"depthwise_k_amd64_decl.go", genDepthwiseKDecl, true},
+	{"reduce_amd64.s", genRowSum, false},
+	{"reduce_amd64_decl.go", genRowSumDecl, true},
+	{"convtranspose_amd64.s", genConvTranspose, false},
+	{"convtranspose_amd64_decl.go", genConvTransposeDecl, true},
 	{"elem_amd64.s", genElem, false},
 	{"elem_amd64_decl.go", genElemDecl, true},
+	{"mathf2_amd64.s", genMathf2, false},
+	{"mathf2_amd64_decl.go", genMathf2Decl, true},
 }
 
 // generate writes all generated files into dir.

@@ -1,0 +1,35 @@
+//go:build amd64 && !purego
+
+package kernels
+
+// dwkAsm reports whether a k×k depthwise kernel can run.
+func dwkAsm() bool { return hasAVX512 || hasAVX2FMA }
+
+// dwkNoAVX512, set by tests, runs the AVX2 kernel on AVX-512 machines.
+var dwkNoAVX512 bool
+
+// dwkCall runs the AVX-512 or the AVX2 k×k kernel (see
+// kernels/internal/asmgen/dwk.go).
+func dwkCall(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps int, w *float32, bias, lo, hi float32) {
+	if hasAVX512 && !dwkNoAVX512 {
+		dwkAvx512(out, in, rows, cols, inRow, outRow, offs, ntaps, w, bias, lo, hi)
+		return
+	}
+	dwkAvx2(out, in, rows, cols, inRow, outRow, offs, ntaps, w, bias, lo, hi)
+}
+
+// dwkHasAVX512 reports whether the AVX-512 kernel runs here.
+func dwkHasAVX512() bool { return hasAVX512 }
+
+// splitPairs sets first[k] = src[2k], second[k] = src[2k+1] for k <
+// len(src)/2, eight pairs at a time with AVX2.
+func splitPairs(first, second, src []float32) {
+	n := len(src) / 2
+	if hasAVX2FMA && n >= 8 {
+		m := n &^ 7
+		_, _ = first[m-1], second[m-1]
+		dwkSplitAvx2(&first[0], &second[0], &src[0], m)
+		first, second, src = first[m:], second[m:], src[2*m:]
+	}
+	splitPairsGo(first, second, src)
+}

@@ -1,0 +1,17 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// dwkAsm reports whether a k×k depthwise kernel can run: never without
+// assembly (depthwisePlane does the work).
+func dwkAsm() bool { return false }
+
+var dwkNoAVX512 bool
+
+func dwkCall(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps int, w *float32, bias, lo, hi float32) {
+	panic("kernels: k×k depthwise kernel without assembly")
+}
+
+func dwkHasAVX512() bool { return false }
+
+func splitPairs(first, second, src []float32) { splitPairsGo(first, second, src) }

@@ -1,0 +1,75 @@
+package kernels
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestDepthwiseKxK sweeps the k×k depthwise kernel over windows 2 to 7
+// (square and not), both horizontal strides, vertical strides 1 to 3,
+// dilations, pads up to the window, widths covering every tail of the 32-,
+// 16- and masked column blocks, heights covering the four-row groups and
+// their remainders, batches, channel multipliers, missing biases,
+// activations, residuals and two threads, against the reference
+// convolution (tolerance: checkConv's, the GEMM one relative to the
+// convolution of magnitudes).
+func TestDepthwiseKxK(t *testing.T) {
+	t.Run("best", testDepthwiseKxK)
+	if dwkHasAVX512() {
+		dwkNoAVX512 = true
+		defer func() { dwkNoAVX512 = false }()
+		t.Run("avx2", testDepthwiseKxK)
+	}
+}
+
+func testDepthwiseKxK(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	ran := 0
+	ks := [][2]int{{5, 5}, {7, 7}, {3, 3}, {2, 2}, {4, 4}, {5, 3}, {1, 7}, {6, 5}}
+	for W := 1; W <= 70; W++ {
+		for s := 1; s <= 2; s++ {
+			for it := 0; it < 3; it++ {
+				k := ks[(W+it)%len(ks)]
+				p := Conv2DParams{N: 1 + r.IntN(2), C: 1 + r.IntN(3), H: 1 + r.IntN(11), W: W, KH: k[0], KW: k[1],
+					StrideH: 1 + r.IntN(3), StrideW: s, DilH: 1 + r.IntN(2), DilW: 1 + r.IntN(2),
+					PadT: r.IntN(k[0] + 1), PadL: r.IntN(k[1] + 1), PadB: r.IntN(k[0] + 1), PadR: r.IntN(k[1] + 1)}
+				if it == 0 { // the detector's form: same pads, equal strides, no dilation
+					p.StrideH, p.DilH, p.DilW = s, 1, 1
+					p.PadT, p.PadL, p.PadB, p.PadR = k[0]/2, k[1]/2, k[0]/2, k[1]/2
+				}
+				p.Group = p.C
+				p.M = p.C * (1 + r.IntN(2))
+				p.OH, p.OW = p.OutSize()
+				if p.Check() != nil {
+					continue
+				}
+				var g dwkGeom
+				if _, ok := newDW3x3(&p, make([]int64, dwRowsLen(p.OH))); !ok && g.set(&p) {
+					ran++
+				}
+				x := randSlice(r, p.N*p.C*p.H*p.W)
+				w := randSlice(r, p.M*p.KH*p.KW)
+				var bias []float32
+				if r.IntN(3) > 0 {
+					bias = randSlice(r, p.M)
+				}
+				f := Fused{Act: Activation(r.IntN(3)), Lo: -1, Hi: 1}
+				SetThreads(1 + r.IntN(2))
+				y := nanSlice(p.N * p.M * p.OH * p.OW)
+				Conv2DFused(&p, x, w, bias, y, f)
+				checkConv(t, &p, x, w, bias, f, y)
+				pc := PackConv2D(&p, w)
+				y = nanSlice(len(y))
+				pc.Run(x, bias, y, f)
+				checkConv(t, &p, x, w, bias, f, y)
+				if it == 1 {
+					checkConvAdd(t, r, &p, x, w, bias, f, func(res, y []float32) { pc.RunAdd(x, bias, res, y, f) })
+				}
+			}
+		}
+	}
+	SetThreads(1)
+	if dwkAsm() && ran < 250 {
+		t.Errorf("only %d cases ran the k×k kernel", ran)
+	}
+}

@@ -1,0 +1,103 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestQConvRunRequant checks the fused int8 convolution with
+// requantisation against the exact int64 reference followed by the
+// float32 requantisation, for depthwise (strides, dilations, padding,
+// channel multipliers, signedness) and other convolutions: every output
+// byte must be equal.
+func TestQConvRunRequant(t *testing.T) {
+	for _, k := range testQKernels() {
+		withQKernel(t, k, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(41, 42))
+			for it := 0; it < 200; it++ {
+				p := randConv(r)
+				if it%3 == 0 { // more depthwise cases, bigger planes
+					p.C = 1 + r.IntN(6)
+					p.Group, p.M = p.C, p.C*(1+r.IntN(2))
+					p.H, p.W = 1+r.IntN(40), 1+r.IntN(40)
+					p.KH, p.KW = 1+r.IntN(5), 1+r.IntN(5)
+					p.OH, p.OW = p.OutSize()
+					if p.OH <= 0 || p.OW <= 0 {
+						continue
+					}
+				}
+				xS, wS := r.IntN(2) == 0, r.IntN(2) == 0
+				x := randBytes(r, p.N*p.C*p.H*p.W)
+				w := randBytes(r, p.M*p.C/p.Group*p.KH*p.KW)
+				xz := byte(r.Uint32())
+				wz := randZeros(r, p.M)
+				acc := qconvRef(&p, x, xS, xz, w, wS, wz)
+				rq := Requant{Bias: make([]int32, p.M), Scale: make([]float32, p.M), Zero: int32(r.IntN(256)), Lo: 0, Hi: 255}
+				if r.IntN(2) == 0 {
+					rq.Zero, rq.Lo, rq.Hi = int32(r.IntN(256))-128, -128, 127
+				}
+				if r.IntN(3) == 0 { // a fused Relu or Clip
+					rq.Lo = min(rq.Hi, rq.Lo+int32(r.IntN(100)))
+				}
+				for m := range rq.Bias {
+					rq.Bias[m] = int32(r.IntN(20001)) - 10000
+					rq.Scale[m] = float32(r.Float64()*0.002 + 1e-4)
+				}
+				want := make([]byte, len(acc))
+				ohw := p.OH * p.OW
+				for i, a := range acc {
+					m := (i / ohw) % p.M
+					q := math.RoundToEven(float64(float32(a+rq.Bias[m])*rq.Scale[m])) + float64(rq.Zero)
+					want[i] = byte(int32(min(max(q, float64(rq.Lo)), float64(rq.Hi))))
+				}
+				SetThreads(1 + it%2)
+				got := make([]byte, len(want)+1)
+				got[len(want)] = 0x5a
+				QPackConv2D(&p, w, wS, wz).RunRequant(x, xS, xz, &rq, got[:len(want)])
+				for i := range want {
+					if got[i] != want[i] {
+						t.Fatalf("%s xS=%v wS=%v xz=%d: y[%d] = %d, want %d (sum %d)", convString(&p), xS, wS, xz, i, got[i], want[i], acc[i])
+					}
+				}
+				if got[len(want)] != 0x5a {
+					t.Fatalf("%s: wrote past the end", convString(&p))
+				}
+			}
+			SetThreads(1)
+		})
+	}
+}
+
+// TestQuantize8 checks Quantize8 against float64 arithmetic on the
+// float32 quotient, with ties, saturation and both output types.
+func TestQuantize8(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for n := 0; n < 70; n++ {
+		src := make([]float32, n)
+		scale := float32(0.05 + r.Float64())
+		for i := range src {
+			switch i % 5 {
+			case 0:
+				src[i] = (float32(r.IntN(600)) - 300 + 0.5) * scale // near ties
+			default:
+				src[i] = float32(r.NormFloat64() * 100)
+			}
+		}
+		for _, s := range []struct{ zero, lo, hi int32 }{{128, 0, 255}, {-5, -128, 127}, {0, 10, 200}} {
+			dst := make([]byte, n+1)
+			dst[n] = 0x77
+			Quantize8(dst[:n], src, scale, s.zero, s.lo, s.hi)
+			for i, v := range src {
+				q := math.RoundToEven(float64(v/scale)) + float64(s.zero)
+				want := byte(int32(min(max(q, float64(s.lo)), float64(s.hi))))
+				if dst[i] != want {
+					t.Fatalf("n=%d %v: Quantize8(%g / %g) = %d, want %d", n, s, v, scale, dst[i], want)
+				}
+			}
+			if dst[n] != 0x77 {
+				t.Fatal("wrote past the end")
+			}
+		}
+	}
+}
