@@ -105,6 +105,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 		return constTerm(n, data, d)
 	}
 	exprs := map[*ir.Node]func(t func(ewTerm) string) string{}
+	opsOf := map[*ir.Node][]ewTerm{}
 	for _, m := range members {
 		var ops []ewTerm
 		n := m
@@ -195,6 +196,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 			return err
 		}
 		ops2 := ops
+		opsOf[m] = ops
 		exprs[m] = func(t func(ewTerm) string) string {
 			s := make([]string, len(ops2))
 			for i, o := range ops2 {
@@ -356,13 +358,65 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 			}
 		}
 	}
-	pr("for j := range ob {\n")
+	var innerMembers []*ir.Node
+	vec := 0
 	for _, m := range members {
-		if level[m] == inner && m != root {
-			pr("%s := %s\n", tname[m], exprs[m](termStr))
+		if level[m] == inner {
+			innerMembers = append(innerMembers, m)
+			if vecKernel(m, opsOf[m]) {
+				vec++
+			}
 		}
 	}
-	pr("ob[j] = %s\n}\n", exprs[root](termStr))
+	if vec == 0 {
+		// one fused scalar loop
+		pr("for j := range ob {\n")
+		for _, m := range innerMembers {
+			if m != root {
+				pr("%s := %s\n", tname[m], exprs[m](termStr))
+			}
+		}
+		pr("ob[j] = %s\n}\n", exprs[root](termStr))
+	} else {
+		// blocks that stay in L1: each member over the block, through the
+		// kernels' vector element-wise functions where one fits
+		slots := len(innerMembers) - 1
+		gn.ewSlots = max(gn.ewSlots, slots)
+		pr("for j0 := 0; j0 < len(ob); j0 += %d {\nj1 := min(j0+%d, len(ob))\nob := ob[j0:j1]\n", ewBlock, ewBlock)
+		for _, l := range leaves {
+			if l.level == inner {
+				pr("%s := %s[j0:j1]\n", l.name, l.name)
+			}
+		}
+		isRow := func(t ewTerm) bool {
+			return t.leaf != nil && t.leaf.level == inner || t.node != nil && level[t.node] == inner
+		}
+		rowName := func(t ewTerm) string {
+			if t.leaf != nil {
+				return t.leaf.name
+			}
+			return tname[t.node]
+		}
+		for i, m := range innerMembers {
+			dst := "ob"
+			if m != root {
+				dst = tname[m]
+				pr("%s := m.ew[%d:][:len(ob)]\n", dst, i*ewBlock)
+			}
+			if call := gn.vecCall(m, opsOf[m], dst, isRow, rowName, termStr); call != "" {
+				pr("%s\n", call)
+				continue
+			}
+			rowTerm := func(t ewTerm) string {
+				if isRow(t) {
+					return rowName(t) + "[j]"
+				}
+				return termStr(t)
+			}
+			pr("for j := range %s {\n%s[j] = %s\n}\n", dst, dst, exprs[m](rowTerm))
+		}
+		pr("}\n")
+	}
 	for k := 0; k < inner; k++ {
 		pr("}\n")
 	}
@@ -465,4 +519,70 @@ func (gn *gen) ewExpr(n *ir.Node, nops int) (func([]string) string, error) {
 		return func(s []string) string { return "((" + s[0] + " - " + s[2] + ") * " + s[1] + ")" }, nil
 	}
 	return nil, unsupported(n, "no element-wise form")
+}
+
+// ewBlock is the block length (float32s) of vectorised element-wise
+// loops: a few blocks of temporaries stay in L1.
+const ewBlock = 512
+
+// vecKernel reports whether member m maps onto one of package kernels'
+// vector element-wise functions (see vecCall).
+func vecKernel(m *ir.Node, ops []ewTerm) bool {
+	switch m.OpType {
+	case "Add", "Sub", "Mul", "Div", "Relu", "Clip", "HardSigmoid", "Sigmoid", "Tanh", "Exp", "Erf", "BatchNormalization":
+		return true
+	}
+	return false
+}
+
+// vecCall returns the kernels call computing member m over a block into
+// dst, or "" when none fits (the caller emits a scalar loop).
+func (gn *gen) vecCall(m *ir.Node, ops []ewTerm, dst string, isRow func(ewTerm) bool, row func(ewTerm) string, scalar func(ewTerm) string) string {
+	binop := map[string]string{"Add": "kernels.OpAdd", "Sub": "kernels.OpSub", "Mul": "kernels.OpMul", "Div": "kernels.OpDiv"}
+	switch m.OpType {
+	case "Add", "Sub", "Mul", "Div":
+		if len(ops) != 2 {
+			return ""
+		}
+		a, b := ops[0], ops[1]
+		switch {
+		case isRow(a) && isRow(b):
+			return fmt.Sprintf("kernels.BinaryVV(%s, %s, %s, %s)", binop[m.OpType], dst, row(a), row(b))
+		case isRow(a):
+			return fmt.Sprintf("kernels.BinaryVS(%s, %s, %s, %s, false)", binop[m.OpType], dst, row(a), scalar(b))
+		case isRow(b):
+			return fmt.Sprintf("kernels.BinaryVS(%s, %s, %s, %s, true)", binop[m.OpType], dst, row(b), scalar(a))
+		}
+	case "Relu":
+		if isRow(ops[0]) {
+			return fmt.Sprintf("kernels.Clamp(%s, %s, 0, float32(math.Inf(1)))", dst, row(ops[0]))
+		}
+	case "Clip":
+		if isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2]) {
+			return fmt.Sprintf("kernels.Clamp(%s, %s, %s, %s)", dst, row(ops[0]), scalar(ops[1]), scalar(ops[2]))
+		}
+	case "HardSigmoid":
+		if isRow(ops[0]) {
+			return fmt.Sprintf("kernels.MulAdd(%s, %s, %s, %s)\nkernels.Clamp(%s, %s, 0, 1)", dst, row(ops[0]),
+				flit(m.AttrFloat("alpha", 0.2)), flit(m.AttrFloat("beta", 0.5)), dst, dst)
+		}
+	case "BatchNormalization":
+		if isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2]) {
+			return fmt.Sprintf("kernels.MulAdd(%s, %s, %s, %s)", dst, row(ops[0]), scalar(ops[1]), scalar(ops[2]))
+		}
+	case "Tanh", "Erf":
+		if isRow(ops[0]) {
+			return fmt.Sprintf("kernels.%s(%s, %s)", m.OpType, dst, row(ops[0]))
+		}
+	case "Sigmoid", "Exp":
+		// the vector kernels take whole groups of 8 (their tail path
+		// allocates); the rest runs the scalar helper
+		if isRow(ops[0]) {
+			h := strings.ToLower(m.OpType)
+			gn.helpers[h] = true
+			return fmt.Sprintf("{\nn8 := len(%s) &^ 7\nkernels.%s(%s[:n8], %s[:n8])\nfor j := n8; j < len(%s); j++ {\n%s[j] = %s(%s[j])\n}\n}",
+				dst, m.OpType, dst, row(ops[0]), dst, dst, h, row(ops[0]))
+		}
+	}
+	return ""
 }

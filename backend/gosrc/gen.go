@@ -86,6 +86,7 @@ type gen struct {
 	helpers map[string]bool
 	nfield  int
 	q       map[*ir.Node]*qinfo // lowered integer Conv/MatMul run on the 8-bit kernels
+	ewSlots int                 // temporaries of the vectorised element-wise blocks
 }
 
 // check reports the first node the back end cannot generate.
@@ -348,6 +349,9 @@ func (gn *gen) file() ([]byte, error) {
 	// model struct
 	p("// Model holds the weights, the packed kernels and the arena of one\n// instance. Its zero value is not usable: call New.\n")
 	p("type Model struct {\nw []float32\na []float32\nn int\nouts [][]float32\n")
+	if gn.ewSlots > 0 {
+		p("ew []float32 // temporaries of the element-wise blocks\n")
+	}
 	for _, f := range gn.fields {
 		p("%s\n", f)
 	}
@@ -357,6 +361,9 @@ func (gn *gen) file() ([]byte, error) {
 	p("func New() *Model {\nm := &Model{outs: make([][]float32, %d)}\n", len(a.g.Outputs))
 	p("m.w = make([]float32, len(weightsData)/4)\nfor i := range m.w {\nm.w[i] = math.Float32frombits(binary.LittleEndian.Uint32([]byte(weightsData[4*i : 4*i+4])))\n}\n")
 	p("w := m.w\n_ = w\n")
+	if gn.ewSlots > 0 {
+		p("m.ew = make([]float32, %d)\n", gn.ewSlots*ewBlock)
+	}
 	b.Write(gn.once.Bytes())
 	p("m.prepare(%d)\nreturn m\n}\n\n", bound)
 	p("// prepare sizes the arena and packs batch-dependent kernels for n samples.\n")
