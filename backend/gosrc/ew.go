@@ -397,7 +397,25 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 			}
 			return tname[t.node]
 		}
+		skip := map[*ir.Node]bool{}
 		for i, m := range innerMembers {
+			if skip[m] {
+				continue
+			}
+			// Add(x, c) → Clip(lo, hi) → Mul(x, ·): one HardSwishPattern
+			if i+2 < len(innerMembers) {
+				if x, c, lo, hi, ok := gn.hardSwish(innerMembers[i:i+3], opsOf, isRow); ok {
+					last := innerMembers[i+2]
+					dst := "ob"
+					if last != root {
+						dst = tname[last]
+						pr("%s := m.ew[%d:][:len(ob)]\n", dst, (i+2)*ewBlock)
+					}
+					pr("kernels.HardSwishPattern(%s, %s, %s, %s, %s)\n", dst, rowName(x), termStr(c), termStr(lo), termStr(hi))
+					skip[innerMembers[i+1]], skip[last] = true, true
+					continue
+				}
+			}
 			dst := "ob"
 			if m != root {
 				dst = tname[m]
@@ -585,4 +603,34 @@ func (gn *gen) vecCall(m *ir.Node, ops []ewTerm, dst string, isRow func(ewTerm) 
 		}
 	}
 	return ""
+}
+
+// hardSwish recognises Add(x, c) → Clip(·, lo, hi) → Mul(x, ·) (either
+// operand order) where the first two results are read only by the next
+// node: x·min(max(x+c, lo), hi), which kernels.HardSwishPattern computes
+// with the same roundings.
+func (gn *gen) hardSwish(ms []*ir.Node, opsOf map[*ir.Node][]ewTerm, isRow func(ewTerm) bool) (x, c, lo, hi ewTerm, ok bool) {
+	add, clip, mul := ms[0], ms[1], ms[2]
+	if add.OpType != "Add" || clip.OpType != "Clip" || mul.OpType != "Mul" {
+		return
+	}
+	if len(gn.a.vals[add.Outputs[0]].uses) != 1 || len(gn.a.vals[clip.Outputs[0]].uses) != 1 {
+		return
+	}
+	ao, co, mo := opsOf[add], opsOf[clip], opsOf[mul]
+	if len(ao) != 2 || len(co) != 3 || len(mo) != 2 {
+		return
+	}
+	x, c = ao[0], ao[1]
+	if !isRow(x) {
+		x, c = c, x
+	}
+	if !isRow(x) || isRow(c) || co[0].node != add || isRow(co[1]) || isRow(co[2]) {
+		return
+	}
+	same := func(t ewTerm) bool { return t.leaf != nil && t.leaf == x.leaf || t.node != nil && t.node == x.node }
+	if !(same(mo[0]) && mo[1].node == clip || same(mo[1]) && mo[0].node == clip) {
+		return
+	}
+	return x, c, co[1], co[2], true
 }
