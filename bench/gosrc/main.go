@@ -42,8 +42,8 @@ var cases = []benchCase{
 	{"digits_cnn b1", "testmodels/digits_cnn.onnx", "input=1x1x8x8", 64, 400, ""},
 	{"digits_cnn b64", "testmodels/digits_cnn.onnx", "input=64x1x8x8", 64, 100, ""},
 	{"digits_cnn int8 b64", "testmodels/digits_cnn.onnx", "input=64x1x8x8", 64, 100, "default,quantize"},
-	{"ppocr_cls b1", "/tmp/nncc-models/ppocr_cls.onnx", "x=1x3x48x192", 3 * 48 * 192, 40, ""},
-	{"mobilenet_v2 b1", "bench/models/mobilenet_v2.onnx", "input=1x3x224x224", 3 * 224 * 224, 8, ""},
+	{"ppocr_cls b1", "/tmp/nncc-models/ppocr_cls.onnx", "x=1x3x48x192", 3 * 48 * 192, 200, ""},
+	{"mobilenet_v2 b1", "bench/models/mobilenet_v2.onnx", "input=1x3x224x224", 3 * 224 * 224, 40, ""},
 }
 
 func main() {
