@@ -416,6 +416,33 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 					continue
 				}
 			}
+			// QuantizeLinear over the block: kernels.Quantize8 into bytes,
+			// then back to float32 (dequantized at once when a
+			// DequantizeLinear is its only reader)
+			if ops := opsOf[m]; m.OpType == "QuantizeLinear" && isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2]) && (ops[4].lit == "255.0" || ops[4].lit == "127.0") {
+				gn.ewBytes = true
+				signed := ops[3].lit != "0.0"
+				conv := "float32(m.ewb[j])"
+				if signed {
+					conv = "float32(int8(m.ewb[j]))"
+				}
+				out, expr := m, conv
+				if uses := gn.a.vals[m.Outputs[0]].uses; i+1 < len(innerMembers) && len(uses) == 1 && uses[0] == innerMembers[i+1] && uses[0].OpType == "DequantizeLinear" {
+					if dq := opsOf[uses[0]]; dq[0].node == m && !isRow(dq[1]) && !isRow(dq[2]) {
+						out = uses[0]
+						expr = fmt.Sprintf("((%s - %s) * %s)", conv, termStr(dq[2]), termStr(dq[1]))
+						skip[out] = true
+					}
+				}
+				dst := "ob"
+				if out != root {
+					dst = tname[out]
+					pr("%s := m.ew[%d:][:len(ob)]\n", dst, i*ewBlock)
+				}
+				pr("kernels.Quantize8(m.ewb[:len(ob)], %s, %s, int32(%s), int32(%s), int32(%s))\n", rowName(ops[0]), termStr(ops[1]), termStr(ops[2]), termStr(ops[3]), termStr(ops[4]))
+				pr("for j := range %s {\n%s[j] = %s\n}\n", dst, dst, expr)
+				continue
+			}
 			dst := "ob"
 			if m != root {
 				dst = tname[m]
@@ -547,7 +574,7 @@ const ewBlock = 512
 // vector element-wise functions (see vecCall).
 func vecKernel(m *ir.Node, ops []ewTerm) bool {
 	switch m.OpType {
-	case "Add", "Sub", "Mul", "Div", "Relu", "Clip", "HardSigmoid", "Sigmoid", "Tanh", "Exp", "Erf", "BatchNormalization":
+	case "Add", "Sub", "Mul", "Div", "Relu", "Clip", "HardSigmoid", "Sigmoid", "Tanh", "Exp", "Erf", "BatchNormalization", "QuantizeLinear":
 		return true
 	}
 	return false

@@ -87,6 +87,7 @@ type gen struct {
 	nfield  int
 	q       map[*ir.Node]*qinfo // lowered integer Conv/MatMul run on the 8-bit kernels
 	ewSlots int                 // temporaries of the vectorised element-wise blocks
+	ewBytes bool                // a byte block for QuantizeLinear
 }
 
 // check reports the first node the back end cannot generate.
@@ -352,6 +353,9 @@ func (gn *gen) file() ([]byte, error) {
 	if gn.ewSlots > 0 {
 		p("ew []float32 // temporaries of the element-wise blocks\n")
 	}
+	if gn.ewBytes {
+		p("ewb []byte // quantized block\n")
+	}
 	for _, f := range gn.fields {
 		p("%s\n", f)
 	}
@@ -363,6 +367,9 @@ func (gn *gen) file() ([]byte, error) {
 	p("w := m.w\n_ = w\n")
 	if gn.ewSlots > 0 {
 		p("m.ew = make([]float32, %d)\n", gn.ewSlots*ewBlock)
+	}
+	if gn.ewBytes {
+		p("m.ewb = make([]byte, %d)\n", ewBlock)
 	}
 	b.Write(gn.once.Bytes())
 	p("m.prepare(%d)\nreturn m\n}\n\n", bound)
