@@ -197,10 +197,33 @@ func analyze(m *ir.Model, opts Options) (*analysis, error) {
 			}
 		}
 	}
+	// dead code: nodes none of whose outputs is read by a live node or
+	// is a graph output (e.g. a DequantizeLinear whose Conv now reads the
+	// integers directly)
+	live := map[*ir.Node]bool{}
+	for i := len(g.Nodes) - 1; i >= 0; i-- {
+		n := g.Nodes[i]
+		for _, o := range n.Outputs {
+			if o == nil || a.vals[o] == nil {
+				continue
+			}
+			if a.vals[o].output {
+				live[n] = true
+			}
+			for _, u := range a.vals[o].uses {
+				if live[u] {
+					live[n] = true
+				}
+			}
+		}
+	}
 	for _, n := range g.Nodes {
-		if !a.vals[n.Outputs[0]].isStatic() {
+		if live[n] && !a.vals[n.Outputs[0]].isStatic() {
 			a.nodes = append(a.nodes, n)
 		}
+	}
+	for _, in := range a.vals {
+		in.uses = slices.DeleteFunc(in.uses, func(u *ir.Node) bool { return !live[u] })
 	}
 	return a, nil
 }

@@ -56,10 +56,12 @@
 //     A Model is not safe for concurrent use: give each goroutine its own
 //     New().
 //   - Integer tensors inside the generated code (QuantizeLinear results)
-//     are held as float32 values of the integers; QDQ pairs on activations
-//     run as fused quantize/dequantize loop steps and DequantizeLinear of
-//     constant weights is folded, so QDQ models compute what their Q/DQ
-//     arithmetic says, in float32.
+//     are held as float32 values of the integers. The QOperator forms and
+//     QDQ convolutions are first lowered (lower.go) to a float Conv or
+//     MatMul on those integers, marked to run on the exact 8-bit kernels
+//     (kernels.QPackConv2D, QGemmPackedB), followed by the requantization
+//     as element-wise steps; other Q/DQ pairs are fused loop steps and
+//     DequantizeLinear of constants is folded.
 //
 // # Building a generated package
 //

@@ -33,7 +33,7 @@ func (gn *gen) emitGroup(g *group) error {
 	for _, n := range gn.nodesOf(g) {
 		names = append(names, n.OpType)
 	}
-	gn.pr("\n// %s: %s\n{\n", g.root.Name, strings.Join(names, " → "))
+	gn.pr("\n// %s: %s\n{\n", safeText(g.root.Name), strings.Join(names, " → "))
 	defer gn.pr("}\n")
 	if g.anchor != nil {
 		return gn.emitAnchor(g)
@@ -71,6 +71,9 @@ func (gn *gen) convEpilogue(g *group) (*epilogue, error) {
 			return nil, err
 		}
 		ep.bias = slices.Clone(b)
+	}
+	if gn.q[n] != nil {
+		return ep, nil // the integer path adds the bias itself and fuses nothing
 	}
 	rank := len(a.vals[n.Outputs[0]].dims)
 	inGroup := map[*ir.Node]bool{}
@@ -222,7 +225,11 @@ func (gn *gen) emitAnchor(g *group) error {
 		if err != nil {
 			return err
 		}
-		if err := gn.emitConv(n, ep, out); err != nil {
+		emit := gn.emitConv
+		if gn.q[n] != nil {
+			emit = gn.emitQConv
+		}
+		if err := emit(n, ep, out); err != nil {
 			return err
 		}
 		cur = ep.cur
@@ -234,6 +241,12 @@ func (gn *gen) emitAnchor(g *group) error {
 	case "Gemm", "MatMul":
 		cur = n.Outputs[0]
 		rest = g.members
+		if qi := gn.q[n]; qi != nil {
+			if err := gn.emitQMatMul(n, qi, out); err != nil {
+				return err
+			}
+			break
+		}
 		// a constant row vector added to the product joins its C operand
 		var rowBias []float32
 		if uses := a.vals[cur].uses; len(uses) == 1 && len(rest) > 0 && uses[0] == rest[0] && rest[0].OpType == "Add" {
@@ -256,7 +269,6 @@ func (gn *gen) emitAnchor(g *group) error {
 			return err
 		}
 	}
-	_ = a
 	if len(rest) == 0 {
 		return nil
 	}
@@ -264,15 +276,43 @@ func (gn *gen) emitAnchor(g *group) error {
 }
 
 func (gn *gen) emitConv(n *ir.Node, ep *epilogue, out string) error {
-	a := gn.a
-	x, wv := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
-	y := a.vals[n.Outputs[0]]
-	if len(x.dims) != 4 && len(x.dims) != 3 {
-		return unsupported(n, "only 1-D and 2-D convolutions")
+	p, err := gn.convParams(n)
+	if err != nil {
+		return err
 	}
 	wdata, err := gn.constF32(n, n.Inputs[1])
 	if err != nil {
 		return err
+	}
+	woff := gn.weights(wdata)
+	f := gn.field("conv", "*kernels.PackedConv2D")
+	fmt.Fprintf(&gn.prep, "m.%s = kernels.PackConv2D(&kernels.Conv2DParams{%s}, %s)\n", f, p, wslice(woff, len(wdata)))
+	bias := "nil"
+	if ep.bias != nil {
+		bias = wslice(gn.weights(ep.bias), len(ep.bias))
+	}
+	res := "nil"
+	if ep.res != nil {
+		res = gn.buf(ep.res)
+	}
+	fused := "kernels.Fused{}"
+	switch ep.act {
+	case "relu":
+		fused = "kernels.Fused{Act: kernels.ActRelu}"
+	case "clip":
+		fused = fmt.Sprintf("kernels.Fused{Act: kernels.ActClip, Lo: %s, Hi: %s}", flit(ep.lo), flit(ep.hi))
+	}
+	gn.pr("m.%s.RunAdd(%s, %s, %s, %s, %s)\n", f, gn.buf(n.Inputs[0]), bias, res, out, fused)
+	return nil
+}
+
+// convParams is the kernels.Conv2DParams literal (fields only) of a Conv.
+func (gn *gen) convParams(n *ir.Node) (string, error) {
+	a := gn.a
+	x, wv := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
+	y := a.vals[n.Outputs[0]]
+	if len(x.dims) != 4 && len(x.dims) != 3 {
+		return "", unsupported(n, "only 1-D and 2-D convolutions")
 	}
 	sp := len(x.dims) - 2
 	ints := func(name string, def int64) []int64 {
@@ -313,25 +353,93 @@ func (gn *gen) emitConv(n *ir.Node, ep *epilogue, out string) error {
 		p += fmt.Sprintf(", H: 1, W: %d, KH: 1, KW: %d, StrideH: 1, StrideW: %d, DilH: 1, DilW: %d, PadL: %d, PadR: %d, OH: 1, OW: %d",
 			in[0], k[0], strides[0], dil[0], pads[0], pads[1], o[0])
 	}
-	woff := gn.weights(wdata)
-	f := gn.field("conv", "*kernels.PackedConv2D")
-	fmt.Fprintf(&gn.prep, "m.%s = kernels.PackConv2D(&kernels.Conv2DParams{%s}, %s)\n", f, p, wslice(woff, len(wdata)))
+	return p, nil
+}
+
+// qbytes declares the 8-bit weights of a lowered integer node, decoded
+// once in New from their integer values stored as float32, and returns
+// the field name.
+func (gn *gen) qbytes(qi *qinfo) string {
+	vals := make([]float32, len(qi.w))
+	for i, b := range qi.w {
+		if qi.wSigned {
+			vals[i] = float32(int8(b))
+		} else {
+			vals[i] = float32(b)
+		}
+	}
+	off := gn.weights(vals)
+	f := gn.field("qw", "[]byte")
+	fmt.Fprintf(&gn.once, "m.%s = make([]byte, %d)\nfor i, v := range %s {\nm.%s[i] = byte(int32(v))\n}\n", f, len(vals), wslice(off, len(vals)), f)
+	return f
+}
+
+// byteLit is a []byte literal of zero points (nil when there are none).
+func byteLit(b []byte) string {
+	if len(b) == 0 {
+		return "nil"
+	}
+	s := make([]string, len(b))
+	for i, x := range b {
+		s[i] = fmt.Sprint(x)
+	}
+	return "[]byte{" + strings.Join(s, ", ") + "}"
+}
+
+// toBytes emits the conversion of integer values held as float32 to the
+// 8-bit bytes the integer kernels read.
+func (gn *gen) toBytes(src, dst string) {
+	gn.pr("for i, v := range %s {\n%s[i] = byte(int32(v))\n}\n", src, dst)
+}
+
+// emitQConv runs a lowered ConvInteger/QLinearConv on kernels' exact
+// 8-bit convolution and writes float32(acc) + bias.
+func (gn *gen) emitQConv(n *ir.Node, ep *epilogue, out string) error {
+	qi := gn.q[n]
+	p, err := gn.convParams(n)
+	if err != nil {
+		return err
+	}
+	x, y := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Outputs[0]]
+	w := gn.qbytes(qi)
+	zf := gn.field("qwz", "[]byte")
+	fmt.Fprintf(&gn.once, "m.%s = %s\n", zf, byteLit(qi.wZero))
+	f := gn.field("qconv", "*kernels.QPackedConv2D")
+	xb := gn.field("qx", "[]byte")
+	acc := gn.field("qacc", "[]int32")
+	fmt.Fprintf(&gn.prep, "m.%s = kernels.QPackConv2D(&kernels.Conv2DParams{%s}, m.%s, %v, m.%s)\n", f, p, w, qi.wSigned, zf)
+	fmt.Fprintf(&gn.prep, "m.%s = make([]byte, %s)\nm.%s = make([]int32, %s)\n", xb, gn.sz(x.size(), x.scaled), acc, gn.sz(y.size(), y.scaled))
+	gn.toBytes(gn.buf(n.Inputs[0]), "m."+xb)
+	gn.pr("m.%s.Run(m.%s, %v, %d, m.%s)\n", f, xb, qi.xSigned, qi.xZero, acc)
+	M := y.dims[1]
+	plane := y.size() / (y.dims[0] * M)
 	bias := "nil"
 	if ep.bias != nil {
 		bias = wslice(gn.weights(ep.bias), len(ep.bias))
 	}
-	res := "nil"
-	if ep.res != nil {
-		res = gn.buf(ep.res)
+	gn.pr("{\ny, acc, bias := %s, m.%s, []float32(%s)\nfor p := 0; p < %s; p++ {\nb := float32(0)\nif bias != nil {\nb = bias[p%%%d]\n}\nfor i, v := range acc[p*%d : (p+1)*%d] {\ny[p*%d+i] = float32(v) + b\n}\n}\n}\n",
+		out, acc, bias, gn.sz(y.dims[0]*M, y.scaled), M, plane, plane, plane)
+	return nil
+}
+
+// emitQMatMul runs a lowered MatMulInteger/QLinearMatMul on kernels'
+// exact 8-bit GEMM.
+func (gn *gen) emitQMatMul(n *ir.Node, qi *qinfo, out string) error {
+	A, B := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Inputs[1]]
+	K, N := B.dims[0], B.dims[1]
+	rows := A.size() / K
+	w := gn.qbytes(qi)
+	f := gn.field("qgemm", "*kernels.QPackedB")
+	fmt.Fprintf(&gn.once, "m.%s = kernels.QPackB(%d, %d, m.%s, %d, %v, %s)\n", f, K, N, w, N, qi.wSigned, byteLit(qi.wZero))
+	xb, acc, az := gn.field("qx", "[]byte"), gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
+	fmt.Fprintf(&gn.once, "m.%s = []byte{%d}\n", az, qi.xZero)
+	fmt.Fprintf(&gn.prep, "m.%s = make([]byte, %s)\nm.%s = make([]int32, %s)\n", xb, gn.sz(A.size(), A.scaled), acc, gn.sz(rows*N, A.scaled))
+	gn.toBytes(gn.buf(n.Inputs[0]), "m."+xb)
+	if qi.xZeroV != nil {
+		gn.pr("m.%s[0] = byte(int32(%s[0]))\n", az, gn.buf(qi.xZeroV))
 	}
-	fused := "kernels.Fused{}"
-	switch ep.act {
-	case "relu":
-		fused = "kernels.Fused{Act: kernels.ActRelu}"
-	case "clip":
-		fused = fmt.Sprintf("kernels.Fused{Act: kernels.ActClip, Lo: %s, Hi: %s}", flit(ep.lo), flit(ep.hi))
-	}
-	gn.pr("m.%s.RunAdd(%s, %s, %s, %s, %s)\n", f, gn.buf(n.Inputs[0]), bias, res, out, fused)
+	gn.pr("kernels.QGemmPackedB(%s, m.%s, %d, %v, m.%s, m.%s, m.%s, %d)\n", gn.sz(rows, A.scaled), xb, K, qi.xSigned, az, f, acc, N)
+	gn.pr("for i, v := range m.%s {\n%s[i] = float32(v)\n}\n", acc, out)
 	return nil
 }
 

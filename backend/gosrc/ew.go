@@ -105,6 +105,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 		return constTerm(n, data, d)
 	}
 	exprs := map[*ir.Node]func(t func(ewTerm) string) string{}
+	opsOf := map[*ir.Node][]ewTerm{}
 	for _, m := range members {
 		var ops []ewTerm
 		n := m
@@ -195,6 +196,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 			return err
 		}
 		ops2 := ops
+		opsOf[m] = ops
 		exprs[m] = func(t func(ewTerm) string) string {
 			s := make([]string, len(ops2))
 			for i, o := range ops2 {
@@ -356,13 +358,110 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 			}
 		}
 	}
-	pr("for j := range ob {\n")
+	var innerMembers []*ir.Node
+	vec := 0
 	for _, m := range members {
-		if level[m] == inner && m != root {
-			pr("%s := %s\n", tname[m], exprs[m](termStr))
+		if level[m] == inner {
+			innerMembers = append(innerMembers, m)
+			if vecKernel(m, opsOf[m]) {
+				vec++
+			}
 		}
 	}
-	pr("ob[j] = %s\n}\n", exprs[root](termStr))
+	if vec == 0 {
+		// one fused scalar loop
+		pr("for j := range ob {\n")
+		for _, m := range innerMembers {
+			if m != root {
+				pr("%s := %s\n", tname[m], exprs[m](termStr))
+			}
+		}
+		pr("ob[j] = %s\n}\n", exprs[root](termStr))
+	} else {
+		// blocks that stay in L1: each member over the block, through the
+		// kernels' vector element-wise functions where one fits
+		slots := len(innerMembers) - 1
+		gn.ewSlots = max(gn.ewSlots, slots)
+		pr("for j0 := 0; j0 < len(ob); j0 += %d {\nj1 := min(j0+%d, len(ob))\nob := ob[j0:j1]\n", ewBlock, ewBlock)
+		for _, l := range leaves {
+			if l.level == inner {
+				pr("%s := %s[j0:j1]\n", l.name, l.name)
+			}
+		}
+		isRow := func(t ewTerm) bool {
+			return t.leaf != nil && t.leaf.level == inner || t.node != nil && level[t.node] == inner
+		}
+		rowName := func(t ewTerm) string {
+			if t.leaf != nil {
+				return t.leaf.name
+			}
+			return tname[t.node]
+		}
+		skip := map[*ir.Node]bool{}
+		for i, m := range innerMembers {
+			if skip[m] {
+				continue
+			}
+			// Add(x, c) → Clip(lo, hi) → Mul(x, ·): one HardSwishPattern
+			if i+2 < len(innerMembers) {
+				if x, c, lo, hi, ok := gn.hardSwish(innerMembers[i:i+3], opsOf, isRow); ok {
+					last := innerMembers[i+2]
+					dst := "ob"
+					if last != root {
+						dst = tname[last]
+						pr("%s := m.ew[%d:][:len(ob)]\n", dst, (i+2)*ewBlock)
+					}
+					pr("kernels.HardSwishPattern(%s, %s, %s, %s, %s)\n", dst, rowName(x), termStr(c), termStr(lo), termStr(hi))
+					skip[innerMembers[i+1]], skip[last] = true, true
+					continue
+				}
+			}
+			// QuantizeLinear over the block: kernels.Quantize8 into bytes,
+			// then back to float32 (dequantized at once when a
+			// DequantizeLinear is its only reader)
+			if ops := opsOf[m]; m.OpType == "QuantizeLinear" && isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2]) && (ops[4].lit == "255.0" || ops[4].lit == "127.0") {
+				gn.ewBytes = true
+				signed := ops[3].lit != "0.0"
+				conv := "float32(m.ewb[j])"
+				if signed {
+					conv = "float32(int8(m.ewb[j]))"
+				}
+				out, expr := m, conv
+				if uses := gn.a.vals[m.Outputs[0]].uses; i+1 < len(innerMembers) && len(uses) == 1 && uses[0] == innerMembers[i+1] && uses[0].OpType == "DequantizeLinear" {
+					if dq := opsOf[uses[0]]; dq[0].node == m && !isRow(dq[1]) && !isRow(dq[2]) {
+						out = uses[0]
+						expr = fmt.Sprintf("((%s - %s) * %s)", conv, termStr(dq[2]), termStr(dq[1]))
+						skip[out] = true
+					}
+				}
+				dst := "ob"
+				if out != root {
+					dst = tname[out]
+					pr("%s := m.ew[%d:][:len(ob)]\n", dst, i*ewBlock)
+				}
+				pr("kernels.Quantize8(m.ewb[:len(ob)], %s, %s, int32(%s), int32(%s), int32(%s))\n", rowName(ops[0]), termStr(ops[1]), termStr(ops[2]), termStr(ops[3]), termStr(ops[4]))
+				pr("for j := range %s {\n%s[j] = %s\n}\n", dst, dst, expr)
+				continue
+			}
+			dst := "ob"
+			if m != root {
+				dst = tname[m]
+				pr("%s := m.ew[%d:][:len(ob)]\n", dst, i*ewBlock)
+			}
+			if call := gn.vecCall(m, opsOf[m], dst, isRow, rowName, termStr); call != "" {
+				pr("%s\n", call)
+				continue
+			}
+			rowTerm := func(t ewTerm) string {
+				if isRow(t) {
+					return rowName(t) + "[j]"
+				}
+				return termStr(t)
+			}
+			pr("for j := range %s {\n%s[j] = %s\n}\n", dst, dst, exprs[m](rowTerm))
+		}
+		pr("}\n")
+	}
 	for k := 0; k < inner; k++ {
 		pr("}\n")
 	}
@@ -465,4 +564,100 @@ func (gn *gen) ewExpr(n *ir.Node, nops int) (func([]string) string, error) {
 		return func(s []string) string { return "((" + s[0] + " - " + s[2] + ") * " + s[1] + ")" }, nil
 	}
 	return nil, unsupported(n, "no element-wise form")
+}
+
+// ewBlock is the block length (float32s) of vectorised element-wise
+// loops: a few blocks of temporaries stay in L1.
+const ewBlock = 512
+
+// vecKernel reports whether member m maps onto one of package kernels'
+// vector element-wise functions (see vecCall).
+func vecKernel(m *ir.Node, ops []ewTerm) bool {
+	switch m.OpType {
+	case "Add", "Sub", "Mul", "Div", "Relu", "Clip", "HardSigmoid", "Sigmoid", "Tanh", "Exp", "Erf", "BatchNormalization", "QuantizeLinear":
+		return true
+	}
+	return false
+}
+
+// vecCall returns the kernels call computing member m over a block into
+// dst, or "" when none fits (the caller emits a scalar loop).
+func (gn *gen) vecCall(m *ir.Node, ops []ewTerm, dst string, isRow func(ewTerm) bool, row func(ewTerm) string, scalar func(ewTerm) string) string {
+	binop := map[string]string{"Add": "kernels.OpAdd", "Sub": "kernels.OpSub", "Mul": "kernels.OpMul", "Div": "kernels.OpDiv"}
+	switch m.OpType {
+	case "Add", "Sub", "Mul", "Div":
+		if len(ops) != 2 {
+			return ""
+		}
+		a, b := ops[0], ops[1]
+		switch {
+		case isRow(a) && isRow(b):
+			return fmt.Sprintf("kernels.BinaryVV(%s, %s, %s, %s)", binop[m.OpType], dst, row(a), row(b))
+		case isRow(a):
+			return fmt.Sprintf("kernels.BinaryVS(%s, %s, %s, %s, false)", binop[m.OpType], dst, row(a), scalar(b))
+		case isRow(b):
+			return fmt.Sprintf("kernels.BinaryVS(%s, %s, %s, %s, true)", binop[m.OpType], dst, row(b), scalar(a))
+		}
+	case "Relu":
+		if isRow(ops[0]) {
+			return fmt.Sprintf("kernels.Clamp(%s, %s, 0, float32(math.Inf(1)))", dst, row(ops[0]))
+		}
+	case "Clip":
+		if isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2]) {
+			return fmt.Sprintf("kernels.Clamp(%s, %s, %s, %s)", dst, row(ops[0]), scalar(ops[1]), scalar(ops[2]))
+		}
+	case "HardSigmoid":
+		if isRow(ops[0]) {
+			return fmt.Sprintf("kernels.MulAdd(%s, %s, %s, %s)\nkernels.Clamp(%s, %s, 0, 1)", dst, row(ops[0]),
+				flit(m.AttrFloat("alpha", 0.2)), flit(m.AttrFloat("beta", 0.5)), dst, dst)
+		}
+	case "BatchNormalization":
+		if isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2]) {
+			return fmt.Sprintf("kernels.MulAdd(%s, %s, %s, %s)", dst, row(ops[0]), scalar(ops[1]), scalar(ops[2]))
+		}
+	case "Tanh", "Erf":
+		if isRow(ops[0]) {
+			return fmt.Sprintf("kernels.%s(%s, %s)", m.OpType, dst, row(ops[0]))
+		}
+	case "Sigmoid", "Exp":
+		// the vector kernels take whole groups of 8 (their tail path
+		// allocates); the rest runs the scalar helper
+		if isRow(ops[0]) {
+			h := strings.ToLower(m.OpType)
+			gn.helpers[h] = true
+			return fmt.Sprintf("{\nn8 := len(%s) &^ 7\nkernels.%s(%s[:n8], %s[:n8])\nfor j := n8; j < len(%s); j++ {\n%s[j] = %s(%s[j])\n}\n}",
+				dst, m.OpType, dst, row(ops[0]), dst, dst, h, row(ops[0]))
+		}
+	}
+	return ""
+}
+
+// hardSwish recognises Add(x, c) → Clip(·, lo, hi) → Mul(x, ·) (either
+// operand order) where the first two results are read only by the next
+// node: x·min(max(x+c, lo), hi), which kernels.HardSwishPattern computes
+// with the same roundings.
+func (gn *gen) hardSwish(ms []*ir.Node, opsOf map[*ir.Node][]ewTerm, isRow func(ewTerm) bool) (x, c, lo, hi ewTerm, ok bool) {
+	add, clip, mul := ms[0], ms[1], ms[2]
+	if add.OpType != "Add" || clip.OpType != "Clip" || mul.OpType != "Mul" {
+		return
+	}
+	if len(gn.a.vals[add.Outputs[0]].uses) != 1 || len(gn.a.vals[clip.Outputs[0]].uses) != 1 {
+		return
+	}
+	ao, co, mo := opsOf[add], opsOf[clip], opsOf[mul]
+	if len(ao) != 2 || len(co) != 3 || len(mo) != 2 {
+		return
+	}
+	x, c = ao[0], ao[1]
+	if !isRow(x) {
+		x, c = c, x
+	}
+	if !isRow(x) || isRow(c) || co[0].node != add || isRow(co[1]) || isRow(co[2]) {
+		return
+	}
+	same := func(t ewTerm) bool { return t.leaf != nil && t.leaf == x.leaf || t.node != nil && t.node == x.node }
+	if !(same(mo[0]) && mo[1].node == clip || same(mo[1]) && mo[0].node == clip) {
+		return
+	}
+	return x, c, co[1], co[2], true
 }

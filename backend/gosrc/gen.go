@@ -38,11 +38,18 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 	if !isIdent(opts.Package) {
 		return nil, fmt.Errorf("gosrc: package name %q is not a Go identifier", opts.Package)
 	}
-	a, err := analyze(lowerQOps(m), opts)
+	lm, q := lowerQOps(m)
+	a, err := analyze(lm, opts)
 	if err != nil {
 		return nil, err
 	}
-	gn := &gen{a: a, opts: opts, wOff: map[string]int{}, scratch: map[*group]*storage{}, helpers: map[string]bool{}}
+	gn := &gen{a: a, opts: opts, wOff: map[string]int{}, scratch: map[*group]*storage{}, helpers: map[string]bool{}, q: q}
+	// an integer kernel reading a computed zero point is one more reader
+	for _, n := range a.nodes {
+		if qi := q[n]; qi != nil && qi.xZeroV != nil {
+			a.vals[qi.xZeroV].uses = append(a.vals[qi.xZeroV].uses, n)
+		}
+	}
 	gn.groups = a.groups()
 	if err := gn.check(); err != nil {
 		return nil, err
@@ -57,11 +64,7 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var wb bytes.Buffer
-	for _, f := range gn.w {
-		_ = binary.Write(&wb, binary.LittleEndian, math.Float32bits(f))
-	}
-	return map[string][]byte{ModelFile: src, WeightsFile: wb.Bytes()}, nil
+	return map[string][]byte{ModelFile: src, WeightsFile: f32bytes(gn.w)}, nil
 }
 
 // gen holds the state of one generation.
@@ -82,6 +85,9 @@ type gen struct {
 	run     bytes.Buffer
 	helpers map[string]bool
 	nfield  int
+	q       map[*ir.Node]*qinfo // lowered integer Conv/MatMul run on the 8-bit kernels
+	ewSlots int                 // temporaries of the vectorised element-wise blocks
+	ewBytes bool                // a byte block for QuantizeLinear
 }
 
 // check reports the first node the back end cannot generate.
@@ -98,8 +104,6 @@ func (gn *gen) check() error {
 				if o != n.Outputs[0] {
 					return unsupported(n, "only the first output may be used")
 				}
-				dt := gn.a.vals[o].dims
-				_ = dt
 			}
 		}
 	}
@@ -245,6 +249,23 @@ func flit(f float32) string {
 	return s
 }
 
+// safeText makes a name from the model safe inside a generated comment
+// or string literal: printable ASCII other than quotes, backslashes and
+// percent signs is kept, anything else becomes '_', and it is cut at 80
+// bytes.
+func safeText(s string) string {
+	b := []byte(s)
+	if len(b) > 80 {
+		b = append(b[:77], "..."...)
+	}
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%' || c == '`' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
 func isIdent(s string) bool {
 	if s == "" || s == "_" {
 		return false
@@ -292,7 +313,7 @@ func (gn *gen) file() ([]byte, error) {
 	a := gn.a
 	var b bytes.Buffer
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	src := gn.opts.Source
+	src := safeText(gn.opts.Source)
 	if src == "" {
 		src = "an ONNX model"
 	}
@@ -329,6 +350,12 @@ func (gn *gen) file() ([]byte, error) {
 	// model struct
 	p("// Model holds the weights, the packed kernels and the arena of one\n// instance. Its zero value is not usable: call New.\n")
 	p("type Model struct {\nw []float32\na []float32\nn int\nouts [][]float32\n")
+	if gn.ewSlots > 0 {
+		p("ew []float32 // temporaries of the element-wise blocks\n")
+	}
+	if gn.ewBytes {
+		p("ewb []byte // quantized block\n")
+	}
 	for _, f := range gn.fields {
 		p("%s\n", f)
 	}
@@ -338,6 +365,12 @@ func (gn *gen) file() ([]byte, error) {
 	p("func New() *Model {\nm := &Model{outs: make([][]float32, %d)}\n", len(a.g.Outputs))
 	p("m.w = make([]float32, len(weightsData)/4)\nfor i := range m.w {\nm.w[i] = math.Float32frombits(binary.LittleEndian.Uint32([]byte(weightsData[4*i : 4*i+4])))\n}\n")
 	p("w := m.w\n_ = w\n")
+	if gn.ewSlots > 0 {
+		p("m.ew = make([]float32, %d)\n", gn.ewSlots*ewBlock)
+	}
+	if gn.ewBytes {
+		p("m.ewb = make([]byte, %d)\n", ewBlock)
+	}
 	b.Write(gn.once.Bytes())
 	p("m.prepare(%d)\nreturn m\n}\n\n", bound)
 	p("// prepare sizes the arena and packs batch-dependent kernels for n samples.\n")
@@ -350,11 +383,6 @@ func (gn *gen) file() ([]byte, error) {
 	b.Write(gn.prep.Bytes())
 	p("}\n\n")
 	// Run
-	var params []string
-	for i, v := range a.inputs {
-		params = append(params, fmt.Sprintf("%s (%s)", v.Name, strings.Trim(gn.shapeLit(a.vals[v]), "[]int{}")))
-		_ = i
-	}
 	p("// Run computes the outputs for one set of inputs, given in the order of\n")
 	p("// InputNames as flat row-major float32 slices (integer inputs hold their\n// values as float32). ")
 	if a.symbolic {
@@ -364,7 +392,7 @@ func (gn *gen) file() ([]byte, error) {
 	}
 	p("// The outputs alias the Model's arena: they are valid until the next\n// Run. Run does not allocate once the batch size is prepared.\n")
 	p("func (m *Model) Run(inputs ...[]float32) ([][]float32, error) {\n")
-	p("if len(inputs) != %d {\nreturn nil, fmt.Errorf(\"%s: Run takes %d inputs, got %%d\", len(inputs))\n}\n", len(a.inputs), gn.opts.Package, len(a.inputs))
+	p("if len(inputs) != %d {\nreturn nil, fmt.Errorf(\"%s: Run takes %d input(s), got %%d\", len(inputs))\n}\n", len(a.inputs), gn.opts.Package, len(a.inputs))
 	if a.symbolic {
 		per := a.vals[a.inputs[0]].size()
 		p("n := len(inputs[0]) / %d\n", per)
@@ -373,7 +401,7 @@ func (gn *gen) file() ([]byte, error) {
 	for i, v := range a.inputs {
 		in := a.vals[v]
 		p("if len(inputs[%d]) != %s {\nreturn nil, fmt.Errorf(\"%s: input %d (%s) has %%d elements, want %s\", len(inputs[%d]))\n}\n",
-			i, gn.sz(in.size(), in.scaled), gn.opts.Package, i, v.Name, strings.ReplaceAll(gn.sz(in.size(), in.scaled), "n*", "batch×"), i)
+			i, gn.sz(in.size(), in.scaled), gn.opts.Package, i, safeText(v.Name), strings.ReplaceAll(gn.sz(in.size(), in.scaled), "n*", "batch×"), i)
 		p("in%d := inputs[%d]\n_ = in%d\n", i, i, i)
 	}
 	if a.symbolic {
@@ -433,7 +461,7 @@ var helperSrc = map[string]string{
 	"softplus":  "func softplus(x float32) float32 { return float32(math.Log1p(math.Exp(float64(x)))) }",
 	"elu":       "func elu(x, alpha float32) float32 {\nif x >= 0 {\nreturn x\n}\nreturn alpha * float32(math.Expm1(float64(x)))\n}",
 	"leaky":     "func leaky(x, alpha float32) float32 {\nif x < 0 {\nreturn alpha * x\n}\nreturn x\n}",
-	"quant":     "// quant rounds x half to even, adds the zero point and saturates.\nfunc quant(x, zp, lo, hi float32) float32 {\nreturn min(max(float32(math.RoundToEven(float64(x)))+zp, lo), hi)\n}",
+	"quant":     "// quant rounds x half to even, adds the zero point and saturates to\n// [lo, hi]. For 8- and 16-bit ranges it rounds in float32 by adding and\n// subtracting 1.5·2^23 (exact for |x| ≤ 2^22, beyond which the result\n// saturates anyway).\nfunc quant(x, zp, lo, hi float32) float32 {\nif hi-lo > 65536 {\nreturn min(max(float32(math.RoundToEven(float64(x)))+zp, lo), hi)\n}\nconst magic = 12582912\nx = min(max(x, -4194304), 4194304)\nreturn min(max((x+magic)-magic+zp, lo), hi)\n}",
 	"softmax":   "func softmax(y, x []float32) {\nm := x[0]\nfor _, v := range x {\nm = max(m, v)\n}\nvar s float32\nfor i, v := range x {\ne := float32(math.Exp(float64(v - m)))\ny[i] = e\ns += e\n}\nfor i := range y {\ny[i] /= s\n}\n}",
 	"prelu":     "func prelu(x, s float32) float32 {\nif x < 0 {\nreturn s * x\n}\nreturn x\n}",
 }

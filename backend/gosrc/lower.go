@@ -17,20 +17,25 @@ import (
 // zero point. A node whose weights or scales are not constants is left as
 // it is (and reported as unsupported later). m is cloned first when
 // anything changes.
-func lowerQOps(m *ir.Model) *ir.Model {
+func lowerQOps(m *ir.Model) (*ir.Model, map[*ir.Node]*qinfo) {
 	need := false
 	for _, n := range m.Graph.Nodes {
 		switch n.OpType {
-		case "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear":
+		case "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger", "DynamicQuantizeLinear", "DequantizeLinear":
 			need = true
 		}
 	}
 	if !need {
-		return m
+		return m, nil
 	}
 	m = m.Clone()
 	g := m.Graph
-	l := &lowerer{g: g}
+	l := &lowerer{g: g, q: map[*ir.Node]*qinfo{}, prod: map[*ir.Value]*ir.Node{}}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			l.prod[o] = n
+		}
+	}
 	var nodes []*ir.Node
 	for _, n := range g.Nodes {
 		l.out = nil
@@ -46,6 +51,10 @@ func lowerQOps(m *ir.Model) *ir.Model {
 			ok = l.linear(n, false, false)
 		case "DynamicQuantizeLinear":
 			ok = l.dynamicQuantize(n)
+		case "Conv":
+			ok = l.qdqConv(n)
+		case "Gemm", "MatMul":
+			ok = l.qdqGemm(n)
 		}
 		if ok {
 			nodes = append(nodes, l.out...)
@@ -54,13 +63,29 @@ func lowerQOps(m *ir.Model) *ir.Model {
 		}
 	}
 	g.Nodes = nodes
-	return m
+	return m, l.q
+}
+
+// qinfo marks a lowered Conv or MatMul that the generated code runs on
+// package kernels' exact 8-bit integer kernels: its float input is the
+// integer data itself (a Cast, no zero-point Sub), and w, wSigned, wZero,
+// xSigned, xZero describe the 8-bit operands. The float weights the
+// lowered node carries are (w - wZero), which only shape inference sees.
+type qinfo struct {
+	w       []byte
+	wSigned bool
+	wZero   []byte
+	xSigned bool
+	xZero   byte
+	xZeroV  *ir.Value // a zero point computed at run time (MatMul only), or nil
 }
 
 type lowerer struct {
-	g   *ir.Graph
-	out []*ir.Node
-	k   int
+	g    *ir.Graph
+	out  []*ir.Node
+	k    int
+	q    map[*ir.Node]*qinfo
+	prod map[*ir.Value]*ir.Node
 }
 
 func (l *lowerer) val(base string) *ir.Value {
@@ -163,7 +188,29 @@ func (l *lowerer) linear(n *ir.Node, conv, requant bool) bool {
 		wf[i] = float32(v - at(wz, c))
 	}
 	cur := l.node("Cast", []*ir.Value{x}, nil, ir.IntAttr("to", int64(ir.Float32)))
+	// The integer kernels take 8-bit x with a constant zero point and
+	// 8-bit weights; then the Sub stays out (the kernel subtracts).
+	var qi *qinfo
+	if xdt, wdt := l.dtypeOf(x), w.Const.DType; (xdt == ir.Uint8 || xdt == ir.Int8) && (wdt == ir.Uint8 || wdt == ir.Int8) && (!dynZero || !conv) {
+		qi = &qinfo{w: w.Const.Data, wSigned: wdt == ir.Int8, xSigned: xdt == ir.Int8}
+		if wzp != nil {
+			qi.wZero = wzp.Const.Data
+		}
+		if xz != nil {
+			qi.xZero = byte(int8(xz[0]))
+			if !qi.xSigned {
+				qi.xZero = byte(uint8(xz[0]))
+			}
+		}
+		if dynZero {
+			qi.xZeroV = xzp
+		}
+		if conv && len(dims) != 4 && len(dims) != 3 {
+			qi = nil
+		}
+	}
 	switch {
+	case qi != nil:
 	case dynZero:
 		zf := l.node("Cast", []*ir.Value{xzp}, nil, ir.IntAttr("to", int64(ir.Float32)))
 		cur = l.node("Sub", []*ir.Value{cur, zf}, nil)
@@ -192,6 +239,9 @@ func (l *lowerer) linear(n *ir.Node, conv, requant bool) bool {
 		acc = l.node("Conv", ins, acc, n.Attrs...)
 	} else {
 		acc = l.node("MatMul", []*ir.Value{cur, wv}, acc)
+	}
+	if qi != nil {
+		l.q[l.out[len(l.out)-1]] = qi
 	}
 	if !requant {
 		return true
@@ -233,5 +283,272 @@ func (l *lowerer) dynamicQuantize(n *ir.Node) bool {
 	zp := l.node("Clip", []*ir.Value{l.node("Round", []*ir.Value{l.node("Div", []*ir.Value{l.node("Neg", []*ir.Value{mn}, nil), scale}, nil)}, nil), zero, full}, outs[2])
 	q := l.node("Add", []*ir.Value{l.node("Round", []*ir.Value{l.node("Div", []*ir.Value{x, scale}, nil)}, nil), zp}, nil)
 	l.node("Clip", []*ir.Value{q, zero, full}, outs[0])
+	return true
+}
+
+// dtypeOf is the element type of v as far as the graph says: a
+// constant's, a graph input's or a value-info's declared type, or the
+// type a QuantizeLinear/DynamicQuantizeLinear produces.
+func (l *lowerer) dtypeOf(v *ir.Value) ir.DType {
+	if v.Const != nil {
+		return v.Const.DType
+	}
+	if v.Type != nil && v.Type.DType != ir.Undefined {
+		return v.Type.DType
+	}
+	for _, n := range l.g.Nodes {
+		for i, o := range n.Outputs {
+			if o != v {
+				continue
+			}
+			switch {
+			case viewOps[n.OpType] && n.OpType != "Cast" || n.OpType == "Transpose" || n.OpType == "MaxPool" || n.OpType == "Slice" || n.OpType == "Pad":
+				return l.dtypeOf(n.Inputs[0])
+			case n.OpType == "QuantizeLinear" && len(n.Inputs) > 2 && n.Inputs[2] != nil && n.Inputs[2].Const != nil:
+				return n.Inputs[2].Const.DType
+			case n.OpType == "QuantizeLinear":
+				return ir.Uint8
+			case n.OpType == "DynamicQuantizeLinear" && i == 0:
+				return ir.Uint8
+			case (n.OpType == "QLinearConv" || n.OpType == "QLinearMatMul") && n.Inputs[len(n.Inputs)-1] != nil:
+				z := n.Inputs[7]
+				if z != nil && z.Const != nil {
+					return z.Const.DType
+				}
+			}
+		}
+	}
+	return ir.Undefined
+}
+
+// dqOf returns the DequantizeLinear node producing v with constant scale
+// and zero point, its scales and zero points (nil zp: 0) and axis.
+func (l *lowerer) dqOf(v *ir.Value) (n *ir.Node, scale []float64, zp []byte, axis int64, ok bool) {
+	n = l.prod[v]
+	if v == nil || n == nil || n.OpType != "DequantizeLinear" {
+		return nil, nil, nil, 0, false
+	}
+	if scale = constOf(n.Inputs[1]); scale == nil {
+		return nil, nil, nil, 0, false
+	}
+	if z := opt(n, 2); z != nil {
+		if z.Const == nil {
+			return nil, nil, nil, 0, false
+		}
+		zp = z.Const.Data
+	}
+	return n, scale, zp, n.AttrInt("axis", 1), true
+}
+
+// qdqConv runs a Conv of the QDQ form — activation DequantizeLinear(x_q)
+// with one scale, weights DequantizeLinear(w_q) of constant 8-bit weights
+// per tensor or per output channel, bias constant or
+// DequantizeLinear(int32) — on the integer kernel: the exact sum
+// Σ (x_q - zx)(w_q - zw) plus the bias in those units, times
+// s_x·s_w per channel. The DequantizeLinear nodes stay for their other
+// readers (unread ones are dropped as dead code).
+func (l *lowerer) qdqConv(n *ir.Node) bool {
+	x := n.Inputs[0]
+	dx, sx, zx, _, ok := l.dqOf(x)
+	if !ok || len(sx) != 1 || len(zx) > 1 {
+		return false
+	}
+	xq := dx.Inputs[0]
+	xdt := l.dtypeOf(xq)
+	if xdt != ir.Uint8 && xdt != ir.Int8 {
+		return false
+	}
+	dw, sw, zw, wax, ok := l.dqOf(n.Inputs[1])
+	if !ok {
+		return false
+	}
+	wq := dw.Inputs[0]
+	if wq.Const == nil || wq.Const.DType != ir.Int8 && wq.Const.DType != ir.Uint8 || len(wq.Const.Dims) < 3 || len(wq.Const.Dims) > 4 {
+		return false
+	}
+	dims := wq.Const.Dims
+	M := int(dims[0])
+	if len(sw) != 1 && (len(sw) != M || wax != 0) || len(zw) > 1 && len(zw) != M {
+		return false
+	}
+	at := func(v []float64, c int) float64 {
+		if len(v) == 1 {
+			return v[0]
+		}
+		return v[c]
+	}
+	scale := make([]float32, M)
+	for c := range scale {
+		scale[c] = float32(sx[0]) * float32(at(sw, c))
+	}
+	bias := make([]float32, M)
+	if b := opt(n, 2); b != nil {
+		var bf []float64
+		if db, sb, zb, _, ok := l.dqOf(b); ok && db.Inputs[0].Const != nil && len(zb) == 0 || ok && allZero(zb) {
+			q := constOf(db.Inputs[0])
+			if q == nil || len(q) != M {
+				return false
+			}
+			bf = make([]float64, M)
+			for c := range bf {
+				bf[c] = q[c] * at(sb, c)
+			}
+		} else if bf = constOf(b); bf == nil || len(bf) != M {
+			return false
+		}
+		for c := range bias {
+			bias[c] = float32(bf[c] / float64(scale[c]))
+		}
+	}
+	qi := &qinfo{w: wq.Const.Data, wSigned: wq.Const.DType == ir.Int8, wZero: zw, xSigned: xdt == ir.Int8}
+	if len(zx) == 1 {
+		qi.xZero = zx[0]
+	}
+	// float weights (w - zw) for shape inference only
+	wd := wq.Const.Float64s()
+	wz := make([]float64, M)
+	if len(zw) > 0 {
+		zt := &ir.Tensor{DType: wq.Const.DType, Dims: []int64{int64(len(zw))}, Data: zw}
+		for c, z := range zt.Float64s() {
+			wz[c] = z
+		}
+		if len(zw) == 1 {
+			for c := range wz {
+				wz[c] = wz[0]
+			}
+		}
+	}
+	wf := make([]float32, len(wd))
+	per := len(wd) / M
+	for i, v := range wd {
+		wf[i] = float32(v - wz[i/per])
+	}
+	cur := l.node("Cast", []*ir.Value{xq}, nil, ir.IntAttr("to", int64(ir.Float32)))
+	acc := l.node("Conv", []*ir.Value{cur, l.cnst(n.Name+"_wq", ir.FromFloat32(slices.Clone(dims), wf)), l.cnst(n.Name+"_bq", ir.FromFloat32([]int64{int64(M)}, bias))}, nil, n.Attrs...)
+	l.q[l.out[len(l.out)-1]] = qi
+	sdims := make([]int64, len(dims)-1)
+	for i := range sdims {
+		sdims[i] = 1
+	}
+	sdims[0] = int64(M)
+	l.node("Mul", []*ir.Value{acc, l.cnst(n.Name+"_scale", ir.FromFloat32(sdims, scale))}, n.Outputs[0])
+	return true
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// qdqGemm runs a Gemm (transA 0, alpha and beta 1) or a MatMul of the QDQ
+// form — DequantizeLinear(x_q) with one scale times DequantizeLinear of
+// constant 8-bit 2-D weights, per tensor or per output column — on the
+// integer GEMM, then scales per column and adds the bias (constant or
+// DequantizeLinear of int32).
+func (l *lowerer) qdqGemm(n *ir.Node) bool {
+	transB := false
+	if n.OpType == "Gemm" {
+		if n.AttrInt("transA", 0) != 0 || n.AttrFloat("alpha", 1) != 1 || n.AttrFloat("beta", 1) != 1 {
+			return false
+		}
+		transB = n.AttrInt("transB", 0) != 0
+	}
+	dx, sx, zx, _, ok := l.dqOf(n.Inputs[0])
+	if !ok || len(sx) != 1 || len(zx) > 1 {
+		return false
+	}
+	xq := dx.Inputs[0]
+	xdt := l.dtypeOf(xq)
+	if xdt != ir.Uint8 && xdt != ir.Int8 {
+		return false
+	}
+	dw, sw, zw, wax, ok := l.dqOf(n.Inputs[1])
+	if !ok {
+		return false
+	}
+	wq := dw.Inputs[0]
+	if wq.Const == nil || wq.Const.DType != ir.Int8 && wq.Const.DType != ir.Uint8 || len(wq.Const.Dims) != 2 {
+		return false
+	}
+	K, N := int(wq.Const.Dims[0]), int(wq.Const.Dims[1])
+	outAxis := int64(1)
+	if transB {
+		K, N = N, K
+		outAxis = 0
+	}
+	if len(sw) != 1 && (len(sw) != N || wax != outAxis && wax != outAxis-2) || len(zw) > 1 && len(zw) != N {
+		return false
+	}
+	at := func(v []float64, c int) float64 {
+		if len(v) == 1 {
+			return v[0]
+		}
+		return v[c]
+	}
+	// bytes as K×N
+	wb := make([]byte, K*N)
+	for k := 0; k < K; k++ {
+		for j := 0; j < N; j++ {
+			if transB {
+				wb[k*N+j] = wq.Const.Data[j*K+k]
+			} else {
+				wb[k*N+j] = wq.Const.Data[k*N+j]
+			}
+		}
+	}
+	zt := &ir.Tensor{DType: wq.Const.DType, Dims: []int64{int64(len(zw))}, Data: zw}
+	zf := zt.Float64s()
+	wf := make([]float32, K*N)
+	for i, b := range wb {
+		v := float64(b)
+		if wq.Const.DType == ir.Int8 {
+			v = float64(int8(b))
+		}
+		if len(zf) > 0 {
+			v -= at(zf, i%N)
+		}
+		wf[i] = float32(v)
+	}
+	scale := make([]float32, N)
+	for j := range scale {
+		scale[j] = float32(sx[0]) * float32(at(sw, j))
+	}
+	var bias []float32
+	if b := opt(n, 2); b != nil && n.OpType == "Gemm" {
+		var bf []float64
+		if db, sb, zb, _, ok := l.dqOf(b); ok && allZero(zb) {
+			q := constOf(db.Inputs[0])
+			if q == nil || len(q) != N {
+				return false
+			}
+			bf = make([]float64, N)
+			for j := range bf {
+				bf[j] = q[j] * at(sb, j)
+			}
+		} else if bf = constOf(b); bf == nil || len(bf) != N {
+			return false
+		}
+		bias = make([]float32, N)
+		for j := range bias {
+			bias[j] = float32(bf[j])
+		}
+	}
+	qi := &qinfo{w: wb, wSigned: wq.Const.DType == ir.Int8, wZero: zw, xSigned: xdt == ir.Int8}
+	if len(zx) == 1 {
+		qi.xZero = zx[0]
+	}
+	cur := l.node("Cast", []*ir.Value{xq}, nil, ir.IntAttr("to", int64(ir.Float32)))
+	acc := l.node("MatMul", []*ir.Value{cur, l.cnst(n.Name+"_wq", ir.FromFloat32([]int64{int64(K), int64(N)}, wf))}, nil)
+	l.q[l.out[len(l.out)-1]] = qi
+	if bias == nil {
+		l.node("Mul", []*ir.Value{acc, l.cnst(n.Name+"_scale", ir.FromFloat32([]int64{int64(N)}, scale))}, n.Outputs[0])
+		return true
+	}
+	y := l.node("Mul", []*ir.Value{acc, l.cnst(n.Name+"_scale", ir.FromFloat32([]int64{int64(N)}, scale))}, nil)
+	l.node("Add", []*ir.Value{y, l.cnst(n.Name+"_bias", ir.FromFloat32([]int64{int64(N)}, bias))}, n.Outputs[0])
 	return true
 }

@@ -35,6 +35,8 @@ type modelCase struct {
 	dense bool
 	// input builds the rows when data is "" (else seeded values)
 	input func(t testing.TB) *ir.Tensor
+	// heavy cases are skipped with -short
+	heavy bool
 	// raw generates from the model as it is (no default pipeline)
 	raw bool
 }
@@ -46,11 +48,11 @@ var modelCases = []modelCase{
 	{name: "digits_cnn_constnodes", path: "../../testmodels/digits_cnn_constnodes.onnx", data: "../../testmodels/data/digits_test_x.npy", labels: "../../testmodels/data/digits_test_y.npy", batch: 64, tol: 1e-4},
 	{name: "digits_mlp", path: "../../testmodels/digits_mlp.onnx", data: "../../testmodels/data/digits_test_x_flat.npy", labels: "../../testmodels/data/digits_test_y.npy", batch: 450, tol: 1e-4},
 	{name: "ppocr_cls", path: "/tmp/nncc-models/ppocr_cls.onnx", shapes: map[string][]int64{"x": {-1, 3, 48, 192}}, data: "/tmp/nncc-models/ppocr_cls_data/eval_x.npy", labels: "/tmp/nncc-models/ppocr_cls_data/eval_y.npy", batch: 50, tol: 1e-4},
-	{name: "ppocr_rec", path: "/tmp/nncc-models/ppocr_rec.onnx", shapes: map[string][]int64{"x": {1, 3, 48, 320}}, rows: 1, batch: 1, tol: 1e-3, classes: 6625},
-	{name: "ppocr_det", path: "/tmp/nncc-models/ppocr_det.onnx", shapes: map[string][]int64{"x": {-1, 3, 96, 192}}, input: textPage, batch: 1, tol: 1e-4, dense: true},
-	{name: "mobilenet_v2", path: tvDir + "/mobilenet_v2.onnx", rows: 2, batch: 2, tol: 1e-4},
-	{name: "mobilenet_v3_small", path: tvDir + "/mobilenet_v3_small.onnx", rows: 2, batch: 2, tol: 1e-4},
-	{name: "resnet18", path: tvDir + "/resnet18.onnx", rows: 2, batch: 2, tol: 1e-4},
+	{name: "ppocr_rec", heavy: true, path: "/tmp/nncc-models/ppocr_rec.onnx", shapes: map[string][]int64{"x": {1, 3, 48, 320}}, rows: 1, batch: 1, tol: 1e-3, classes: 6625},
+	{name: "ppocr_det", heavy: true, path: "/tmp/nncc-models/ppocr_det.onnx", shapes: map[string][]int64{"x": {-1, 3, 96, 192}}, input: textPage, batch: 1, tol: 1e-4, dense: true},
+	{name: "mobilenet_v2", heavy: true, path: tvDir + "/mobilenet_v2.onnx", rows: 2, batch: 2, tol: 1e-4},
+	{name: "mobilenet_v3_small", heavy: true, path: tvDir + "/mobilenet_v3_small.onnx", rows: 2, batch: 2, tol: 1e-4},
+	{name: "resnet18", heavy: true, path: tvDir + "/resnet18.onnx", rows: 2, batch: 2, tol: 1e-4},
 }
 
 // compileForGo loads a model and runs the default pipeline, as
@@ -136,6 +138,9 @@ func argmaxRows(out []float32, rows int) []int {
 func TestModels(t *testing.T) {
 	for _, c := range modelCases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.heavy && testing.Short() {
+				t.Skip("big model; -short")
+			}
 			if _, err := os.Stat(c.path); err != nil {
 				t.Skipf("%s not present (sh passes/testdata/models/fetch.sh /tmp/nncc-models)", c.path)
 			}

@@ -104,11 +104,9 @@ func (gn *gen) makePlan() {
 			s.output = true
 		}
 		// the operands' storages live at least until here
-		for _, n := range gn.nodesOf(g) {
-			for _, v := range n.Inputs {
-				if st := p.of[v]; v != nil && st != nil && st.last < g.index {
-					st.last = g.index
-				}
+		for _, v := range gn.groupInputs(g) {
+			if st := p.of[v]; st != nil && st.last < g.index {
+				st.last = g.index
 			}
 		}
 		if sz := gn.scratchSize(g); sz > 0 {
@@ -224,11 +222,9 @@ func (gn *gen) inPlaceCandidate(g *group) *ir.Value {
 func (gn *gen) diesAt(x *ir.Value, g *group) bool {
 	b := gn.base(x)
 	for _, h := range gn.groups[g.index+1:] {
-		for _, n := range gn.nodesOf(h) {
-			for _, v := range n.Inputs {
-				if v != nil && gn.base(v) == b {
-					return false
-				}
+		for _, v := range gn.groupInputs(h) {
+			if gn.base(v) == b {
+				return false
 			}
 		}
 	}
@@ -262,4 +258,21 @@ func (gn *gen) nodesOf(g *group) []*ir.Node {
 		ns = append(ns, g.root)
 	}
 	return ns
+}
+
+// groupInputs lists the values a group reads: its nodes' inputs and a
+// zero point an integer kernel reads at run time.
+func (gn *gen) groupInputs(g *group) []*ir.Value {
+	var vs []*ir.Value
+	for _, n := range gn.nodesOf(g) {
+		for _, v := range n.Inputs {
+			if v != nil {
+				vs = append(vs, v)
+			}
+		}
+		if qi := gn.q[n]; qi != nil && qi.xZeroV != nil {
+			vs = append(vs, qi.xZeroV)
+		}
+	}
+	return vs
 }

@@ -1,6 +1,7 @@
 package gosrc
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nncc/nncc/ir"
@@ -60,21 +61,32 @@ func dynamicModel() *ir.Model {
 	return b.Model()
 }
 
-// TestQOperatorForms generates the QOperator forms (lowered to integer
-// arithmetic in float32) and compares them with nncc's runtime at two
-// batch sizes.
+// TestQOperatorForms generates the QOperator forms (QLinearConv and
+// QLinearMatMul on the 8-bit integer kernels; the dynamic form's
+// computed zero point in float32 integer arithmetic) and compares them
+// with nncc's runtime at two batch sizes.
 func TestQOperatorForms(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		m    *ir.Model
 		per  []int64
+		uses []string // kernels the generated code must call
 	}{
-		{"qlinear", qlinearModel(), []int64{2, 6, 6}},
-		{"dynq", dynamicModel(), []int64{8}},
+		{"qlinear", qlinearModel(), []int64{2, 6, 6}, []string{"kernels.QPackConv2D", "kernels.QGemmPackedB"}},
+		{"dynq", dynamicModel(), []int64{8}, nil},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if err := ir.Verify(c.m); err != nil {
 				t.Fatal(err)
+			}
+			files, err := Generate(c.m, Options{Package: c.name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range c.uses {
+				if !strings.Contains(string(files[ModelFile]), u) {
+					t.Errorf("generated code does not call %s", u)
+				}
 			}
 			h := buildGenerated(t, c.m, Options{Package: c.name})
 			compareRuntime(t, c.m, h, c.per, 1, 3)

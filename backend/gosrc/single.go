@@ -125,6 +125,8 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 		return gn.emitMatMul(n)
 	case "Resize", "Upsample":
 		return gn.emitResize(n, x, y, xb, yb)
+	case "Conv", "Gemm":
+		return unsupported(n, "weights computed at run time (only constant weights)")
 	}
 	return unsupported(n, "no code generator for %s", n.OpType)
 }
@@ -246,7 +248,7 @@ func (gn *gen) emitPool(n *ir.Node, x, y *info, xb, yb string) error {
 
 func (gn *gen) emitSlice(n *ir.Node, x, y *info, xb, yb string) error {
 	r := len(x.dims)
-	var starts, ends, axes, steps []int64
+	var starts, axes, steps []int64 // ends: the output dims are known
 	get := func(i int) ([]int64, error) {
 		if len(n.Inputs) <= i || n.Inputs[i] == nil {
 			return nil, nil
@@ -258,13 +260,10 @@ func (gn *gen) emitSlice(n *ir.Node, x, y *info, xb, yb string) error {
 		return vi.static.Int64s(), nil
 	}
 	if gn.a.opset < 10 {
-		starts, ends, axes = n.AttrInts("starts"), n.AttrInts("ends"), n.AttrInts("axes")
+		starts, axes = n.AttrInts("starts"), n.AttrInts("axes")
 	} else {
 		var err error
 		if starts, err = get(1); err != nil {
-			return err
-		}
-		if ends, err = get(2); err != nil {
 			return err
 		}
 		if axes, err = get(3); err != nil {
@@ -274,7 +273,6 @@ func (gn *gen) emitSlice(n *ir.Node, x, y *info, xb, yb string) error {
 			return err
 		}
 	}
-	_ = ends
 	st := make([]int64, r)
 	step := make([]int64, r)
 	for i := range step {
@@ -440,7 +438,7 @@ func (gn *gen) emitReduce(n *ir.Node, x, y *info, xb, yb string) error {
 // matrix of the (equal) leading dims.
 func (gn *gen) emitMatMul(n *ir.Node) error {
 	a := gn.a
-	A, B, Y := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]], a.vals[n.Outputs[0]]
+	A, B := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
 	if len(A.dims) < 2 || len(B.dims) < 2 || B.isStatic() {
 		return unsupported(n, "MatMul operands of rank < 2")
 	}
@@ -450,7 +448,6 @@ func (gn *gen) emitMatMul(n *ir.Node) error {
 	if ba != bb || A.scaled != B.scaled || !slices.Equal(A.dims[:ra-2], B.dims[:rb-2]) {
 		return unsupported(n, "broadcast MatMul of %v and %v", A.dims, B.dims)
 	}
-	_ = Y
 	gn.pr("x, b, y := %s, %s, %s\nfor i := 0; i < %s; i++ {\nkernels.Sgemm(false, false, %d, %d, %d, 1, x[i*%d:], %d, b[i*%d:], %d, 0, y[i*%d:], %d)\n}\n",
 		gn.buf(n.Inputs[0]), gn.buf(n.Inputs[1]), gn.buf(n.Outputs[0]), gn.sz(ba, A.scaled), M, N, K, M*K, K, K*N, N, M*N, N)
 	return nil

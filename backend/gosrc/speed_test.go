@@ -86,3 +86,66 @@ func TestRunDoesNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// broadcastModel mixes element-wise operands of many broadcast shapes
+// against a (N,3,4,5) value, constant and computed (a per-channel pool
+// and a per-row reduction), with a symbolic batch.
+func broadcastModel() *ir.Model {
+	b := testmodels.NewBuilder("bcast", 13)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(3), ir.D(4), ir.D(5)})
+	y := b.Node("Mul", []*ir.Value{x, b.F32("c5", []int64{5}, seq(5, 1))})
+	y = b.Node("Add", []*ir.Value{y, b.F32("c41", []int64{4, 1}, seq(4, 2))})
+	y = b.Node("Sub", []*ir.Value{b.F32("c311", []int64{3, 1, 1}, seq(3, 3)), y})
+	y = b.Node("Div", []*ir.Value{y, b.F32("c1315", []int64{1, 3, 1, 5}, []float32{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})})
+	y = b.Node("Add", []*ir.Value{y, b.F32("c341", []int64{3, 4, 1}, seq(12, 4))})
+	s := b.Node("Sigmoid", []*ir.Value{b.Node("GlobalAveragePool", []*ir.Value{x})})             // (N,3,1,1)
+	r := b.Node("ReduceMean", []*ir.Value{x}, ir.IntsAttr("axes", 3), ir.IntAttr("keepdims", 1)) // (N,3,4,1)
+	z := b.Node("Mul", []*ir.Value{y, s})
+	z = b.Node("Sub", []*ir.Value{z, b.Node("Tanh", []*ir.Value{r})})
+	z = b.Node("Max", []*ir.Value{z, b.Node("Neg", []*ir.Value{x})})
+	b.Output(b.Node("Clip", []*ir.Value{z, b.F32("lo", nil, []float32{-2}), b.F32("hi", nil, []float32{2})}))
+	return b.Model()
+}
+
+// TestBroadcastPatterns checks the fused loop nests on many broadcast
+// shapes against the runtime at batches 1, 2 and 5.
+func TestBroadcastPatterns(t *testing.T) {
+	m := broadcastModel()
+	h := buildGenerated(t, m, Options{Package: "bcast"})
+	compareRuntime(t, m, h, []int64{3, 4, 5}, 1, 2, 5)
+}
+
+// TestRunRejectsBadInputs: a wrong input count or length is an error
+// from Run, not a panic.
+func TestRunRejectsBadInputs(t *testing.T) {
+	h := buildGenerated(t, plainModel(), Options{Package: "plain"})
+	for _, c := range []struct {
+		set  [][]float32
+		want string
+	}{
+		{[][]float32{make([]float32, 13)}, "has 13 elements, want batch×12"},
+		{[][]float32{{}}, "empty input"},
+		{[][]float32{make([]float32, 12), make([]float32, 12)}, "takes 1 input(s), got 2"},
+	} {
+		_, err := h.Run([][][]float32{c.set})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want an error containing %q", err, c.want)
+		}
+	}
+}
+
+// TestHostileNames: node and value names from the model cannot break out
+// of the comments and string literals they appear in.
+func TestHostileNames(t *testing.T) {
+	b := testmodels.NewBuilder("hostile", 13)
+	x := b.InputShape("x\"\n}\nfunc init() { panic(1) }\n//", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(3)})
+	y := b.Node("Relu", []*ir.Value{x})
+	m := b.Model()
+	m.Graph.Nodes[0].Name = "n\n}\nfunc init() { panic(2) } // %v \\ `"
+	b.Output(y)
+	if err := ir.Verify(m); err != nil {
+		t.Fatal(err)
+	}
+	h := buildGenerated(t, m, Options{Package: "hostile", Source: "evil\n}\n.onnx"})
+	compareRuntime(t, m, h, []int64{3}, 2)
+}

@@ -104,7 +104,7 @@ func (m *Model) prepare(n int) {
 // Run. Run does not allocate once the batch size is prepared.
 func (m *Model) Run(inputs ...[]float32) ([][]float32, error) {
 	if len(inputs) != 1 {
-		return nil, fmt.Errorf("digitscnn: Run takes 1 inputs, got %d", len(inputs))
+		return nil, fmt.Errorf("digitscnn: Run takes 1 input(s), got %d", len(inputs))
 	}
 	n := len(inputs[0]) / 64
 	if n < 1 {
