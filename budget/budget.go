@@ -29,6 +29,14 @@ func (s Score) Metric() float64 {
 	return s.Agreement
 }
 
+// MetricName names Metric: "top-1 accuracy" or "top-1 agreement".
+func (s Score) MetricName() string {
+	if s.Accuracy >= 0 {
+		return "top-1 accuracy"
+	}
+	return "top-1 agreement"
+}
+
 // Evaluator scores models on a labelled or unlabelled data set.
 type Evaluator struct {
 	Data calib.Dataset

@@ -266,7 +266,24 @@ type Report struct {
 	// Verification says on what the outputs were compared when
 	// VerifyEach was set.
 	Verification *VerifySetup `json:"verification,omitempty"`
+	// Accuracy is the whole pipeline's result on the budget's evaluation
+	// data, when RunOptions.Budget was set.
+	Accuracy *AccuracyReport `json:"accuracy,omitempty"`
 }
+
+// AccuracyReport compares the pipeline's result with the original on the
+// budget's evaluation data.
+type AccuracyReport struct {
+	Original   budget.Score `json:"original"`
+	Final      budget.Score `json:"final"`
+	DropPoints float64      `json:"drop_points"`
+	MaxDrop    float64      `json:"max_drop_points"`
+	Holds      bool         `json:"holds"`
+}
+
+// ErrOverBudget is returned by Pipeline.Run when the finished model loses
+// more than RunOptions.Budget allows (the report says by how much).
+var ErrOverBudget = errors.New("the result is outside the accuracy budget")
 
 // PassReport is one pass's entry in a Report.
 type PassReport struct {
@@ -326,6 +343,17 @@ func (p *Pipeline) Run(m *ir.Model, opts RunOptions) (*Report, error) {
 			if err != nil {
 				return rep, err
 			}
+		}
+	}
+	if opts.Budget != nil {
+		score, holds, err := opts.Budget.Measure(m)
+		if err != nil {
+			return rep, fmt.Errorf("measuring the result against the budget: %w", err)
+		}
+		rep.Accuracy = &AccuracyReport{Original: opts.Budget.Base, Final: score,
+			DropPoints: opts.Budget.Drop(score), MaxDrop: opts.Budget.MaxDrop, Holds: holds}
+		if !holds {
+			return rep, fmt.Errorf("%w: %.2f points lost, %.2f allowed", ErrOverBudget, rep.Accuracy.DropPoints, opts.Budget.MaxDrop)
 		}
 	}
 	return rep, nil

@@ -141,6 +141,14 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 		runOpts.Plots = passes.DirPlots(opts.ReportPlots)
 	}
 	report, err := pl.Run(m, runOpts)
+	if errors.Is(err, passes.ErrOverBudget) {
+		// The gate failed: nothing is written but the report, which says
+		// what each pass did and how much accuracy went.
+		if rerr := writeCompileReport(opts, report); rerr != nil {
+			return rerr
+		}
+		return failedError(fmt.Errorf("%s: %w", opts.Model, err))
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, passes.ErrBadOption):
@@ -159,14 +167,8 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 	if err := onnx.Save(m, opts.Out, onnx.SaveOptions{ExternalData: opts.ExternalData, Sparse: opts.SparseWeights}); err != nil {
 		return err
 	}
-	if opts.Report != "" {
-		b, err := json.MarshalIndent(report, "", "  ")
-		if err != nil {
-			return err
-		}
-		if err := onnx.WriteFileAtomic(opts.Report, append(b, '\n')); err != nil {
-			return err
-		}
+	if err := writeCompileReport(opts, report); err != nil {
+		return err
 	}
 	if opts.ReportPlots != "" {
 		if err := writeReportPlots(report, opts.ReportPlots); err != nil {
@@ -174,9 +176,36 @@ func runCompile(opts *CompileOptions, w io.Writer) error {
 		}
 	}
 	after := summarize(m)
-	_, err = fmt.Fprintf(w, "%s -> %s: %d -> %d nodes, %s -> %s of parameters\n",
-		opts.Model, opts.Out, before.NodeCount, after.NodeCount, humanBytes(before.ParamBytes), humanBytes(after.ParamBytes))
+	if _, err = fmt.Fprintf(w, "%s -> %s: %d -> %d nodes, %s -> %s of parameters\n",
+		opts.Model, opts.Out, before.NodeCount, after.NodeCount, humanBytes(before.ParamBytes), humanBytes(after.ParamBytes)); err != nil {
+		return err
+	}
+	if a := report.Accuracy; a != nil {
+		_, err = fmt.Fprintf(w, "%s on %s: %s -> %s (%.2f points lost, budget %s)\n", a.Original.MetricName(), opts.Eval,
+			percent(a.Original.Metric()), percent(a.Final.Metric()), a.DropPoints, budgetText(opts.MaxDrop))
+	}
 	return err
+}
+
+func percent(x float64) string { return fmt.Sprintf("%.2f%%", 100*x) }
+
+func budgetText(maxDrop float64) string {
+	if maxDrop < 0 {
+		return "none"
+	}
+	return fmt.Sprintf("%g", maxDrop)
+}
+
+// writeCompileReport writes --report, if asked for.
+func writeCompileReport(opts *CompileOptions, report *passes.Report) error {
+	if opts.Report == "" || report == nil {
+		return nil
+	}
+	b, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	return onnx.WriteFileAtomic(opts.Report, append(b, '\n'))
 }
 
 // lossyData reads --calib, --eval and --labels, and measures the original
