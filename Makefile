@@ -1,6 +1,7 @@
 # nncc — build, demo, test and benchmark.
 #
-#   make demo   build nncc, compile a bundled trained model, check it against
+#   make demo   build nncc; compile, quantize, prune and split a bundled trained
+#               model, checking each result against
 #               the original and show both accuracies (needs only Go)
 #   make test   vet, format check and every test (tests that need the ONNX
 #               checker, conformance data or onnxruntime skip without them,
@@ -34,6 +35,16 @@ demo: build
 	@echo "== accuracy on the held-out digits, before and after"
 	$(BIN) eval $(MODEL) --data $(DATA)/digits_test_x.npy --labels $(DATA)/digits_test_y.npy
 	$(BIN) eval $(OUT)/digits_cnn.opt.onnx --data $(DATA)/digits_test_x.npy --labels $(DATA)/digits_test_y.npy
+	@echo "== compress: int8 (static, per channel, QDQ) within a 0.5-point budget, calibrated on 64 training images"
+	$(BIN) compile $(MODEL) -o $(OUT)/digits_cnn.int8.onnx --passes default,quantize --calib $(DATA)/digits_calib_x.npy \
+		--eval $(DATA)/digits_test_x.npy --labels $(DATA)/digits_test_y.npy --max-drop 0.5 --report $(OUT)/digits_cnn.int8.json --quiet
+	@echo "== compress: 80% of the weights pruned, the rest re-fitted to the original's activations"
+	$(BIN) compile $(MODEL) -o $(OUT)/digits_cnn.pruned.onnx --passes 'prune-magnitude{sparsity=0.8,reconstruct=true},default' \
+		--calib $(DATA)/digits_calib_x.npy --eval $(DATA)/digits_test_x.npy --labels $(DATA)/digits_test_y.npy --max-drop 3 --sparse-weights --quiet
+	$(BIN) inspect $(OUT)/digits_cnn.pruned.onnx --shape batch=1
+	@echo "== split into 2 pipeline stages with a Triton ensemble repository, and check the chain"
+	$(BIN) split $(OUT)/digits_cnn.opt.onnx -o $(OUT)/digits_cnn.split --stages 2 --shape batch=1 --force
+	$(BIN) verify $(MODEL) $(OUT)/digits_cnn.split --shape batch=1
 
 vet:
 	$(GO) vet ./...
