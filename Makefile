@@ -1,8 +1,8 @@
 # nncc — build, demo, test and benchmark.
 #
-#   make demo   build nncc; compile, quantize, prune and split a bundled trained
-#               model, checking each result against
-#               the original and show both accuracies (needs only Go)
+#   make demo   build nncc; compile, quantize, prune and split a bundled
+#               trained model, checking each result against the original
+#               (needs only Go)
 #   make test   vet, format check and every test (tests that need the ONNX
 #               checker, conformance data or onnxruntime skip without them,
 #               unless NNCC_REQUIRE_REFS=1, as in CI)
