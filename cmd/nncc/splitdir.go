@@ -177,33 +177,18 @@ func verifySplitDir(opts *VerifyOptions, w io.Writer) error {
 			times[i] = append(times[i], ms(d))
 		}
 		for i, name := range refOuts {
-			st := check.Compare(name, want[i], got[name], tol)
-			if s == 0 {
-				rep.Outputs = append(rep.Outputs, st)
-				continue
-			}
-			merge(&rep.Outputs[i], st, s)
+			rep.add(s, i, check.Compare(name, want[i], got[name], tol))
 		}
 	}
-	for _, o := range rep.Outputs {
-		rep.Pass = rep.Pass && o.Within
-	}
+	rep.finish()
 	rep.Stages = stageTimes(c, times)
 	if opts.JSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(w, rep); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(w, "%d sample(s) through %d stages, tolerance atol %g rtol %g\n", samples, len(c.Models), opts.Atol, opts.Rtol)
-		for _, o := range rep.Outputs {
-			verdict := "ok"
-			if !o.Within {
-				verdict = fmt.Sprintf("FAIL (%d of %d elements out of tolerance)", o.OutOfTol, o.Elements)
-			}
-			fmt.Fprintf(w, "  %-20s max abs %.3g  max rel %.3g  cosine %.6f  %s\n", o.Name, o.MaxAbsErr, o.MaxRelErr, o.Cosine, verdict)
-		}
+		rep.print(w, false)
 		printStages(w, rep.Stages)
 	}
 	if !rep.Pass {

@@ -110,41 +110,62 @@ func runVerify(opts *VerifyOptions, w io.Writer) error {
 			return err
 		}
 		for i, v := range ref.Graph.Outputs {
-			st := check.Compare(v.Name, want[i], got[i], tol)
-			if s == 0 {
-				rep.Outputs = append(rep.Outputs, st)
-				continue
-			}
-			merge(&rep.Outputs[i], st, s)
+			rep.add(s, i, check.Compare(v.Name, want[i], got[i], tol))
 		}
 	}
-	for _, o := range rep.Outputs {
-		rep.Pass = rep.Pass && o.Within
-	}
+	rep.finish()
 	if opts.JSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(w, rep); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(w, "%d sample(s), tolerance atol %g rtol %g\n", samples, opts.Atol, opts.Rtol)
-		for _, o := range rep.Outputs {
-			verdict := "ok"
-			if !o.Within {
-				verdict = fmt.Sprintf("FAIL (%d of %d elements out of tolerance)", o.OutOfTol, o.Elements)
-			}
-			top1 := "n/a"
-			if o.Top1Agree >= 0 {
-				top1 = fmt.Sprintf("%.4f", o.Top1Agree)
-			}
-			fmt.Fprintf(w, "  %-20s max abs %.3g  max rel %.3g  cosine %.6f  top-1 %s  %s\n", o.Name, o.MaxAbsErr, o.MaxRelErr, o.Cosine, top1, verdict)
-		}
+		rep.print(w, true)
 	}
 	if !rep.Pass {
 		return failedError(errors.New("candidate outputs differ from the reference beyond tolerance"))
 	}
 	return nil
+}
+
+// add records the comparison of output i on sample s.
+func (r *VerifyReport) add(s, i int, st check.Stats) {
+	if s == 0 {
+		r.Outputs = append(r.Outputs, st)
+		return
+	}
+	merge(&r.Outputs[i], st, s)
+}
+
+// finish sets Pass from the outputs' verdicts.
+func (r *VerifyReport) finish() {
+	for _, o := range r.Outputs {
+		r.Pass = r.Pass && o.Within
+	}
+}
+
+// print writes a line per output; top1 adds the top-1 agreement.
+func (r *VerifyReport) print(w io.Writer, top1 bool) {
+	for _, o := range r.Outputs {
+		verdict := "ok"
+		if !o.Within {
+			verdict = fmt.Sprintf("FAIL (%d of %d elements out of tolerance)", o.OutOfTol, o.Elements)
+		}
+		t := ""
+		if top1 {
+			t = "top-1 n/a  "
+			if o.Top1Agree >= 0 {
+				t = fmt.Sprintf("top-1 %.4f  ", o.Top1Agree)
+			}
+		}
+		fmt.Fprintf(w, "  %-20s max abs %.3g  max rel %.3g  cosine %.6f  %s%s\n", o.Name, o.MaxAbsErr, o.MaxRelErr, o.Cosine, t, verdict)
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // merge folds the stats of sample s (s ≥ 1) into acc.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -84,36 +83,17 @@ func runVerifyGo(opts *VerifyOptions, w io.Writer) error {
 			if wt.DType != ir.Float32 && wt.DType != ir.String {
 				wt = ir.FromFloat32(wt.Dims, asFloat32(wt))
 			}
-			st := check.Compare(v.Name, wt, got, tol)
-			if s == 0 {
-				rep.Outputs = append(rep.Outputs, st)
-				continue
-			}
-			merge(&rep.Outputs[i], st, s)
+			rep.add(s, i, check.Compare(v.Name, wt, got, tol))
 		}
 	}
-	for _, o := range rep.Outputs {
-		rep.Pass = rep.Pass && o.Within
-	}
+	rep.finish()
 	if opts.JSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := writeJSON(w, rep); err != nil {
 			return err
 		}
 	} else {
 		fmt.Fprintf(w, "generated package %s: %d sample(s), tolerance atol %g rtol %g\n", opts.Candidate, samples, opts.Atol, opts.Rtol)
-		for _, o := range rep.Outputs {
-			verdict := "ok"
-			if !o.Within {
-				verdict = fmt.Sprintf("FAIL (%d of %d elements out of tolerance)", o.OutOfTol, o.Elements)
-			}
-			top1 := "n/a"
-			if o.Top1Agree >= 0 {
-				top1 = fmt.Sprintf("%.4f", o.Top1Agree)
-			}
-			fmt.Fprintf(w, "  %-20s max abs %.3g  max rel %.3g  cosine %.6f  top-1 %s  %s\n", o.Name, o.MaxAbsErr, o.MaxRelErr, o.Cosine, top1, verdict)
-		}
+		rep.print(w, true)
 	}
 	if !rep.Pass {
 		return failedError(errors.New("the generated package's outputs differ from the reference beyond tolerance"))
