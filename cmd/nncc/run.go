@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
 	"github.com/nncc/nncc/split"
@@ -68,9 +69,19 @@ func runRun(opts *RunOptions, w io.Writer) error {
 			return err
 		}
 	}
+	names := make([]string, len(m.Graph.Outputs))
 	for i, v := range m.Graph.Outputs {
-		t := outs[v.Name]
-		fmt.Fprintf(w, "output %d %s: %s%v", i, v.Name, t.DType, t.Dims)
+		names[i] = v.Name
+	}
+	return writeOutputs(w, names, outs, opts.Out)
+}
+
+// writeOutputs prints a summary line per output and, when dir is set,
+// writes each as dir/output_<i>.npy.
+func writeOutputs(w io.Writer, names []string, outs map[string]*ir.Tensor, dir string) error {
+	for i, name := range names {
+		t := outs[name]
+		fmt.Fprintf(w, "output %d %s: %s%v", i, name, t.DType, t.Dims)
 		if t.DType.IsFloat() && t.NumElements() > 0 {
 			fs := t.Float64s()
 			lo, hi, sum := fs[0], fs[0], 0.0
@@ -80,14 +91,14 @@ func runRun(opts *RunOptions, w io.Writer) error {
 			fmt.Fprintf(w, " min %.6g max %.6g mean %.6g", lo, hi, sum/float64(len(fs)))
 		}
 		fmt.Fprintln(w)
-		if opts.Out == "" {
+		if dir == "" {
 			continue
 		}
 		var buf bytes.Buffer
 		if err := npy.Encode(&buf, t); err != nil {
-			return fmt.Errorf("output %s: %v", v.Name, err)
+			return fmt.Errorf("output %s: %v", name, err)
 		}
-		if err := onnx.WriteFileAtomic(filepath.Join(opts.Out, fmt.Sprintf("output_%d.npy", i)), buf.Bytes()); err != nil {
+		if err := onnx.WriteFileAtomic(filepath.Join(dir, fmt.Sprintf("output_%d.npy", i)), buf.Bytes()); err != nil {
 			return err
 		}
 	}

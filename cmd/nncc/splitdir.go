@@ -5,19 +5,16 @@ package main
 // when DIR holds a manifest.json.
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
 	"github.com/nncc/nncc/check"
 	"github.com/nncc/nncc/ir"
-	"github.com/nncc/nncc/npy"
 	"github.com/nncc/nncc/onnx"
 	"github.com/nncc/nncc/split"
 )
@@ -83,28 +80,8 @@ func runSplitDir(opts *RunOptions, w io.Writer) error {
 			return err
 		}
 	}
-	for i, name := range c.Manifest.Outputs {
-		t := outs[name]
-		fmt.Fprintf(w, "output %d %s: %s%v", i, name, t.DType, t.Dims)
-		if t.DType.IsFloat() && t.NumElements() > 0 {
-			fs := t.Float64s()
-			lo, hi, sum := fs[0], fs[0], 0.0
-			for _, x := range fs {
-				lo, hi, sum = min(lo, x), max(hi, x), sum+x
-			}
-			fmt.Fprintf(w, " min %.6g max %.6g mean %.6g", lo, hi, sum/float64(len(fs)))
-		}
-		fmt.Fprintln(w)
-		if opts.Out == "" {
-			continue
-		}
-		var buf bytes.Buffer
-		if err := npy.Encode(&buf, t); err != nil {
-			return fmt.Errorf("output %s: %v", name, err)
-		}
-		if err := onnx.WriteFileAtomic(filepath.Join(opts.Out, fmt.Sprintf("output_%d.npy", i)), buf.Bytes()); err != nil {
-			return err
-		}
+	if err := writeOutputs(w, c.Manifest.Outputs, outs, opts.Out); err != nil {
+		return err
 	}
 	for i, st := range c.Manifest.Stages {
 		fmt.Fprintf(w, "stage %d %s: %.3f ms\n", i, st.Name, ms(times[i]))
