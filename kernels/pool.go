@@ -132,11 +132,57 @@ func pool2D(p *Pool2DParams, x, y []float32, isMax bool) {
 			return
 		}
 	}
+	if isMax && p.is2x2s2() {
+		parallelFor(chunks, threads, func(c int) {
+			p0, p1 := c*planes/chunks, (c+1)*planes/chunks
+			maxPool2x2s2(x[p0*hw:p1*hw], y[p0*ohw:p1*ohw], p.H, p.W, p.OH, p.OW, p1-p0)
+		})
+		return
+	}
 	parallelFor(chunks, threads, func(c int) {
 		for pl := c * planes / chunks; pl < (c+1)*planes/chunks; pl++ {
 			poolPlane(p, x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], isMax)
 		}
 	})
+}
+
+// is2x2s2 reports whether p is the common 2×2, stride-2 window without
+// padding or dilation whose windows all lie inside the input.
+func (p *Pool2DParams) is2x2s2() bool {
+	return p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.DilH == 1 && p.DilW == 1 &&
+		p.PadT == 0 && p.PadL == 0 && 2*p.OH <= p.H && 2*p.OW <= p.W
+}
+
+// maxPool2x2s2 takes the maximum of each 2×2 window (stride 2) of each
+// of planes h×w planes of x into the oh×ow planes of y, one pass over
+// the two input rows of every output row, with the generic path's
+// comparisons (starting from -Inf, a value replaces the maximum only when
+// greater, so NaNs are passed over): both give the same bits.
+func maxPool2x2s2(x, y []float32, h, w, oh, ow, planes int) {
+	for pl := 0; pl < planes; pl++ {
+		for r := 0; r < oh; r++ {
+			base := pl*h*w + 2*r*w
+			x0 := x[base : base+2*ow]
+			x1 := x[base+w : base+w+2*ow]
+			yr := y[(pl*oh+r)*ow : (pl*oh+r)*ow+ow]
+			for i := range yr {
+				m := float32(math.Inf(-1))
+				if v := x0[2*i]; v > m {
+					m = v
+				}
+				if v := x0[2*i+1]; v > m {
+					m = v
+				}
+				if v := x1[2*i]; v > m {
+					m = v
+				}
+				if v := x1[2*i+1]; v > m {
+					m = v
+				}
+				yr[i] = m
+			}
+		}
+	}
 }
 
 // poolScratch holds the gather program of a pooling and its divisors.

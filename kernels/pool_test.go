@@ -152,3 +152,44 @@ func TestPoolOutSize(t *testing.T) {
 		t.Errorf("trailing-pad window: %d rows, want 3", oh)
 	}
 }
+
+// TestMaxPool2x2Stride2 covers the 2×2 stride-2 fast path (OW ≥ 16): odd
+// sizes, ceil mode (whose last window falls off the edge and takes the
+// generic path), and NaNs, which both paths pass over, bit for bit.
+func TestMaxPool2x2Stride2(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	fast := 0
+	for _, h := range []int{2, 3, 5, 8} {
+		for _, w := range []int{32, 33, 96, 97} {
+			for _, ceil := range []bool{false, true} {
+				p := Pool2DParams{N: 2, C: 3, H: h, W: w, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
+				p.OH, p.OW = p.OutSize(ceil)
+				if p.is2x2s2() {
+					fast++
+				}
+				x := randSlice(r, p.N*p.C*p.H*p.W)
+				x[r.IntN(len(x))] = float32(math.NaN())
+				y := nanSlice(p.N * p.C * p.OH * p.OW)
+				MaxPool2D(&p, x, y)
+				want := make([]float32, len(y))
+				for pl := 0; pl < p.N*p.C; pl++ {
+					poolPlane(&p, x[pl*h*w:(pl+1)*h*w], want[pl*p.OH*p.OW:(pl+1)*p.OH*p.OW], true)
+				}
+				for i := range want {
+					if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%+v ceil=%v: y[%d] = %g, generic path %g", p, ceil, i, y[i], want[i])
+					}
+				}
+				ref := poolRef(&p, x, true)
+				for i := range ref {
+					if y[i] != ref[i] && !(math.IsNaN(float64(ref[i])) && y[i] > float32(math.Inf(-1))) {
+						t.Fatalf("%+v ceil=%v: y[%d] = %g, reference %g", p, ceil, i, y[i], ref[i])
+					}
+				}
+			}
+		}
+	}
+	if fast < 16 {
+		t.Fatalf("only %d cases took the fast path", fast)
+	}
+}
