@@ -67,34 +67,33 @@ func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
 }
 
 // q8TileFunc computes a full m×16 int32 tile over kg groups of four k;
-// flags bit 0 adds it to C.
-type q8TileFunc func(m, kg int, a, b []byte, c []int32, ldc int, flags int)
+// flags bit 0 adds it to C, bit 1 first subtracts the correction corr.
+type q8TileFunc func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr)
 
 // q8Tile adapts a full-tile function to qgemmKernel.tile: partial tiles
-// go through scratch, and the zero-point correction is applied in Go.
+// go through scratch.
 func q8Tile(full q8TileFunc) func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
 	return func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
 		_, _ = a[kg*4*6-1], b[kg*4*16-1]
-		if nr == 16 && corr == nil {
+		flags := 0
+		if corr != nil {
+			flags = 2
+			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
+			_, _ = corr.colu[15], corr.colv[15]
+		}
+		if nr == 16 {
 			_ = c[(mr-1)*ldc+15]
-			flags := 0
 			if loadC {
-				flags = 1
+				flags |= 1
 			}
-			full(mr, kg, a, b, c, ldc, flags)
+			full(mr, kg, a, b, c, ldc, flags, corr)
 			return
 		}
 		var t [6 * 16]int32
-		full(mr, kg, a, b, t[:], 16, 0)
+		full(mr, kg, a, b, t[:], 16, flags, corr)
 		for i := 0; i < mr; i++ {
 			row := c[i*ldc : i*ldc+nr]
 			tr := t[i*16 : i*16+nr]
-			if corr != nil {
-				p, q := corr.rowp[i], corr.rowq[i]
-				for j := range tr {
-					tr[j] -= p*corr.colu[j] + q*corr.colv[j]
-				}
-			}
 			if loadC {
 				for j := range row {
 					row[j] += tr[j]
@@ -112,7 +111,7 @@ func q8Tile(full q8TileFunc) func(mr, nr, kg int, a, b []byte, c []int32, ldc in
 // [-64, 64]), then pairs of those into int32 lanes. aSigned selects
 // which operand holds the signed bytes.
 func q8TileGo(aSigned bool) q8TileFunc {
-	return func(m, kg int, a, b []byte, c []int32, ldc int, flags int) {
+	return func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr) {
 		for i := 0; i < m; i++ {
 			for j := 0; j < 16; j++ {
 				var s int32
@@ -128,6 +127,9 @@ func q8TileGo(aSigned bool) q8TileFunc {
 						}
 						s += min(max(p, -32768), 32767)
 					}
+				}
+				if flags&2 != 0 {
+					s -= corr.rowp[i]*corr.colu[j] + corr.rowq[i]*corr.colv[j]
 				}
 				if flags&1 != 0 {
 					c[i*ldc+j] += s
@@ -159,11 +161,18 @@ func packQBu(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32) {
 	for jp := 0; jp < nc; jp += nr {
 		n := min(nr, nc-jp)
 		d := dst[jp*kg*4 : (jp+nr)*kg*4]
-		clear(d)
-		for k := 0; k < kc; k++ {
+		cs := colsum[jp : jp+n]
+		g0 := 0
+		if n == 16 && nr == 16 && q8PackFull(d, b.data[p0*b.ld+j0+jp:], b.ld, kc/4, flip, cs) {
+			g0 = kc / 4
+		}
+		if g0 == kg {
+			continue
+		}
+		clear(d[g0*4*nr:])
+		for k := 4 * g0; k < kc; k++ {
 			src := b.data[(p0+k)*b.ld+j0+jp : (p0+k)*b.ld+j0+jp+n]
 			dg := d[(k>>2)*4*nr+k&3:]
-			cs := colsum[jp : jp+n]
 			for c, v := range src {
 				v ^= flip
 				dg[c*4] = v
@@ -182,18 +191,37 @@ func (m *qim2col) packU8(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
 	if m.signed {
 		flip = 0x80
 	}
-	clear(dst[:roundUp(nc, nr)*kg*4])
-	var buf [512]byte
-	for c := 0; c < nc; c += len(buf) {
-		w := min(len(buf), nc-c)
-		row := buf[:w]
-		for k := 0; k < kc; k++ {
-			m.row(row, k0+k, j0+c)
-			for t, v := range row {
+	// Build four rows of up to ld columns at a time, then interleave
+	// them into the panels.
+	var buf [4 * 512]byte
+	const ld = len(buf) / 4
+	for g := 0; g < kg; g++ {
+		for c := 0; c < nc; c += ld {
+			w := min(ld, nc-c)
+			for t := 0; t < 4; t++ {
+				row := buf[t*ld : t*ld+w]
+				if 4*g+t < kc {
+					m.row(row, k0+4*g+t, j0+c)
+				} else {
+					fill(row, flip) // padding rows of the last group pack as zero
+				}
+			}
+			for t := 0; t < w; t += nr {
 				jp := c + t
-				v ^= flip
-				dst[(jp/nr)*nr*kg*4+(k>>2)*4*nr+(jp%nr)*4+k&3] = v
-				colsum[jp] += int32(v)
+				n := min(nr, w-t)
+				dg := dst[jp*kg*4+g*4*nr : jp*kg*4+(g+1)*4*nr]
+				cs := colsum[jp : jp+n]
+				if n == 16 && nr == 16 && q8PackFull(dg, buf[t:], ld, 1, flip, cs) {
+					continue
+				}
+				clear(dg)
+				for q := 0; q < 4; q++ {
+					for col, v := range buf[q*ld+t : q*ld+t+n] {
+						v ^= flip
+						dg[col*4+q] = v
+						cs[col] += int32(v)
+					}
+				}
 			}
 		}
 	}

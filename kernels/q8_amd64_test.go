@@ -17,7 +17,7 @@ func TestQ8TileAsmMatchesGo(t *testing.T) {
 	r := rand.New(rand.NewPCG(87, 88))
 	for _, v := range []struct {
 		name    string
-		asm     *[6]func(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int)
+		asm     *[6]func(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32)
 		aSigned bool
 	}{{"As", &q8AsKernels, true}, {"Bs", &q8BsKernels, false}} {
 		ref := q8TileGo(v.aSigned)
@@ -32,14 +32,20 @@ func TestQ8TileAsmMatchesGo(t *testing.T) {
 				copy(s, q8Weights(r, len(s), true))
 			}
 			ldc := 16 + r.IntN(4)
-			flags := it % 4 / 2
+			flags := it % 4
+			corr := &qCorr{rowp: make([]int32, 6), rowq: make([]int32, 6), colu: make([]int32, 16), colv: make([]int32, 16)}
+			for _, s := range [][]int32{corr.rowp, corr.rowq, corr.colu, corr.colv} {
+				for i := range s {
+					s[i] = int32(r.Uint32())
+				}
+			}
 			got, want := make([]int32, m*ldc), make([]int32, m*ldc)
 			for i := range got {
 				got[i] = int32(i * 7)
 				want[i] = int32(i * 7)
 			}
-			v.asm[m-1](kg, &a[0], &b[0], 64, &got[0], ldc*4, flags)
-			ref(m, kg, a, b, want, ldc, flags)
+			v.asm[m-1](kg, &a[0], &b[0], 64, &got[0], ldc*4, flags, &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0])
+			ref(m, kg, a, b, want, ldc, flags, corr)
 			for i := range want {
 				if got[i] != want[i] {
 					t.Fatalf("%s m=%d kg=%d flags=%d: c[%d] = %d, want %d", v.name, m, kg, flags, i, got[i], want[i])

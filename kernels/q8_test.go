@@ -20,12 +20,15 @@ func q8EmuParent() *qgemmKernel {
 		packIm: (*qim2col).pack,
 	}
 	// Full-range exact tile (no int16 stage) for weights outside 7 bits.
-	p.tile = q8Tile(func(m, kg int, a, b []byte, c []int32, ldc int, flags int) {
+	p.tile = q8Tile(func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr) {
 		for i := 0; i < m; i++ {
 			for j := 0; j < 16; j++ {
 				var s int32
 				for k := 0; k < 4*kg; k++ {
 					s += int32(a[(k>>2)*24+i*4+k&3]) * int32(int8(b[(k>>2)*64+j*4+k&3]))
+				}
+				if flags&2 != 0 {
+					s -= corr.rowp[i]*corr.colu[j] + corr.rowq[i]*corr.colv[j]
 				}
 				if flags&1 != 0 {
 					c[i*ldc+j] += s
@@ -214,8 +217,65 @@ func TestQ8Saturates(t *testing.T) {
 	a[0], a[1] = 0x80, 0x80 // two signed weights -128
 	b[0], b[1] = 255, 255   // two unsigned activations 255
 	var c [16]int32
-	q8TileGo(true)(1, 1, a, b, c[:], 16, 0)
+	q8TileGo(true)(1, 1, a, b, c[:], 16, 0, nil)
 	if exact := int32(2 * -128 * 255); c[0] == exact || c[0] != -32768 {
 		t.Fatalf("q8 tile gave %d for exact %d, want the saturated -32768", c[0], exact)
+	}
+}
+
+// BenchmarkQ8 compares the q8 kernels with the int16-pair kernel on the
+// same 7-bit weights: convolutions (weights as A) and a packed-B GEMM.
+func BenchmarkQ8(b *testing.B) {
+	if qk == nil || qk.q8A == nil {
+		b.Skip("no q8 kernels on this CPU")
+	}
+	r := rand.New(rand.NewPCG(5, 5))
+	variants := func(b *testing.B, run func(b *testing.B)) {
+		for _, q8 := range []bool{false, true} {
+			name := "int16"
+			if q8 {
+				name = "q8"
+			}
+			b.Run(name, func(b *testing.B) {
+				saved := *qk
+				if !q8 {
+					qk.q8A, qk.q8B = nil, nil
+				}
+				defer func() { *qk = saved }()
+				run(b)
+			})
+		}
+	}
+	for _, c := range convBench {
+		p := c.p
+		p.OH, p.OW = p.OutSize()
+		if p.Group > 1 {
+			continue
+		}
+		x := randBytes(r, p.N*p.C*p.H*p.W)
+		w := q8Weights(r, p.M*p.C/p.Group*p.KH*p.KW, true)
+		y := make([]int32, p.N*p.M*p.OH*p.OW)
+		b.Run("conv/"+c.name, func(b *testing.B) {
+			variants(b, func(b *testing.B) {
+				pc := QPackConv2D(&p, w, true, nil)
+				for b.Loop() {
+					pc.Run(x, false, 128, y)
+				}
+				reportGOPS(b, 2*float64(p.N*p.M*p.OH*p.OW*p.C/p.Group*p.KH*p.KW))
+			})
+		})
+	}
+	for _, s := range []struct{ M, N, K int }{{256, 256, 256}, {64, 1000, 1024}} {
+		A, B := randBytes(r, s.M*s.K), q8Weights(r, s.K*s.N, true)
+		C := make([]int32, s.M*s.N)
+		b.Run(fmt.Sprintf("packedB/%dx%dx%d", s.M, s.N, s.K), func(b *testing.B) {
+			variants(b, func(b *testing.B) {
+				pb := QPackB(s.K, s.N, B, s.N, true, []byte{2})
+				for b.Loop() {
+					QGemmPackedB(s.M, A, s.K, false, []byte{3}, pb, C, s.N)
+				}
+				reportGOPS(b, 2*float64(s.M*s.N*s.K))
+			})
+		})
 	}
 }
