@@ -88,9 +88,9 @@ func TestQ8Gemm(t *testing.T) {
 	for _, k := range testQ8Parents() {
 		withQKernel(t, k, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(81, 82))
-			for it := 0; it < 200; it++ {
+			for it := 0; it < 150; it++ {
 				M, N, K := q8Dim(r, 40), q8Dim(r, 150), q8Dim(r, 90)
-				if it%25 == 0 {
+				if it%30 == 0 {
 					M, N, K = q8Dim(r, 130), 500+r.IntN(300), 500+r.IntN(700) // crosses kc and nc
 				}
 				aS, bS := r.IntN(2) == 0, r.IntN(2) == 0
