@@ -131,7 +131,7 @@ func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		yg := y[(n*p.M+g*mg)*N : (n*p.M+(g+1)*mg)*N]
 		pa := c.pa[g]
-		if pa.kern != qk {
+		if !qkCurrent(pa.kern) {
 			panic("kernels: QPackedConv2D.Run: weights packed for another kernel")
 		}
 		if qk == nil || K == 0 {
@@ -148,7 +148,7 @@ func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
 				b.im.zero = int32(int8(xZero))
 			}
 		}
-		qgemmDrive(qk, mg, N, K, &qA{pk: pa}, &b, yg, N, inner)
+		qgemmDrive(pa.kern, mg, N, K, &qA{pk: pa}, &b, yg, N, inner)
 	})
 }
 
@@ -407,11 +407,11 @@ func (c *QPackedConv2D) runBatched(x []byte, xSigned bool, xZero byte, y []int32
 			}
 		}
 		pa := c.pa[g]
-		if pa.kern != qk {
+		if !qkCurrent(pa.kern) {
 			panic("kernels: QPackedConv2D.Run: weights packed for another kernel")
 		}
 		b := qB{mat: &qMat{bm, cols, xSigned, []byte{xZero}}}
-		qgemmDrive(qk, mg, cols, K, &qA{pk: pa}, &b, cm, cols, inner)
+		qgemmDrive(pa.kern, mg, cols, K, &qA{pk: pa}, &b, cm, cols, inner)
 		for m := 0; m < mg; m++ {
 			for i := 0; i < ni; i++ {
 				copy(y[((n0+i)*p.M+g*mg+m)*ohw:][:ohw], cm[m*cols+i*ohw:][:ohw])

@@ -174,9 +174,14 @@ type qgemmKernel struct {
 	// zero points subtracted while packing.
 	kunit     int
 	corrected bool
-	packA     func(dst []byte, a *qMat, i0, mc, p0, kc, mr int)
-	packB     func(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32)
-	packIm    func(m *qim2col, dst []byte, k0, kc, j0, nc, nr int, colsum []int32)
+	// aSigned: corrected, with A packed signed and B unsigned (q8.go).
+	aSigned bool
+	// q8A and q8B are faster kernels for weights within 7 bits packed as
+	// A or B (see q8.go); nil when there are none.
+	q8A, q8B *qgemmKernel
+	packA    func(dst []byte, a *qMat, i0, mc, p0, kc, mr int)
+	packB    func(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32)
+	packIm   func(m *qim2col, dst []byte, k0, kc, j0, nc, nr int, colsum []int32)
 	// tile computes an mr×nr tile over ku units: stores it, or adds it
 	// to C when loadC, then applies corr (corrected kernels only).
 	tile func(mr, nr, ku int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr)
@@ -191,6 +196,12 @@ func (k *qgemmKernel) blockStart(pc, pad int) int { return pc / k.kc * k.units(k
 
 // qk is the int8 kernel of this CPU, or nil for the portable loops.
 var qk *qgemmKernel
+
+// qkCurrent reports whether an operand packed for kernel k can run now:
+// k is qk or one of its bounded-weight variants.
+func qkCurrent(k *qgemmKernel) bool {
+	return k == qk || (qk != nil && k != nil && (k == qk.q8A || k == qk.q8B))
+}
 
 // qCorr holds the zero-point correction of one tile (see qgemmArgs).
 type qCorr struct {
@@ -242,7 +253,7 @@ type qRows struct {
 }
 
 // rowTerms computes the row terms of op(A) rows [0, M).
-func rowTerms(a *qMat, M, K int, mr int) qRows {
+func rowTerms(a *qMat, M, K int, mr int, aSigned bool) qRows {
 	n := roundUp(M, mr)
 	r := qRows{p: make([]int32, n), q: make([]int32, n)}
 	flip := byte(0)
@@ -250,10 +261,20 @@ func rowTerms(a *qMat, M, K int, mr int) qRows {
 	if a.signed {
 		flip, shift = 0x80, 128
 	}
+	if aSigned {
+		flip, shift = 0, 0
+		if !a.signed {
+			flip, shift = 0x80, -128
+		}
+	}
 	for i := 0; i < M; i++ {
 		var s int32
 		for _, v := range a.data[i*a.ld : i*a.ld+K] {
-			s += int32(v ^ flip)
+			if aSigned {
+				s += int32(int8(v ^ flip))
+			} else {
+				s += int32(v ^ flip)
+			}
 		}
 		r.p[i] = s
 		r.q[i] = a.zp(i) + shift
@@ -269,7 +290,7 @@ func qgemmDrive(k *qgemmKernel, M, N, K int, a *qA, b *qB, C []int32, ldc int, t
 	case a.pk != nil:
 		rows = a.pk.rows
 	default:
-		rows = rowTerms(a.mat, M, K, k.mr)
+		rows = rowTerms(a.mat, M, K, k.mr, k.aSigned)
 	}
 	if threads <= 1 || M*N*K < 4*sgemmMinParallel {
 		w := getQWork(k)
@@ -336,7 +357,7 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 					colu = b.pk.colu[b.col0+jc:]
 					colv = b.pk.colv[b.col0+jc:]
 				} else {
-					b.colTerms(colu, colv, colsum, jc, ncb, K)
+					b.colTerms(colu, colv, colsum, jc, ncb, K, k.aSigned)
 				}
 			}
 			for ic := 0; ic < M; ic += k.mc {
@@ -372,8 +393,8 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 
 // colTerms computes the column terms u (shifted zero point) and v =
 // Σ_k b_s - K·u for columns [jc, jc+nc) of the block, from the column
-// sums gathered while packing.
-func (b *qB) colTerms(colu, colv, colsum []int32, jc, nc, K int) {
+// sums gathered while packing; with aSigned, B is packed unsigned.
+func (b *qB) colTerms(colu, colv, colsum []int32, jc, nc, K int, aSigned bool) {
 	signed, zp := true, func(j int) int32 { return 0 }
 	switch {
 	case b.mat != nil:
@@ -384,6 +405,12 @@ func (b *qB) colTerms(colu, colv, colsum []int32, jc, nc, K int) {
 	shift := int32(0)
 	if !signed {
 		shift = 128
+	}
+	if aSigned {
+		shift = 0
+		if signed {
+			shift = -128
+		}
 	}
 	for j := 0; j < nc; j++ {
 		u := zp(b.col0+jc+j) - shift
@@ -499,6 +526,10 @@ func QPackB(K, N int, B []byte, ldb int, signed bool, zero []byte) *QPackedB {
 		return p
 	}
 	k := qk
+	if k.q8B != nil && q8Fits(&m, K, N) {
+		k = k.q8B
+		p.kern = k
+	}
 	p.npad = roundUp(N, k.nr)
 	p.data = make([]byte, k.blockStart(roundUp(K, k.kc), p.npad))
 	colsum := make([]int32, p.npad)
@@ -509,7 +540,7 @@ func QPackB(K, N int, B []byte, ldb int, signed bool, zero []byte) *QPackedB {
 	if k.corrected {
 		p.colu, p.colv = make([]int32, p.npad), make([]int32, p.npad)
 		src := qB{mat: &m}
-		src.colTerms(p.colu, p.colv, colsum, 0, N, K)
+		src.colTerms(p.colu, p.colv, colsum, 0, N, K, k.aSigned)
 	}
 	return p
 }
@@ -524,7 +555,7 @@ func (p *QPackedB) block(pc, j int) []byte {
 // A is M×pb.K, unsigned or signed per aSigned (bytes of int8 values when
 // signed), with zero points aZero (nil, 1 or M values).
 func QGemmPackedB(M int, A []byte, lda int, aSigned bool, aZero []byte, pb *QPackedB, C []int32, ldc int) {
-	if pb == nil || pb.kern != qk {
+	if pb == nil || !qkCurrent(pb.kern) {
 		panic("kernels: QGemmPackedB: operand not packed by QPackB in this process")
 	}
 	a := qMat{A, lda, aSigned, aZero}
@@ -537,7 +568,7 @@ func QGemmPackedB(M int, A []byte, lda int, aSigned bool, aZero []byte, pb *QPac
 		qgemmGo(M, pb.N, pb.K, &a, &pb.b, C, ldc)
 		return
 	}
-	qgemmDrive(qk, M, pb.N, pb.K, &qA{mat: &a}, &qB{pk: pb}, C, ldc, Threads())
+	qgemmDrive(pb.kern, M, pb.N, pb.K, &qA{mat: &a}, &qB{pk: pb}, C, ldc, Threads())
 }
 
 // QPackedA is an M×K integer GEMM left-hand operand (with its zero
@@ -567,6 +598,10 @@ func QPackA(M, K int, A []byte, lda int, signed bool, zero []byte) *QPackedA {
 		return p
 	}
 	k := qk
+	if k.q8A != nil && q8Fits(&m, M, K) {
+		k = k.q8A
+		p.kern = k
+	}
 	p.mpad = roundUp(M, k.mr)
 	p.data = make([]byte, k.blockStart(roundUp(K, k.kc), p.mpad))
 	for pc := 0; pc < K; pc += k.kc {
@@ -574,7 +609,7 @@ func QPackA(M, K int, A []byte, lda int, signed bool, zero []byte) *QPackedA {
 		k.packA(p.data[k.blockStart(pc, p.mpad):], &m, 0, M, pc, kcb, k.mr)
 	}
 	if k.corrected {
-		p.rows = rowTerms(&m, M, K, k.mr)
+		p.rows = rowTerms(&m, M, K, k.mr, k.aSigned)
 	}
 	return p
 }
@@ -676,7 +711,7 @@ func packQB16(dst []byte, b *qMat, p0, kc, j0, nc, nr int, _ []int32) {
 // is pa.K×N, unsigned or signed per bSigned (bytes of int8 values when
 // signed), with zero points bZero (nil, 1 or N values).
 func QGemmPackedA(pa *QPackedA, N int, B []byte, ldb int, bSigned bool, bZero []byte, C []int32, ldc int) {
-	if pa == nil || pa.kern != qk {
+	if pa == nil || !qkCurrent(pa.kern) {
 		panic("kernels: QGemmPackedA: operand not packed by QPackA in this process")
 	}
 	b := qMat{B, ldb, bSigned, bZero}
@@ -689,5 +724,5 @@ func QGemmPackedA(pa *QPackedA, N int, B []byte, ldb int, bSigned bool, bZero []
 		qgemmGo(pa.M, N, pa.K, &pa.a, &b, C, ldc)
 		return
 	}
-	qgemmDrive(qk, pa.M, N, pa.K, &qA{pk: pa}, &qB{mat: &b}, C, ldc, Threads())
+	qgemmDrive(pa.kern, pa.M, N, pa.K, &qA{pk: pa}, &qB{mat: &b}, C, ldc, Threads())
 }

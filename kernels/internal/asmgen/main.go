@@ -52,6 +52,8 @@ var outputs = []struct {
 	{"elem_amd64_decl.go", genElemDecl, true},
 	{"mathf2_amd64.s", genMathf2, false},
 	{"mathf2_amd64_decl.go", genMathf2Decl, true},
+	{"q8_amd64.s", genQ8, false},
+	{"q8_amd64_decl.go", genQ8Decl, true},
 }
 
 // generate writes all generated files into dir.

@@ -1,0 +1,215 @@
+package main
+
+import "fmt"
+
+// q8Args is the Go declaration of the AVX2 u8×s8 int8 kernels: A packed
+// as, for each group of 4 k, 4 bytes per row (4·mr bytes, mr = qgemmMR);
+// B as, for each group, 4 bytes per column (row stride bstride bytes).
+// flags bit 0: add the tile to C instead of storing it; bit 1: first
+// subtract the zero-point corrections rowp[i]·colu[j] + rowq[i]·colv[j]
+// (see qgemm.go).
+const q8Args = "(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32)"
+
+// q8Variants names the two operand orders: in "As" A holds the signed
+// bytes (weights of a convolution) and B the unsigned ones; in "Bs" the
+// other way round (weights of a MatMul).
+var q8Variants = []string{"As", "Bs"}
+
+func genQ8(a *asm) {
+	a.p("")
+	a.p("// q8ones holds sixteen int16 ones, the VPMADDWD factor that widens")
+	a.p("// pairs of int16 into int32 sums.")
+	for o := 0; o < 32; o += 8 {
+		a.p("DATA ·q8ones+%d(SB)/8, $0x0001000100010001", o)
+	}
+	a.p("GLOBL ·q8ones(SB), RODATA|NOPTR, $32")
+	for o := 0; o < 16; o += 8 {
+		a.p("DATA ·q8ones8+%d(SB)/8, $0x0101010101010101", o)
+	}
+	a.p("GLOBL ·q8ones8(SB), RODATA|NOPTR, $16")
+	q8Pack(a)
+	for _, v := range q8Variants {
+		for m := 1; m <= qgemmMR; m++ {
+			q8Kernel(a, v, m)
+		}
+	}
+}
+
+// q8Kernel emits an AVX2 kernel for a full m×16 int32 tile over groups of
+// four k: VPMADDUBSW multiplies unsigned by signed bytes and adds adjacent
+// pairs into int16 with signed saturation, VPMADDWD by ones adds the two
+// int16 of each int32 lane, VPADDD accumulates. It is exact when the
+// signed bytes lie in [-64, 64]: a pair sum is at most 2·255·64 = 32640
+// in magnitude, below the int16 saturation bound. The callers check that
+// bound once when the weights are packed.
+//
+// Registers: accumulators Y0..Y(2m-1), B vectors Y12 and Y13, the
+// broadcast A group in Y14, products in Y15; the ones from memory.
+func q8Kernel(a *asm, variant string, m int) {
+	acc := func(i, v int) string { return fmt.Sprintf("Y%d", 2*i+v) }
+	name := fmt.Sprintf("q8%sM%d", variant, m)
+	a.p("")
+	a.p("// func %s%s", name, q8Args)
+	a.p("TEXT ·%s(SB), NOSPLIT, $0-88", name)
+	a.i("MOVQ kg+0(FP), CX")
+	a.i("MOVQ a+8(FP), SI")
+	a.i("MOVQ b+16(FP), DX")
+	a.i("MOVQ bstride+24(FP), R8")
+	a.i("MOVQ c+32(FP), DI")
+	a.i("MOVQ ldc+40(FP), R9")
+	for i := 0; i < m; i++ {
+		for v := 0; v < 2; v++ {
+			a.i("VPXOR %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	body := func() {
+		a.i("VMOVDQU (DX), Y12")
+		a.i("VMOVDQU 32(DX), Y13")
+		for i := 0; i < m; i++ {
+			a.i("VPBROADCASTD %d(SI), Y14", 4*i)
+			for v := 0; v < 2; v++ {
+				// Go operand order: signed source first, then unsigned.
+				if variant == "As" {
+					a.i("VPMADDUBSW Y14, Y%d, Y15", 12+v)
+				} else {
+					a.i("VPMADDUBSW Y%d, Y14, Y15", 12+v)
+				}
+				a.i("VPMADDWD ·q8ones(SB), Y15, Y15")
+				a.i("VPADDD Y15, %s, %s", acc(i, v), acc(i, v))
+			}
+		}
+		a.i("ADDQ $%d, SI", 4*qgemmMR)
+		a.i("ADDQ R8, DX")
+	}
+	unrolledLoop(a, "q"+name, 4, body)
+	a.i("MOVQ flags+48(FP), AX")
+	a.i("MOVQ rowp+56(FP), R10")
+	a.i("MOVQ rowq+64(FP), R11")
+	a.i("MOVQ colu+72(FP), R12")
+	a.i("MOVQ colv+80(FP), R13")
+	label := "q" + name
+	epi := func(loadC, correct bool) {
+		for i := 0; i < m; i++ {
+			if correct {
+				a.i("VPBROADCASTD %d(R10), Y12", 4*i)
+				a.i("VPBROADCASTD %d(R11), Y13", 4*i)
+			}
+			for v := 0; v < 2; v++ {
+				if correct {
+					a.i("VPMULLD %d(R12), Y12, Y14", 32*v)
+					a.i("VPMULLD %d(R13), Y13, Y15", 32*v)
+					a.i("VPSUBD Y14, %s, %s", acc(i, v), acc(i, v))
+					a.i("VPSUBD Y15, %s, %s", acc(i, v), acc(i, v))
+				}
+				if loadC {
+					a.i("VPADDD %d(DI), %s, %s", 32*v, acc(i, v), acc(i, v))
+				}
+				a.i("VMOVDQU %s, %d(DI)", acc(i, v), 32*v)
+			}
+			if i < m-1 {
+				a.i("ADDQ R9, DI")
+			}
+		}
+		a.i("VZEROUPPER")
+		a.i("RET")
+	}
+	a.i("TESTQ $2, AX")
+	a.i("JNZ %scorr", label)
+	a.i("TESTQ $1, AX")
+	a.i("JZ %sstore", label)
+	epi(true, false)
+	a.p("%sstore:", label)
+	epi(false, false)
+	a.p("%scorr:", label)
+	a.i("TESTQ $1, AX")
+	a.i("JZ %scorrstore", label)
+	epi(true, true)
+	a.p("%scorrstore:", label)
+	epi(false, true)
+}
+
+// q8PackArgs is the Go declaration of q8PackU8x16.
+const q8PackArgs = "(dst, src *byte, ld, groups int, flip uint64, colsum *int32)"
+
+// q8Pack emits q8PackU8x16, which packs groups of four rows (stride ld
+// bytes) × 16 columns of bytes into the q8 B layout (four bytes per
+// column, 64 bytes per group), XORing each byte with flip, and adds each
+// column's unsigned packed values to colsum[0:16].
+//
+// Registers: rows X0..X3, interleaving X4..X7, column sums X8..X11, the
+// flip byte X12, byte ones X14, int16 ones X15.
+func q8Pack(a *asm) {
+	a.p("")
+	a.p("// func q8PackU8x16%s", q8PackArgs)
+	a.p("TEXT ·q8PackU8x16(SB), NOSPLIT, $0-48")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ ld+16(FP), R8")
+	a.i("MOVQ groups+24(FP), CX")
+	a.i("MOVQ flip+32(FP), AX")
+	a.i("MOVQ colsum+40(FP), DX")
+	a.i("VMOVQ AX, X12")
+	a.i("VPBROADCASTB X12, X12")
+	a.i("VMOVDQU ·q8ones8(SB), X14")
+	a.i("VMOVDQU ·q8ones(SB), X15")
+	for r := 8; r < 12; r++ {
+		a.i("VPXOR X%d, X%d, X%d", r, r, r)
+	}
+	a.i("LEAQ (R8)(R8*2), R9")
+	a.i("TESTQ CX, CX")
+	a.i("JZ q8packdone")
+	a.p("q8packloop:")
+	a.i("VMOVDQU (SI), X0")
+	a.i("VMOVDQU (SI)(R8*1), X1")
+	a.i("VMOVDQU (SI)(R8*2), X2")
+	a.i("VMOVDQU (SI)(R9*1), X3")
+	for r := 0; r < 4; r++ {
+		a.i("VPXOR X12, X%d, X%d", r, r)
+	}
+	// Bytes of rows 0,1 and 2,3 interleaved, then words: four bytes
+	// (rows 0..3) per column.
+	a.i("VPUNPCKLBW X1, X0, X4")
+	a.i("VPUNPCKHBW X1, X0, X5")
+	a.i("VPUNPCKLBW X3, X2, X6")
+	a.i("VPUNPCKHBW X3, X2, X7")
+	a.i("VPUNPCKLWD X6, X4, X0")
+	a.i("VPUNPCKHWD X6, X4, X1")
+	a.i("VPUNPCKLWD X7, X5, X2")
+	a.i("VPUNPCKHWD X7, X5, X3")
+	for r := 0; r < 4; r++ {
+		a.i("VMOVDQU X%d, %d(DI)", r, 16*r)
+		a.i("VPMADDUBSW X14, X%d, X%d", r, 4+r)
+		a.i("VPMADDWD X15, X%d, X%d", 4+r, 4+r)
+		a.i("VPADDD X%d, X%d, X%d", 4+r, 8+r, 8+r)
+	}
+	a.i("LEAQ (SI)(R8*4), SI")
+	a.i("ADDQ $64, DI")
+	a.i("DECQ CX")
+	a.i("JNZ q8packloop")
+	a.p("q8packdone:")
+	for r := 0; r < 4; r++ {
+		a.i("VPADDD %d(DX), X%d, X%d", 16*r, 8+r, 8+r)
+		a.i("VMOVDQU X%d, %d(DX)", 8+r, 16*r)
+	}
+	a.i("RET")
+}
+
+func genQ8Decl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func q8PackU8x16%s", q8PackArgs)
+	for _, v := range q8Variants {
+		a.p("")
+		a.p("// q8%sKernels[m-1] computes a full m×16 int32 tile (see q8_amd64.s).", v)
+		a.p("var q8%sKernels = [%d]func%s{", v, qgemmMR, q8Args)
+		for m := 1; m <= qgemmMR; m++ {
+			fmt.Fprintf(&a.buf, "q8%sM%d, ", v, m)
+		}
+		a.p("}")
+		for m := 1; m <= qgemmMR; m++ {
+			a.p("")
+			a.p("//go:noescape")
+			a.p("func q8%sM%d%s", v, m, q8Args)
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package kernels
+
+// Bounded-weight int8 GEMM (u8×s8 pairs)
+//
+// Without VNNI, the exact int8 GEMM multiplies int16 pairs (VPMADDWD).
+// When the weights are known to fit in [-64, 64] — the 7-bit weights the
+// quantize pass writes with reduce-range — a faster exact path exists:
+// VPMADDUBSW multiplies unsigned by signed bytes and adds adjacent pairs
+// into int16, which cannot saturate since 2·255·64 = 32640 < 32767; a
+// VPMADDWD by ones then widens pairs of those into int32 sums of four
+// products. The q8 kernels use the four-byte group layout and the
+// rank-2 zero-point correction of the VNNI kernel (see qgemm.go). The
+// weights are checked once at pack time (QPackA for convolutions, where
+// they are A, and QPackB for MatMul, where they are B); weights outside
+// the bound keep the int16-pair kernel.
+//
+// In the q8As kernel A holds the signed bytes and B the unsigned ones
+// (the kernel's aSigned flag): signed B and unsigned A are shifted by 128
+// while packing and the zero points absorb the shift. q8Bs has the VNNI
+// convention (A unsigned, B signed).
+
+// q8Bound is the largest magnitude of a signed packed byte for which the
+// q8 kernels are exact.
+const q8Bound = 64
+
+// q8Fits reports whether the rows×cols matrix m, packed as signed bytes
+// (unsigned values shifted by -128), lies within [-q8Bound, q8Bound].
+func q8Fits(m *qMat, rows, cols int) bool {
+	for i := 0; i < rows; i++ {
+		for _, v := range m.data[i*m.ld : i*m.ld+cols] {
+			s := int(int8(v))
+			if !m.signed {
+				s = int(v) - 128
+			}
+			if s < -q8Bound || s > q8Bound {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// newQ8Kernels returns the two q8 kernels around the tile functions
+// tileAs and tileBs (m×16 tiles, see q8Args in the generator).
+func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
+	as = &qgemmKernel{
+		name: "q8as",
+		mr:   6, nr: 16,
+		kc: 512, mc: 120, nc: 512,
+		kunit: 4, corrected: true, aSigned: true,
+		packA:  packQAs,
+		packB:  packQBu,
+		packIm: (*qim2col).packU8,
+	}
+	as.tile = q8Tile(tileAs)
+	bs = &qgemmKernel{
+		name: "q8bs",
+		mr:   6, nr: 16,
+		kc: 512, mc: 120, nc: 512,
+		kunit: 4, corrected: true,
+		packA:  packQA,
+		packB:  packQB,
+		packIm: (*qim2col).pack,
+	}
+	bs.tile = q8Tile(tileBs)
+	return as, bs
+}
+
+// q8TileFunc computes a full m×16 int32 tile over kg groups of four k;
+// flags bit 0 adds it to C, bit 1 first subtracts the correction corr.
+type q8TileFunc func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr)
+
+// q8Tile adapts a full-tile function to qgemmKernel.tile: partial tiles
+// go through scratch.
+func q8Tile(full q8TileFunc) func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
+	return func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
+		_, _ = a[kg*4*6-1], b[kg*4*16-1]
+		flags := 0
+		if corr != nil {
+			flags = 2
+			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
+			_, _ = corr.colu[15], corr.colv[15]
+		}
+		if nr == 16 {
+			_ = c[(mr-1)*ldc+15]
+			if loadC {
+				flags |= 1
+			}
+			full(mr, kg, a, b, c, ldc, flags, corr)
+			return
+		}
+		var t [6 * 16]int32
+		full(mr, kg, a, b, t[:], 16, flags, corr)
+		for i := 0; i < mr; i++ {
+			row := c[i*ldc : i*ldc+nr]
+			tr := t[i*16 : i*16+nr]
+			if loadC {
+				for j := range row {
+					row[j] += tr[j]
+				}
+			} else {
+				copy(row, tr)
+			}
+		}
+	}
+}
+
+// q8TileGo is the portable m×16 tile of the q8 kernels, with the
+// assembly's arithmetic: each pair of u8·s8 products is summed into
+// int16 with signed saturation (never reached for signed bytes in
+// [-64, 64]), then pairs of those into int32 lanes. aSigned selects
+// which operand holds the signed bytes.
+func q8TileGo(aSigned bool) q8TileFunc {
+	return func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr) {
+		for i := 0; i < m; i++ {
+			for j := 0; j < 16; j++ {
+				var s int32
+				for g := 0; g < kg; g++ {
+					av := a[g*4*6+i*4 : g*4*6+i*4+4]
+					bv := b[g*4*16+j*4 : g*4*16+j*4+4]
+					for h := 0; h < 4; h += 2 {
+						var p int32
+						if aSigned {
+							p = int32(int8(av[h]))*int32(bv[h]) + int32(int8(av[h+1]))*int32(bv[h+1])
+						} else {
+							p = int32(av[h])*int32(int8(bv[h])) + int32(av[h+1])*int32(int8(bv[h+1]))
+						}
+						s += min(max(p, -32768), 32767)
+					}
+				}
+				if flags&2 != 0 {
+					s -= corr.rowp[i]*corr.colu[j] + corr.rowq[i]*corr.colv[j]
+				}
+				if flags&1 != 0 {
+					c[i*ldc+j] += s
+				} else {
+					c[i*ldc+j] = s
+				}
+			}
+		}
+	}
+}
+
+// packQAs packs A like packQA but as signed bytes (unsigned values get
+// their top bit flipped, i.e. -128).
+func packQAs(dst []byte, a *qMat, i0, mc, p0, kc, mr int) {
+	flipped := *a
+	flipped.signed = !a.signed
+	packQA(dst, &flipped, i0, mc, p0, kc, mr)
+}
+
+// packQBu packs B like packQB but as unsigned bytes (signed values get
+// their top bit flipped, i.e. +128), adding the unsigned values to
+// colsum.
+func packQBu(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32) {
+	kg := (kc + 3) / 4
+	flip := byte(0)
+	if b.signed {
+		flip = 0x80
+	}
+	for jp := 0; jp < nc; jp += nr {
+		n := min(nr, nc-jp)
+		d := dst[jp*kg*4 : (jp+nr)*kg*4]
+		cs := colsum[jp : jp+n]
+		g0 := 0
+		if n == 16 && nr == 16 && q8PackFull(d, b.data[p0*b.ld+j0+jp:], b.ld, kc/4, flip, cs) {
+			g0 = kc / 4
+		}
+		if g0 == kg {
+			continue
+		}
+		clear(d[g0*4*nr:])
+		for k := 4 * g0; k < kc; k++ {
+			src := b.data[(p0+k)*b.ld+j0+jp : (p0+k)*b.ld+j0+jp+n]
+			dg := d[(k>>2)*4*nr+k&3:]
+			for c, v := range src {
+				v ^= flip
+				dg[c*4] = v
+				cs[c] += int32(v)
+			}
+		}
+	}
+}
+
+// packU8 writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) in the
+// layout of packQBu (unsigned, zero-padded) and adds each column's packed
+// values to colsum.
+func (m *qim2col) packU8(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
+	kg := (kc + 3) / 4
+	flip := byte(0)
+	if m.signed {
+		flip = 0x80
+	}
+	// Build four rows of up to ld columns at a time, then interleave
+	// them into the panels.
+	var buf [4 * 512]byte
+	const ld = len(buf) / 4
+	for g := 0; g < kg; g++ {
+		for c := 0; c < nc; c += ld {
+			w := min(ld, nc-c)
+			for t := 0; t < 4; t++ {
+				row := buf[t*ld : t*ld+w]
+				if 4*g+t < kc {
+					m.row(row, k0+4*g+t, j0+c)
+				} else {
+					fill(row, flip) // padding rows of the last group pack as zero
+				}
+			}
+			for t := 0; t < w; t += nr {
+				jp := c + t
+				n := min(nr, w-t)
+				dg := dst[jp*kg*4+g*4*nr : jp*kg*4+(g+1)*4*nr]
+				cs := colsum[jp : jp+n]
+				if n == 16 && nr == 16 && q8PackFull(dg, buf[t:], ld, 1, flip, cs) {
+					continue
+				}
+				clear(dg)
+				for q := 0; q < 4; q++ {
+					for col, v := range buf[q*ld+t : q*ld+t+n] {
+						v ^= flip
+						dg[col*4+q] = v
+						cs[col] += int32(v)
+					}
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !amd64 || purego
+
+package kernels
+
+func q8PackFull(dst, src []byte, ld, kg int, flip byte, colsum []int32) bool { return false }
