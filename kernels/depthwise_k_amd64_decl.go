@@ -5,6 +5,9 @@
 package kernels
 
 //go:noescape
+func maxPool2x2Avx2(dst, x0, x1 *float32, n int)
+
+//go:noescape
 func dwkSplitAvx2(first, second, src *float32, n int)
 
 //go:noescape
