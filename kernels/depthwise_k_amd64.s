@@ -949,6 +949,27 @@ maxPool2x2done:
 	VZEROUPPER
 	RET
 
+// func copyEvenAvx2(dst, src *float32, n int)
+TEXT ·copyEvenAvx2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	TESTQ CX, CX
+	JZ copyEvendone
+copyEvenloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VPERMPD $0xd8, Y2, Y2
+	VMOVUPS Y2, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ copyEvenloop
+copyEvendone:
+	VZEROUPPER
+	RET
+
 DATA dwkMask<>+0(SB)/4, $-1
 DATA dwkMask<>+4(SB)/4, $-1
 DATA dwkMask<>+8(SB)/4, $-1

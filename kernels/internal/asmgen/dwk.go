@@ -46,6 +46,7 @@ func genDepthwiseK(a *asm) {
 	}
 	dwkSplit(a)
 	maxPool2x2(a)
+	copyEven(a)
 	a.p("")
 	for i := 0; i < 16; i++ {
 		v := 0
@@ -301,7 +302,37 @@ func maxPool2x2(a *asm) {
 	a.i("RET")
 }
 
+// copyEven emits copyEvenAvx2(dst, src *float32, n int), dst[k] =
+// src[2k] for k < n (n a multiple of 8; reads src[0:2n]): the stride-2
+// im2col rows of strided convolutions.
+func copyEven(a *asm) {
+	a.p("")
+	a.p("// func copyEvenAvx2(dst, src *float32, n int)")
+	a.p("TEXT ·copyEvenAvx2(SB), NOSPLIT, $0-24")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ n+16(FP), CX")
+	a.i("TESTQ CX, CX")
+	a.i("JZ copyEvendone")
+	a.p("copyEvenloop:")
+	a.i("VMOVUPS (SI), Y0")
+	a.i("VMOVUPS 32(SI), Y1")
+	a.i("VSHUFPS $0x88, Y1, Y0, Y2")
+	a.i("VPERMPD $0xd8, Y2, Y2")
+	a.i("VMOVUPS Y2, (DI)")
+	a.i("ADDQ $64, SI")
+	a.i("ADDQ $32, DI")
+	a.i("SUBQ $8, CX")
+	a.i("JNZ copyEvenloop")
+	a.p("copyEvendone:")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
 func genDepthwiseKDecl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func copyEvenAvx2(dst, src *float32, n int)")
 	a.p("")
 	a.p("//go:noescape")
 	a.p("func maxPool2x2Avx2(dst, x0, x1 *float32, n int)")
