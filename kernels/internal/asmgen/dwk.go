@@ -25,10 +25,12 @@ var dwkISAs = []dwkISA{{"dwkAvx512", "Z", 16}, {"dwkAvx2", "Y", 8}}
 //	out[r·outRow + j] = min(max((Σ_t w[t]·in[r·inRow + offs[t] + j]) + bias, lo), hi)
 //
 // for r < rows and j < cols, with inRow, outRow and offs in bytes. Rows
-// go four at a time (one tap of four rows is four independent
-// accumulator chains, whatever the width), columns two vectors then one
-// at a time, and the last cols mod lanes under a store mask (an opmask,
-// or a lane mask for VMASKMOVPS). Loads past the last column read the
+// go in groups (dwkGroups: four at a time, one tap of four rows being
+// four independent accumulator chains whatever the width; AVX2 then two
+// and one at a time with wider column tiles, so that short planes keep
+// four to eight chains), columns in tiles of the group's widths, and the
+// last cols mod lanes under a store mask (an opmask, or a lane mask for
+// VMASKMOVPS). Loads past the last column read the
 // copy's next row or its slack; their lanes are never stored.
 //
 // The sum runs over the taps in order from zero, each product rounded
