@@ -60,7 +60,8 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
-// convBench lists typical CNN layers (MobileNetV2 and ResNet-50).
+// convBench lists typical CNN layers (MobileNetV2, ResNet-50 and
+// PaddleOCR's detector and classifier).
 var convBench = []struct {
 	name string
 	p    Conv2DParams
@@ -73,6 +74,11 @@ var convBench = []struct {
 	{"mbv2_dw3x3_576_14", Conv2DParams{N: 1, C: 576, H: 14, W: 14, M: 576, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 576}},
 	{"mbv2_1x1_320to1280_7", Conv2DParams{N: 1, C: 320, H: 7, W: 7, M: 1280, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
 	{"r50_3x3_64_56", Conv2DParams{N: 1, C: 64, H: 56, W: 56, M: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"det_3x3_96to24_160", Conv2DParams{N: 1, C: 96, H: 160, W: 160, M: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"det_1x1_96to24_160", Conv2DParams{N: 1, C: 96, H: 160, W: 160, M: 24, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
+	{"cls_3x3s2_3to8_48x192", Conv2DParams{N: 1, C: 3, H: 48, W: 192, M: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"cls_1x1_32to200_2x96", Conv2DParams{N: 1, C: 32, H: 2, W: 96, M: 200, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
+	{"cls_dw5x5_200_2x96", Conv2DParams{N: 1, C: 200, H: 2, W: 96, M: 200, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, Group: 200}},
 	{"r50_7x7s2_3to64_224", Conv2DParams{N: 1, C: 3, H: 224, W: 224, M: 64, KH: 7, KW: 7, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 3, PadL: 3, PadB: 3, PadR: 3, Group: 1}},
 	{"r18_3x3s2_64to128_56", Conv2DParams{N: 1, C: 64, H: 56, W: 56, M: 128, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
 	{"r18_3x3_256_14", Conv2DParams{N: 1, C: 256, H: 14, W: 14, M: 256, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},

@@ -436,11 +436,11 @@ func (m *im2col) pack(dst []float32, k0, kc, j0, nc, nr int) {
 	}
 }
 
-// rows writes rows [k0, k0+kc) and columns [j0, j0+nc) row-major (row
-// stride nc) into dst.
-func (m *im2col) rows(dst []float32, k0, kc, j0, nc int) {
+// rows writes rows [k0, k0+kc) and columns [j0, j0+nc) row-major, row
+// stride ld, into dst.
+func (m *im2col) rows(dst []float32, k0, kc, j0, nc, ld int) {
 	for k := 0; k < kc; k++ {
-		m.row(dst[k*nc:(k+1)*nc], k0+k, j0)
+		m.row(dst[k*ld:k*ld+nc], k0+k, j0)
 	}
 }
 

@@ -33,3 +33,15 @@ func splitPairs(first, second, src []float32) {
 	}
 	splitPairsGo(first, second, src)
 }
+
+// maxPool2x2Row pools the first outputs of yr (a multiple of 8 of them)
+// from input rows x0 and x1 with AVX2 and returns how many it did.
+func maxPool2x2Row(yr, x0, x1 []float32) int {
+	n := len(yr) &^ 7
+	if !hasAVX2FMA || n == 0 {
+		return 0
+	}
+	_, _ = x0[2*n-1], x1[2*n-1]
+	maxPool2x2Avx2(&yr[0], &x0[0], &x1[0], n)
+	return n
+}

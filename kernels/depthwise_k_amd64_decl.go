@@ -5,6 +5,12 @@
 package kernels
 
 //go:noescape
+func copyEvenAvx2(dst, src *float32, n int)
+
+//go:noescape
+func maxPool2x2Avx2(dst, x0, x1 *float32, n int)
+
+//go:noescape
 func dwkSplitAvx2(first, second, src *float32, n int)
 
 //go:noescape

@@ -15,3 +15,7 @@ func dwkCall(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps
 func dwkHasAVX512() bool { return false }
 
 func splitPairs(first, second, src []float32) { splitPairsGo(first, second, src) }
+
+// maxPool2x2Row does nothing without assembly (the portable loop does
+// every output).
+func maxPool2x2Row(yr, x0, x1 []float32) int { return 0 }

@@ -92,3 +92,26 @@ func testDepthwiseKxK(t *testing.T) {
 		t.Errorf("only %d cases ran the k×k kernel", ran)
 	}
 }
+
+// TestCopy2 checks the stride-2 copy of strided im2col rows (vector
+// kernels where present) against the scalar loop for every length up to
+// a few vectors, with the source exactly as long as needed (2n-1) or
+// longer, so vector blocks never read past the source.
+func TestCopy2(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := 1; n <= 70; n++ {
+		for extra := 0; extra < 3; extra++ {
+			x := randSlice(r, 2*n-1+extra)
+			y := nanSlice(n + 1)
+			copy2(x, y[:n])
+			for i := 0; i < n; i++ {
+				if math.Float32bits(y[i]) != math.Float32bits(x[2*i]) {
+					t.Fatalf("n=%d extra=%d: y[%d] = %g, want x[%d] = %g", n, extra, i, y[i], 2*i, x[2*i])
+				}
+			}
+			if !math.IsNaN(float64(y[n])) {
+				t.Fatalf("n=%d: wrote past y", n)
+			}
+		}
+	}
+}

@@ -157,7 +157,9 @@ func (p *Pool2DParams) is2x2s2() bool {
 // of planes h×w planes of x into the oh×ow planes of y, one pass over
 // the two input rows of every output row, with the generic path's
 // comparisons (starting from -Inf, a value replaces the maximum only when
-// greater, so NaNs are passed over): both give the same bits.
+// greater, so NaNs are passed over): both give the same bits. With AVX2
+// the vector kernel (maxPool2x2Avx2) does whole blocks of 8 outputs with
+// the same comparisons in the same order.
 func maxPool2x2s2(x, y []float32, h, w, oh, ow, planes int) {
 	for pl := 0; pl < planes; pl++ {
 		for r := 0; r < oh; r++ {
@@ -165,7 +167,7 @@ func maxPool2x2s2(x, y []float32, h, w, oh, ow, planes int) {
 			x0 := x[base : base+2*ow]
 			x1 := x[base+w : base+w+2*ow]
 			yr := y[(pl*oh+r)*ow : (pl*oh+r)*ow+ow]
-			for i := range yr {
+			for i := maxPool2x2Row(yr, x0, x1); i < len(yr); i++ {
 				m := float32(math.Inf(-1))
 				if v := x0[2*i]; v > m {
 					m = v

@@ -155,12 +155,14 @@ func TestPoolOutSize(t *testing.T) {
 
 // TestMaxPool2x2Stride2 covers the 2×2 stride-2 fast path (OW ≥ 16): odd
 // sizes, ceil mode (whose last window falls off the edge and takes the
-// generic path), and NaNs, which both paths pass over, bit for bit.
+// generic path), NaNs, which both paths pass over, and zeros of both
+// signs (the first of equal ones wins), bit for bit; widths leave every
+// tail of the AVX2 kernel's 8-output blocks.
 func TestMaxPool2x2Stride2(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	fast := 0
 	for _, h := range []int{2, 3, 5, 8} {
-		for _, w := range []int{32, 33, 96, 97} {
+		for _, w := range []int{32, 33, 40, 50, 96, 97} {
 			for _, ceil := range []bool{false, true} {
 				p := Pool2DParams{N: 2, C: 3, H: h, W: w, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1}
 				p.OH, p.OW = p.OutSize(ceil)
@@ -169,6 +171,11 @@ func TestMaxPool2x2Stride2(t *testing.T) {
 				}
 				x := randSlice(r, p.N*p.C*p.H*p.W)
 				x[r.IntN(len(x))] = float32(math.NaN())
+				x[r.IntN(len(x))] = float32(math.NaN())
+				for i := 0; i < len(x)/8; i++ { // zeros of both signs side by side
+					j := r.IntN(len(x) - 1)
+					x[j], x[j+1] = float32(math.Copysign(0, float64(r.IntN(2)-1))), float32(math.Copysign(0, float64(r.IntN(2)-1)))
+				}
 				y := nanSlice(p.N * p.C * p.OH * p.OW)
 				MaxPool2D(&p, x, y)
 				want := make([]float32, len(y))

@@ -99,13 +99,27 @@ func getWork(k *sgemmKernel) *sgemmWork {
 	if n := roundUp(k.mc, k.mr) * k.kc; len(w.a) < n {
 		w.a = alignedFloats(n)
 	}
-	if n := roundUp(k.nc, k.nr) * k.kc; len(w.b) < n {
+	if n := directStride(k.nc) * k.kc; len(w.b) < n {
 		w.b = alignedFloats(n)
 	}
 	if n := k.nr * k.kc; len(w.edge) < n {
 		w.edge = alignedFloats(n)
 	}
 	return w
+}
+
+// directStride is the row stride (in floats) of an im2col block of nc
+// columns read in place: nc rounded up to a cache line, plus one line
+// where rows would otherwise lie a multiple of 1 KiB apart (a 16-column
+// strip down kc such rows would use only a few of L1's cache sets and
+// thrash it: nc = 512 put every row of the detector's 3×3 convolutions
+// 2 KiB apart, two sets for 256 lines).
+func directStride(nc int) int {
+	ld := roundUp(nc, 16)
+	if ld%256 == 0 {
+		ld += 16
+	}
+	return ld
 }
 
 // alignedFloats returns a zeroed slice of n float32s starting on a
@@ -295,12 +309,13 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 			case b.im.p != nil && b.direct:
 				// Small M: the im2col block is built row-major and read
 				// in place, as a direct B would be.
-				b.im.rows(w.b, pc, kcb, b.col0+jc, ncb)
+				ld := directStride(ncb)
+				b.im.rows(w.b, pc, kcb, b.col0+jc, ncb, ld)
 				bblk = w.b
-				bstride, direct = ncb, true
+				bstride, direct = ld, true
 				if !k.masked && ncb%nr != 0 {
 					edgeStart = ncb - ncb%nr
-					eb := sgemmB{b: w.b, ldb: ncb}
+					eb := sgemmB{b: w.b, ldb: ld}
 					packB(w.edge, &eb, 0, kcb, edgeStart, ncb-edgeStart, nr)
 				}
 			case b.direct:
@@ -327,7 +342,10 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 					packA(w.a, a, ic, mcb, pc, kcb, mr)
 					ablk = w.a
 				}
-				for ir := 0; ir < mcb; ir += mr {
+				// One mr×nr tile of C; a direct B strip (read in place, rows
+				// far apart) is reused by every panel of A in turn while it
+				// is in L1, a packed B block is swept by each panel.
+				tile := func(ir, jr int) {
 					mrb := min(mr, mcb-ir)
 					var tep *tileEpi
 					if last && epi != nil {
@@ -339,20 +357,31 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 					}
 					ap := ablk[ir*kcb:]
 					crow := (ic + ir) * ldc
+					nrb := min(nr, ncb-jr)
+					var bp []float32
+					bs := bstride
+					switch {
+					case !direct:
+						bp = bblk[jr*kcb:]
+					case jr >= edgeStart:
+						bp, bs = w.edge, nr
+					default:
+						bp = bblk[jr:]
+					}
+					c := C[crow+jc+jr:]
+					k.tile(mrb, nrb, kcb, ap, bp, bs, c, ldc, alpha, bet, loadC, tep)
+				}
+				if direct {
 					for jr := 0; jr < ncb; jr += nr {
-						nrb := min(nr, ncb-jr)
-						var bp []float32
-						bs := bstride
-						switch {
-						case !direct:
-							bp = bblk[jr*kcb:]
-						case jr >= edgeStart:
-							bp, bs = w.edge, nr
-						default:
-							bp = bblk[jr:]
+						for ir := 0; ir < mcb; ir += mr {
+							tile(ir, jr)
 						}
-						c := C[crow+jc+jr:]
-						k.tile(mrb, nrb, kcb, ap, bp, bs, c, ldc, alpha, bet, loadC, tep)
+					}
+					continue
+				}
+				for ir := 0; ir < mcb; ir += mr {
+					for jr := 0; jr < ncb; jr += nr {
+						tile(ir, jr)
 					}
 				}
 			}

@@ -114,6 +114,10 @@ func copy2(x, y []float32) {
 		copy2Avx512(&x[0], &y[0], len(y))
 		return
 	}
+	if n := min(len(y), len(x)/2) &^ 7; hasAVX2FMA && n > 0 {
+		copyEvenAvx2(&y[0], &x[0], n)
+		x, y = x[2*n:], y[n:]
+	}
 	copyStride(x, 2, y)
 }
 

@@ -25,10 +25,12 @@ var dwkISAs = []dwkISA{{"dwkAvx512", "Z", 16}, {"dwkAvx2", "Y", 8}}
 //	out[r·outRow + j] = min(max((Σ_t w[t]·in[r·inRow + offs[t] + j]) + bias, lo), hi)
 //
 // for r < rows and j < cols, with inRow, outRow and offs in bytes. Rows
-// go four at a time (one tap of four rows is four independent
-// accumulator chains, whatever the width), columns two vectors then one
-// at a time, and the last cols mod lanes under a store mask (an opmask,
-// or a lane mask for VMASKMOVPS). Loads past the last column read the
+// go in groups (dwkGroups: four at a time, one tap of four rows being
+// four independent accumulator chains whatever the width; AVX2 then two
+// and one at a time with wider column tiles, so that short planes keep
+// four to eight chains), columns in tiles of the group's widths, and the
+// last cols mod lanes under a store mask (an opmask, or a lane mask for
+// VMASKMOVPS). Loads past the last column read the
 // copy's next row or its slack; their lanes are never stored.
 //
 // The sum runs over the taps in order from zero, each product rounded
@@ -45,6 +47,8 @@ func genDepthwiseK(a *asm) {
 		dwkKernel(a, isa)
 	}
 	dwkSplit(a)
+	maxPool2x2(a)
+	copyEven(a)
 	a.p("")
 	for i := 0; i < 16; i++ {
 		v := 0
@@ -83,11 +87,13 @@ func dwkKernel(a *asm, isa dwkISA) {
 	a.i("VBROADCASTSS bias+72(FP), %s", v(9))
 	a.i("VBROADCASTSS lo+76(FP), %s", v(10))
 	a.i("VBROADCASTSS hi+80(FP), %s", v(11))
-	for _, R := range []int{4, 1} {
+	groups := dwkGroups(isa)
+	for gi, g := range groups {
+		R := g.rows
 		group := fmt.Sprintf("%srows%d", name, R)
 		next := name + "done"
-		if R == 4 {
-			next = name + "rows1"
+		if gi+1 < len(groups) {
+			next = fmt.Sprintf("%srows%d", name, groups[gi+1].rows)
 		}
 		a.p("%s:", group)
 		a.i("CMPQ rows+16(FP), $%d", R)
@@ -95,32 +101,39 @@ func dwkKernel(a *asm, isa dwkISA) {
 		a.i("MOVQ DI, R8")
 		a.i("MOVQ SI, R9")
 		a.i("MOVQ cols+24(FP), CX")
-		l2, l1, lm, ld := group+"c2", group+"c1", group+"cm", group+"cdone"
-		a.p("%s:", l2)
-		a.i("CMPQ CX, $%d", 2*isa.lanes)
-		a.i("JLT %s", l1)
-		dwkTile(a, isa, group+"v2", R, 2, false)
-		a.i("ADDQ $%d, R8", 2*vb)
-		a.i("ADDQ $%d, R9", 2*vb)
-		a.i("SUBQ $%d, CX", 2*isa.lanes)
-		a.i("JMP %s", l2)
-		a.p("%s:", l1)
-		a.i("CMPQ CX, $%d", isa.lanes)
-		a.i("JLT %s", lm)
-		dwkTile(a, isa, group+"v1", R, 1, false)
-		a.i("ADDQ $%d, R8", vb)
-		a.i("ADDQ $%d, R9", vb)
-		a.i("SUBQ $%d, CX", isa.lanes)
+		lm, ld := group+"cm", group+"cdone"
+		for wi, V := range g.widths {
+			lv := fmt.Sprintf("%sc%d", group, V)
+			after := lm
+			if wi+1 < len(g.widths) {
+				after = fmt.Sprintf("%sc%d", group, g.widths[wi+1])
+			}
+			a.p("%s:", lv)
+			a.i("CMPQ CX, $%d", V*isa.lanes)
+			a.i("JLT %s", after)
+			dwkTile(a, isa, fmt.Sprintf("%sv%d", group, V), R, V, false)
+			a.i("ADDQ $%d, R8", V*vb)
+			a.i("ADDQ $%d, R9", V*vb)
+			a.i("SUBQ $%d, CX", V*isa.lanes)
+			if wi == 0 {
+				// Each narrower width then fits at most once.
+				a.i("JMP %s", lv)
+			}
+		}
 		a.p("%s:", lm)
 		a.i("TESTQ CX, CX")
 		a.i("JZ %s", ld)
 		dwkTile(a, isa, group+"vm", R, 1, true)
 		a.p("%s:", ld)
 		// Next group of R rows.
-		if R == 4 {
+		switch R {
+		case 4:
 			a.i("LEAQ (DI)(R13*4), DI")
 			a.i("LEAQ (SI)(DX*4), SI")
-		} else {
+		case 2:
+			a.i("LEAQ (DI)(R13*2), DI")
+			a.i("LEAQ (SI)(DX*2), SI")
+		default:
 			a.i("ADDQ R13, DI")
 			a.i("ADDQ DX, SI")
 		}
@@ -130,6 +143,25 @@ func dwkKernel(a *asm, isa dwkISA) {
 	a.p("%sdone:", name)
 	a.i("VZEROUPPER")
 	a.i("RET")
+}
+
+// dwkGroup is one row group of the kernel: rows at a time, and the
+// widths (in vectors, widest first) of its column tiles.
+type dwkGroup struct {
+	rows   int
+	widths []int
+}
+
+// dwkGroups lists the row groups of isa's kernel. Every tile keeps at
+// least four independent accumulator chains where the plane allows, so
+// that the adds' latency does not bound short planes (PaddleOCR's 2- and
+// 3-row planes): AVX2 takes rows 4, 2 then 1 at a time, with up to eight
+// vectors per tile. (The AVX-512 kernel keeps its original tiling.)
+func dwkGroups(isa dwkISA) []dwkGroup {
+	if isa.lanes == 16 {
+		return []dwkGroup{{4, []int{2, 1}}, {1, []int{2, 1}}}
+	}
+	return []dwkGroup{{4, []int{2, 1}}, {2, []int{4, 2, 1}}, {1, []int{8, 4, 2, 1}}}
 }
 
 // dwkTile emits one tile of R rows × V vectors of outputs at R8 from
@@ -225,7 +257,87 @@ func dwkSplit(a *asm) {
 	a.i("RET")
 }
 
+// maxPool2x2 emits maxPool2x2Avx2(dst, x0, x1 *float32, n int), the
+// 2×2 stride-2 max pooling of one output row from its two input rows
+// (n outputs, n a multiple of 8; 2n inputs of each row): dst[i] is the
+// maximum of x0[2i], x0[2i+1], x1[2i], x1[2i+1] taken in that order from
+// -Inf, a value replacing the maximum only when greater (VMAXPS m, v, m
+// is v > m ? v : m), exactly the portable loop's comparisons, so NaNs are
+// passed over and the first of equal zeros wins. The even and odd columns
+// are split per 128-bit lane (VSHUFPS) and the four maxima's 64-bit pairs
+// put in order once at the end.
+func maxPool2x2(a *asm) {
+	a.p("")
+	a.p("// func maxPool2x2Avx2(dst, x0, x1 *float32, n int)")
+	a.p("TEXT ·maxPool2x2Avx2(SB), NOSPLIT, $0-32")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ x0+8(FP), SI")
+	a.i("MOVQ x1+16(FP), DX")
+	a.i("MOVQ n+24(FP), CX")
+	a.i("MOVL $0xff800000, AX")
+	a.i("MOVQ AX, X15")
+	a.i("VBROADCASTSS X15, Y15")
+	a.i("TESTQ CX, CX")
+	a.i("JZ maxPool2x2done")
+	a.p("maxPool2x2loop:")
+	a.i("VMOVUPS (SI), Y0")
+	a.i("VMOVUPS 32(SI), Y1")
+	a.i("VMOVUPS (DX), Y2")
+	a.i("VMOVUPS 32(DX), Y3")
+	a.i("VSHUFPS $0x88, Y1, Y0, Y4")
+	a.i("VSHUFPS $0xdd, Y1, Y0, Y5")
+	a.i("VSHUFPS $0x88, Y3, Y2, Y6")
+	a.i("VSHUFPS $0xdd, Y3, Y2, Y7")
+	a.i("VMAXPS Y15, Y4, Y8")
+	a.i("VMAXPS Y8, Y5, Y8")
+	a.i("VMAXPS Y8, Y6, Y8")
+	a.i("VMAXPS Y8, Y7, Y8")
+	a.i("VPERMPD $0xd8, Y8, Y8")
+	a.i("VMOVUPS Y8, (DI)")
+	a.i("ADDQ $64, SI")
+	a.i("ADDQ $64, DX")
+	a.i("ADDQ $32, DI")
+	a.i("SUBQ $8, CX")
+	a.i("JNZ maxPool2x2loop")
+	a.p("maxPool2x2done:")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
+// copyEven emits copyEvenAvx2(dst, src *float32, n int), dst[k] =
+// src[2k] for k < n (n a multiple of 8; reads src[0:2n]): the stride-2
+// im2col rows of strided convolutions.
+func copyEven(a *asm) {
+	a.p("")
+	a.p("// func copyEvenAvx2(dst, src *float32, n int)")
+	a.p("TEXT ·copyEvenAvx2(SB), NOSPLIT, $0-24")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ n+16(FP), CX")
+	a.i("TESTQ CX, CX")
+	a.i("JZ copyEvendone")
+	a.p("copyEvenloop:")
+	a.i("VMOVUPS (SI), Y0")
+	a.i("VMOVUPS 32(SI), Y1")
+	a.i("VSHUFPS $0x88, Y1, Y0, Y2")
+	a.i("VPERMPD $0xd8, Y2, Y2")
+	a.i("VMOVUPS Y2, (DI)")
+	a.i("ADDQ $64, SI")
+	a.i("ADDQ $32, DI")
+	a.i("SUBQ $8, CX")
+	a.i("JNZ copyEvenloop")
+	a.p("copyEvendone:")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
 func genDepthwiseKDecl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func copyEvenAvx2(dst, src *float32, n int)")
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func maxPool2x2Avx2(dst, x0, x1 *float32, n int)")
 	a.p("")
 	a.p("//go:noescape")
 	a.p("func dwkSplitAvx2(first, second, src *float32, n int)")
