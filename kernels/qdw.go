@@ -34,6 +34,10 @@ var i32Pool sync.Pool
 // kernels (qdwRequantFloat) instead of qdwRequant's row loops.
 var qdwViaFloat = true
 
+// qdw3Enabled lets 3×3 depthwise convolutions take qdw3Requant where it
+// applies (tests switch it off to compare).
+var qdw3Enabled = true
+
 // qdwRequantFloat converts the whole input, minus its zero point, to
 // float32, runs the float32 depthwise convolution on it with the weights
 // minus theirs (wf), and requantises each output plane. Every product
@@ -94,9 +98,12 @@ func (c *QPackedConv2D) RunRequant(x []byte, xSigned bool, xZero byte, r *Requan
 		if len(x) < p.N*p.C*p.H*p.W {
 			panic(fmt.Sprintf("kernels: QConv2D: len(x)=%d, want ≥ %d", len(x), p.N*p.C*p.H*p.W))
 		}
-		if qdwViaFloat {
+		switch {
+		case qdw3Applies(p) && qdw3Enabled:
+			qdw3Requant(p, c.dw, x, xSigned, xZero, r, y)
+		case qdwViaFloat:
 			qdwRequantFloat(p, c.dw, x, xSigned, xZero, r, y)
-		} else {
+		default:
 			qdwRequant(p, c.dw, x, xSigned, xZero, r, y)
 		}
 		return

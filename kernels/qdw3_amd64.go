@@ -1,0 +1,51 @@
+//go:build amd64 && !purego
+
+package kernels
+
+//go:noescape
+func qdw3RowAvx2(dst *byte, taps *[9]*float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32)
+
+// qdw3Fused reports whether qdw3Requant runs here (it needs AVX2 and FMA).
+func qdw3Fused() bool { return hasAVX2FMA }
+
+// qdw3Rows sets dst[i·dstStride+j], i < rows, j < n (a multiple of 8),
+// to the requantised sum over t of w[t]·taps[t][i·tapStride+j] (see
+// qdw3RowAvx2); c holds zero, lo, hi (qdw3Consts).
+func qdw3Rows(dst []byte, taps *[9][]float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32) {
+	if rows <= 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstStride+n-1]
+	var tp [9]*float32
+	for t := range tp {
+		_ = taps[t][(rows-1)*tapStride+n-1]
+		tp[t] = &taps[t][0]
+	}
+	qdw3RowAvx2(&dst[0], &tp, w, c, n, rows, 4*tapStride, dstStride, bias, scale)
+}
+
+// qdw3Consts fills c for qdw3Rows.
+func qdw3Consts(c *[4][8]int32, zero, lo, hi int32) {
+	for i := 0; i < 8; i++ {
+		c[0][i], c[1][i], c[2][i], c[3][i] = zero, lo, hi, 0xff
+	}
+}
+
+//go:noescape
+func splitF32Avx2(even, odd *float32, src *byte, n int, xor uint64, zero float32)
+
+// splitF32Vec sets even[k] and odd[k] to the values of src[2k] and
+// src[2k+1] minus zero, for a prefix of k that is a multiple of 8, and
+// returns its length.
+func splitF32Vec(even, odd []float32, src []byte, zero float32, signed bool) int {
+	k := min(len(even), len(odd), len(src)/2) &^ 7
+	if !hasAVX2FMA || k == 0 {
+		return 0
+	}
+	var xor uint64
+	if signed {
+		xor, zero = 0x8080808080808080, zero+128
+	}
+	splitF32Avx2(&even[0], &odd[0], &src[0], 2*k, xor, zero)
+	return k
+}
