@@ -32,13 +32,14 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 	if p.OW < 4 {
 		direct = 0 // the overrun would reach past the next row
 	}
+	wide := p.W >= 48 // stride 2 splits the bytes of a row straight into its phases
 	threads := Threads()
 	planes := p.N * p.C
 	chunks := min(planes, 4*threads)
 	parallelFor(chunks, threads, func(ch int) {
-		sp := getPadded(PH*RL + hw)
+		sp := getPadded(PH*RL + hw + RL)
 		defer padPool.Put(sp)
-		buf, xf := (*sp)[:PH*RL], (*sp)[PH*RL:PH*RL+hw]
+		buf, xf, tmp := (*sp)[:PH*RL], (*sp)[PH*RL:PH*RL+hw], (*sp)[PH*RL+hw:PH*RL+hw+RL]
 		rowBuf := make([]byte, ow8*(p.OH-direct))
 		var c [4][8]int32
 		qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
@@ -47,13 +48,21 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		for plane := ch * planes / chunks; plane < (ch+1)*planes/chunks; plane++ {
 			m := plane % p.C
 			xp := x[plane*hw : (plane+1)*hw]
-			if s == 1 {
+			if s == 1 || !wide {
 				q8ToF32(xf, xp, zf, xSigned)
 			}
 			for ih := 0; ih < p.H && ih+p.PadT < PH; ih++ {
 				dst := buf[(ih+p.PadT)*RL : (ih+p.PadT+1)*RL]
 				if s == 1 {
 					copy(dst[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
+					continue
+				}
+				if !wide { // the split below would run scalar
+					copy(tmp[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
+					even, odd := dst[:E], dst[E:]
+					for j := deint2Vec(even, odd, tmp); j < E; j++ {
+						even[j], odd[j] = tmp[2*j], tmp[2*j+1]
+					}
 					continue
 				}
 				// Padded column c = PadL + iw goes to phase c%2, index c/2.

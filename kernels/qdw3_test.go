@@ -8,7 +8,8 @@ import (
 
 // TestQDW3 checks the fused 3×3 depthwise kernel (qdw3Requant) against
 // the exact integer reference followed by the float32 requantisation,
-// over strides 1 and 2, asymmetric padding, odd and even widths, planes
+// over strides 1 and 2 (rows narrower and wider than 48, the two ways
+// of splitting them), asymmetric padding, odd and even widths, planes
 // narrower than a vector, both input signednesses and 8-bit weights.
 func TestQDW3(t *testing.T) {
 	if !qdw3Fused() {
@@ -18,7 +19,7 @@ func TestQDW3(t *testing.T) {
 	ran := 0
 	for it := 0; it < 300; it++ {
 		s := 1 + r.IntN(2)
-		p := Conv2DParams{N: 1 + r.IntN(2), C: 2 + r.IntN(5), H: 1 + r.IntN(30), W: 1 + r.IntN(30), KH: 3, KW: 3,
+		p := Conv2DParams{N: 1 + r.IntN(2), C: 2 + r.IntN(5), H: 1 + r.IntN(30), W: 1 + r.IntN(70), KH: 3, KW: 3,
 			StrideH: s, StrideW: s, DilH: 1, DilW: 1,
 			PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3)}
 		p.M, p.Group = p.C, p.C

@@ -111,7 +111,7 @@ func TestQuantize8(t *testing.T) {
 // (RunRequant) and as float32 (Conv2D) on one thread.
 func BenchmarkQDepthwise(b *testing.B) {
 	SetThreads(1)
-	for _, s := range []struct{ C, H, S int }{{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {576, 14, 1}, {960, 7, 1}} {
+	for _, s := range []struct{ C, H, S int }{{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1}, {192, 28, 2}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1}} {
 		p := Conv2DParams{N: 1, C: s.C, H: s.H, W: s.H, M: s.C, KH: 3, KW: 3, StrideH: s.S, StrideW: s.S, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: s.C}
 		p.OH, p.OW = p.OutSize()
 		r := rand.New(rand.NewPCG(1, 2))
@@ -127,6 +127,13 @@ func BenchmarkQDepthwise(b *testing.B) {
 		pc := QPackConv2D(&p, w, true, make([]byte, p.M))
 		y := make([]byte, p.M*p.OH*p.OW)
 		b.Run(fmt.Sprintf("int8/%dx%dx%d_s%d", s.C, s.H, s.H, s.S), func(b *testing.B) {
+			for range b.N {
+				pc.RunRequant(x, false, 128, &rq, y)
+			}
+		})
+		b.Run(fmt.Sprintf("int8viaF32/%dx%dx%d_s%d", s.C, s.H, s.H, s.S), func(b *testing.B) {
+			qdw3Enabled = false
+			defer func() { qdw3Enabled = true }()
 			for range b.N {
 				pc.RunRequant(x, false, 128, &rq, y)
 			}
