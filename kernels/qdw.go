@@ -115,10 +115,11 @@ func (c *QPackedConv2D) RunRequant(x []byte, xSigned bool, xZero byte, r *Requan
 	} else {
 		acc = make([]int32, n)
 	}
-	c.Run(x, xSigned, xZero, acc)
-	for i := 0; i < p.N*p.M; i++ {
-		m := i % p.M
-		requant(y[i*ohw:(i+1)*ohw], acc[i*ohw:(i+1)*ohw], r.Bias[m], r.Scale[m], r.Zero, r.Lo, r.Hi)
+	if !c.run(x, xSigned, xZero, acc, r, y) {
+		for i := 0; i < p.N*p.M; i++ {
+			m := i % p.M
+			requant(y[i*ohw:(i+1)*ohw], acc[i*ohw:(i+1)*ohw], r.Bias[m], r.Scale[m], r.Zero, r.Lo, r.Hi)
+		}
 	}
 	i32Pool.Put(&acc)
 }
