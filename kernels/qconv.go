@@ -216,7 +216,15 @@ func (m *qim2col) row(dst []byte, k, j0 int) {
 	im2colRow(m.p, m.x, dst, k, j0, m.pad, copy2Bytes)
 }
 
-func copy2Bytes(x, y []byte) { copyStride(x, 2, y) }
+// copy2Bytes sets y[i] = x[2i] (stride-2 im2col rows), vectorised where
+// x holds whole 16-byte chunks.
+func copy2Bytes(x, y []byte) {
+	if len(y) == 0 {
+		return
+	}
+	n := evenBytesVec(x, y)
+	copyStride(x[2*n:], 2, y[n:])
+}
 
 // pack writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) in the
 // int8 panel layout of packQB (signed, zero-padded) and adds each

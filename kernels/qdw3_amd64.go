@@ -49,3 +49,17 @@ func splitF32Vec(even, odd []float32, src []byte, zero float32, signed bool) int
 	splitF32Avx2(&even[0], &odd[0], &src[0], 2*k, xor, zero)
 	return k
 }
+
+//go:noescape
+func evenBytesAvx2(dst, src *byte, n int)
+
+// evenBytesVec sets y[i] = x[2i] for a prefix of y that is a multiple of
+// 8 long and returns its length.
+func evenBytesVec(x, y []byte) int {
+	n := min(len(y), len(x)/2) &^ 7
+	if !hasAVX2FMA || n == 0 {
+		return 0
+	}
+	evenBytesAvx2(&y[0], &x[0], n)
+	return n
+}

@@ -123,3 +123,23 @@ splloop:
 spldone:
 	VZEROUPPER
 	RET
+
+// func evenBytesAvx2(dst, src *byte, n int)
+// dst[i] = src[2i] for i < n/8·8 (src holds 2·(n/8·8) bytes).
+TEXT ·evenBytesAvx2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	VMOVDQU qdw3split<>(SB), X7
+	XORQ R8, R8
+evloop:
+	LEAQ 8(R8), R9
+	CMPQ R9, CX
+	JGT evdone
+	VMOVDQU (SI)(R8*2), X0
+	VPSHUFB X7, X0, X0
+	VMOVQ X0, (DI)(R8*1)
+	MOVQ R9, R8
+	JMP evloop
+evdone:
+	RET

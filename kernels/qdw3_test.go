@@ -74,3 +74,23 @@ func TestQDW3(t *testing.T) {
 		t.Fatalf("only %d cases ran", ran)
 	}
 }
+
+// TestCopy2Bytes checks the stride-2 byte gather of the int8 im2col on
+// every length up to 100, with x as short as the gather allows.
+func TestCopy2Bytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n <= 100; n++ {
+		x := randBytes(r, max(0, 2*n-1))
+		y := make([]byte, n+1)
+		y[n] = 0x5a
+		copy2Bytes(x, y[:n])
+		for i := 0; i < n; i++ {
+			if y[i] != x[2*i] {
+				t.Fatalf("n=%d: y[%d] = %d, want %d", n, i, y[i], x[2*i])
+			}
+		}
+		if y[n] != 0x5a {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
