@@ -92,19 +92,28 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 			}
 			copy(w[:], wf[m*9:m*9+9])
 			bias, scale := float32(r.Bias[m]), r.Scale[m]
-			for kh := 0; kh < 3; kh++ {
-				rr := buf[kh*RL:]
-				if s == 1 {
-					taps[3*kh], taps[3*kh+1], taps[3*kh+2] = rr, rr[1:], rr[2:]
-				} else {
-					taps[3*kh], taps[3*kh+1], taps[3*kh+2] = rr, rr[E:], rr[1:]
+			// setTaps points taps at output row oh's nine input runs.
+			setTaps := func(oh int) {
+				for kh := 0; kh < 3; kh++ {
+					rr := buf[(oh*s+kh)*RL:]
+					if s == 1 {
+						taps[3*kh], taps[3*kh+1], taps[3*kh+2] = rr, rr[1:], rr[2:]
+					} else {
+						taps[3*kh], taps[3*kh+1], taps[3*kh+2] = rr, rr[E:], rr[1:]
+					}
 				}
 			}
 			yp := y[plane*ohw : (plane+1)*ohw]
-			qdw3Rows(yp, &taps, &w, &c, ow8, direct, s*RL, p.OW, bias, scale)
-			for t := range taps {
-				taps[t] = taps[t][direct*s*RL:]
+			done := 0
+			if s == 1 && qdw3PairsOn {
+				// Two rows at a time, each input row loaded once for both.
+				pairs := direct / 2
+				qdw3Pairs1(yp, buf, &w, &c, ow8, pairs, RL, p.OW, bias, scale)
+				done = 2 * pairs
 			}
+			setTaps(done)
+			qdw3Rows(yp[done*p.OW:], &taps, &w, &c, ow8, direct-done, s*RL, p.OW, bias, scale)
+			setTaps(direct)
 			qdw3Rows(rowBuf, &taps, &w, &c, ow8, p.OH-direct, s*RL, ow8, bias, scale)
 			for oh := direct; oh < p.OH; oh++ {
 				copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-direct)*ow8:])
@@ -113,9 +122,17 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 	})
 }
 
-// qdw3Applies reports whether qdw3Requant handles p.
+// qdw3PairsOn lets stride-1 planes take qdw3Pairs1 (benchmarks compare).
+var qdw3PairsOn = true
+
+// qdw3Applies reports whether qdw3Requant handles p. Output rows
+// narrower than a vector (MobileNets' 7×7 planes) go the float32 route
+// (qdwRequantFloat), which was faster there.
 func qdw3Applies(p *Conv2DParams) bool {
 	return qdw3Fused() && p.depthwise() && p.M == p.C && p.KH == 3 && p.KW == 3 &&
 		p.DilH == 1 && p.DilW == 1 && p.StrideH == p.StrideW && (p.StrideW == 1 || p.StrideW == 2) &&
-		p.PadT >= 0 && p.PadL >= 0 && p.OH > 0 && p.OW > 0
+		p.PadT >= 0 && p.PadL >= 0 && p.OH > 0 && p.OW >= qdw3MinOW
 }
+
+// qdw3MinOW is the narrowest output row qdw3Requant takes (tests lower it).
+var qdw3MinOW = 8

@@ -63,3 +63,19 @@ func evenBytesVec(x, y []byte) int {
 	evenBytesAvx2(&y[0], &x[0], n)
 	return n
 }
+
+//go:noescape
+func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
+
+// qdw3Pairs1 is qdw3Rows for stride 1 and 2·pairs output rows, two at a
+// time (see qdw3Pairs1Avx2): in holds the padded input rows, rowStride
+// floats apart.
+func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32) {
+	if pairs <= 0 {
+		return
+	}
+	_ = dst[(2*pairs-1)*dstStride+n-1]
+	_ = in[(2*pairs+1)*rowStride+n+1]
+	rows := [4]*float32{&in[0], &in[rowStride], &in[2*rowStride], &in[3*rowStride]}
+	qdw3Pairs1Avx2(&dst[0], &rows, w, c, n, pairs, 4*rowStride, dstStride, bias, scale)
+}

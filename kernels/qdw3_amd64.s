@@ -143,3 +143,110 @@ evloop:
 	JMP evloop
 evdone:
 	RET
+
+// func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
+// Stride 1, two output rows per pass over four input rows (each loaded
+// once for both): for each pair p < pairs, output rows 2p and 2p+1 of
+// n columns (a multiple of 8), the input rows rowStride bytes apart and
+// the output rows dstStride bytes apart; requantised as in qdw3RowAvx2.
+// Columns go from the last chunk down, so that the overrun of the first
+// row's last chunk into the second row is overwritten by it.
+TEXT ·qdw3Pairs1Avx2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ rows+8(FP), R14
+	MOVQ w+16(FP), R15
+	MOVQ c+24(FP), R12
+	MOVQ n+32(FP), CX
+	MOVQ dstStride+56(FP), R9
+	MOVQ rowStride+48(FP), R10
+	SHLQ $1, R10
+	MOVQ 0(R14), AX
+	MOVQ 8(R14), BX
+	MOVQ 16(R14), DX
+	MOVQ 24(R14), SI
+	VBROADCASTSS 0(R15), Y7
+	VBROADCASTSS 4(R15), Y8
+	VBROADCASTSS 8(R15), Y9
+	VBROADCASTSS 12(R15), Y10
+	VBROADCASTSS 16(R15), Y11
+	VBROADCASTSS 20(R15), Y12
+	VBROADCASTSS 24(R15), Y13
+	VBROADCASTSS 28(R15), Y14
+	VBROADCASTSS 32(R15), Y15
+	MOVQ pairs+40(FP), R15
+	VBROADCASTSS bias+64(FP), Y3
+	VBROADCASTSS scale+68(FP), Y4
+p1rows:
+	TESTQ R15, R15
+	JEQ p1done
+	LEAQ (DI)(R9*1), R11
+	MOVQ CX, R8
+p1loop:
+	SUBQ $8, R8
+	JLT p1next
+	VMOVUPS 0(AX)(R8*4), Y2
+	VMULPS Y2, Y7, Y0
+	VMOVUPS 4(AX)(R8*4), Y2
+	VFMADD231PS Y2, Y8, Y0
+	VMOVUPS 8(AX)(R8*4), Y2
+	VFMADD231PS Y2, Y9, Y0
+	VMOVUPS 0(BX)(R8*4), Y2
+	VFMADD231PS Y2, Y10, Y0
+	VMULPS Y2, Y7, Y1
+	VMOVUPS 4(BX)(R8*4), Y2
+	VFMADD231PS Y2, Y11, Y0
+	VFMADD231PS Y2, Y8, Y1
+	VMOVUPS 8(BX)(R8*4), Y2
+	VFMADD231PS Y2, Y12, Y0
+	VFMADD231PS Y2, Y9, Y1
+	VMOVUPS 0(DX)(R8*4), Y2
+	VMULPS Y2, Y13, Y5
+	VFMADD231PS Y2, Y10, Y1
+	VMOVUPS 4(DX)(R8*4), Y2
+	VFMADD231PS Y2, Y14, Y5
+	VFMADD231PS Y2, Y11, Y1
+	VMOVUPS 8(DX)(R8*4), Y2
+	VFMADD231PS Y2, Y15, Y5
+	VFMADD231PS Y2, Y12, Y1
+	VMOVUPS 0(SI)(R8*4), Y2
+	VMULPS Y2, Y13, Y6
+	VMOVUPS 4(SI)(R8*4), Y2
+	VFMADD231PS Y2, Y14, Y6
+	VMOVUPS 8(SI)(R8*4), Y2
+	VFMADD231PS Y2, Y15, Y6
+	VADDPS Y5, Y0, Y0
+	VADDPS Y6, Y1, Y1
+	VADDPS Y3, Y0, Y0
+	VMULPS Y4, Y0, Y0
+	VCVTPS2DQ Y0, Y0
+	VPADDD 0(R12), Y0, Y0
+	VPMAXSD 32(R12), Y0, Y0
+	VPMINSD 64(R12), Y0, Y0
+	VPAND 96(R12), Y0, Y0
+	VEXTRACTI128 $1, Y0, X2
+	VPACKUSDW X2, X0, X0
+	VPACKUSWB X0, X0, X0
+	VMOVQ X0, (DI)(R8*1)
+	VADDPS Y3, Y1, Y1
+	VMULPS Y4, Y1, Y1
+	VCVTPS2DQ Y1, Y1
+	VPADDD 0(R12), Y1, Y1
+	VPMAXSD 32(R12), Y1, Y1
+	VPMINSD 64(R12), Y1, Y1
+	VPAND 96(R12), Y1, Y1
+	VEXTRACTI128 $1, Y1, X2
+	VPACKUSDW X2, X1, X1
+	VPACKUSWB X1, X1, X1
+	VMOVQ X1, (R11)(R8*1)
+	JMP p1loop
+p1next:
+	ADDQ R10, AX
+	ADDQ R10, BX
+	ADDQ R10, DX
+	ADDQ R10, SI
+	LEAQ (DI)(R9*2), DI
+	DECQ R15
+	JMP p1rows
+p1done:
+	VZEROUPPER
+	RET

@@ -15,6 +15,8 @@ func TestQDW3(t *testing.T) {
 	if !qdw3Fused() {
 		t.Skip("qdw3Requant needs AVX2 and FMA here")
 	}
+	defer func(v int) { qdw3MinOW = v }(qdw3MinOW)
+	qdw3MinOW = 1 // narrow planes too
 	r := rand.New(rand.NewPCG(7, 8))
 	ran := 0
 	for it := 0; it < 300; it++ {
