@@ -99,6 +99,13 @@ func QPackConv2D(p *Conv2DParams, w []byte, wSigned bool, wZero []byte) *QPacked
 
 // Run computes the convolution of x (see QConv2D) into y.
 func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
+	c.run(x, xSigned, xZero, y, nil, nil)
+}
+
+// run is Run; with r set it also requantises y into out with r block by
+// block, as the GEMM finishes each (while the sums are in the cache),
+// where it can, and reports whether it did.
+func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Requant, out []byte) bool {
 	p := &c.P
 	if len(x) < p.N*p.C*p.H*p.W {
 		panic(fmt.Sprintf("kernels: QConv2D: len(x)=%d, want ≥ %d", len(x), p.N*p.C*p.H*p.W))
@@ -108,7 +115,7 @@ func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
 	}
 	if c.dw != nil {
 		qdepthwise(p, c.dw, x, xSigned, xZero, y)
-		return
+		return false
 	}
 	cg, mg := p.C/p.Group, p.M/p.Group
 	K := cg * p.KH * p.KW
@@ -116,7 +123,7 @@ func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
 	hw := p.H * p.W
 	if p.N > 1 && N < convBatchPlane && qk != nil && K > 0 {
 		c.runBatched(x, xSigned, xZero, y)
-		return
+		return false
 	}
 	outer := 1
 	if mg*N*K < 16*sgemmMinParallel {
@@ -148,8 +155,18 @@ func (c *QPackedConv2D) Run(x []byte, xSigned bool, xZero byte, y []int32) {
 				b.im.zero = int32(int8(xZero))
 			}
 		}
+		if r != nil {
+			b.epi = func(i0, i1, j0, j1 int) {
+				for i := i0; i < i1; i++ {
+					m := g*mg + i
+					o := (n*p.M + m) * N
+					requant(out[o+j0:o+j1], yg[i*N+j0:i*N+j1], r.Bias[m], r.Scale[m], r.Zero, r.Lo, r.Hi)
+				}
+			}
+		}
 		qgemmDrive(pa.kern, mg, N, K, &qA{pk: pa}, &b, yg, N, inner)
 	})
+	return r != nil && qk != nil && K > 0
 }
 
 // qconvGo is the portable integer convolution of one image and group,
@@ -199,7 +216,15 @@ func (m *qim2col) row(dst []byte, k, j0 int) {
 	im2colRow(m.p, m.x, dst, k, j0, m.pad, copy2Bytes)
 }
 
-func copy2Bytes(x, y []byte) { copyStride(x, 2, y) }
+// copy2Bytes sets y[i] = x[2i] (stride-2 im2col rows), vectorised where
+// x holds whole 16-byte chunks.
+func copy2Bytes(x, y []byte) {
+	if len(y) == 0 {
+		return
+	}
+	n := evenBytesVec(x, y)
+	copyStride(x[2*n:], 2, y[n:])
+}
 
 // pack writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) in the
 // int8 panel layout of packQB (signed, zero-padded) and adds each

@@ -34,29 +34,54 @@ var i32Pool sync.Pool
 // kernels (qdwRequantFloat) instead of qdwRequant's row loops.
 var qdwViaFloat = true
 
+// qdw3Enabled lets 3×3 depthwise convolutions take qdw3Requant where it
+// applies (tests switch it off to compare).
+var qdw3Enabled = true
+
 // qdwRequantFloat converts the whole input, minus its zero point, to
 // float32, runs the float32 depthwise convolution on it with the weights
 // minus theirs (wf), and requantises each output plane. Every product
 // and partial sum is an integer below 2²⁴ (see qdwMaxTaps), so the sums
 // are exact whatever order the float kernels add in.
 func qdwRequantFloat(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byte, r *Requant, y []byte) {
-	nx := p.N * p.C * p.H * p.W
-	ohw := p.OH * p.OW
-	ny := p.N * p.M * ohw
-	sp := getScratch(nx + ny)
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	mg := p.M / p.C
+	// Channels go through in blocks whose float32 input and output fit
+	// in the L2 cache together, so that each is converted, convolved and
+	// requantised while it is still there (the whole tensor of an early
+	// MobileNet layer is several MiB as float32).
+	// Blocks hold two channels at least: the float kernels take a single
+	// channel for a plain convolution.
+	blk := max(2, qdwBlockFloats/(hw+mg*ohw), Threads())
+	nb := max(1, p.C/blk) // blocks of blk to 2·blk−1 channels
+	sp := getScratch((p.C/nb + 1) * (hw + mg*ohw))
 	defer convScratch.Put(sp)
-	xf, yf := (*sp)[:nx], (*sp)[nx:nx+ny]
 	zf := float32(int32(xZero))
 	if xSigned {
 		zf = float32(int8(xZero))
 	}
-	q8ToF32(xf, x[:nx], zf, xSigned)
-	Conv2D(p, xf, wf, nil, yf)
-	for i := 0; i < p.N*p.M; i++ {
-		m := i % p.M
-		requantF32(y[i*ohw:(i+1)*ohw], yf[i*ohw:(i+1)*ohw], float32(r.Bias[m]), r.Scale[m], r.Zero, r.Lo, r.Hi)
+	for n := 0; n < p.N; n++ {
+		for b := 0; b < nb; b++ {
+			c0 := b * p.C / nb
+			nc := (b+1)*p.C/nb - c0
+			q := *p
+			q.N, q.C, q.M, q.Group = 1, nc, nc*mg, nc
+			xf, yf := (*sp)[:nc*hw], (*sp)[nc*hw:nc*(hw+mg*ohw)]
+			xo := (n*p.C + c0) * hw
+			q8ToF32(xf, x[xo:xo+nc*hw], zf, xSigned)
+			Conv2D(&q, xf, wf[c0*mg*p.KH*p.KW:(c0+nc)*mg*p.KH*p.KW], nil, yf)
+			for j := 0; j < nc*mg; j++ {
+				m := c0*mg + j
+				yo := (n*p.M + m) * ohw
+				requantF32(y[yo:yo+ohw], yf[j*ohw:(j+1)*ohw], float32(r.Bias[m]), r.Scale[m], r.Zero, r.Lo, r.Hi)
+			}
+		}
 	}
 }
+
+// qdwBlockFloats bounds the float32 input and output of one block of
+// channels in qdwRequantFloat.
+const qdwBlockFloats = 48 << 10
 
 // RunRequant computes the convolution of x (see QConv2D) and requantises
 // it with r into y (N·M·OH·OW bytes). Depthwise convolutions run in one
@@ -73,9 +98,12 @@ func (c *QPackedConv2D) RunRequant(x []byte, xSigned bool, xZero byte, r *Requan
 		if len(x) < p.N*p.C*p.H*p.W {
 			panic(fmt.Sprintf("kernels: QConv2D: len(x)=%d, want ≥ %d", len(x), p.N*p.C*p.H*p.W))
 		}
-		if qdwViaFloat {
+		switch {
+		case qdw3Applies(p) && qdw3Enabled:
+			qdw3Requant(p, c.dw, x, xSigned, xZero, r, y)
+		case qdwViaFloat:
 			qdwRequantFloat(p, c.dw, x, xSigned, xZero, r, y)
-		} else {
+		default:
 			qdwRequant(p, c.dw, x, xSigned, xZero, r, y)
 		}
 		return
@@ -87,10 +115,11 @@ func (c *QPackedConv2D) RunRequant(x []byte, xSigned bool, xZero byte, r *Requan
 	} else {
 		acc = make([]int32, n)
 	}
-	c.Run(x, xSigned, xZero, acc)
-	for i := 0; i < p.N*p.M; i++ {
-		m := i % p.M
-		requant(y[i*ohw:(i+1)*ohw], acc[i*ohw:(i+1)*ohw], r.Bias[m], r.Scale[m], r.Zero, r.Lo, r.Hi)
+	if !c.run(x, xSigned, xZero, acc, r, y) {
+		for i := 0; i < p.N*p.M; i++ {
+			m := i % p.M
+			requant(y[i*ohw:(i+1)*ohw], acc[i*ohw:(i+1)*ohw], r.Bias[m], r.Scale[m], r.Zero, r.Lo, r.Hi)
+		}
 	}
 	i32Pool.Put(&acc)
 }

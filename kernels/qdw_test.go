@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -103,5 +104,47 @@ func TestQuantize8(t *testing.T) {
 				t.Fatal("wrote past the end")
 			}
 		}
+	}
+}
+
+// BenchmarkQDepthwise times MobileNetV2's depthwise layers as int8
+// (RunRequant) and as float32 (Conv2D) on one thread.
+func BenchmarkQDepthwise(b *testing.B) {
+	SetThreads(1)
+	for _, s := range []struct{ C, H, S int }{{32, 112, 1}, {96, 112, 2}, {144, 56, 1}, {144, 56, 2}, {192, 28, 1}, {192, 28, 2}, {576, 14, 1}, {576, 14, 2}, {960, 7, 1}} {
+		p := Conv2DParams{N: 1, C: s.C, H: s.H, W: s.H, M: s.C, KH: 3, KW: 3, StrideH: s.S, StrideW: s.S, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: s.C}
+		p.OH, p.OW = p.OutSize()
+		r := rand.New(rand.NewPCG(1, 2))
+		x := randBytes(r, p.C*p.H*p.W)
+		w := make([]byte, p.M*9)
+		for i := range w {
+			w[i] = byte(r.IntN(127) - 63)
+		}
+		rq := Requant{Bias: make([]int32, p.M), Scale: make([]float32, p.M), Zero: 0, Lo: 0, Hi: 255}
+		for m := range rq.Scale {
+			rq.Scale[m] = 0.001
+		}
+		pc := QPackConv2D(&p, w, true, make([]byte, p.M))
+		y := make([]byte, p.M*p.OH*p.OW)
+		b.Run(fmt.Sprintf("int8/%dx%dx%d_s%d", s.C, s.H, s.H, s.S), func(b *testing.B) {
+			for range b.N {
+				pc.RunRequant(x, false, 128, &rq, y)
+			}
+		})
+		b.Run(fmt.Sprintf("int8viaF32/%dx%dx%d_s%d", s.C, s.H, s.H, s.S), func(b *testing.B) {
+			qdw3Enabled = false
+			defer func() { qdw3Enabled = true }()
+			for range b.N {
+				pc.RunRequant(x, false, 128, &rq, y)
+			}
+		})
+		xf := make([]float32, len(x))
+		wf := make([]float32, len(w))
+		yf := make([]float32, len(y))
+		b.Run(fmt.Sprintf("fp32/%dx%dx%d_s%d", s.C, s.H, s.H, s.S), func(b *testing.B) {
+			for range b.N {
+				Conv2D(&p, xf, wf, nil, yf)
+			}
+		})
 	}
 }

@@ -63,6 +63,11 @@ func QAdd(dst, a []byte, aSigned bool, b []byte, bSigned bool, fa, fb, c float32
 	if len(a) != len(dst) || len(b) != len(dst) {
 		panic(fmt.Sprintf("kernels: QAdd: lengths %d, %d, %d differ", len(dst), len(a), len(b)))
 	}
+	l, h := float32(lo), float32(hi)
+	n := qaddVec(dst, a, aSigned, b, bSigned, fa, fb, c, l, h)
+	if n == len(dst) {
+		return
+	}
 	var la, lb [256]float32
 	for v := range la {
 		x, y := float32(v), float32(v)
@@ -72,10 +77,11 @@ func QAdd(dst, a []byte, aSigned bool, b []byte, bSigned bool, fa, fb, c float32
 		if bSigned {
 			y = float32(int8(v))
 		}
-		la[v], lb[v] = fa*x, fb*y+c
+		// float32() keeps the product rounded before the sum (no fused
+		// multiply-add), as the vector loop computes it.
+		la[v], lb[v] = fa*x, float32(fb*y)+c
 	}
-	l, h := float32(lo), float32(hi)
-	for i := range dst {
+	for i := n; i < len(dst); i++ {
 		q := rint32(la[a[i]] + lb[b[i]])
 		dst[i] = byte(int32(min(max(q, l), h)))
 	}

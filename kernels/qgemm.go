@@ -221,6 +221,10 @@ type qB struct {
 	pk   *QPackedB
 	im   *qim2col
 	col0 int // first column (a multiple of nr for pk)
+	// epi, when set, is called with rows [i0, i1) and columns [j0, j1)
+	// (of the whole product, col0 included) as soon as that block of C
+	// is final, while it is still in the cache.
+	epi func(i0, i1, j0, j1 int)
 }
 
 // qWork holds one goroutine's int8 packing buffers.
@@ -387,6 +391,9 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 					}
 				}
 			}
+		}
+		if b.epi != nil {
+			b.epi(row0, row0+M, b.col0+jc, b.col0+jc+ncb)
 		}
 	}
 }

@@ -119,6 +119,13 @@ func (f *folder) evaluate() {
 		if !isDefault(n) || nondeterministic[n.OpType] || len(n.Subgraphs()) > 0 || len(n.Inputs) == 0 {
 			continue
 		}
+		if n.OpType == "DequantizeLinear" && is8Bit(f.known(n.Inputs[0])) {
+			// The 8-bit weights of a quantised (QDQ) graph: folding would
+			// store them as float32 again, and the runtime runs the
+			// convolutions and GEMMs reading them on integer kernels.
+			f.decline(n, "keeps the 8-bit constant of a quantised graph")
+			continue
+		}
 		var outs []*ir.Tensor
 		if f.shapes && (n.OpType == "Shape" || n.OpType == "Size") {
 			if t := foldShape(n, f.opset); t != nil {
@@ -467,4 +474,9 @@ func estimateBytes(n *ir.Node, ins []*ir.Tensor) (int64, bool) {
 		return size(ins[0].DType, max(0, int64(cnt)+1))
 	}
 	return 0, false
+}
+
+// is8Bit reports whether t is a constant of 8-bit integers.
+func is8Bit(t *ir.Tensor) bool {
+	return t != nil && (t.DType == ir.Int8 || t.DType == ir.Uint8)
 }

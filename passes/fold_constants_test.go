@@ -237,3 +237,20 @@ func TestFoldConstantsEstimates(t *testing.T) {
 		}
 	}
 }
+
+// The DequantizeLinear of an 8-bit weight stays (the runtime runs the
+// quantised MatMul on integer kernels); one of an int32 bias folds.
+func TestFoldConstantsKeepsQuantizedWeights(t *testing.T) {
+	b := testmodels.NewBuilder("m", 13)
+	x := b.Input("x", ir.Float32, 1, 4)
+	wq := b.Model().Graph.AddConst("wq", &ir.Tensor{DType: ir.Int8, Dims: []int64{4, 2}, Data: []byte{1, 2, 3, 4, 0xff, 0xfe, 5, 6}})
+	w := b.Node("DequantizeLinear", []*ir.Value{wq, b.F32("s", nil, []float32{0.5})})
+	bq := b.Model().Graph.AddConst("bq", &ir.Tensor{DType: ir.Int32, Dims: []int64{2}, Data: []byte{1, 0, 0, 0, 2, 0, 0, 0}})
+	f := b.Node("DequantizeLinear", []*ir.Value{bq, b.F32("s2", nil, []float32{2})})
+	b.Output(b.Node("Add", []*ir.Value{b.Node("MatMul", []*ir.Value{x, w}), f}))
+	m := b.Model()
+	run(t, m, "fold-constants,eliminate-dead")
+	if got := ops(m.Graph); got != "DequantizeLinear MatMul Add" {
+		t.Fatalf("nodes after: %s", got)
+	}
+}

@@ -1,0 +1,138 @@
+package kernels
+
+// qdw3Requant runs a 3×3 depthwise convolution (one output channel per
+// input channel, stride 1 or 2, no dilation) of 8-bit input with
+// requantisation, one plane at a time: the plane, minus its zero point,
+// is converted once to float32 and laid out in a zero-padded buffer
+// (each row split into its even and odd columns for stride 2, so that
+// every tap of an output row is a unit-stride run), and the output rows
+// are computed, requantised and stored as bytes in one vector pass
+// (qdw3Rows). The products and sums are integers below 2²⁴ (see
+// qdwMaxTaps), hence exact, and the requantisation is requantF32's:
+// results equal qdwRequantFloat's.
+func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byte, r *Requant, y []byte) {
+	s := p.StrideW
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	ow8 := (p.OW + 7) &^ 7
+	PH := (p.OH-1)*s + 3
+	var RL, E int // padded row length; for stride 2, the length of a phase
+	if s == 1 {
+		RL = max(ow8+2, p.PadL+p.W)
+	} else {
+		E = max(ow8+1, (p.PadL+p.W+1)/2)
+		RL = 2 * E
+	}
+	zf := float32(int32(xZero))
+	if xSigned {
+		zf = float32(int8(xZero))
+	}
+	// Rows but the last are stored straight into y, 8 bytes at a time:
+	// a row's overrun lands in the next row, which is written after it.
+	direct := p.OH - 1
+	if p.OW < 4 {
+		direct = 0 // the overrun would reach past the next row
+	}
+	wide := p.W >= 48 // stride 2 splits the bytes of a row straight into its phases
+	threads := Threads()
+	planes := p.N * p.C
+	chunks := min(planes, 4*threads)
+	parallelFor(chunks, threads, func(ch int) {
+		sp := getPadded(PH*RL + hw + RL)
+		defer padPool.Put(sp)
+		buf, xf, tmp := (*sp)[:PH*RL], (*sp)[PH*RL:PH*RL+hw], (*sp)[PH*RL+hw:PH*RL+hw+RL]
+		rowBuf := make([]byte, ow8*(p.OH-direct))
+		var c [4][8]int32
+		qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
+		var w [9]float32
+		var taps [9][]float32
+		for plane := ch * planes / chunks; plane < (ch+1)*planes/chunks; plane++ {
+			m := plane % p.C
+			xp := x[plane*hw : (plane+1)*hw]
+			direct1 := s == 1 && p.W%8 == 0 // rows convert straight into place
+			if !direct1 && (s == 1 || !wide) {
+				q8ToF32(xf, xp, zf, xSigned)
+			}
+			for ih := 0; ih < p.H && ih+p.PadT < PH; ih++ {
+				dst := buf[(ih+p.PadT)*RL : (ih+p.PadT+1)*RL]
+				if direct1 {
+					q8ToF32(dst[p.PadL:p.PadL+p.W], xp[ih*p.W:(ih+1)*p.W], zf, xSigned)
+					continue
+				}
+				if s == 1 {
+					copy(dst[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
+					continue
+				}
+				if !wide { // the split below would run scalar
+					copy(tmp[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
+					even, odd := dst[:E], dst[E:]
+					for j := deint2Vec(even, odd, tmp); j < E; j++ {
+						even[j], odd[j] = tmp[2*j], tmp[2*j+1]
+					}
+					continue
+				}
+				// Padded column c = PadL + iw goes to phase c%2, index c/2.
+				even, odd := dst[:E], dst[E:]
+				if p.PadL%2 == 1 {
+					even, odd = odd, even[1:]
+				}
+				even, odd = even[p.PadL/2:], odd[p.PadL/2:]
+				src := xp[ih*p.W : (ih+1)*p.W]
+				k := splitF32Vec(even, odd, src, zf, xSigned)
+				for iw := 2 * k; iw < p.W; iw++ {
+					v := float32(src[iw])
+					if xSigned {
+						v = float32(int8(src[iw]))
+					}
+					if iw%2 == 0 {
+						even[iw/2] = v - zf
+					} else {
+						odd[iw/2] = v - zf
+					}
+				}
+			}
+			copy(w[:], wf[m*9:m*9+9])
+			bias, scale := float32(r.Bias[m]), r.Scale[m]
+			// setTaps points taps at output row oh's nine input runs.
+			setTaps := func(oh int) {
+				for kh := 0; kh < 3; kh++ {
+					rr := buf[(oh*s+kh)*RL:]
+					if s == 1 {
+						taps[3*kh], taps[3*kh+1], taps[3*kh+2] = rr, rr[1:], rr[2:]
+					} else {
+						taps[3*kh], taps[3*kh+1], taps[3*kh+2] = rr, rr[E:], rr[1:]
+					}
+				}
+			}
+			yp := y[plane*ohw : (plane+1)*ohw]
+			done := 0
+			if s == 1 && qdw3PairsOn {
+				// Two rows at a time, each input row loaded once for both.
+				pairs := direct / 2
+				qdw3Pairs1(yp, buf, &w, &c, ow8, pairs, RL, p.OW, bias, scale)
+				done = 2 * pairs
+			}
+			setTaps(done)
+			qdw3Rows(yp[done*p.OW:], &taps, &w, &c, ow8, direct-done, s*RL, p.OW, bias, scale)
+			setTaps(direct)
+			qdw3Rows(rowBuf, &taps, &w, &c, ow8, p.OH-direct, s*RL, ow8, bias, scale)
+			for oh := direct; oh < p.OH; oh++ {
+				copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-direct)*ow8:])
+			}
+		}
+	})
+}
+
+// qdw3PairsOn lets stride-1 planes take qdw3Pairs1 (benchmarks compare).
+var qdw3PairsOn = true
+
+// qdw3Applies reports whether qdw3Requant handles p. Output rows
+// narrower than a vector (MobileNets' 7×7 planes) go the float32 route
+// (qdwRequantFloat), which was faster there.
+func qdw3Applies(p *Conv2DParams) bool {
+	return qdw3Fused() && p.depthwise() && p.M == p.C && p.KH == 3 && p.KW == 3 &&
+		p.DilH == 1 && p.DilW == 1 && p.StrideH == p.StrideW && (p.StrideW == 1 || p.StrideW == 2) &&
+		p.PadT >= 0 && p.PadL >= 0 && p.OH > 0 && p.OW >= qdw3MinOW
+}
+
+// qdw3MinOW is the narrowest output row qdw3Requant takes (tests lower it).
+var qdw3MinOW = 8

@@ -1,0 +1,81 @@
+//go:build amd64 && !purego
+
+package kernels
+
+//go:noescape
+func qdw3RowAvx2(dst *byte, taps *[9]*float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32)
+
+// qdw3Fused reports whether qdw3Requant runs here (it needs AVX2 and FMA).
+func qdw3Fused() bool { return hasAVX2FMA }
+
+// qdw3Rows sets dst[i·dstStride+j], i < rows, j < n (a multiple of 8),
+// to the requantised sum over t of w[t]·taps[t][i·tapStride+j] (see
+// qdw3RowAvx2); c holds zero, lo, hi (qdw3Consts).
+func qdw3Rows(dst []byte, taps *[9][]float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32) {
+	if rows <= 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstStride+n-1]
+	var tp [9]*float32
+	for t := range tp {
+		_ = taps[t][(rows-1)*tapStride+n-1]
+		tp[t] = &taps[t][0]
+	}
+	qdw3RowAvx2(&dst[0], &tp, w, c, n, rows, 4*tapStride, dstStride, bias, scale)
+}
+
+// qdw3Consts fills c for qdw3Rows.
+func qdw3Consts(c *[4][8]int32, zero, lo, hi int32) {
+	for i := 0; i < 8; i++ {
+		c[0][i], c[1][i], c[2][i], c[3][i] = zero, lo, hi, 0xff
+	}
+}
+
+//go:noescape
+func splitF32Avx2(even, odd *float32, src *byte, n int, xor uint64, zero float32)
+
+// splitF32Vec sets even[k] and odd[k] to the values of src[2k] and
+// src[2k+1] minus zero, for a prefix of k that is a multiple of 8, and
+// returns its length.
+func splitF32Vec(even, odd []float32, src []byte, zero float32, signed bool) int {
+	k := min(len(even), len(odd), len(src)/2) &^ 7
+	if !hasAVX2FMA || k == 0 {
+		return 0
+	}
+	var xor uint64
+	if signed {
+		xor, zero = 0x8080808080808080, zero+128
+	}
+	splitF32Avx2(&even[0], &odd[0], &src[0], 2*k, xor, zero)
+	return k
+}
+
+//go:noescape
+func evenBytesAvx2(dst, src *byte, n int)
+
+// evenBytesVec sets y[i] = x[2i] for a prefix of y that is a multiple of
+// 8 long and returns its length.
+func evenBytesVec(x, y []byte) int {
+	n := min(len(y), len(x)/2) &^ 7
+	if !hasAVX2FMA || n == 0 {
+		return 0
+	}
+	evenBytesAvx2(&y[0], &x[0], n)
+	return n
+}
+
+//go:noescape
+func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
+
+// qdw3Pairs1 is qdw3Rows for stride 1 and 2·pairs output rows, two at a
+// time (see qdw3Pairs1Avx2): in holds the padded input rows, rowStride
+// floats apart.
+func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32) {
+	if pairs <= 0 {
+		return
+	}
+	_ = dst[(2*pairs-1)*dstStride+n-1]
+	_ = in[(2*pairs+1)*rowStride+n+1]
+	rows := [4]*float32{&in[0], &in[rowStride], &in[2*rowStride], &in[3*rowStride]}
+	qdw3Pairs1Avx2(&dst[0], &rows, w, c, n, pairs, 4*rowStride, dstStride, bias, scale)
+}

@@ -1,0 +1,98 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestQDW3 checks the fused 3×3 depthwise kernel (qdw3Requant) against
+// the exact integer reference followed by the float32 requantisation,
+// over strides 1 and 2 (rows narrower and wider than 48, the two ways
+// of splitting them), asymmetric padding, odd and even widths, planes
+// narrower than a vector, both input signednesses and 8-bit weights.
+func TestQDW3(t *testing.T) {
+	if !qdw3Fused() {
+		t.Skip("qdw3Requant needs AVX2 and FMA here")
+	}
+	defer func(v int) { qdw3MinOW = v }(qdw3MinOW)
+	qdw3MinOW = 1 // narrow planes too
+	r := rand.New(rand.NewPCG(7, 8))
+	ran := 0
+	for it := 0; it < 300; it++ {
+		s := 1 + r.IntN(2)
+		p := Conv2DParams{N: 1 + r.IntN(2), C: 2 + r.IntN(5), H: 1 + r.IntN(30), W: 1 + r.IntN(70), KH: 3, KW: 3,
+			StrideH: s, StrideW: s, DilH: 1, DilW: 1,
+			PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3)}
+		p.M, p.Group = p.C, p.C
+		p.OH, p.OW = p.OutSize()
+		if p.OH <= 0 || p.OW <= 0 || !qdw3Applies(&p) {
+			continue
+		}
+		ran++
+		xS, wS := r.IntN(2) == 0, r.IntN(2) == 0
+		x := randBytes(r, p.N*p.C*p.H*p.W)
+		w := randBytes(r, p.M*9)
+		xz := byte(r.Uint32())
+		wz := randZeros(r, p.M)
+		acc := qconvRef(&p, x, xS, xz, w, wS, wz)
+		rq := Requant{Bias: make([]int32, p.M), Scale: make([]float32, p.M), Zero: int32(r.IntN(256)), Lo: 0, Hi: 255}
+		if r.IntN(2) == 0 {
+			rq.Zero, rq.Lo, rq.Hi = int32(r.IntN(256))-128, -128, 127
+		}
+		if r.IntN(3) == 0 {
+			rq.Lo = min(rq.Hi, rq.Lo+int32(r.IntN(100)))
+		}
+		for m := range rq.Bias {
+			rq.Bias[m] = int32(r.IntN(20001)) - 10000
+			rq.Scale[m] = float32(r.Float64()*0.002 + 1e-4)
+		}
+		ohw := p.OH * p.OW
+		want := make([]byte, len(acc))
+		for i, a := range acc {
+			m := (i / ohw) % p.M
+			q := math.RoundToEven(float64(float32(a+rq.Bias[m])*rq.Scale[m])) + float64(rq.Zero)
+			want[i] = byte(int32(min(max(q, float64(rq.Lo)), float64(rq.Hi))))
+		}
+		SetThreads(1 + it%2)
+		got := make([]byte, len(want)+8)
+		for i := len(want); i < len(got); i++ {
+			got[i] = 0x5a
+		}
+		qdw3Requant(&p, QPackConv2D(&p, w, wS, wz).dw, x, xS, xz, &rq, got[:len(want)])
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s xS=%v xz=%d: y[%d] = %d, want %d (sum %d)", convString(&p), xS, xz, i, got[i], want[i], acc[i])
+			}
+		}
+		for i := len(want); i < len(got); i++ {
+			if got[i] != 0x5a {
+				t.Fatalf("%s: wrote past the end", convString(&p))
+			}
+		}
+	}
+	SetThreads(1)
+	if ran < 100 {
+		t.Fatalf("only %d cases ran", ran)
+	}
+}
+
+// TestCopy2Bytes checks the stride-2 byte gather of the int8 im2col on
+// every length up to 100, with x as short as the gather allows.
+func TestCopy2Bytes(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	for n := 0; n <= 100; n++ {
+		x := randBytes(r, max(0, 2*n-1))
+		y := make([]byte, n+1)
+		y[n] = 0x5a
+		copy2Bytes(x, y[:n])
+		for i := 0; i < n; i++ {
+			if y[i] != x[2*i] {
+				t.Fatalf("n=%d: y[%d] = %d, want %d", n, i, y[i], x[2*i])
+			}
+		}
+		if y[n] != 0x5a {
+			t.Fatalf("n=%d: wrote past the end", n)
+		}
+	}
+}
