@@ -59,9 +59,12 @@
 // or unsigned B are shifted by 128 when packed and the zero points absorb
 // the shift through a rank-2 correction in the tile epilogue, so the
 // inner loop never subtracts zero points and the result is exact.
-// Without VNNI, an AVX2 kernel multiplies int16 pairs (VPMADDWD) of
-// values whose zero points were subtracted while packing; every product
-// sum stays exact in int32.
+// Without VNNI, weights that fit in 7 bits (what the quantize pass writes
+// by default) run on an AVX2 u8·s8 kernel (VPMADDUBSW into int16 pair
+// sums, which cannot saturate below 2·255·64, then VPMADDWD into int32),
+// chosen once when the weights are packed; other weights use a kernel
+// that multiplies int16 pairs (VPMADDWD) of values whose zero points were
+// subtracted while packing. Either way every product sum is exact.
 //
 // The portable Go fallback is selected with the build tag "purego" or on
 // other architectures; it computes the same results within float32
