@@ -3,6 +3,7 @@ package passes
 import (
 	"encoding/binary"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/nncc/nncc/ir"
@@ -231,7 +232,7 @@ func runConvertFloat16(c *Context) error {
 		}
 	}
 	g.Nodes = nodes
-	dropConsts(g, constF16)
+	dropUnreadConsts(g, constF16)
 	c.Changed()
 	return nil
 }
@@ -277,47 +278,8 @@ func (b *castBuilder) collect() {
 func (b *castBuilder) name(base string) string {
 	n := base
 	for i := 1; b.nm[n]; i++ {
-		n = base + "_" + itoa(i)
+		n = base + "_" + strconv.Itoa(i)
 	}
 	b.nm[n] = true
 	return n
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var d []byte
-	for ; i > 0; i /= 10 {
-		d = append([]byte{byte('0' + i%10)}, d...)
-	}
-	return string(d)
-}
-
-// dropConsts removes the constants in drop that nothing reads any more.
-func dropConsts(g *ir.Graph, drop map[*ir.Value]bool) {
-	used := map[*ir.Value]bool{}
-	g.Walk(func(sg *ir.Graph) {
-		for _, n := range sg.Nodes {
-			for _, in := range n.Inputs {
-				used[in] = true
-			}
-		}
-		for _, o := range sg.Outputs {
-			used[o] = true
-		}
-	})
-	for _, v := range g.Inputs {
-		used[v] = true
-	}
-	kept := g.Consts[:0]
-	for _, v := range g.Consts {
-		if !drop[v] || used[v] {
-			kept = append(kept, v)
-		}
-	}
-	for i := len(kept); i < len(g.Consts); i++ {
-		g.Consts[i] = nil
-	}
-	g.Consts = kept
 }
