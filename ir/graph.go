@@ -177,6 +177,20 @@ type Attribute struct {
 	Unknown     []byte
 }
 
+// Label names n in messages and reports: its name, or "→" and its first
+// output's name when it has none.
+func (n *Node) Label() string {
+	if n.Name != "" {
+		return n.Name
+	}
+	for _, o := range n.Outputs {
+		if o != nil {
+			return "→" + o.Name
+		}
+	}
+	return "(unnamed)"
+}
+
 // Attr returns the attribute called name, or nil.
 func (n *Node) Attr(name string) *Attribute {
 	for _, a := range n.Attrs {

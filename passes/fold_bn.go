@@ -271,7 +271,7 @@ func biasName(prod, n *ir.Node) string {
 	if b := prod.Input(2); b != nil {
 		return b.Name + "_bn"
 	}
-	return nodeLabel(prod) + "_bias"
+	return prod.Label() + "_bias"
 }
 
 func foldBNGemm(c *Context, g *ir.Graph, gemm, n *ir.Node, bn *bnAffine, opset int64) string {
@@ -389,7 +389,7 @@ func foldBNMatMul(c *Context, g *ir.Graph, mm, n *ir.Node, bn *bnAffine) string 
 	if !isFloatType(dt) {
 		dt = w.DType
 	}
-	t := c.addConst(g, nodeLabel(n)+"_shift", floatTensor(dt, []int64{int64(N)}, bn.t))
+	t := c.addConst(g, n.Label()+"_shift", floatTensor(dt, []int64{int64(N)}, bn.t))
 	n.OpType, n.Inputs, n.Attrs = "Add", []*ir.Value{n.Inputs[0], t}, nil
 	n.Outputs = n.Outputs[:1]
 	return ""
@@ -431,16 +431,16 @@ func bnToMulAdd(c *Context, g *ir.Graph, ix *ir.Index, n *ir.Node, bn *bnAffine)
 	}
 	in := x
 	if needMul {
-		s := c.addConst(g, nodeLabel(n)+"_scale", floatTensor(dt, dims, bn.s))
+		s := c.addConst(g, n.Label()+"_scale", floatTensor(dt, dims, bn.s))
 		if !needAdd {
 			n.OpType, n.Inputs, n.Attrs, n.Outputs = "Mul", []*ir.Value{x, s}, nil, n.Outputs[:1]
 			return nil
 		}
-		mul := c.newNode(g, "Mul", nodeLabel(n)+"_mul", []*ir.Value{x, s})
+		mul := c.newNode(g, "Mul", n.Label()+"_mul", []*ir.Value{x, s})
 		insertBefore(g, n, mul)
 		in = mul.Outputs[0]
 	}
-	t := c.addConst(g, nodeLabel(n)+"_shift", floatTensor(dt, dims, bn.t))
+	t := c.addConst(g, n.Label()+"_shift", floatTensor(dt, dims, bn.t))
 	n.OpType, n.Inputs, n.Attrs, n.Outputs = "Add", []*ir.Value{in, t}, nil, n.Outputs[:1]
 	return nil
 }

@@ -102,7 +102,7 @@ type folder struct {
 }
 
 func (f *folder) decline(n *ir.Node, format string, args ...any) {
-	f.declined = append(f.declined, Decline{Node: nodeLabel(n), OpType: n.OpType, Reason: fmt.Sprintf(format, args...)})
+	f.declined = append(f.declined, Decline{Node: n.Label(), OpType: n.OpType, Reason: fmt.Sprintf(format, args...)})
 }
 
 // known returns the constant value of v: a constant, or the output of a

@@ -406,7 +406,7 @@ func sameTrailing(dims, nd []int64) bool {
 // applyLayerNorm turns m.last into the LayerNormalization and removes the
 // rest of the pattern.
 func applyLayerNorm(c *Context, g *ir.Graph, m *lnMatch) {
-	base := nodeLabel(m.last)
+	base := m.last.Label()
 	// γ and β are reused when they already have the normalized shape
 	// (exporters share identical initializers between layers).
 	param := func(v *ir.Value, t *ir.Tensor, suffix string) *ir.Value {

@@ -35,7 +35,7 @@ func runFuseMatMulAdd(c *Context) error {
 				continue
 			}
 			if err := fuseMatMulAdd(c, g, n, add, opset); err != nil {
-				c.Declinef(n, "not fused with %s: %v", nodeLabel(add), err)
+				c.Declinef(n, "not fused with %s: %v", add.Label(), err)
 				continue
 			}
 			c.Changed()

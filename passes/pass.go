@@ -276,7 +276,7 @@ func (d Decline) String() string {
 func (c *Context) Declinef(n *ir.Node, format string, args ...any) {
 	d := Decline{Reason: fmt.Sprintf(format, args...)}
 	if n != nil {
-		d.Node, d.OpType = nodeLabel(n), n.OpType
+		d.Node, d.OpType = n.Label(), n.OpType
 	}
 	c.declined = append(c.declined, d)
 	c.Logf("  declined %s", d)
@@ -309,18 +309,6 @@ func (c *Context) NewName(g *ir.Graph, base string) string {
 	}
 	c.names[name] = true
 	return name
-}
-
-func nodeLabel(n *ir.Node) string {
-	if n.Name != "" {
-		return n.Name
-	}
-	for _, o := range n.Outputs {
-		if o != nil {
-			return "→" + o.Name
-		}
-	}
-	return "(unnamed)"
 }
 
 // The registry.

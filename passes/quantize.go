@@ -211,7 +211,7 @@ func orderedOps(o quant.Options) []string {
 // nodeByID finds the node of m's main graph with the layer ID id.
 func nodeByID(m *ir.Model, id string) *ir.Node {
 	for _, n := range m.Graph.Nodes {
-		if quant.LayerID(n) == id {
+		if n.Label() == id {
 			return n
 		}
 	}

@@ -125,7 +125,7 @@ func runUpgradeOpset(c *Context) error {
 			}
 			u := &upgrader{c: c, g: g, ix: ix, n: n, from: from, to: to}
 			if err := u.plan(); err != nil {
-				problems = append(problems, fmt.Sprintf("%s (%s): %v", nodeLabel(n), n.OpType, err))
+				problems = append(problems, fmt.Sprintf("%s (%s): %v", n.Label(), n.OpType, err))
 				continue
 			}
 			edits = append(edits, u.edits...)
@@ -210,7 +210,7 @@ func (u *upgrader) plan() error {
 				return fmt.Errorf("TopK without k")
 			}
 			u.then(func() {
-				u.setInput(1, u.c.addConst(u.g, nodeLabel(n)+"_k", ir.FromInt64([]int64{1}, []int64{k.I})))
+				u.setInput(1, u.c.addConst(u.g, n.Label()+"_k", ir.FromInt64([]int64{1}, []int64{k.I})))
 				n.DelAttr("k")
 			})
 		}
@@ -279,7 +279,7 @@ func (u *upgrader) plan() error {
 		if u.crosses(20) {
 			axis := n.AttrInt("axis", 1)
 			u.then(func() {
-				u.setInput(2, u.c.addConst(u.g, nodeLabel(n)+"_axis", ir.FromInt64(nil, []int64{axis})))
+				u.setInput(2, u.c.addConst(u.g, n.Label()+"_axis", ir.FromInt64(nil, []int64{axis})))
 				n.DelAttr("axis")
 			})
 		}
@@ -310,7 +310,7 @@ func (u *upgrader) attrToInts(name string, i int, required bool) error {
 	}
 	vals := append([]int64{}, a.Ints...)
 	u.then(func() {
-		u.setInput(i, u.c.addConst(u.g, nodeLabel(n)+"_"+name, ir.FromInt64([]int64{int64(len(vals))}, vals)))
+		u.setInput(i, u.c.addConst(u.g, n.Label()+"_"+name, ir.FromInt64([]int64{int64(len(vals))}, vals)))
 		n.DelAttr(name)
 	})
 	return nil
@@ -433,7 +433,7 @@ func (u *upgrader) dropout() error {
 	if u.crosses(12) && n.Attr("ratio") != nil {
 		r := float64(n.AttrFloat("ratio", 0.5))
 		u.then(func() {
-			u.setInput(1, u.c.addConst(u.g, nodeLabel(n)+"_ratio", floatTensor(ir.Float32, nil, []float64{r})))
+			u.setInput(1, u.c.addConst(u.g, n.Label()+"_ratio", floatTensor(ir.Float32, nil, []float64{r})))
 			n.DelAttr("ratio")
 		})
 	}
@@ -460,10 +460,10 @@ func (u *upgrader) clip() error {
 	}
 	u.then(func() {
 		if lo != nil {
-			u.setInput(1, u.c.addConst(u.g, nodeLabel(n)+"_min", lo))
+			u.setInput(1, u.c.addConst(u.g, n.Label()+"_min", lo))
 		}
 		if hi != nil {
-			u.setInput(2, u.c.addConst(u.g, nodeLabel(n)+"_max", hi))
+			u.setInput(2, u.c.addConst(u.g, n.Label()+"_max", hi))
 		}
 		n.DelAttr("min")
 		n.DelAttr("max")
@@ -499,9 +499,9 @@ func (u *upgrader) pad() error {
 		}
 	}
 	u.then(func() {
-		u.setInput(1, u.c.addConst(u.g, nodeLabel(n)+"_pads", ir.FromInt64([]int64{int64(len(vals))}, vals)))
+		u.setInput(1, u.c.addConst(u.g, n.Label()+"_pads", ir.FromInt64([]int64{int64(len(vals))}, vals)))
 		if cv != nil {
-			u.setInput(2, u.c.addConst(u.g, nodeLabel(n)+"_value", cv))
+			u.setInput(2, u.c.addConst(u.g, n.Label()+"_value", cv))
 		}
 		n.DelAttr("pads")
 		n.DelAttr("paddings")
@@ -554,7 +554,7 @@ func (u *upgrader) softmax() error {
 	}
 	// Before 13 the op works on x flattened to 2-D at axis: spell that out.
 	u.then(func() {
-		base := nodeLabel(n)
+		base := n.Label()
 		flat := u.c.newNode(u.g, "Flatten", base+"_flat", []*ir.Value{x}, ir.IntAttr("axis", axis))
 		shape := u.c.newNode(u.g, "Shape", base+"_shape", []*ir.Value{x})
 		mid := &ir.Value{Name: u.c.NewName(u.g, base+"_2d")}
@@ -585,7 +585,7 @@ func (u *upgrader) emptyRoi() *ir.Value {
 	if u.to >= 13 {
 		return nil
 	}
-	return u.c.addConst(u.g, nodeLabel(u.n)+"_roi", ir.NewTensor(ir.Float32, 0))
+	return u.c.addConst(u.g, u.n.Label()+"_roi", ir.NewTensor(ir.Float32, 0))
 }
 
 func (u *upgrader) upsample() error {
@@ -623,7 +623,7 @@ func (u *upgrader) upsample() error {
 	case u.to == 9:
 		if u.from < 9 {
 			u.then(func() {
-				u.setInput(1, u.c.addConst(u.g, nodeLabel(n)+"_scales", ir.FromFloat32([]int64{int64(len(scales))}, scales)))
+				u.setInput(1, u.c.addConst(u.g, n.Label()+"_scales", ir.FromFloat32([]int64{int64(len(scales))}, scales)))
 				n.Attrs = []*ir.Attribute{ir.StringAttr("mode", mode)}
 			})
 		}
@@ -633,7 +633,7 @@ func (u *upgrader) upsample() error {
 		u.then(func() {
 			sv := n.Input(1)
 			if u.from < 9 {
-				sv = u.c.addConst(u.g, nodeLabel(n)+"_scales", ir.FromFloat32([]int64{int64(len(scales))}, scales))
+				sv = u.c.addConst(u.g, n.Label()+"_scales", ir.FromFloat32([]int64{int64(len(scales))}, scales))
 			}
 			n.OpType = "Resize"
 			n.Attrs = []*ir.Attribute{ir.StringAttr("mode", mode)}

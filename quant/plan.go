@@ -100,19 +100,6 @@ type Layer struct {
 	Raw *ir.Value
 }
 
-// LayerID returns n's layer ID.
-func LayerID(n *ir.Node) string {
-	if n.Name != "" {
-		return n.Name
-	}
-	for _, o := range n.Outputs {
-		if o != nil {
-			return "→" + o.Name
-		}
-	}
-	return "(unnamed)"
-}
-
 // Decline is a node the plan leaves in float, and why.
 type Decline struct {
 	Node   string `json:"node"`
@@ -409,7 +396,7 @@ func (p *Plan) planGraph(pl *planner, g *ir.Graph, ops []string, marked map[*ir.
 		if n.Domain != "" && n.Domain != "ai.onnx" || !slices.Contains(ops, n.OpType) {
 			continue
 		}
-		id := LayerID(n)
+		id := n.Label()
 		var r rule
 		if cfg.Mode == Dynamic {
 			r = dynamicRules[n.OpType]
