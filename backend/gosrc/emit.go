@@ -306,32 +306,27 @@ func (gn *gen) emitConv(n *ir.Node, ep *epilogue, out string) error {
 	return nil
 }
 
-// convParams is the kernels.Conv2DParams literal (fields only) of a Conv.
-func (gn *gen) convParams(n *ir.Node) (string, error) {
-	a := gn.a
-	x, wv := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
-	y := a.vals[n.Outputs[0]]
-	if len(x.dims) != 4 && len(x.dims) != 3 {
-		return "", unsupported(n, "only 1-D and 2-D convolutions")
-	}
-	sp := len(x.dims) - 2
+// windowGeom resolves the strides, dilations and pads (all begins, then
+// all ends) of a convolution or pooling node n whose spatial input dims
+// are in, output dims o and window k, applying auto_pad. The slices are
+// new: n's attributes are not modified.
+func windowGeom(n *ir.Node, in, o, k []int64) (strides, dil, pads []int64) {
+	sp := len(in)
 	ints := func(name string, def int64) []int64 {
-		v := n.AttrInts(name)
-		if len(v) == 0 {
-			v = make([]int64, sp)
-			for i := range v {
-				v[i] = def
-			}
+		if v := n.AttrInts(name); len(v) > 0 {
+			return slices.Clone(v)
+		}
+		v := make([]int64, sp)
+		for i := range v {
+			v[i] = def
 		}
 		return v
 	}
-	strides, dil := ints("strides", 1), ints("dilations", 1)
-	k := wv.dims[2:]
-	pads := n.AttrInts("pads")
+	strides, dil = ints("strides", 1), ints("dilations", 1)
+	pads = slices.Clone(n.AttrInts("pads"))
 	if len(pads) == 0 {
 		pads = make([]int64, 2*sp)
 	}
-	in, o := x.dims[2:], y.dims[2:]
 	switch ap := n.AttrString("auto_pad", "NOTSET"); ap {
 	case "SAME_UPPER", "SAME_LOWER":
 		for i := 0; i < sp; i++ {
@@ -345,6 +340,21 @@ func (gn *gen) convParams(n *ir.Node) (string, error) {
 	case "VALID":
 		pads = make([]int64, 2*sp)
 	}
+	return strides, dil, pads
+}
+
+// convParams is the kernels.Conv2DParams literal (fields only) of a Conv.
+func (gn *gen) convParams(n *ir.Node) (string, error) {
+	a := gn.a
+	x, wv := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
+	y := a.vals[n.Outputs[0]]
+	if len(x.dims) != 4 && len(x.dims) != 3 {
+		return "", unsupported(n, "only 1-D and 2-D convolutions")
+	}
+	sp := len(x.dims) - 2
+	k := wv.dims[2:]
+	in, o := x.dims[2:], y.dims[2:]
+	strides, dil, pads := windowGeom(n, in, o, k)
 	p := fmt.Sprintf("N: %s, C: %d, M: %d, Group: %d", gn.sz(x.dims[0], x.scaled), x.dims[1], wv.dims[0], n.AttrInt("group", 1))
 	if sp == 2 {
 		p += fmt.Sprintf(", H: %d, W: %d, KH: %d, KW: %d, StrideH: %d, StrideW: %d, DilH: %d, DilW: %d, PadT: %d, PadL: %d, PadB: %d, PadR: %d, OH: %d, OW: %d",

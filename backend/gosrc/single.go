@@ -201,35 +201,8 @@ func (gn *gen) emitPool(n *ir.Node, x, y *info, xb, yb string) error {
 	}
 	sp := len(x.dims) - 2
 	k := n.AttrInts("kernel_shape")
-	ints := func(name string, def int64) []int64 {
-		v := n.AttrInts(name)
-		if len(v) == 0 {
-			v = make([]int64, sp)
-			for i := range v {
-				v[i] = def
-			}
-		}
-		return v
-	}
-	strides, dil := ints("strides", 1), ints("dilations", 1)
-	pads := n.AttrInts("pads")
-	if len(pads) == 0 {
-		pads = make([]int64, 2*sp)
-	}
 	in, o := x.dims[2:], y.dims[2:]
-	switch ap := n.AttrString("auto_pad", "NOTSET"); ap {
-	case "SAME_UPPER", "SAME_LOWER":
-		for i := 0; i < sp; i++ {
-			total := max(0, (o[i]-1)*strides[i]+(k[i]-1)*dil[i]+1-in[i])
-			lo := total / 2
-			if ap == "SAME_LOWER" {
-				lo = total - total/2
-			}
-			pads[i], pads[i+sp] = lo, total-lo
-		}
-	case "VALID":
-		pads = make([]int64, 2*sp)
-	}
+	strides, dil, pads := windowGeom(n, in, o, k)
 	if sp == 1 {
 		in, o = []int64{1, in[0]}, []int64{1, o[0]}
 		k, strides, dil = []int64{1, k[0]}, []int64{1, strides[0]}, []int64{1, dil[0]}
