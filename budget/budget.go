@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/nncc/nncc/calib"
+	"github.com/nncc/nncc/check"
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/runtime"
 )
@@ -120,20 +121,10 @@ func (e *Evaluator) Predict(m *ir.Model) (preds []int64, per int, err error) {
 		}
 		per = p
 		for r := 0; r+classes <= len(vals); r += classes {
-			preds = append(preds, int64(argmax(vals[r:r+classes])))
+			preds = append(preds, int64(check.Argmax(vals[r:r+classes])))
 		}
 	}
 	return preds, per, nil
-}
-
-func argmax(xs []float64) int {
-	best := 0
-	for j, v := range xs {
-		if v > xs[best] {
-			best = j
-		}
-	}
-	return best
 }
 
 // SetReference takes the original model's predictions, against which

@@ -95,7 +95,7 @@ func Compare(name string, want, got *ir.Tensor, tol Tolerance) Stats {
 		if last > 1 {
 			rows, agree := len(w)/last, 0
 			for r := 0; r < rows; r++ {
-				if argmax(w[r*last:(r+1)*last]) == argmax(g[r*last:(r+1)*last]) {
+				if Argmax(w[r*last:(r+1)*last]) == Argmax(g[r*last:(r+1)*last]) {
 					agree++
 				}
 			}
@@ -108,7 +108,9 @@ func Compare(name string, want, got *ir.Tensor, tol Tolerance) Stats {
 	return s
 }
 
-func argmax(xs []float64) int {
+// Argmax returns the index of the largest of xs, the first on ties (0
+// for an empty slice); NaNs are never chosen over a number before them.
+func Argmax(xs []float64) int {
 	best := 0
 	for i, x := range xs {
 		if x > xs[best] {

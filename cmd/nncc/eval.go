@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nncc/nncc/check"
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/onnx"
 )
@@ -124,14 +125,7 @@ func evaluate(m *ir.Model, opts *EvalOptions) (*EvalResult, error) {
 		vals := logits.Float64s()
 		classes := len(vals) / (end - start)
 		for i := 0; i < end-start; i++ {
-			row := vals[i*classes : (i+1)*classes]
-			best := 0
-			for j, v := range row {
-				if v > row[best] {
-					best = j
-				}
-			}
-			if int64(best) == labels[start+i] {
+			if int64(check.Argmax(vals[i*classes:(i+1)*classes])) == labels[start+i] {
 				res.Correct++
 			}
 		}
