@@ -124,15 +124,12 @@ func verifySplitDir(opts *VerifyOptions, w io.Writer) error {
 	if !slices.Equal(refOuts, c.Manifest.Outputs) {
 		return failedError(fmt.Errorf("%s has outputs %q, the split in %s %q", opts.Reference, refOuts, opts.Candidate, c.Manifest.Outputs))
 	}
-	samples := opts.Samples
-	if len(opts.Inputs) > 0 {
-		samples = 1
+	base, tol, err := newVerifyReport(opts)
+	if err != nil {
+		return err
 	}
-	if samples < 1 {
-		return usageError(errors.New("--samples must be at least 1"))
-	}
-	tol := check.Tolerance{Atol: opts.Atol, Rtol: opts.Rtol}
-	rep := &SplitVerifyReport{VerifyReport: VerifyReport{Samples: samples, Atol: opts.Atol, Rtol: opts.Rtol, Pass: true}}
+	samples := base.Samples
+	rep := &SplitVerifyReport{VerifyReport: *base}
 	times := make([][]float64, len(c.Models))
 	for s := 0; s < samples; s++ {
 		inputs, err := bindInputs(ref, opts.Inputs, opts.Shapes, opts.Seed+int64(s))

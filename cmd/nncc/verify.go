@@ -87,15 +87,11 @@ func runVerify(opts *VerifyOptions, w io.Writer) error {
 	if len(ref.Graph.Outputs) != len(cand.Graph.Outputs) {
 		return failedError(fmt.Errorf("reference has %d outputs, candidate %d", len(ref.Graph.Outputs), len(cand.Graph.Outputs)))
 	}
-	samples := opts.Samples
-	if len(opts.Inputs) > 0 {
-		samples = 1
+	rep, tol, err := newVerifyReport(opts)
+	if err != nil {
+		return err
 	}
-	if samples < 1 {
-		return usageError(errors.New("--samples must be at least 1"))
-	}
-	tol := check.Tolerance{Atol: opts.Atol, Rtol: opts.Rtol}
-	rep := &VerifyReport{Samples: samples, Atol: opts.Atol, Rtol: opts.Rtol, Pass: true}
+	samples := rep.Samples
 	for s := 0; s < samples; s++ {
 		inputs, err := bindInputs(ref, opts.Inputs, opts.Shapes, opts.Seed+int64(s))
 		if err != nil {
@@ -126,6 +122,20 @@ func runVerify(opts *VerifyOptions, w io.Writer) error {
 		return failedError(errors.New("candidate outputs differ from the reference beyond tolerance"))
 	}
 	return nil
+}
+
+// newVerifyReport starts the report of a comparison: --samples sets of
+// inputs, or one when --input files are given.
+func newVerifyReport(opts *VerifyOptions) (*VerifyReport, check.Tolerance, error) {
+	samples := opts.Samples
+	if len(opts.Inputs) > 0 {
+		samples = 1
+	}
+	if samples < 1 {
+		return nil, check.Tolerance{}, usageError(errors.New("--samples must be at least 1"))
+	}
+	rep := &VerifyReport{Samples: samples, Atol: opts.Atol, Rtol: opts.Rtol, Pass: true}
+	return rep, check.Tolerance{Atol: opts.Atol, Rtol: opts.Rtol}, nil
 }
 
 // add records the comparison of output i on sample s.

@@ -39,21 +39,17 @@ func runVerifyGo(opts *VerifyOptions, w io.Writer) error {
 		return fmt.Errorf("%s: building the generated package: %w", opts.Candidate, err)
 	}
 	defer h.Close()
-	samples := opts.Samples
-	if len(opts.Inputs) > 0 {
-		samples = 1
+	rep, tol, err := newVerifyReport(opts)
+	if err != nil {
+		return err
 	}
-	if samples < 1 {
-		return usageError(errors.New("--samples must be at least 1"))
-	}
+	samples := rep.Samples
 	var names []string
 	for _, v := range ref.Graph.Inputs {
 		if v.Const == nil {
 			names = append(names, v.Name)
 		}
 	}
-	tol := check.Tolerance{Atol: opts.Atol, Rtol: opts.Rtol}
-	rep := &VerifyReport{Samples: samples, Atol: opts.Atol, Rtol: opts.Rtol, Pass: true}
 	for s := 0; s < samples; s++ {
 		inputs, err := bindInputs(ref, opts.Inputs, opts.Shapes, opts.Seed+int64(s))
 		if err != nil {
