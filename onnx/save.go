@@ -119,12 +119,11 @@ func writeAtomic(path string, parts ...[]byte) (err error) {
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+".tmp*")
+	f, err := pending.create(dir, "."+strings.TrimPrefix(base, ".")+".tmp*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
-	pending.add(tmp)
 	defer func() {
 		if err != nil {
 			f.Close()
@@ -153,7 +152,7 @@ func writeAtomic(path string, parts ...[]byte) (err error) {
 	if BeforeRename != nil {
 		BeforeRename(path)
 	}
-	return os.Rename(tmp, path)
+	return pending.rename(tmp, path)
 }
 
 // BeforeRename, when set, is called just before a finished temporary file
@@ -162,18 +161,43 @@ func writeAtomic(path string, parts ...[]byte) (err error) {
 var BeforeRename func(path string)
 
 // pendingTemps tracks the temporary files of writes in progress, so that
-// an interrupted process can remove them (RemovePendingTemps).
+// an interrupted process can remove them (RemovePendingTemps). Creating a
+// temporary file, renaming it into place and removing the pending ones
+// all hold mu, so an interrupt never falls between a file's creation and
+// its registration, nor in the middle of a rename.
 type pendingTemps struct {
-	mu    sync.Mutex
-	files map[string]bool
+	mu      sync.Mutex
+	files   map[string]bool
+	stopped bool // set by RemovePendingTemps: no further writes
 }
 
 var pending = &pendingTemps{files: map[string]bool{}}
 
-func (p *pendingTemps) add(name string) {
+var errStopped = errors.New("output writes stopped: the process is being interrupted")
+
+func (p *pendingTemps) create(dir, pattern string) (*os.File, error) {
 	p.mu.Lock()
-	p.files[name] = true
-	p.mu.Unlock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return nil, errStopped
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	p.files[f.Name()] = true
+	return f, nil
+}
+
+// rename moves a finished temporary file into place unless writes have
+// been stopped, in which case the file is already gone.
+func (p *pendingTemps) rename(tmp, path string) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopped {
+		return errStopped
+	}
+	return os.Rename(tmp, path)
 }
 
 func (p *pendingTemps) remove(name string) {
@@ -192,6 +216,7 @@ func RemovePendingTemps() {
 		os.Remove(name)
 	}
 	pending.files = map[string]bool{}
+	pending.stopped = true
 }
 
 // SameFile reports whether a and b name the same existing file, also
