@@ -217,6 +217,19 @@ func (gn *gen) emitAnchor(g *group) error {
 	a := gn.a
 	n := g.anchor
 	out := gn.buf(g.out())
+	if r := gn.qRequant(g); r != nil {
+		if n.OpType == "Conv" {
+			return gn.emitQConvRequant(n, r, out)
+		}
+		return gn.emitQMatMulRequant(n, r, out)
+	}
+	final := out
+	if t := gn.plan.anchorTmp[g]; t != nil {
+		// the result is 8-bit: the kernel writes float32 here, the loop
+		// quantizes it into out
+		ai := a.vals[n.Outputs[0]]
+		out = gn.storageExpr(t, ai.size(), ai.scaled)
+	}
 	var rest []*ir.Node
 	var cur *ir.Value
 	switch n.OpType {
@@ -270,9 +283,14 @@ func (gn *gen) emitAnchor(g *group) error {
 		}
 	}
 	if len(rest) == 0 {
+		if final != out {
+			return unsupported(n, "8-bit result of a float kernel")
+		}
 		return nil
 	}
-	return gn.emitLoop(g, out, cur, rest)
+	gn.curBuf = out
+	defer func() { gn.curBuf = "" }()
+	return gn.emitLoop(g, final, cur, rest)
 }
 
 func (gn *gen) emitConv(n *ir.Node, ep *epilogue, out string) error {
@@ -366,21 +384,12 @@ func (gn *gen) convParams(n *ir.Node) (string, error) {
 	return p, nil
 }
 
-// qbytes declares the 8-bit weights of a lowered integer node, decoded
-// once in New from their integer values stored as float32, and returns
-// the field name.
+// qbytes declares the 8-bit weights of a lowered integer node, a slice
+// of the byte section of the weights, and returns the field name.
 func (gn *gen) qbytes(qi *qinfo) string {
-	vals := make([]float32, len(qi.w))
-	for i, b := range qi.w {
-		if qi.wSigned {
-			vals[i] = float32(int8(b))
-		} else {
-			vals[i] = float32(b)
-		}
-	}
-	off := gn.weights(vals)
+	off := gn.byteWeights(qi.w)
 	f := gn.field("qw", "[]byte")
-	fmt.Fprintf(&gn.once, "m.%s = make([]byte, %d)\nfor i, v := range %s {\nm.%s[i] = byte(int32(v))\n}\n", f, len(vals), wslice(off, len(vals)), f)
+	fmt.Fprintf(&gn.once, "m.%s = m.wb[%d:%d]\n", f, off, off+len(qi.w))
 	return f
 }
 
@@ -410,17 +419,15 @@ func (gn *gen) emitQConv(n *ir.Node, ep *epilogue, out string) error {
 	if err != nil {
 		return err
 	}
-	x, y := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Outputs[0]]
+	y := gn.a.vals[n.Outputs[0]]
 	w := gn.qbytes(qi)
 	zf := gn.field("qwz", "[]byte")
 	fmt.Fprintf(&gn.once, "m.%s = %s\n", zf, byteLit(qi.wZero))
 	f := gn.field("qconv", "*kernels.QPackedConv2D")
-	xb := gn.field("qx", "[]byte")
 	acc := gn.field("qacc", "[]int32")
 	fmt.Fprintf(&gn.prep, "m.%s = kernels.QPackConv2D(&kernels.Conv2DParams{%s}, m.%s, %v, m.%s)\n", f, p, w, qi.wSigned, zf)
-	fmt.Fprintf(&gn.prep, "m.%s = make([]byte, %s)\nm.%s = make([]int32, %s)\n", xb, gn.sz(x.size(), x.scaled), acc, gn.sz(y.size(), y.scaled))
-	gn.toBytes(gn.buf(n.Inputs[0]), "m."+xb)
-	gn.pr("m.%s.Run(m.%s, %v, %d, m.%s)\n", f, xb, qi.xSigned, qi.xZero, acc)
+	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", acc, gn.sz(y.size(), y.scaled))
+	gn.pr("m.%s.Run(%s, %v, %d, m.%s)\n", f, gn.xBytes(n.Inputs[0]), qi.xSigned, qi.xZero, acc)
 	M := y.dims[1]
 	plane := y.size() / (y.dims[0] * M)
 	bias := "nil"
@@ -441,14 +448,18 @@ func (gn *gen) emitQMatMul(n *ir.Node, qi *qinfo, out string) error {
 	w := gn.qbytes(qi)
 	f := gn.field("qgemm", "*kernels.QPackedB")
 	fmt.Fprintf(&gn.once, "m.%s = kernels.QPackB(%d, %d, m.%s, %d, %v, %s)\n", f, K, N, w, N, qi.wSigned, byteLit(qi.wZero))
-	xb, acc, az := gn.field("qx", "[]byte"), gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
+	acc, az := gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
 	fmt.Fprintf(&gn.once, "m.%s = []byte{%d}\n", az, qi.xZero)
-	fmt.Fprintf(&gn.prep, "m.%s = make([]byte, %s)\nm.%s = make([]int32, %s)\n", xb, gn.sz(A.size(), A.scaled), acc, gn.sz(rows*N, A.scaled))
-	gn.toBytes(gn.buf(n.Inputs[0]), "m."+xb)
+	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", acc, gn.sz(rows*N, A.scaled))
+	xb := gn.xBytes(n.Inputs[0])
 	if qi.xZeroV != nil {
-		gn.pr("m.%s[0] = byte(int32(%s[0]))\n", az, gn.buf(qi.xZeroV))
+		if gn.isByte(qi.xZeroV) {
+			gn.pr("m.%s[0] = %s[0]\n", az, gn.buf(qi.xZeroV))
+		} else {
+			gn.pr("m.%s[0] = byte(int32(%s[0]))\n", az, gn.buf(qi.xZeroV))
+		}
 	}
-	gn.pr("kernels.QGemmPackedB(%s, m.%s, %d, %v, m.%s, m.%s, m.%s, %d)\n", gn.sz(rows, A.scaled), xb, K, qi.xSigned, az, f, acc, N)
+	gn.pr("kernels.QGemmPackedB(%s, %s, %d, %v, m.%s, m.%s, m.%s, %d)\n", gn.sz(rows, A.scaled), xb, K, qi.xSigned, az, f, acc, N)
 	gn.pr("for i, v := range m.%s {\n%s[i] = float32(v)\n}\n", acc, out)
 	return nil
 }

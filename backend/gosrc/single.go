@@ -18,6 +18,12 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 		return unsupported(n, "constant data operand (folding left it)")
 	}
 	xb, yb := gn.buf(n.Inputs[0]), gn.buf(n.Outputs[0])
+	if gn.isByte(n.Inputs[0]) != gn.isByte(n.Outputs[0]) {
+		return unsupported(n, "8-bit data with a float result (or the reverse)")
+	}
+	if gn.isByte(n.Inputs[0]) && n.OpType != "MaxPool" && n.OpType != "Transpose" && n.OpType != "Concat" && n.OpType != "Slice" {
+		return unsupported(n, "8-bit operand")
+	}
 	switch n.OpType {
 	case "MaxPool", "AveragePool":
 		return gn.emitPool(n, x, y, xb, yb)
@@ -211,6 +217,13 @@ func (gn *gen) emitPool(n *ir.Node, x, y *info, xb, yb string) error {
 	f := gn.field("pool", "kernels.Pool2DParams")
 	fmt.Fprintf(&gn.prep, "m.%s = kernels.Pool2DParams{N: %s, C: %d, H: %d, W: %d, KH: %d, KW: %d, StrideH: %d, StrideW: %d, DilH: %d, DilW: %d, PadT: %d, PadL: %d, PadB: %d, PadR: %d, OH: %d, OW: %d, CountIncludePad: %v}\n",
 		f, gn.sz(x.dims[0], x.scaled), x.dims[1], in[0], in[1], k[0], k[1], strides[0], strides[1], dil[0], dil[1], pads[0], pads[1], pads[2], pads[3], o[0], o[1], n.AttrInt("count_include_pad", 0) != 0)
+	if gn.isByte(n.Inputs[0]) {
+		if n.OpType != "MaxPool" || !gn.isByte(n.Outputs[0]) {
+			return unsupported(n, "8-bit operand")
+		}
+		gn.pr("kernels.MaxPool2D8(&m.%s, %s, %s, %v)\n", f, xb, yb, gn.byteSigned(n.Inputs[0]))
+		return nil
+	}
 	fn := "MaxPool2D"
 	if n.OpType == "AveragePool" {
 		fn = "AvgPool2D"

@@ -1,0 +1,275 @@
+package gosrc
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/nncc/nncc/ir"
+)
+
+// 8-bit values. A computed value of type uint8 or int8 (a QuantizeLinear
+// result, or a view of one) lives in the byte arena, as the bytes the
+// integer kernels read and write. Element-wise loops convert such an
+// operand as they load it (DequantizeLinear over a block is one
+// kernels.Dequantize8) and store a QuantizeLinear result as bytes
+// (kernels.Quantize8 over a block). A lowered integer convolution or
+// GEMM followed by its requantization — the scale Mul, the bias Add of a
+// Gemm, a Relu or Clip, and QuantizeLinear per tensor — is one kernels
+// call that reads and writes bytes (QPackedConv2D.RunRequant, or
+// QGemmPackedB and RequantizeCols), as nncc's runtime fuses it.
+
+// isByte reports whether v's data is held in the byte arena.
+func (gn *gen) isByte(v *ir.Value) bool {
+	b := gn.a.vals[gn.base(v)]
+	return b != nil && b.static == nil && b.input < 0 && (b.dtype == ir.Uint8 || b.dtype == ir.Int8)
+}
+
+// byteSigned reports whether the bytes of v are int8 values.
+func (gn *gen) byteSigned(v *ir.Value) bool { return gn.a.vals[gn.base(v)].dtype == ir.Int8 }
+
+// qreq is a lowered integer convolution or GEMM with its requantization.
+type qreq struct {
+	scale          []float32 // per output channel: the Mul's scale / the output scale
+	zero, lo, hi   int32
+	bias           []int32
+	consumedBefore int
+}
+
+// qRequant matches the members of an integer anchor's group against
+// Mul(scale) [→ Add(bias), Gemm] [→ Relu | Clip] → QuantizeLinear (per
+// tensor, 8-bit) and returns the fused output stage, or nil.
+func (gn *gen) qRequant(g *group) *qreq {
+	a := gn.a
+	n := g.anchor
+	qi := gn.q[n]
+	if n == nil || qi == nil || qi.bias == nil || qi.xZeroV != nil || !gn.isByte(g.out()) {
+		return nil
+	}
+	ms := g.members
+	cur := n.Outputs[0]
+	rank := len(a.vals[cur].dims)
+	M := len(qi.bias)
+	next := func(op string) *ir.Node {
+		if len(ms) == 0 || ms[0].OpType != op || len(a.vals[cur].uses) != 1 || a.vals[cur].uses[0] != ms[0] || ms[0].Inputs[0] != cur {
+			return nil
+		}
+		m := ms[0]
+		ms = ms[1:]
+		cur = m.Outputs[0]
+		return m
+	}
+	mul := next("Mul")
+	if mul == nil || len(mul.Inputs) != 2 {
+		return nil
+	}
+	sc := a.vals[mul.Inputs[1]]
+	if !sc.isStatic() || sc.shapeOnly || sc.static.DType != ir.Float32 {
+		return nil
+	}
+	var scale []float32
+	if n.OpType == "Conv" {
+		pc, ok := perChannel(sc, rank, M)
+		if !ok {
+			return nil
+		}
+		scale = pc
+	} else {
+		s := sc.static.Float32s()
+		if len(sc.dims) > 1 || len(s) != 1 && len(s) != M {
+			return nil
+		}
+		scale = make([]float32, M)
+		for j := range scale {
+			scale[j] = s[min(j, len(s)-1)]
+		}
+	}
+	if qi.addBias && next("Add") == nil {
+		return nil
+	}
+	actLo, actHi := float32(math.Inf(-1)), float32(math.Inf(1))
+	if len(ms) > 0 && ms[0].OpType == "Relu" {
+		next("Relu")
+		actLo = 0
+	} else if len(ms) > 0 && ms[0].OpType == "Clip" {
+		lo, hi, err := gn.clipBounds(ms[0])
+		if err != nil {
+			return nil
+		}
+		next("Clip")
+		actLo, actHi = lo, hi
+	}
+	q := next("QuantizeLinear")
+	if q == nil || len(ms) != 0 || q.Outputs[0] != g.out() || len(q.Inputs) < 2 {
+		return nil
+	}
+	ys := a.vals[q.Inputs[1]]
+	if !ys.isStatic() || ys.size() != 1 || ys.static.DType != ir.Float32 {
+		return nil
+	}
+	sy := ys.static.Float32s()[0]
+	if !(sy > 0) || math.IsInf(float64(sy), 0) {
+		return nil
+	}
+	var zp int32
+	lo, hi := int32(0), int32(255)
+	if len(q.Inputs) > 2 && q.Inputs[2] != nil {
+		z := a.vals[q.Inputs[2]]
+		if !z.isStatic() || z.size() != 1 || z.static.DType != ir.Uint8 && z.static.DType != ir.Int8 {
+			return nil
+		}
+		zp = int32(z.static.Float64s()[0])
+		if z.static.DType == ir.Int8 {
+			lo, hi = -128, 127
+		}
+	}
+	quant := func(v float32) int32 {
+		r := math.RoundToEven(float64(v/sy)) + float64(zp)
+		return int32(min(max(r, float64(lo)), float64(hi)))
+	}
+	if !math.IsInf(float64(actLo), -1) {
+		lo = max(lo, quant(actLo))
+	}
+	if !math.IsInf(float64(actHi), 1) {
+		hi = min(hi, quant(actHi))
+	}
+	if lo > hi {
+		return nil
+	}
+	r := &qreq{scale: make([]float32, M), zero: zp, lo: lo, hi: hi, bias: qi.bias}
+	for c := range r.scale {
+		r.scale[c] = scale[c] / sy
+	}
+	return r
+}
+
+// xBytes returns the expression of an integer kernel's 8-bit input:
+// the byte arena's slice, or (for integers held as float32, from a graph
+// input) a conversion into a byte buffer of the Model.
+func (gn *gen) xBytes(v *ir.Value) string {
+	if gn.isByte(v) {
+		return gn.buf(v)
+	}
+	x := gn.a.vals[v]
+	xb := gn.field("qx", "[]byte")
+	fmt.Fprintf(&gn.prep, "m.%s = make([]byte, %s)\n", xb, gn.sz(x.size(), x.scaled))
+	gn.toBytes(gn.buf(v), "m."+xb)
+	return "m." + xb
+}
+
+// emitQConvRequant runs a lowered integer convolution with its output
+// stage r on QPackedConv2D.RunRequant, bytes in and out.
+func (gn *gen) emitQConvRequant(n *ir.Node, r *qreq, out string) error {
+	qi := gn.q[n]
+	p, err := gn.convParams(n)
+	if err != nil {
+		return err
+	}
+	w := gn.qbytes(qi)
+	zf := gn.field("qwz", "[]byte")
+	fmt.Fprintf(&gn.once, "m.%s = %s\n", zf, byteLit(qi.wZero))
+	f := gn.field("qconv", "*kernels.QPackedConv2D")
+	fmt.Fprintf(&gn.prep, "m.%s = kernels.QPackConv2D(&kernels.Conv2DParams{%s}, m.%s, %v, m.%s)\n", f, p, w, qi.wSigned, zf)
+	rq := gn.requantField(r)
+	gn.pr("m.%s.RunRequant(%s, %v, %d, m.%s, %s)\n", f, gn.xBytes(n.Inputs[0]), qi.xSigned, qi.xZero, rq, out)
+	return nil
+}
+
+// requantField declares the kernels.Requant of r, built in New.
+func (gn *gen) requantField(r *qreq) string {
+	bias := gn.int32Field("qbias", r.bias)
+	f := gn.field("rq", "*kernels.Requant")
+	fmt.Fprintf(&gn.once, "m.%s = &kernels.Requant{Bias: m.%s, Scale: %s, Zero: %d, Lo: %d, Hi: %d}\n",
+		f, bias, wslice(gn.weights(r.scale), len(r.scale)), r.zero, r.lo, r.hi)
+	return f
+}
+
+// emitQMatMulRequant runs a lowered integer GEMM with its output stage
+// r: QGemmPackedB into int32 sums, then RequantizeCols into bytes.
+func (gn *gen) emitQMatMulRequant(n *ir.Node, r *qreq, out string) error {
+	qi := gn.q[n]
+	A, B := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Inputs[1]]
+	K, N := B.dims[0], B.dims[1]
+	rows := A.size() / K
+	w := gn.qbytes(qi)
+	f := gn.field("qgemm", "*kernels.QPackedB")
+	fmt.Fprintf(&gn.once, "m.%s = kernels.QPackB(%d, %d, m.%s, %d, %v, %s)\n", f, K, N, w, N, qi.wSigned, byteLit(qi.wZero))
+	acc, az := gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
+	fmt.Fprintf(&gn.once, "m.%s = []byte{%d}\n", az, qi.xZero)
+	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", acc, gn.sz(rows*N, A.scaled))
+	bias := gn.int32Field("qbias", r.bias)
+	gn.pr("kernels.QGemmPackedB(%s, %s, %d, %v, m.%s, m.%s, m.%s, %d)\n", gn.sz(rows, A.scaled), gn.xBytes(n.Inputs[0]), K, qi.xSigned, az, f, acc, N)
+	gn.pr("kernels.RequantizeCols(%s, m.%s, %d, m.%s, %s, %d, %d, %d)\n", out, acc, N, bias, wslice(gn.weights(r.scale), len(r.scale)), r.zero, r.lo, r.hi)
+	return nil
+}
+
+// poolBytes rewrites DequantizeLinear → MaxPool → QuantizeLinear with
+// the same per-tensor parameters on both sides into a MaxPool of the
+// 8-bit values (dequantization is monotonic, so the maximum commutes
+// with it), as nncc's runtime runs such layout steps.
+func (a *analysis) poolBytes() {
+	for i, n := range a.nodes {
+		if n.OpType != "MaxPool" || len(n.Outputs) != 1 || len(n.Inputs) != 1 {
+			continue
+		}
+		d := a.vals[n.Inputs[0]].prod
+		if d == nil || d.OpType != "DequantizeLinear" || len(a.vals[d.Outputs[0]].uses) != 1 || a.vals[d.Outputs[0]].output {
+			continue
+		}
+		uses := a.vals[n.Outputs[0]].uses
+		if len(uses) != 1 || uses[0].OpType != "QuantizeLinear" || a.vals[n.Outputs[0]].output {
+			continue
+		}
+		q := uses[0]
+		xq, yq := d.Inputs[0], q.Outputs[0]
+		if xi := a.vals[xq]; xi.static != nil || xi.input >= 0 || xi.dtype != a.vals[yq].dtype || xi.dtype != ir.Uint8 && xi.dtype != ir.Int8 {
+			continue
+		}
+		if !a.sameQParams(d, q) {
+			continue
+		}
+		pool := &ir.Node{Name: n.Name, OpType: "MaxPool", Inputs: []*ir.Value{xq}, Outputs: []*ir.Value{yq}, Attrs: n.Attrs}
+		a.nodes[i] = pool
+		a.nodes = slices.DeleteFunc(a.nodes, func(x *ir.Node) bool { return x == d || x == q })
+		xu := a.vals[xq].uses
+		for k, u := range xu {
+			if u == d {
+				xu[k] = pool
+			}
+		}
+		a.vals[yq].prod = pool
+		a.poolBytes() // a.nodes changed under the loop
+		return
+	}
+}
+
+// sameQParams reports whether DequantizeLinear d and QuantizeLinear q
+// have the same constant per-tensor scale and zero point.
+func (a *analysis) sameQParams(d, q *ir.Node) bool {
+	get := func(n *ir.Node, i int) *ir.Tensor {
+		if i >= len(n.Inputs) || n.Inputs[i] == nil {
+			return nil
+		}
+		return a.vals[n.Inputs[i]].static
+	}
+	ds, qs := get(d, 1), get(q, 1)
+	if ds == nil || qs == nil || ds.NumElements() != 1 || qs.NumElements() != 1 || ds.DType != ir.Float32 || qs.DType != ir.Float32 {
+		return false
+	}
+	if math.Float32bits(ds.Float32s()[0]) != math.Float32bits(qs.Float32s()[0]) {
+		return false
+	}
+	dz, qz := get(d, 2), get(q, 2)
+	zero := func(t *ir.Tensor) (float64, ir.DType, bool) {
+		if t == nil {
+			return 0, ir.Uint8, true
+		}
+		if t.NumElements() != 1 {
+			return 0, 0, false
+		}
+		return t.Float64s()[0], t.DType, true
+	}
+	z1, t1, ok1 := zero(dz)
+	z2, t2, ok2 := zero(qz)
+	return ok1 && ok2 && z1 == z2 && t1 == t2
+}
