@@ -76,9 +76,9 @@ type gen struct {
 	plan    *plan
 	scratch map[*group]*storage
 
-	w    []float32      // float32 weights
-	wOff map[string]int // dedup of weights by content key
-	wb   []byte         // 8-bit weights and int32 biases, after the float32 ones
+	w     []float32      // float32 weights
+	wOff  map[string]int // dedup of weights by content key
+	wb    []byte         // 8-bit weights and int32 biases, after the float32 ones
 	wbOff map[string]int
 
 	fields  []string // Model struct fields
