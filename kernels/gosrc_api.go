@@ -41,6 +41,11 @@ func MaxPool2D8(p *Pool2DParams, x, y []byte, signed bool) {
 	if signed {
 		flip = 0x80
 	}
+	if p.KH == 2 && p.KW == 2 && p.StrideH == 2 && p.StrideW == 2 && p.DilH == 1 && p.DilW == 1 &&
+		p.PadT == 0 && p.PadL == 0 && 2*p.OH <= p.H && 2*p.OW <= p.W {
+		maxPool2x2Bytes(p, x, y, flip)
+		return
+	}
 	for pl := 0; pl < p.N*p.C; pl++ {
 		xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
 		for oh := 0; oh < p.OH; oh++ {
@@ -65,6 +70,24 @@ func MaxPool2D8(p *Pool2DParams, x, y []byte, signed bool) {
 					}
 				}
 				yp[oh*p.OW+ow] = best ^ flip
+			}
+		}
+	}
+}
+
+// maxPool2x2Bytes is MaxPool2D8 for 2×2 windows of stride 2 that lie in
+// the input.
+func maxPool2x2Bytes(p *Pool2DParams, x, y []byte, flip byte) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	for pl := 0; pl < p.N*p.C; pl++ {
+		xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
+		for oh := 0; oh < p.OH; oh++ {
+			r0 := xp[2*oh*p.W:][:2*p.OW]
+			r1 := xp[(2*oh+1)*p.W:][:2*p.OW]
+			out := yp[oh*p.OW:][:p.OW]
+			for ow := range out {
+				a, b := max(r0[2*ow]^flip, r0[2*ow+1]^flip), max(r1[2*ow]^flip, r1[2*ow+1]^flip)
+				out[ow] = max(a, b) ^ flip
 			}
 		}
 	}

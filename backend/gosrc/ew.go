@@ -256,7 +256,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 		if O.dims[d] == 1 && !(d == 0 && O.scaled) {
 			continue
 		}
-		if k := len(cd) - 1; k >= 0 && cd[k].hi == d-1 {
+		if k := len(cd) - 1; k >= 0 {
 			same := true
 			for _, p := range pats {
 				if varies(p.dims, p.scaled, d) != varies(p.dims, p.scaled, cd[k].lo) {
