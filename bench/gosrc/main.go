@@ -35,15 +35,17 @@ type benchCase struct {
 	shape  string // --shape for both (NAME=dims)
 	per    int    // input elements
 	iters  int
-	passes string // pipeline (default: the default one); lossy ones calibrate on the digits calibration rows
+	passes string // pipeline (default: the default one)
+	calib  string // calibration rows of lossy passes
 }
 
 var cases = []benchCase{
-	{"digits_cnn b1", "testmodels/digits_cnn.onnx", "input=1x1x8x8", 64, 400, ""},
-	{"digits_cnn b64", "testmodels/digits_cnn.onnx", "input=64x1x8x8", 64, 100, ""},
-	{"digits_cnn int8 b64", "testmodels/digits_cnn.onnx", "input=64x1x8x8", 64, 100, "default,quantize"},
-	{"ppocr_cls b1", "/tmp/nncc-models/ppocr_cls.onnx", "x=1x3x48x192", 3 * 48 * 192, 200, ""},
-	{"mobilenet_v2 b1", "bench/models/mobilenet_v2.onnx", "input=1x3x224x224", 3 * 224 * 224, 40, ""},
+	{"digits_cnn b1", "testmodels/digits_cnn.onnx", "input=1x1x8x8", 64, 400, "", ""},
+	{"digits_cnn b64", "testmodels/digits_cnn.onnx", "input=64x1x8x8", 64, 100, "", ""},
+	{"digits_cnn int8 b64", "testmodels/digits_cnn.onnx", "input=64x1x8x8", 64, 100, "default,quantize", "testmodels/data/digits_calib_x.npy"},
+	{"ppocr_cls b1", "/tmp/nncc-models/ppocr_cls.onnx", "x=1x3x48x192", 3 * 48 * 192, 200, "", ""},
+	{"ppocr_cls int8 b1", "/tmp/nncc-models/ppocr_cls.onnx", "x=1x3x48x192", 3 * 48 * 192, 200, "default,quantize", "/tmp/nncc-models/ppocr_cls_data/calib_x.npy"},
+	{"mobilenet_v2 b1", "bench/models/mobilenet_v2.onnx", "input=1x3x224x224", 3 * 224 * 224, 40, "", ""},
 }
 
 func main() {
@@ -77,7 +79,7 @@ func run(rounds int, doc, only string) error {
 		if only != "" && !strings.Contains(c.name, only) {
 			continue
 		}
-		if _, err := os.Stat(c.model); err != nil {
+		if _, err := os.Stat(c.model); err != nil || c.calib != "" && !exists(c.calib) {
 			rows = append(rows, fmt.Sprintf("| %s | — | — | — | model absent (passes/testdata/models/fetch.sh) |", c.name))
 			continue
 		}
@@ -85,7 +87,7 @@ func run(rounds int, doc, only string) error {
 		pkg := filepath.Join(tmp, fmt.Sprintf("pkg%d", i))
 		args := []string{"compile", c.model, "-o", opt}
 		if c.passes != "" {
-			args = append(args, "--passes", c.passes, "--calib", "testmodels/data/digits_calib_x.npy", "--quiet")
+			args = append(args, "--passes", c.passes, "--calib", c.calib, "--quiet")
 		}
 		if out, err := exec.Command(nncc, args...).CombinedOutput(); err != nil {
 			return fmt.Errorf("%s: %v\n%s", c.name, err, out)
@@ -153,6 +155,11 @@ func benchRuntime(nncc, model string, c benchCase) (float64, error) {
 	}
 	err = json.Unmarshal(out, &r)
 	return r.MinMS, err
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func median(x []float64) float64 {
