@@ -92,3 +92,15 @@ func maxPool2x2Bytes(p *Pool2DParams, x, y []byte, flip byte) {
 		}
 	}
 }
+
+// DequantizeBlock is Dequantize8 without its 256-entry table, for short
+// runs (the table costs as much as a few hundred elements): dst[i] =
+// float32(src[i] − zero) · scale, converted and scaled with vector code.
+// The results are Dequantize8's, bit for bit.
+func DequantizeBlock(dst []float32, src []byte, signed bool, scale float32, zero int32) {
+	if len(dst) != len(src) {
+		panic("kernels: DequantizeBlock: lengths differ")
+	}
+	q8ToF32(dst, src, float32(zero), signed)
+	BinaryVS(OpMul, dst, dst, scale, false)
+}

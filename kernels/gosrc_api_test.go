@@ -74,3 +74,23 @@ func TestRequantizeCols(t *testing.T) {
 		}
 	}
 }
+
+// TestDequantizeBlock: the same bits as Dequantize8, for odd lengths.
+func TestDequantizeBlock(t *testing.T) {
+	src := make([]byte, 1000)
+	for i := range src {
+		src[i] = byte(i * 37)
+	}
+	for _, signed := range []bool{false, true} {
+		for _, n := range []int{1, 7, 31, 512, 1000} {
+			want, got := make([]float32, n), make([]float32, n)
+			Dequantize8(want, src[:n], signed, 0.0173, 113)
+			DequantizeBlock(got, src[:n], signed, 0.0173, 113)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("signed=%v n=%d: [%d] = %v, want %v", signed, n, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -458,7 +458,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 					pr("%s := m.ew[%d:][:len(ob)]\n", dst, i*ewBlock)
 				}
 				ops := opsOf[m]
-				pr("kernels.Dequantize8(%s, %s, %v, %s, int32(%s))\n", dst, ops[0].leaf.name, ops[0].leaf.signed, termStr(ops[1]), termStr(ops[2]))
+				pr("kernels.DequantizeBlock(%s, %s, %v, %s, int32(%s))\n", dst, ops[0].leaf.name, ops[0].leaf.signed, termStr(ops[1]), termStr(ops[2]))
 				continue
 			}
 			if ops := opsOf[m]; m == root && store != nil && gn.isByte(g.out()) && isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2]) && (ops[4].lit == "255.0" || ops[4].lit == "127.0") {
