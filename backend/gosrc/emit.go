@@ -39,6 +39,9 @@ func (gn *gen) emitGroup(g *group) error {
 		return gn.emitAnchor(g)
 	}
 	if g.members != nil {
+		if gn.isByte(g.out()) && gn.emitQAdd(g) {
+			return nil
+		}
 		return gn.emitLoop(g, gn.buf(g.out()), nil, g.members)
 	}
 	if g.root.OpType == "ConvTranspose" {

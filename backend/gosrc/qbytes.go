@@ -100,23 +100,41 @@ func (gn *gen) qRequant(g *group) *qreq {
 		actLo, actHi = lo, hi
 	}
 	q := next("QuantizeLinear")
-	if q == nil || len(ms) != 0 || q.Outputs[0] != g.out() || len(q.Inputs) < 2 {
+	if q == nil || len(ms) != 0 || q.Outputs[0] != g.out() {
 		return nil
+	}
+	sy, zp, lo, hi, ok := gn.qOut(q, actLo, actHi)
+	if !ok {
+		return nil
+	}
+	r := &qreq{scale: make([]float32, M), zero: zp, lo: lo, hi: hi, bias: qi.bias}
+	for c := range r.scale {
+		r.scale[c] = scale[c] / sy
+	}
+	return r
+}
+
+// qOut returns the constant per-tensor parameters of QuantizeLinear q
+// and its output range narrowed to the quantized [actLo, actHi] (a Relu
+// or Clip before it), as nncc's runtime computes them.
+func (gn *gen) qOut(q *ir.Node, actLo, actHi float32) (sy float32, zp, lo, hi int32, ok bool) {
+	a := gn.a
+	if len(q.Inputs) < 2 {
+		return
 	}
 	ys := a.vals[q.Inputs[1]]
 	if !ys.isStatic() || ys.size() != 1 || ys.static.DType != ir.Float32 {
-		return nil
+		return
 	}
-	sy := ys.static.Float32s()[0]
+	sy = ys.static.Float32s()[0]
 	if !(sy > 0) || math.IsInf(float64(sy), 0) {
-		return nil
+		return
 	}
-	var zp int32
-	lo, hi := int32(0), int32(255)
+	lo, hi = 0, 255
 	if len(q.Inputs) > 2 && q.Inputs[2] != nil {
 		z := a.vals[q.Inputs[2]]
 		if !z.isStatic() || z.size() != 1 || z.static.DType != ir.Uint8 && z.static.DType != ir.Int8 {
-			return nil
+			return
 		}
 		zp = int32(z.static.Float64s()[0])
 		if z.static.DType == ir.Int8 {
@@ -134,13 +152,94 @@ func (gn *gen) qRequant(g *group) *qreq {
 		hi = min(hi, quant(actHi))
 	}
 	if lo > hi {
-		return nil
+		return
 	}
-	r := &qreq{scale: make([]float32, M), zero: zp, lo: lo, hi: hi, bias: qi.bias}
-	for c := range r.scale {
-		r.scale[c] = scale[c] / sy
+	return sy, zp, lo, hi, true
+}
+
+// actBounds returns the clamp of a Relu or Clip node n.
+func (gn *gen) actBounds(n *ir.Node) (lo, hi float32, ok bool) {
+	switch n.OpType {
+	case "Relu":
+		return 0, float32(math.Inf(1)), true
+	case "Clip":
+		l, h, err := gn.clipBounds(n)
+		return l, h, err == nil
 	}
-	return r
+	return 0, 0, false
+}
+
+// dqScalar returns the 8-bit operand of DequantizeLinear d and its
+// constant per-tensor scale and zero point.
+func (gn *gen) dqScalar(d *ir.Node) (x *ir.Value, s float32, z int32, ok bool) {
+	a := gn.a
+	if d.OpType != "DequantizeLinear" || len(d.Inputs) < 2 || !gn.isByte(d.Inputs[0]) {
+		return
+	}
+	sv := a.vals[d.Inputs[1]]
+	if !sv.isStatic() || sv.size() != 1 || sv.static.DType != ir.Float32 {
+		return
+	}
+	s = sv.static.Float32s()[0]
+	if len(d.Inputs) > 2 && d.Inputs[2] != nil {
+		zv := a.vals[d.Inputs[2]]
+		if !zv.isStatic() || zv.size() != 1 {
+			return
+		}
+		z = int32(zv.static.Float64s()[0])
+	}
+	return d.Inputs[0], s, z, s > 0 && !math.IsInf(float64(s), 0)
+}
+
+// emitQAdd emits DequantizeLinear(a) + DequantizeLinear(b) [→ Relu |
+// Clip] → QuantizeLinear of same-shape 8-bit operands as one kernels.QAdd
+// (the runtime's fused residual), and reports whether it matched.
+func (gn *gen) emitQAdd(g *group) bool {
+	a := gn.a
+	ms := g.members
+	if len(ms) < 4 || len(ms) > 5 || ms[len(ms)-1].OpType != "QuantizeLinear" {
+		return false
+	}
+	var add *ir.Node
+	dqs := map[*ir.Value]*ir.Node{}
+	actLo, actHi := float32(math.Inf(-1)), float32(math.Inf(1))
+	for _, m := range ms[:len(ms)-1] {
+		switch m.OpType {
+		case "DequantizeLinear":
+			dqs[m.Outputs[0]] = m
+		case "Add":
+			add = m
+		default:
+			if len(ms) != 5 {
+				return false
+			}
+			lo, hi, ok := gn.actBounds(m)
+			if !ok || m.Inputs[0] != add.Outputs[0] || ms[len(ms)-1].Inputs[0] != m.Outputs[0] {
+				return false
+			}
+			actLo, actHi = lo, hi
+		}
+	}
+	if add == nil || len(dqs) != 2 || len(add.Inputs) != 2 || dqs[add.Inputs[0]] == nil || dqs[add.Inputs[1]] == nil {
+		return false
+	}
+	if len(ms) == 4 && ms[3].Inputs[0] != add.Outputs[0] {
+		return false
+	}
+	out := a.vals[g.out()]
+	xa, sa, za, ok1 := gn.dqScalar(dqs[add.Inputs[0]])
+	xb, sb, zb, ok2 := gn.dqScalar(dqs[add.Inputs[1]])
+	if !ok1 || !ok2 || !slices.Equal(a.vals[xa].dims, out.dims) || !slices.Equal(a.vals[xb].dims, out.dims) || a.vals[xa].scaled != out.scaled || a.vals[xb].scaled != out.scaled {
+		return false
+	}
+	sy, zy, lo, hi, ok := gn.qOut(ms[len(ms)-1], actLo, actHi)
+	if !ok {
+		return false
+	}
+	fa, fb := sa/sy, sb/sy
+	c := float32(zy) - fa*float32(za) - fb*float32(zb)
+	gn.pr("kernels.QAdd(%s, %s, %v, %s, %v, %s, %s, %s, %d, %d)\n", gn.buf(g.out()), gn.buf(xa), gn.byteSigned(xa), gn.buf(xb), gn.byteSigned(xb), flit(fa), flit(fb), flit(c), lo, hi)
+	return true
 }
 
 // xBytes returns the expression of an integer kernel's 8-bit input:
