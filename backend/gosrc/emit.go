@@ -202,19 +202,9 @@ func (gn *gen) clipBounds(n *ir.Node) (float32, float32, error) {
 	return lo, hi, nil
 }
 
-// scratchSize is the float32 scratch a group needs (not scaled with the
-// batch): a transposed convolution's columns for one image.
-func (gn *gen) scratchSize(g *group) int64 {
-	n := g.root
-	if g.members != nil || g.anchor != nil || n.OpType != "ConvTranspose" {
-		return 0
-	}
-	w, x := gn.a.vals[n.Inputs[1]], gn.a.vals[n.Inputs[0]]
-	if len(w.dims) != 4 || len(x.dims) != 4 {
-		return 0
-	}
-	return w.dims[1] * w.dims[2] * w.dims[3] * x.dims[2] * x.dims[3]
-}
+// scratchSize is the float32 scratch a group needs in the arena (not
+// scaled with the batch); no group needs any at present.
+func (gn *gen) scratchSize(g *group) int64 { return 0 }
 
 func (gn *gen) emitAnchor(g *group) error {
 	a := gn.a

@@ -44,6 +44,7 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 		return nil, err
 	}
 	a.poolBytes()
+	a.splitToSlices()
 	gn := &gen{a: a, opts: opts, wOff: map[string]int{}, wbOff: map[string]int{}, scratch: map[*group]*storage{}, helpers: map[string]bool{}, q: q}
 	// an integer kernel reading a computed zero point is one more reader
 	for _, n := range a.nodes {
