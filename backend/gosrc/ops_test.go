@@ -148,4 +148,3 @@ func TestConvTransposeGroups(t *testing.T) {
 	h := buildGenerated(t, m, Options{Package: "ct"})
 	compareRuntime(t, m, h, []int64{4, 5, 5}, 1, 2)
 }
-
