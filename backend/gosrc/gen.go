@@ -387,7 +387,16 @@ func (gn *gen) file() ([]byte, error) {
 	p("func cloneShapes(s [][]int) [][]int {\nc := make([][]int, len(s))\nfor i, d := range s {\nc[i] = append([]int(nil), d...)\n}\nreturn c\n}\n\n")
 	// model struct
 	p("// Model holds the weights, the packed kernels and the arena of one\n// instance. Its zero value is not usable: call New.\n")
-	p("type Model struct {\nw []float32\nwb []byte // 8-bit weights and int32 biases\na []float32\nb []byte // 8-bit values\nn int\nouts [][]float32\n")
+	hasWB, hasB := len(gn.wb) > 0, gn.plan.bfixed+gn.plan.bper > 0
+	p("type Model struct {\nw []float32\n")
+	if hasWB {
+		p("wb []byte // 8-bit weights and int32 biases\n")
+	}
+	p("a []float32\n")
+	if hasB {
+		p("b []byte // 8-bit values\n")
+	}
+	p("n int\nouts [][]float32\n")
 	if gn.ewSlots > 0 {
 		p("ew []float32 // temporaries of the element-wise blocks\n")
 	}
@@ -401,7 +410,11 @@ func (gn *gen) file() ([]byte, error) {
 	bound := 1
 	p("// New decodes the weights, packs them for the kernels and allocates\n// the arena for a batch of %d.\n", bound)
 	p("func New() *Model {\nm := &Model{outs: make([][]float32, %d)}\n", len(a.g.Outputs))
-	p("m.w = make([]float32, %d)\nm.wb = []byte(weightsData[%d:])\nfor i := range m.w {\nm.w[i] = math.Float32frombits(binary.LittleEndian.Uint32([]byte(weightsData[4*i : 4*i+4])))\n}\n", len(gn.w), 4*len(gn.w))
+	p("m.w = make([]float32, %d)\n", len(gn.w))
+	if hasWB {
+		p("m.wb = []byte(weightsData[%d:])\n", 4*len(gn.w))
+	}
+	p("for i := range m.w {\nm.w[i] = math.Float32frombits(binary.LittleEndian.Uint32([]byte(weightsData[4*i : 4*i+4])))\n}\n")
 	p("w := m.w\n_ = w\n")
 	if gn.ewSlots > 0 {
 		p("m.ew = make([]float32, %d)\n", gn.ewSlots*ewBlock)
@@ -415,10 +428,14 @@ func (gn *gen) file() ([]byte, error) {
 	p("func (m *Model) prepare(n int) {\nm.n = n\nw := m.w\n_ = w\n")
 	if a.symbolic {
 		p("m.a = make([]float32, %d+n*%d)\n", gn.plan.fixed, gn.plan.per)
-		p("m.b = make([]byte, %d+n*%d)\n", gn.plan.bfixed, gn.plan.bper)
+		if hasB {
+			p("m.b = make([]byte, %d+n*%d)\n", gn.plan.bfixed, gn.plan.bper)
+		}
 	} else {
 		p("m.a = make([]float32, %d)\n", gn.plan.fixed+gn.plan.per)
-		p("m.b = make([]byte, %d)\n", gn.plan.bfixed+gn.plan.bper)
+		if hasB {
+			p("m.b = make([]byte, %d)\n", gn.plan.bfixed+gn.plan.bper)
+		}
 	}
 	b.Write(gn.prep.Bytes())
 	p("}\n\n")
@@ -447,7 +464,11 @@ func (gn *gen) file() ([]byte, error) {
 	if a.symbolic {
 		p("if n != m.n {\nm.prepare(n)\n}\n")
 	}
-	p("a, b, w := m.a, m.b, m.w\n_, _, _ = a, b, w\n")
+	if hasB {
+		p("a, b, w := m.a, m.b, m.w\n_, _, _ = a, b, w\n")
+	} else {
+		p("a, w := m.a, m.w\n_, _ = a, w\n")
+	}
 	b.Write(gn.run.Bytes())
 	for i, v := range a.g.Outputs {
 		p("m.outs[%d] = %s\n", i, gn.buf(v))
