@@ -41,6 +41,9 @@ type analysis struct {
 	symbolic bool        // a leading batch dim stays symbolic
 	batchSym string      // its name (for docs)
 	nodes    []*ir.Node  // dynamic nodes in order
+	// qgap maps a fused QGlobalAveragePool step to its DequantizeLinear
+	// and QuantizeLinear nodes (their parameters).
+	qgap map[*ir.Node][2]*ir.Node
 }
 
 // evalBatches runs the model node by node at two batch sizes (1 and 2

@@ -44,6 +44,7 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 		return nil, err
 	}
 	a.poolBytes()
+	a.gapBytes()
 	a.splitToSlices()
 	gn := &gen{a: a, opts: opts, wOff: map[string]int{}, wbOff: map[string]int{}, scratch: map[*group]*storage{}, helpers: map[string]bool{}, q: q}
 	// an integer kernel reading a computed zero point is one more reader
@@ -130,7 +131,7 @@ func init() {
 		supported[k] = true
 	}
 	for _, k := range []string{"Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool",
-		"GlobalMaxPool", "Softmax", "Transpose", "Concat", "Slice", "Pad", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "Resize", "Upsample", "ConvTranspose"} {
+		"GlobalMaxPool", "QGlobalAveragePool", "Softmax", "Transpose", "Concat", "Slice", "Pad", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "Resize", "Upsample", "ConvTranspose"} {
 		supported[k] = true
 	}
 }

@@ -372,3 +372,81 @@ func (a *analysis) sameQParams(d, q *ir.Node) bool {
 	z2, t2, ok2 := zero(qz)
 	return ok1 && ok2 && z1 == z2 && t1 == t2
 }
+
+// gapBytes rewrites DequantizeLinear → GlobalAveragePool →
+// QuantizeLinear (per-tensor constant parameters) into one
+// QGlobalAveragePool step on the 8-bit values: integer sums per plane,
+// requantized with kernels.RequantizeClamp, as nncc's runtime fuses it.
+func (a *analysis) gapBytes() {
+	for i, n := range a.nodes {
+		if n.OpType != "GlobalAveragePool" || len(n.Outputs) != 1 || len(n.Inputs) != 1 {
+			continue
+		}
+		d := a.vals[n.Inputs[0]].prod
+		if d == nil || d.OpType != "DequantizeLinear" {
+			continue
+		}
+		// the DequantizeLinear stays for its other readers
+		dOther := len(a.vals[d.Outputs[0]].uses) > 1 || a.vals[d.Outputs[0]].output
+		uses := a.vals[n.Outputs[0]].uses
+		if len(uses) != 1 || uses[0].OpType != "QuantizeLinear" || a.vals[n.Outputs[0]].output {
+			continue
+		}
+		q := uses[0]
+		xq, yq := d.Inputs[0], q.Outputs[0]
+		xi := a.vals[xq]
+		if xi.static != nil || xi.input >= 0 || xi.dtype != ir.Uint8 && xi.dtype != ir.Int8 || len(xi.dims) < 3 {
+			continue
+		}
+		if a.vals[yq].dtype != ir.Uint8 && a.vals[yq].dtype != ir.Int8 {
+			continue
+		}
+		g := &ir.Node{Name: n.Name, OpType: "QGlobalAveragePool", Inputs: []*ir.Value{xq}, Outputs: []*ir.Value{yq}}
+		if a.qgap == nil {
+			a.qgap = map[*ir.Node][2]*ir.Node{}
+		}
+		a.qgap[g] = [2]*ir.Node{d, q}
+		a.nodes[i] = g
+		a.nodes = slices.DeleteFunc(a.nodes, func(x *ir.Node) bool { return x == d && !dOther || x == q })
+		du := a.vals[d.Outputs[0]]
+		du.uses = slices.DeleteFunc(du.uses, func(x *ir.Node) bool { return x == n })
+		xu := a.vals[xq].uses
+		if dOther {
+			a.vals[xq].uses = append(xu, g)
+		} else {
+			for k, u := range xu {
+				if u == d {
+					xu[k] = g
+				}
+			}
+		}
+		a.vals[yq].prod = g
+		a.gapBytes()
+		return
+	}
+}
+
+// emitQGAP emits a QGlobalAveragePool step (see gapBytes), or reports
+// that its parameters do not have the fused form (an error).
+func (gn *gen) emitQGAP(n *ir.Node, x *info, xb, yb string) error {
+	dq := gn.a.qgap[n]
+	_, sx, zx, ok := gn.dqScalar(dq[0])
+	if !ok {
+		return unsupported(n, "DequantizeLinear parameters")
+	}
+	sy, zy, lo, hi, ok := gn.qOut(dq[1], float32(math.Inf(-1)), float32(math.Inf(1)))
+	if !ok {
+		return unsupported(n, "QuantizeLinear parameters")
+	}
+	planes := x.dims[0] * x.dims[1]
+	hw := x.size() / planes
+	f := gn.field("gsum", "[]int32")
+	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", f, gn.sz(planes, x.scaled))
+	load := "int32(v)"
+	if gn.byteSigned(n.Inputs[0]) {
+		load = "int32(int8(v))"
+	}
+	gn.pr("x, s := %s, m.%s\nfor p := range s {\nvar t int32\nfor _, v := range x[p*%d : (p+1)*%d] {\nt += %s\n}\ns[p] = t\n}\n", xb, f, hw, hw, load)
+	gn.pr("kernels.RequantizeClamp(%s, s, %d, %s, %d, %d, %d)\n", yb, -zx*int32(hw), flit(sx/sy/float32(hw)), zy, lo, hi)
+	return nil
+}

@@ -34,10 +34,12 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 	if gn.isByte(n.Inputs[0]) != gn.isByte(n.Outputs[0]) {
 		return unsupported(n, "8-bit data with a float result (or the reverse)")
 	}
-	if gn.isByte(n.Inputs[0]) && n.OpType != "MaxPool" && n.OpType != "Transpose" && n.OpType != "Concat" && n.OpType != "Slice" {
+	if gn.isByte(n.Inputs[0]) && n.OpType != "MaxPool" && n.OpType != "Transpose" && n.OpType != "Concat" && n.OpType != "Slice" && n.OpType != "QGlobalAveragePool" {
 		return unsupported(n, "8-bit operand")
 	}
 	switch n.OpType {
+	case "QGlobalAveragePool":
+		return gn.emitQGAP(n, x, xb, yb)
 	case "MaxPool", "AveragePool":
 		return gn.emitPool(n, x, y, xb, yb)
 	case "GlobalAveragePool", "GlobalMaxPool":
