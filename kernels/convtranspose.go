@@ -1,10 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"sync"
-	"sync/atomic"
-)
+import "fmt"
 
 // ConvTranspose2DParams describes a 2-D NCHW transposed convolution
 // (ONNX ConvTranspose): input position (i, j) of channel c adds
@@ -249,36 +245,4 @@ func floorDiv(a, b int) int {
 		q--
 	}
 	return q
-}
-
-// parallelWorkers is parallelFor that also tells body which of the
-// threads runs it (0 ≤ t < threads), for per-thread scratch.
-func parallelWorkers(n, threads int, body func(t, i int)) {
-	threads = min(threads, n)
-	if threads <= 1 {
-		for i := 0; i < n; i++ {
-			body(0, i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	work := func(t int) {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			body(t, i)
-		}
-	}
-	wg.Add(threads - 1)
-	for t := 1; t < threads; t++ {
-		go func() {
-			defer wg.Done()
-			work(t)
-		}()
-	}
-	work(0)
-	wg.Wait()
 }

@@ -118,6 +118,33 @@ func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
 	}
 }
 
+// implicitArgs are the arguments of conv2DImplicit's loop over images
+// and groups, implicitPartArgs those of its split of one GEMM's column
+// panels (see forArgs).
+type implicitArgs struct {
+	p                  *Conv2DParams
+	g                  *phaseGeom
+	pa                 []*PackedA
+	x, w, bias, res, y []float32
+	f                  Fused
+	inner              int
+}
+
+type implicitPartArgs struct {
+	k                    *sgemmKernel
+	g                    *phaseGeom
+	a                    sgemmA
+	mg, K, panels, parts int
+	xq, cm, gbias        []float32
+	acc, epi             bool
+	lo, hi               float32
+}
+
+var (
+	implicitLoops argsPool[implicitArgs]
+	implicitParts argsPool[implicitPartArgs]
+)
+
 // conv2DImplicit computes the convolution p (see implicitConv) with the
 // weights packed in pa (one per group) or, when pa is nil, w; g is p's
 // phase layout (nil: made here).
@@ -127,18 +154,19 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		defer phasePool.Put(g)
 		g.init(p)
 	}
-	cg, mg := p.C/p.Group, p.M/p.Group
-	K := cg * p.KH * p.KW
-	hw, ohw := p.H*p.W, p.OH*p.OW
-	nq := cg * len(g.phases) * g.hq * g.wq
 	jobs := p.N * p.Group
 	outer, inner := Threads(), 1
 	if jobs < outer {
 		outer, inner = 1, outer
 	}
-	lo, hi := f.bounds()
-	epi := bias != nil || f.Act != ActNone
-	parallelFor(jobs, outer, func(job int) {
+	forArgs(&implicitLoops, jobs, outer, implicitArgs{p: p, g: g, pa: pa, x: x, w: w, bias: bias, res: res, y: y, f: f, inner: inner}, func(arg *implicitArgs, _, job int) {
+		p, g, pa, x, w, bias, res, y, f, inner := arg.p, arg.g, arg.pa, arg.x, arg.w, arg.bias, arg.res, arg.y, arg.f, arg.inner
+		cg, mg := p.C/p.Group, p.M/p.Group
+		K := cg * p.KH * p.KW
+		hw, ohw := p.H*p.W, p.OH*p.OW
+		nq := cg * len(g.phases) * g.hq * g.wq
+		lo, hi := f.bounds()
+		epi := bias != nil || f.Act != ActNone
 		n, gr := job/p.Group, job%p.Group
 		sp := getImplicitScratch(nq + mg*g.ng)
 		defer implicitScratch.Put(sp)
@@ -168,12 +196,14 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 			implicitBlocked(k, wk, mg, 0, g.ng, K, &a, xq, g.offs, cm, g.ng, acc, epi, gbias, lo, hi)
 			sgemmWorkPool.Put(wk)
 		} else {
-			av := a // a copy, so that only this branch moves it to the heap
-			parallelFor(parts, parts, func(t int) {
+			pargs := implicitPartArgs{k: k, g: g, a: a, mg: mg, K: K, panels: panels, parts: parts,
+				xq: xq, cm: cm, gbias: gbias, acc: acc, epi: epi, lo: lo, hi: hi}
+			forArgs(&implicitParts, parts, parts, pargs, func(arg *implicitPartArgs, _, t int) {
+				k, g, panels, parts := arg.k, arg.g, arg.panels, arg.parts
 				j0, j1 := t*panels/parts*k.nr, min(g.ng, (t+1)*panels/parts*k.nr)
 				wk := getWork(k)
 				defer sgemmWorkPool.Put(wk)
-				implicitBlocked(k, wk, mg, j0, j1, K, &av, xq, g.offs, cm, g.ng, acc, epi, gbias, lo, hi)
+				implicitBlocked(k, wk, arg.mg, j0, j1, arg.K, &arg.a, arg.xq, g.offs, arg.cm, g.ng, arg.acc, arg.epi, arg.gbias, arg.lo, arg.hi)
 			})
 		}
 		for m := 0; m < mg; m++ {

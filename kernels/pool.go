@@ -87,8 +87,19 @@ func AvgPool2D(p *Pool2DParams, x, y []float32) {
 	pool2D(p, x, y, false)
 }
 
+// poolArgs are a pooling loop's arguments (see forArgs).
+type poolArgs struct {
+	p              *Pool2DParams
+	x, y           []float32
+	planes, chunks int
+	isMax          bool
+	d              *dw3x3
+	ps             *poolScratch
+}
+
+var poolLoops argsPool[poolArgs]
+
 func pool2D(p *Pool2DParams, x, y []float32, isMax bool) {
-	hw, ohw := p.H*p.W, p.OH*p.OW
 	threads := Threads()
 	planes := p.N * p.C
 	chunks := min(planes, 4*threads)
@@ -100,7 +111,9 @@ func pool2D(p *Pool2DParams, x, y []float32, isMax bool) {
 		d := getDW(&cp)
 		defer dwPool.Put(d)
 		if d.ok {
-			parallelFor(chunks, threads, func(c int) {
+			forArgs(&poolLoops, chunks, threads, poolArgs{p: p, x: x, y: y, planes: planes, chunks: chunks, d: d}, func(a *poolArgs, _, c int) {
+				p, x, y, d, planes, chunks := a.p, a.x, a.y, a.d, a.planes, a.chunks
+				hw, ohw := p.H*p.W, p.OH*p.OW
 				var ninf *[]float32
 				if d.zero {
 					ninf = getPadded(p.W)
@@ -125,7 +138,9 @@ func pool2D(p *Pool2DParams, x, y []float32, isMax bool) {
 		ps := poolScratchPool.Get().(*poolScratch)
 		defer poolScratchPool.Put(ps)
 		if ps.build(p, isMax) {
-			parallelFor(chunks, threads, func(c int) {
+			forArgs(&poolLoops, chunks, threads, poolArgs{p: p, x: x, y: y, planes: planes, chunks: chunks, isMax: isMax, ps: ps}, func(a *poolArgs, _, c int) {
+				p, x, y, ps, planes, chunks, isMax := a.p, a.x, a.y, a.ps, a.planes, a.chunks, a.isMax
+				hw, ohw := p.H*p.W, p.OH*p.OW
 				p0, p1 := c*planes/chunks, (c+1)*planes/chunks
 				ps.gp.poolPlanes(y[p0*ohw:], x[p0*hw:], p.KH*p.KW, p1-p0, hw, ohw, ps.div, isMax)
 			})
@@ -133,13 +148,17 @@ func pool2D(p *Pool2DParams, x, y []float32, isMax bool) {
 		}
 	}
 	if isMax && p.is2x2s2() {
-		parallelFor(chunks, threads, func(c int) {
+		forArgs(&poolLoops, chunks, threads, poolArgs{p: p, x: x, y: y, planes: planes, chunks: chunks}, func(a *poolArgs, _, c int) {
+			p, x, y, planes, chunks := a.p, a.x, a.y, a.planes, a.chunks
+			hw, ohw := p.H*p.W, p.OH*p.OW
 			p0, p1 := c*planes/chunks, (c+1)*planes/chunks
 			maxPool2x2s2(x[p0*hw:p1*hw], y[p0*ohw:p1*ohw], p.H, p.W, p.OH, p.OW, p1-p0)
 		})
 		return
 	}
-	parallelFor(chunks, threads, func(c int) {
+	forArgs(&poolLoops, chunks, threads, poolArgs{p: p, x: x, y: y, planes: planes, chunks: chunks, isMax: isMax}, func(a *poolArgs, _, c int) {
+		p, x, y, planes, chunks, isMax := a.p, a.x, a.y, a.planes, a.chunks, a.isMax
+		hw, ohw := p.H*p.W, p.OH*p.OW
 		for pl := c * planes / chunks; pl < (c+1)*planes/chunks; pl++ {
 			poolPlane(p, x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw], isMax)
 		}
