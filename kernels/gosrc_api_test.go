@@ -94,3 +94,35 @@ func TestDequantizeBlock(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedConvTranspose2D: the packed form gives ConvTranspose2D's bits
+// and allocates nothing per call, at 1 and 2 threads.
+func TestPackedConvTranspose2D(t *testing.T) {
+	defer SetThreads(Threads())
+	p := ConvTranspose2DParams{N: 2, C: 4, H: 5, W: 6, M: 6, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, Group: 2, OH: 10, OW: 12}
+	rng := rand.New(rand.NewSource(5))
+	x := make([]float32, p.N*p.C*p.H*p.W)
+	w := make([]float32, p.C*p.M/p.Group*p.KH*p.KW)
+	bias := make([]float32, p.M)
+	for _, s := range [][]float32{x, w, bias} {
+		for i := range s {
+			s[i] = rng.Float32()*2 - 1
+		}
+	}
+	c := PackConvTranspose2D(&p, w)
+	for _, threads := range []int{1, 2} {
+		SetThreads(threads)
+		scratch := make([]float32, ConvTranspose2DScratch(&p, threads))
+		want, got := make([]float32, p.N*p.M*p.OH*p.OW), make([]float32, p.N*p.M*p.OH*p.OW)
+		ConvTranspose2D(&p, x, w, bias, want, scratch)
+		c.Run(x, bias, got, scratch)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%d threads: y[%d] = %v, want %v", threads, i, got[i], want[i])
+			}
+		}
+		if a := testing.AllocsPerRun(20, func() { c.Run(x, bias, got, scratch) }); a != 0 {
+			t.Errorf("%d threads: %.1f allocations per Run, want 0", threads, a)
+		}
+	}
+}

@@ -142,8 +142,8 @@ func TestConvTransposeGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(string(files[ModelFile]), "kernels.ConvTranspose2D(&"); n != 3 {
-		t.Errorf("%d calls of kernels.ConvTranspose2D, want 3", n)
+	if n := strings.Count(string(files[ModelFile]), "kernels.PackConvTranspose2D(&"); n != 3 {
+		t.Errorf("%d transposed convolutions packed for kernels.PackedConvTranspose2D, want 3", n)
 	}
 	h := buildGenerated(t, m, Options{Package: "ct"})
 	compareRuntime(t, m, h, []int64{4, 5, 5}, 1, 2)

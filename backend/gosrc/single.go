@@ -565,7 +565,8 @@ func (gn *gen) table(vals []string) string {
 }
 
 // emitConvTranspose emits a 1-D or 2-D transposed convolution (groups
-// included) as kernels.ConvTranspose2D, the runtime's kernel, with the
+// included) on the runtime's kernel, its weights packed once
+// (kernels.PackConvTranspose2D), with the
 // pads the runtime derives from pads, auto_pad or output_shape; its
 // scratch grows in Run if the kernels' thread count grows.
 func (gn *gen) emitConvTranspose(g *group, n *ir.Node, x, y *info, xb, yb string) error {
@@ -620,11 +621,11 @@ func (gn *gen) emitConvTranspose(g *group, n *ir.Node, x, y *info, xb, yb string
 	if C%group != 0 {
 		return unsupported(n, "group %d does not divide %d channels", group, C)
 	}
-	pf := gn.field("ctp", "kernels.ConvTranspose2DParams")
+	pf := gn.field("ct", "*kernels.PackedConvTranspose2D")
 	sf := gn.field("cts", "[]float32")
-	fmt.Fprintf(&gn.prep, "m.%s = kernels.ConvTranspose2DParams{N: %s, C: %d, H: %d, W: %d, M: %d, KH: %d, KW: %d, StrideH: %d, StrideW: %d, DilH: %d, DilW: %d, PadT: %d, PadL: %d, Group: %d, OH: %d, OW: %d}\n",
-		pf, gn.sz(x.dims[0], x.scaled), C, H, W, M, KH, KW, SH, SW, DH, DW, PT, PL, group, OH, OW)
-	fmt.Fprintf(&gn.prep, "m.%s = make([]float32, kernels.ConvTranspose2DScratch(&m.%s, kernels.Threads()))\n", sf, pf)
+	fmt.Fprintf(&gn.prep, "m.%s = kernels.PackConvTranspose2D(&kernels.ConvTranspose2DParams{N: %s, C: %d, H: %d, W: %d, M: %d, KH: %d, KW: %d, StrideH: %d, StrideW: %d, DilH: %d, DilW: %d, PadT: %d, PadL: %d, Group: %d, OH: %d, OW: %d}, %s)\n",
+		pf, gn.sz(x.dims[0], x.scaled), C, H, W, M, KH, KW, SH, SW, DH, DW, PT, PL, group, OH, OW, wslice(gn.weights(w), len(w)))
+	fmt.Fprintf(&gn.prep, "m.%s = make([]float32, kernels.ConvTranspose2DScratch(&m.%s.P, kernels.Threads()))\n", sf, pf)
 	bias := "nil"
 	if b := opt(n, 2); b != nil {
 		bd, err := gn.constF32(n, b)
@@ -633,7 +634,7 @@ func (gn *gen) emitConvTranspose(g *group, n *ir.Node, x, y *info, xb, yb string
 		}
 		bias = wslice(gn.weights(bd), len(bd))
 	}
-	gn.pr("if need := kernels.ConvTranspose2DScratch(&m.%s, kernels.Threads()); len(m.%s) < need {\nm.%s = make([]float32, need)\n}\n", pf, sf, sf)
-	gn.pr("kernels.ConvTranspose2D(&m.%s, %s, %s, %s, %s, m.%s)\n", pf, xb, wslice(gn.weights(w), len(w)), bias, yb, sf)
+	gn.pr("if need := kernels.ConvTranspose2DScratch(&m.%s.P, kernels.Threads()); len(m.%s) < need {\nm.%s = make([]float32, need)\n}\n", pf, sf, sf)
+	gn.pr("m.%s.Run(%s, %s, %s, m.%s)\n", pf, xb, bias, yb, sf)
 	return nil
 }
