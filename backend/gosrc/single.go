@@ -46,13 +46,14 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 		if len(x.dims) < 3 {
 			return unsupported(n, "rank %d input", len(x.dims))
 		}
+		// the runtime's row reductions: vector partial sums, the mean as
+		// the sum times 1/count
 		planes := x.dims[0] * x.dims[1]
 		hw := x.size() / planes
-		gn.pr("x, y := %s, %s\nfor p := 0; p < %s; p++ {\nrow := x[p*%d : (p+1)*%d]\n", xb, yb, gn.sz(planes, x.scaled), hw, hw)
 		if n.OpType == "GlobalAveragePool" {
-			gn.pr("var s float32\nfor _, v := range row {\ns += v\n}\ny[p] = s / %d\n}\n", hw)
+			gn.pr("kernels.SumRows(%s, %s, %d, 1/float32(%d))\n", yb, xb, hw, hw)
 		} else {
-			gn.pr("s := row[0]\nfor _, v := range row[1:] {\ns = max(s, v)\n}\ny[p] = s\n}\n")
+			gn.pr("kernels.MaxRows(%s, %s, %d)\n", yb, xb, hw)
 		}
 		return nil
 	case "Softmax":
