@@ -287,6 +287,9 @@ func (gn *gen) emitAnchor(g *group) error {
 }
 
 func (gn *gen) emitConv(n *ir.Node, ep *epilogue, out string) error {
+	if gn.isByte(n.Inputs[0]) || len(n.Inputs) > 1 && n.Inputs[1] != nil && gn.isByte(n.Inputs[1]) {
+		return unsupported(n, "8-bit operand of a float32 kernel")
+	}
 	p, err := gn.convParams(n)
 	if err != nil {
 		return err
@@ -459,6 +462,9 @@ func (gn *gen) emitQMatMul(n *ir.Node, qi *qinfo, out string) error {
 
 // emitGemm emits Gemm or MatMul with a constant right operand.
 func (gn *gen) emitGemm(n *ir.Node, out string, rowBias []float32) error {
+	if gn.isByte(n.Inputs[0]) || len(n.Inputs) > 1 && n.Inputs[1] != nil && gn.isByte(n.Inputs[1]) {
+		return unsupported(n, "8-bit operand of a float32 kernel")
+	}
 	a := gn.a
 	A, B := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
 	Y := a.vals[n.Outputs[0]]

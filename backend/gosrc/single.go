@@ -439,6 +439,9 @@ func (gn *gen) emitReduce(n *ir.Node, x, y *info, xb, yb string) error {
 // emitMatMul emits a product of two computed operands, one SGEMM per
 // matrix of the (equal) leading dims.
 func (gn *gen) emitMatMul(n *ir.Node) error {
+	if gn.isByte(n.Inputs[0]) || len(n.Inputs) > 1 && n.Inputs[1] != nil && gn.isByte(n.Inputs[1]) {
+		return unsupported(n, "8-bit operand of a float32 kernel")
+	}
 	a := gn.a
 	A, B := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
 	if len(A.dims) < 2 || len(B.dims) < 2 || B.isStatic() {
