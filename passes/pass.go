@@ -310,22 +310,7 @@ func (c *Context) Logf(format string, args ...any) {
 func (c *Context) NewName(g *ir.Graph, base string) string {
 	used := c.names[g]
 	if used == nil {
-		used = map[string]bool{}
-		g.Walk(func(sg *ir.Graph) {
-			for _, v := range sg.Inputs {
-				used[v.Name] = true
-			}
-			for _, v := range sg.Consts {
-				used[v.Name] = true
-			}
-			for _, n := range sg.Nodes {
-				for _, o := range n.Outputs {
-					if o != nil {
-						used[o.Name] = true
-					}
-				}
-			}
-		})
+		used = g.ValueNames()
 		c.names[g] = used
 	}
 	name := base
