@@ -189,7 +189,9 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 	}
 	switch {
 	case p.batched():
-		pc.gp.build(p.window(), false)
+		if !pc.gp.build(p.window(), false) {
+			pc.gp.tab = gatherTable(p.window(), int32(p.H*p.W)) // padding: the zero after the plane
+		}
 	case p.implicitConv():
 		pc.ph = newPhaseGeom(p)
 	}
@@ -319,15 +321,31 @@ func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, r
 		defer convScratch.Put(sp)
 		bm, cm := (*sp)[:K*ldb], (*sp)[K*ldb:K*ldb+mg*cols]
 		xg := x[(n0*p.C+g*cg)*hw:]
-		for k := 0; k < K; k++ {
-			row := bm[k*ldb : k*ldb+cols]
-			ci, tap := k/khw, k%khw
-			if gp.nv > 0 {
-				gp.gatherRows(row, xg[ci*hw:], tap, ni, p.C*hw, ohw, hw, ohw)
-				continue
+		switch {
+		case gp.nv > 0:
+			for k := 0; k < K; k++ {
+				gp.gatherRows(bm[k*ldb:k*ldb+cols], xg[k/khw*hw:], k%khw, ni, p.C*hw, ohw, hw, ohw)
 			}
-			for i := 0; i < ni; i++ {
-				im2colRow(p, xg[i*p.C*hw:], row[i*ohw:(i+1)*ohw], k, 0, 0, copy2)
+		case gp.tab != nil:
+			// Each plane is copied once beside a zero, which the
+			// table's padding entries read.
+			var plane [gatherTabMax + 1]float32
+			for ci := 0; ci < cg; ci++ {
+				for i := 0; i < ni; i++ {
+					xp := plane[:hw+1]
+					copy(xp, xg[i*p.C*hw+ci*hw:][:hw])
+					xp[hw] = 0
+					for tap := 0; tap < khw; tap++ {
+						k := ci*khw + tap
+						gatherPadded(bm[k*ldb+i*ohw:][:ohw], xp, gp.tab[tap*ohw:(tap+1)*ohw])
+					}
+				}
+			}
+		default:
+			for k := 0; k < K; k++ {
+				for i := 0; i < ni; i++ {
+					im2colRow(p, xg[i*p.C*hw:], bm[k*ldb+i*ohw:][:ohw], k, 0, 0, copy2)
+				}
 			}
 		}
 		a := sgemmA{a: w, lda: K, row0: g * mg}
