@@ -148,3 +148,50 @@ func TestConvTransposeGroups(t *testing.T) {
 	h := buildGenerated(t, m, Options{Package: "ct"})
 	compareRuntime(t, m, h, []int64{4, 5, 5}, 1, 2)
 }
+
+// bytePathsModel exercises the 8-bit paths outside the quantize pass's
+// usual forms: a float convolution whose QuantizeLinear result is int8
+// (the kernel writes float32 scratch, the loop quantizes into bytes),
+// max pooling of int8 bytes (DequantizeLinear → MaxPool → QuantizeLinear
+// with equal parameters), per-axis QuantizeLinear and DequantizeLinear
+// of activations, a Cast of bytes read by a float loop, and residual
+// int8 bytes added with kernels.QAdd behind a Relu.
+func bytePathsModel() *ir.Model {
+	b := testmodels.NewBuilder("bytepaths", 13)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(2), ir.D(6), ir.D(6)})
+	c := b.Node("Relu", []*ir.Value{b.Node("Conv", []*ir.Value{x, b.F32("w", []int64{3, 2, 3, 3}, seq(54, 1))}, ir.IntsAttr("pads", 1, 1, 1, 1))})
+	s, z := b.F32("s", nil, []float32{0.05}), b.Const("z", i8(-3))
+	q := b.Node("QuantizeLinear", []*ir.Value{c, s, z})
+	p := b.Node("MaxPool", []*ir.Value{b.Node("DequantizeLinear", []*ir.Value{q, s, z})}, ir.IntsAttr("kernel_shape", 2, 2), ir.IntsAttr("strides", 2, 2))
+	pq := b.Node("QuantizeLinear", []*ir.Value{p, s, z})
+	m := b.Node("Mul", []*ir.Value{b.Node("DequantizeLinear", []*ir.Value{pq, s, z}), b.F32("k", []int64{3, 1, 1}, []float32{0.5, -1, 2})})
+	as, az := b.F32("as", []int64{3}, []float32{0.02, 0.03, 0.05}), b.Const("az", ints(ir.Uint8, 100, 140, 3))
+	aq := b.Node("QuantizeLinear", []*ir.Value{m, as, az}, ir.IntAttr("axis", 1))
+	ad := b.Node("DequantizeLinear", []*ir.Value{aq, as, az}, ir.IntAttr("axis", 1))
+	cast := b.Node("Cast", []*ir.Value{pq}, ir.IntAttr("to", int64(ir.Float32)))
+	r1 := b.Node("QuantizeLinear", []*ir.Value{b.Node("Sigmoid", []*ir.Value{ad}), s, z})
+	r2 := b.Node("QuantizeLinear", []*ir.Value{b.Node("Mul", []*ir.Value{cast, b.F32("t", nil, []float32{0.01})}), s, z})
+	sum := b.Node("Relu", []*ir.Value{b.Node("Add", []*ir.Value{b.Node("DequantizeLinear", []*ir.Value{r1, s, z}), b.Node("DequantizeLinear", []*ir.Value{r2, s, z})})})
+	ys, yz := b.F32("ys", nil, []float32{0.04}), b.Const("yz", i8(5))
+	y := b.Node("DequantizeLinear", []*ir.Value{b.Node("QuantizeLinear", []*ir.Value{sum, ys, yz}), ys, yz})
+	b.Output(flatCat(b, y, ad))
+	return b.Model()
+}
+
+// TestBytePaths: the model above gives nncc's runtime's outputs, and the
+// generated code takes the byte paths it is meant to.
+func TestBytePaths(t *testing.T) {
+	m := bytePathsModel()
+	files, err := Generate(m, Options{Package: "bytepaths"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(files[ModelFile])
+	for _, want := range []string{"kernels.MaxPool2D8(", "kernels.QAdd(", "float32(int8(", "kernels.Quantize8(", "kernels.DequantizeBlock("} {
+		if !strings.Contains(src, want) {
+			t.Errorf("the generated code does not contain %s", want)
+		}
+	}
+	h := buildGenerated(t, m, Options{Package: "bytepaths"})
+	compareRuntime(t, m, h, []int64{2, 6, 6}, 1, 3)
+}
