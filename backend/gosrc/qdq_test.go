@@ -249,3 +249,47 @@ func TestQuantizePassPPOCR(t *testing.T) {
 		data: "/tmp/nncc-models/ppocr_cls_data/eval_x.npy", labels: "/tmp/nncc-models/ppocr_cls_data/eval_y.npy",
 		batch: 100, tol: 1e-4, raw: true})
 }
+
+// TestQuantizePassModels generates Go from the quantize pass's int8 form
+// of PaddleOCR's detector (ConvTranspose, nearest Resize, FPN skips,
+// depthwise) and torchvision's MobileNetV2 (residual adds), calibrated
+// on seeded rows (speed and numerics models, never accuracy), and
+// checks the outputs against nncc's runtime on the same int8 model.
+func TestQuantizePassModels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("big models; -short")
+	}
+	for _, c := range []struct {
+		name, path string
+		dims       []int64
+	}{
+		{"ppocr_det", "/tmp/nncc-models/ppocr_det.onnx", []int64{3, 96, 96}},
+		{"mobilenet_v2", "/tmp/nncc-models/tv/mobilenet_v2.onnx", []int64{3, 224, 224}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := os.Stat(c.path); err != nil {
+				t.Skip(c.path, " absent")
+			}
+			m, err := onnx.Load(c.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := m.Graph.Inputs[0].Name
+			rows := ir.FromFloat32(append([]int64{2}, c.dims...), seq(2*int(ir.NumElements(c.dims)), 0.5))
+			d, err := calib.FromTensors(map[string]*ir.Tensor{name: rows})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pl, err := passes.Parse("default,quantize")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pl.Run(m, passes.RunOptions{Calib: d}); err != nil {
+				t.Fatal(err)
+			}
+			shape := append([]int64{-1}, c.dims...)
+			h := buildGenerated(t, m, Options{Package: "q" + c.name, Shapes: map[string][]int64{name: shape}})
+			compareRuntime(t, m, h, c.dims, 1)
+		})
+	}
+}
