@@ -63,6 +63,21 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 			return nil, err
 		}
 	}
+	// 8-bit outputs come back as float32 values of their integers
+	gn.outConv = map[int]string{}
+	for i, v := range a.g.Outputs {
+		if gn.isByte(v) {
+			in := a.vals[v]
+			f := gn.field("out", "[]float32")
+			fmt.Fprintf(&gn.prep, "m.%s = make([]float32, %s)\n", f, gn.sz(in.size(), in.scaled))
+			conv := "float32(v)"
+			if gn.byteSigned(v) {
+				conv = "float32(int8(v))"
+			}
+			gn.pr("for i, v := range %s {\nm.%s[i] = %s\n}\n", gn.buf(v), f, conv)
+			gn.outConv[i] = "m." + f
+		}
+	}
 	src, err := gn.file()
 	if err != nil {
 		return nil, err
@@ -94,6 +109,7 @@ type gen struct {
 	ewSlots int                 // temporaries of the vectorised element-wise blocks
 	ewBytes bool                // a byte block for QuantizeLinear
 	curBuf  string              // where an anchor left its float32 result, when not in the group's output
+	outConv map[int]string      // float32 copies of 8-bit graph outputs, by output index
 }
 
 // check reports the first node the back end cannot generate.
@@ -472,6 +488,10 @@ func (gn *gen) file() ([]byte, error) {
 	}
 	b.Write(gn.run.Bytes())
 	for i, v := range a.g.Outputs {
+		if f := gn.outConv[i]; f != "" {
+			p("m.outs[%d] = %s\n", i, f)
+			continue
+		}
 		p("m.outs[%d] = %s\n", i, gn.buf(v))
 	}
 	p("return m.outs, nil\n}\n")

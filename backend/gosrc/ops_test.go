@@ -195,3 +195,41 @@ func TestBytePaths(t *testing.T) {
 	h := buildGenerated(t, m, Options{Package: "bytepaths"})
 	compareRuntime(t, m, h, []int64{2, 6, 6}, 1, 3)
 }
+
+// TestByteOutput: a graph output that is 8-bit (QuantizeLinear, uint8
+// and int8) comes back as float32 values of its integers, as nncc's
+// runtime computes them.
+func TestByteOutput(t *testing.T) {
+	b := testmodels.NewBuilder("byteout", 13)
+	x := b.InputShape("x", ir.Float32, ir.Shape{ir.Sym("N"), ir.D(5)})
+	u := b.Node("QuantizeLinear", []*ir.Value{x, b.F32("s", nil, []float32{0.01}), b.Const("z", u8(120))})
+	s := b.Node("QuantizeLinear", []*ir.Value{x, b.F32("t", nil, []float32{0.02}), b.Const("y", i8(-7))})
+	b.Output(u, s)
+	m := b.Model()
+	h := buildGenerated(t, m, Options{Package: "byteout"})
+	in := seq(10, 3)
+	outs, err := h.Run([][][]float32{{in}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := runtime.NewSession(m, runtime.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sess.Run(map[string]*ir.Tensor{"x": ir.FromFloat32([]int64{2, 5}, in)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, name := range sess.OutputNames() {
+		ref := res[name].Float64s()
+		got := outs[0][k]
+		if len(got) != len(ref) {
+			t.Fatalf("output %d: %d values, want %d", k, len(got), len(ref))
+		}
+		for i := range ref {
+			if float64(got[i]) != ref[i] {
+				t.Errorf("output %d [%d] = %v, want %v", k, i, got[i], ref[i])
+			}
+		}
+	}
+}
