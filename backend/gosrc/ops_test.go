@@ -233,3 +233,19 @@ func TestByteOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestResizeSizes: linear and cubic Resize given output sizes (not
+// scales), with a fixed batch, give nncc's runtime's outputs.
+func TestResizeSizes(t *testing.T) {
+	b := testmodels.NewBuilder("resizesizes", 13)
+	x := b.Input("x", ir.Float32, 2, 3, 7, 5)
+	roi, none := b.F32("roi", []int64{0}, nil), b.F32("none", []int64{0}, nil)
+	l := b.Node("Resize", []*ir.Value{x, roi, none, b.I64("s1", []int64{4}, []int64{2, 3, 11, 4})},
+		ir.StringAttr("mode", "linear"), ir.StringAttr("coordinate_transformation_mode", "half_pixel"))
+	c := b.Node("Resize", []*ir.Value{x, roi, none, b.I64("s2", []int64{4}, []int64{2, 3, 4, 9})},
+		ir.StringAttr("mode", "cubic"), ir.StringAttr("coordinate_transformation_mode", "align_corners"))
+	b.Output(flatCat(b, l, c))
+	m := b.Model()
+	h := buildGenerated(t, m, Options{Package: "resizesizes"})
+	compareRuntime(t, m, h, []int64{3, 7, 5}, 2)
+}
