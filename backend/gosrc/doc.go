@@ -71,8 +71,11 @@
 //     reads and writes bytes (QPackedConv2D.RunRequant; QGemmPackedB +
 //     RequantizeCols), as nncc's runtime fuses them (qbytes.go);
 //     DequantizeLinear → MaxPool → QuantizeLinear with equal parameters
-//     pools the bytes (kernels.MaxPool2D8), DQ + DQ → Add → Q of equal
-//     shapes is kernels.QAdd. A QuantizeLinear always ends its step (its
+//     pools the bytes (kernels.MaxPool2D8), DQ → GlobalAveragePool → Q
+//     sums the bytes per plane and requantizes them
+//     (kernels.RequantizeClamp), DQ + DQ → Add → Q of equal shapes is
+//     kernels.QAdd. 8-bit graph outputs come back as float32 values of
+//     their integers. A QuantizeLinear always ends its step (its
 //     bytes are materialized); element-wise loops dequantize 8-bit
 //     operands as they load them. DequantizeLinear of constants is
 //     folded. weights.bin holds the float32 weights, then 8-bit weights
