@@ -120,6 +120,9 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 			vi := a.vals[v]
 			var src string
 			if vi.isStatic() {
+				if gn.isByte(n.Outputs[0]) {
+					return unsupported(n, "a constant operand of an 8-bit concatenation")
+				}
 				d, err := gn.constF32(n, v)
 				if err != nil {
 					return err
