@@ -438,15 +438,7 @@ func (gn *gen) emitQConv(n *ir.Node, ep *epilogue, out string) error {
 // emitQMatMul runs a lowered MatMulInteger/QLinearMatMul on kernels'
 // exact 8-bit GEMM.
 func (gn *gen) emitQMatMul(n *ir.Node, qi *qinfo, out string) error {
-	A, B := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Inputs[1]]
-	K, N := B.dims[0], B.dims[1]
-	rows := A.size() / K
-	w := gn.qbytes(qi)
-	f := gn.field("qgemm", "*kernels.QPackedB")
-	fmt.Fprintf(&gn.once, "m.%s = kernels.QPackB(%d, %d, m.%s, %d, %v, %s)\n", f, K, N, w, N, qi.wSigned, byteLit(qi.wZero))
-	acc, az := gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
-	fmt.Fprintf(&gn.once, "m.%s = []byte{%d}\n", az, qi.xZero)
-	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", acc, gn.sz(rows*N, A.scaled))
+	A, rows, K, N, f, acc, az := gn.qgemmFields(n, qi)
 	xb := gn.xBytes(n.Inputs[0])
 	if qi.xZeroV != nil {
 		if gn.isByte(qi.xZeroV) {
@@ -458,6 +450,23 @@ func (gn *gen) emitQMatMul(n *ir.Node, qi *qinfo, out string) error {
 	gn.pr("kernels.QGemmPackedB(%s, %s, %d, %v, m.%s, m.%s, m.%s, %d)\n", gn.sz(rows, A.scaled), xb, K, qi.xSigned, az, f, acc, N)
 	gn.pr("for i, v := range m.%s {\n%s[i] = float32(v)\n}\n", acc, out)
 	return nil
+}
+
+// qgemmFields declares what an integer GEMM with constant 8-bit weights
+// needs: the weights packed once (field f), the int32 sums (acc, sized
+// for the rows when the batch is prepared) and the activations' zero
+// point (az). A is the left operand, rows × K by K × N.
+func (gn *gen) qgemmFields(n *ir.Node, qi *qinfo) (A *info, rows, K, N int64, f, acc, az string) {
+	A, B := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Inputs[1]]
+	K, N = B.dims[0], B.dims[1]
+	rows = A.size() / K
+	w := gn.qbytes(qi)
+	f = gn.field("qgemm", "*kernels.QPackedB")
+	fmt.Fprintf(&gn.once, "m.%s = kernels.QPackB(%d, %d, m.%s, %d, %v, %s)\n", f, K, N, w, N, qi.wSigned, byteLit(qi.wZero))
+	acc, az = gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
+	fmt.Fprintf(&gn.once, "m.%s = []byte{%d}\n", az, qi.xZero)
+	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", acc, gn.sz(rows*N, A.scaled))
+	return A, rows, K, N, f, acc, az
 }
 
 // emitGemm emits Gemm or MatMul with a constant right operand.

@@ -287,15 +287,7 @@ func (gn *gen) requantField(r *qreq) string {
 // r: QGemmPackedB into int32 sums, then RequantizeCols into bytes.
 func (gn *gen) emitQMatMulRequant(n *ir.Node, r *qreq, out string) error {
 	qi := gn.q[n]
-	A, B := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Inputs[1]]
-	K, N := B.dims[0], B.dims[1]
-	rows := A.size() / K
-	w := gn.qbytes(qi)
-	f := gn.field("qgemm", "*kernels.QPackedB")
-	fmt.Fprintf(&gn.once, "m.%s = kernels.QPackB(%d, %d, m.%s, %d, %v, %s)\n", f, K, N, w, N, qi.wSigned, byteLit(qi.wZero))
-	acc, az := gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
-	fmt.Fprintf(&gn.once, "m.%s = []byte{%d}\n", az, qi.xZero)
-	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", acc, gn.sz(rows*N, A.scaled))
+	A, rows, K, N, f, acc, az := gn.qgemmFields(n, qi)
 	bias := gn.int32Field("qbias", r.bias)
 	gn.pr("kernels.QGemmPackedB(%s, %s, %d, %v, m.%s, m.%s, m.%s, %d)\n", gn.sz(rows, A.scaled), gn.xBytes(n.Inputs[0]), K, qi.xSigned, az, f, acc, N)
 	gn.pr("kernels.RequantizeCols(%s, m.%s, %d, m.%s, %s, %d, %d, %d)\n", out, acc, N, bias, wslice(gn.weights(r.scale), len(r.scale)), r.zero, r.lo, r.hi)
