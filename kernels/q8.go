@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // Bounded-weight int8 GEMM (u8×s8 pairs)
 //
 // Without VNNI, the exact int8 GEMM multiplies int16 pairs (VPMADDWD).
@@ -52,7 +54,7 @@ func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
 		packB:  packQBu,
 		packIm: (*qim2col).packU8,
 	}
-	as.tile = q8Tile(tileAs)
+	as.tile, as.tileRq = q8Tile(tileAs)
 	bs = &qgemmKernel{
 		name: "q8bs",
 		mr:   6, nr: 16,
@@ -62,18 +64,61 @@ func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
 		packB:  packQB,
 		packIm: (*qim2col).pack,
 	}
-	bs.tile = q8Tile(tileBs)
+	bs.tile, bs.tileRq = q8Tile(tileBs)
 	return as, bs
 }
 
 // q8TileFunc computes a full m×16 int32 tile over kg groups of four k;
-// flags bit 0 adds it to C, bit 1 first subtracts the correction corr.
-type q8TileFunc func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr)
+// flags bit 0 adds it to C, bit 1 first subtracts the correction corr;
+// bit 2 (uint8) or 3 (int8) requantises the corrected tile (plus C with
+// bit 0) into rq.out instead of writing C.
+type q8TileFunc func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr, rq *q8Req)
 
-// q8Tile adapts a full-tile function to qgemmKernel.tile: partial tiles
-// go through scratch.
-func q8Tile(full q8TileFunc) func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
-	return func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
+// q8Req is the requantising output stage of one q8 tile.
+type q8Req struct {
+	bias  []int32   // from the tile's first row on
+	scale []float32 // likewise
+	out   []byte    // the tile's first output byte
+	ldo   int       // output row stride
+	cst   *[3][8]int32
+	s8    bool // int8 output (else uint8)
+}
+
+// qOut is the requantising output stage of a whole integer GEMM: row i
+// of the product maps its exact sums t to clamp(round((t + bias[i]) ·
+// scale[i]) + zero, lo, hi), stored as bytes in out (row stride ldo).
+type qOut struct {
+	bias  []int32
+	scale []float32
+	out   []byte
+	ldo   int
+	cst   [3][8]int32 // eight copies each of zero, lo and hi
+	s8    bool
+}
+
+// newQOut returns the output stage for r's rows from row m0 on, writing
+// out with row stride ldo.
+func newQOut(r *Requant, m0 int, out []byte, ldo int) *qOut {
+	o := &qOut{bias: r.Bias[m0:], scale: r.Scale[m0:], out: out, ldo: ldo, s8: r.Lo < 0}
+	for j := 0; j < 8; j++ {
+		o.cst[0][j], o.cst[1][j], o.cst[2][j] = r.Zero, r.Lo, r.Hi
+	}
+	return o
+}
+
+// requant1 is requantAvx2's arithmetic for one value (see Requant).
+func requant1(v, bias int32, scale float32, zero, lo, hi int32) byte {
+	f := float32(v+bias) * scale
+	q := int32(math.RoundToEven(float64(f))) + zero
+	return byte(min(max(q, lo), hi))
+}
+
+// q8Tile adapts a full-tile function to qgemmKernel.tile and tileRq:
+// partial tiles go through scratch.
+func q8Tile(full q8TileFunc) (
+	tile func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr),
+	tileRq func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)) {
+	tile = func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
 		_, _ = a[kg*4*6-1], b[kg*4*16-1]
 		flags := 0
 		if corr != nil {
@@ -86,11 +131,11 @@ func q8Tile(full q8TileFunc) func(mr, nr, kg int, a, b []byte, c []int32, ldc in
 			if loadC {
 				flags |= 1
 			}
-			full(mr, kg, a, b, c, ldc, flags, corr)
+			full(mr, kg, a, b, c, ldc, flags, corr, nil)
 			return
 		}
 		var t [6 * 16]int32
-		full(mr, kg, a, b, t[:], 16, flags, corr)
+		full(mr, kg, a, b, t[:], 16, flags, corr, nil)
 		for i := 0; i < mr; i++ {
 			row := c[i*ldc : i*ldc+nr]
 			tr := t[i*16 : i*16+nr]
@@ -103,6 +148,45 @@ func q8Tile(full q8TileFunc) func(mr, nr, kg int, a, b []byte, c []int32, ldc in
 			}
 		}
 	}
+	tileRq = func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req) {
+		_, _ = a[kg*4*6-1], b[kg*4*16-1]
+		flags := 0
+		if corr != nil {
+			flags = 2
+			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
+			_, _ = corr.colu[15], corr.colv[15]
+		}
+		_, _ = rq.bias[mr-1], rq.scale[mr-1]
+		if nr == 16 {
+			flags |= 4
+			if rq.s8 {
+				flags ^= 4 | 8
+			}
+			if loadC {
+				_ = c[(mr-1)*ldc+15]
+				flags |= 1
+			}
+			_ = rq.out[(mr-1)*rq.ldo+15]
+			full(mr, kg, a, b, c, ldc, flags, corr, rq)
+			return
+		}
+		var t [6 * 16]int32
+		full(mr, kg, a, b, t[:], 16, flags, corr, nil)
+		zero, lo, hi := rq.cst[0][0], rq.cst[1][0], rq.cst[2][0]
+		for i := 0; i < mr; i++ {
+			tr := t[i*16 : i*16+nr]
+			if loadC {
+				for j, v := range c[i*ldc : i*ldc+nr] {
+					tr[j] += v
+				}
+			}
+			out := rq.out[i*rq.ldo : i*rq.ldo+nr]
+			for j, v := range tr {
+				out[j] = requant1(v, rq.bias[i], rq.scale[i], zero, lo, hi)
+			}
+		}
+	}
+	return tile, tileRq
 }
 
 // q8TileGo is the portable m×16 tile of the q8 kernels, with the
@@ -111,7 +195,7 @@ func q8Tile(full q8TileFunc) func(mr, nr, kg int, a, b []byte, c []int32, ldc in
 // [-64, 64]), then pairs of those into int32 lanes. aSigned selects
 // which operand holds the signed bytes.
 func q8TileGo(aSigned bool) q8TileFunc {
-	return func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr) {
+	return func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr, rq *q8Req) {
 		for i := 0; i < m; i++ {
 			for j := 0; j < 16; j++ {
 				var s int32
@@ -132,10 +216,13 @@ func q8TileGo(aSigned bool) q8TileFunc {
 					s -= corr.rowp[i]*corr.colu[j] + corr.rowq[i]*corr.colv[j]
 				}
 				if flags&1 != 0 {
-					c[i*ldc+j] += s
-				} else {
-					c[i*ldc+j] = s
+					s += c[i*ldc+j]
 				}
+				if flags&12 != 0 {
+					rq.out[i*rq.ldo+j] = requant1(s, rq.bias[i], rq.scale[i], rq.cst[0][0], rq.cst[1][0], rq.cst[2][0])
+					continue
+				}
+				c[i*ldc+j] = s
 			}
 		}
 	}

@@ -10,13 +10,20 @@ func init() {
 	qgemmAvx2.q8A, qgemmAvx2.q8B = q8As, q8Bs
 }
 
-func q8AsmTile(ks *[6]func(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32)) q8TileFunc {
-	return func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr) {
-		var rp, rq, cu, cv *int32
+// q8AsmKernel is the signature of the generated q8 tiles.
+type q8AsmKernel = func(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
+
+func q8AsmTile(ks *[6]q8AsmKernel) q8TileFunc {
+	return func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr, rq *q8Req) {
+		var rp, rqq, cu, cv *int32
 		if corr != nil {
-			rp, rq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
+			rp, rqq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
 		}
-		ks[m-1](kg, &a[0], &b[0], 4*16, &c[0], ldc*4, flags, rp, rq, cu, cv)
+		if rq != nil {
+			ks[m-1](kg, &a[0], &b[0], 4*16, &c[0], ldc*4, flags, rp, rqq, cu, cv, &rq.bias[0], &rq.scale[0], &rq.out[0], rq.ldo, &rq.cst[0][0])
+			return
+		}
+		ks[m-1](kg, &a[0], &b[0], 4*16, &c[0], ldc*4, flags, rp, rqq, cu, cv, nil, nil, nil, 0, nil)
 	}
 }
 

@@ -155,7 +155,10 @@ func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Re
 				b.im.zero = int32(int8(xZero))
 			}
 		}
-		if r != nil {
+		switch {
+		case r != nil && pa.kern.tileRq != nil:
+			b.rq = newQOut(r, g*mg, out[(n*p.M+g*mg)*N:], N)
+		case r != nil:
 			b.epi = func(i0, i1, j0, j1 int) {
 				for i := i0; i < i1; i++ {
 					m := g*mg + i

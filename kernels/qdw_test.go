@@ -13,7 +13,7 @@ import (
 // channel multipliers, signedness) and other convolutions: every output
 // byte must be equal.
 func TestQConvRunRequant(t *testing.T) {
-	for _, k := range testQKernels() {
+	for _, k := range append(testQKernels(), q8EmuParent()) {
 		withQKernel(t, k, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(41, 42))
 			for it := 0; it < 200; it++ {
@@ -28,9 +28,17 @@ func TestQConvRunRequant(t *testing.T) {
 						continue
 					}
 				}
+				if it%10 == 9 { // K beyond one k-block of the int8 kernels
+					p = Conv2DParams{N: 1, C: 520 + r.IntN(100), H: 1 + r.IntN(9), W: 1 + r.IntN(9), M: 1 + r.IntN(20),
+						KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}
+					p.OH, p.OW = p.OutSize()
+				}
 				xS, wS := r.IntN(2) == 0, r.IntN(2) == 0
 				x := randBytes(r, p.N*p.C*p.H*p.W)
 				w := randBytes(r, p.M*p.C/p.Group*p.KH*p.KW)
+				if it%2 == 1 { // 7-bit weights: the q8 kernels' requantising tiles
+					w = q8Weights(r, len(w), wS)
+				}
 				xz := byte(r.Uint32())
 				wz := randZeros(r, p.M)
 				acc := qconvRef(&p, x, xS, xz, w, wS, wz)

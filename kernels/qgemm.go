@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -185,6 +186,9 @@ type qgemmKernel struct {
 	// tile computes an mr×nr tile over ku units: stores it, or adds it
 	// to C when loadC, then applies corr (corrected kernels only).
 	tile func(mr, nr, ku int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr)
+	// tileRq, when set (q8 kernels), is tile for the last k-block with
+	// corr applied and the result requantised into rq.out instead of C.
+	tileRq func(mr, nr, ku int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)
 }
 
 // units returns the packed units covering kc depths.
@@ -225,6 +229,9 @@ type qB struct {
 	// (of the whole product, col0 included) as soon as that block of C
 	// is final, while it is still in the cache.
 	epi func(i0, i1, j0, j1 int)
+	// rq, when set and the kernel has tileRq, requantises the product
+	// into bytes in the tiles' epilogue (epi is then not called).
+	rq *qOut
 }
 
 // qWork holds one goroutine's int8 packing buffers.
@@ -232,6 +239,8 @@ type qWork struct {
 	a, b       []byte
 	colu, colv []int32
 	colsum     []int32
+	rq         q8Req
+	bias       []int32 // rq biases with the row corrections folded in
 }
 
 var qWorkPool = sync.Pool{New: func() any { return new(qWork) }}
@@ -333,6 +342,18 @@ func qgemmDrive(k *qgemmKernel, M, N, K int, a *qA, b *qB, C []int32, ldc int, t
 // [row0, row0+M) of a (C starts at row row0).
 func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *qRows, b *qB, C []int32, ldc int) {
 	mr, nr := k.mr, k.nr
+	rqOn := b.rq != nil && k.tileRq != nil && k.corrected
+	// rowOnly: A's zero points are all 0 (symmetric weights) and B's
+	// one value, so the correction rowp[i]·colu[j] + rowq[i]·colv[j] is
+	// rowp[i]·u, folded into the requantisation bias of row i.
+	rowOnly := false
+	if rqOn {
+		w.rq.ldo, w.rq.cst, w.rq.s8 = b.rq.ldo, &b.rq.cst, b.rq.s8
+		rowOnly = b.pk == nil && (b.im != nil || len(b.mat.zero) <= 1) && !slices.ContainsFunc(rows.q[row0:row0+M], func(q int32) bool { return q != 0 })
+		if rowOnly && len(w.bias) < M {
+			w.bias = make([]int32, M)
+		}
+	}
 	for jc := 0; jc < N; jc += k.nc {
 		ncb := min(k.nc, N-jc)
 		npad := roundUp(ncb, nr)
@@ -364,6 +385,12 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 					b.colTerms(colu, colv, colsum, jc, ncb, K, k.aSigned)
 				}
 			}
+			if rowOnly && last {
+				u := colu[0]
+				for i := range M {
+					w.bias[i] = b.rq.bias[row0+i] - rows.p[row0+i]*u
+				}
+			}
 			for ic := 0; ic < M; ic += k.mc {
 				mcb := min(k.mc, M-ic)
 				ablk := w.a
@@ -382,6 +409,22 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 						corr.rowp, corr.rowq = rows.p[i:], rows.q[i:]
 						cp = &corr
 					}
+					if rqOn && last {
+						i := row0 + ic + ir
+						w.rq.bias, w.rq.scale = b.rq.bias[i:], b.rq.scale[i:]
+						if rowOnly {
+							w.rq.bias, cp = w.bias[ic+ir:], nil
+						}
+						for jr := 0; jr < ncb; jr += nr {
+							nrb := min(nr, ncb-jr)
+							if cp != nil {
+								corr.colu, corr.colv = colu[jr:], colv[jr:]
+							}
+							w.rq.out = b.rq.out[i*b.rq.ldo+b.col0+jc+jr:]
+							k.tileRq(mrb, nrb, kg, ap, bblk[jr*kg*4:], C[crow+jc+jr:], ldc, pc > 0, cp, &w.rq)
+						}
+						continue
+					}
 					for jr := 0; jr < ncb; jr += nr {
 						nrb := min(nr, ncb-jr)
 						if cp != nil {
@@ -392,7 +435,7 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 				}
 			}
 		}
-		if b.epi != nil {
+		if b.epi != nil && !rqOn {
 			b.epi(row0, row0+M, b.col0+jc, b.col0+jc+ncb)
 		}
 	}

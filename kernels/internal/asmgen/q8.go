@@ -7,8 +7,14 @@ import "fmt"
 // B as, for each group, 4 bytes per column (row stride bstride bytes).
 // flags bit 0: add the tile to C instead of storing it; bit 1: first
 // subtract the zero-point corrections rowp[i]·colu[j] + rowq[i]·colv[j]
-// (see qgemm.go).
-const q8Args = "(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32)"
+// (see qgemm.go). flags bit 2 (uint8 output) or bit 3 (int8 output):
+// subtract the corrections when bit 1 is set, add C when bit 0 is set,
+// then requantise
+// row i of the tile, clamp((t + bias[i])·scale[i] rounded to even +
+// zero, lo, hi) with cst holding eight copies each of zero, lo and hi,
+// and store it as 16 bytes at out (row stride ldo bytes); C is not
+// written.
+const q8Args = "(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)"
 
 // q8Variants names the two operand orders: in "As" A holds the signed
 // bytes (weights of a convolution) and B the unsigned ones; in "Bs" the
@@ -50,7 +56,7 @@ func q8Kernel(a *asm, variant string, m int) {
 	name := fmt.Sprintf("q8%sM%d", variant, m)
 	a.p("")
 	a.p("// func %s%s", name, q8Args)
-	a.p("TEXT ·%s(SB), NOSPLIT, $0-88", name)
+	a.p("TEXT ·%s(SB), NOSPLIT, $0-128", name)
 	a.i("MOVQ kg+0(FP), CX")
 	a.i("MOVQ a+8(FP), SI")
 	a.i("MOVQ b+16(FP), DX")
@@ -113,6 +119,89 @@ func q8Kernel(a *asm, variant string, m int) {
 		a.i("VZEROUPPER")
 		a.i("RET")
 	}
+	// Requantising epilogues: bias in SI, scale in DX, out in R8, ldo
+	// in CX, the zero/lo/hi vectors at BX (all free after the loop).
+	epiRq := func(loadC, s8, correct bool) {
+		for i := 0; i < m; i++ {
+			if correct {
+				a.i("VPBROADCASTD %d(R10), Y12", 4*i)
+				a.i("VPBROADCASTD %d(R11), Y13", 4*i)
+			}
+			for v := 0; v < 2; v++ {
+				if correct {
+					a.i("VPMULLD %d(R12), Y12, Y14", 32*v)
+					a.i("VPMULLD %d(R13), Y13, Y15", 32*v)
+					a.i("VPSUBD Y14, %s, %s", acc(i, v), acc(i, v))
+					a.i("VPSUBD Y15, %s, %s", acc(i, v), acc(i, v))
+				}
+				if loadC {
+					a.i("VPADDD %d(DI), %s, %s", 32*v, acc(i, v), acc(i, v))
+				}
+			}
+			a.i("VPBROADCASTD %d(SI), Y12", 4*i)
+			a.i("VBROADCASTSS %d(DX), Y13", 4*i)
+			for v := 0; v < 2; v++ {
+				r := acc(i, v)
+				a.i("VPADDD Y12, %s, %s", r, r)
+				a.i("VCVTDQ2PS %s, %s", r, r)
+				a.i("VMULPS Y13, %s, %s", r, r)
+				a.i("VCVTPS2DQ %s, %s", r, r)
+				a.i("VPADDD (BX), %s, %s", r, r)
+				a.i("VPMAXSD 32(BX), %s, %s", r, r)
+				a.i("VPMINSD 64(BX), %s, %s", r, r)
+			}
+			// Columns 0-3, 8-11 | 4-7, 12-15 as int16, put in order, then
+			// the two halves packed into 16 bytes.
+			a.i("VPACKSSDW %s, %s, Y14", acc(i, 1), acc(i, 0))
+			a.i("VPERMQ $0xD8, Y14, Y14")
+			a.i("VEXTRACTI128 $1, Y14, X15")
+			if s8 {
+				a.i("VPACKSSWB X15, X14, X14")
+			} else {
+				a.i("VPACKUSWB X15, X14, X14")
+			}
+			a.i("VMOVDQU X14, (R8)")
+			if i < m-1 {
+				if loadC {
+					a.i("ADDQ R9, DI")
+				}
+				a.i("ADDQ CX, R8")
+			}
+		}
+		a.i("VZEROUPPER")
+		a.i("RET")
+	}
+	a.i("TESTQ $12, AX")
+	a.i("JZ %splain", label)
+	a.i("MOVQ bias+88(FP), SI")
+	a.i("MOVQ scale+96(FP), DX")
+	a.i("MOVQ out+104(FP), R8")
+	a.i("MOVQ ldo+112(FP), CX")
+	a.i("MOVQ cst+120(FP), BX")
+	for _, correct := range []bool{true, false} {
+		c := "n"
+		if correct {
+			c = "c"
+			a.i("TESTQ $2, AX")
+			a.i("JZ %srqn", label)
+		} else {
+			a.p("%srqn:", label)
+		}
+		a.i("TESTQ $1, AX")
+		a.i("JZ %srq%sstore", label, c)
+		a.i("TESTQ $8, AX")
+		a.i("JNZ %srq%sloads8", label, c)
+		epiRq(true, false, correct)
+		a.p("%srq%sloads8:", label, c)
+		epiRq(true, true, correct)
+		a.p("%srq%sstore:", label, c)
+		a.i("TESTQ $8, AX")
+		a.i("JNZ %srq%sstores8", label, c)
+		epiRq(false, false, correct)
+		a.p("%srq%sstores8:", label, c)
+		epiRq(false, true, correct)
+	}
+	a.p("%splain:", label)
 	a.i("TESTQ $2, AX")
 	a.i("JNZ %scorr", label)
 	a.i("TESTQ $1, AX")
