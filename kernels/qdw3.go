@@ -48,20 +48,13 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		for plane := ch * planes / chunks; plane < (ch+1)*planes/chunks; plane++ {
 			m := plane % p.C
 			xp := x[plane*hw : (plane+1)*hw]
-			direct1 := s == 1 && p.W%8 == 0 // rows convert straight into place
-			if !direct1 && (s == 1 || !wide) {
+			if s == 1 { // rows convert straight into place, in one call
+				q8ToF32Rows(buf[p.PadT*RL+p.PadL:], RL, xp, p.W, min(p.H, PH-p.PadT), zf, xSigned)
+			} else if !wide {
 				q8ToF32(xf, xp, zf, xSigned)
 			}
-			for ih := 0; ih < p.H && ih+p.PadT < PH; ih++ {
+			for ih := 0; s != 1 && ih < p.H && ih+p.PadT < PH; ih++ {
 				dst := buf[(ih+p.PadT)*RL : (ih+p.PadT+1)*RL]
-				if direct1 {
-					q8ToF32(dst[p.PadL:p.PadL+p.W], xp[ih*p.W:(ih+1)*p.W], zf, xSigned)
-					continue
-				}
-				if s == 1 {
-					copy(dst[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
-					continue
-				}
 				if !wide { // the split below would run scalar
 					copy(tmp[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
 					even, odd := dst[:E], dst[E:]

@@ -79,3 +79,17 @@ func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[4][8]int32, n, pair
 	rows := [4]*float32{&in[0], &in[rowStride], &in[2*rowStride], &in[3*rowStride]}
 	qdw3Pairs1Avx2(&dst[0], &rows, w, c, n, pairs, 4*rowStride, dstStride, bias, scale)
 }
+
+//go:noescape
+func q8ToF32RowsAvx2(dst *float32, dstStride int, src *byte, n, rows int, zero float32, signed bool)
+
+// q8ToF32Rows converts rows of n bytes of src (contiguous) into rows of
+// dst dstStride floats apart, minus zero: q8ToF32 for a whole plane into
+// a padded buffer in one call.
+func q8ToF32Rows(dst []float32, dstStride int, src []byte, n, rows int, zero float32, signed bool) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_, _ = dst[(rows-1)*dstStride+n-1], src[rows*n-1]
+	q8ToF32RowsAvx2(&dst[0], 4*dstStride, &src[0], n, rows, zero, signed)
+}

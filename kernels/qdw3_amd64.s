@@ -250,3 +250,76 @@ p1next:
 p1done:
 	VZEROUPPER
 	RET
+
+// func q8ToF32RowsAvx2(dst *float32, dstStride int, src *byte, n, rows int, zero float32, signed bool)
+// dst[r·dstStride/4 + j] = float32(src[r·n + j]) − zero for r < rows,
+// j < n, src holding int8 values when signed: the rows of a plane
+// converted into a padded buffer in one call.
+TEXT ·q8ToF32RowsAvx2(SB), NOSPLIT, $0-45
+	MOVQ dst+0(FP), DI
+	MOVQ dstStride+8(FP), R10
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVQ rows+32(FP), DX
+	VBROADCASTSS zero+40(FP), Y15
+	MOVBLZX signed+44(FP), AX
+	TESTQ DX, DX
+	JEQ crdone
+	TESTQ AX, AX
+	JNZ crs8row
+cru8row:
+	XORQ R8, R8
+cru8:
+	LEAQ 8(R8), R9
+	CMPQ R9, CX
+	JGT cru8tail
+	VPMOVZXBD (SI)(R8*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R8*4)
+	MOVQ R9, R8
+	JMP cru8
+cru8tail:
+	CMPQ R8, CX
+	JGE cru8next
+	MOVBLZX (SI)(R8*1), AX
+	VCVTSI2SSL AX, X0, X0
+	VSUBSS X15, X0, X0
+	VMOVSS X0, (DI)(R8*4)
+	INCQ R8
+	JMP cru8tail
+cru8next:
+	ADDQ CX, SI
+	ADDQ R10, DI
+	DECQ DX
+	JNZ cru8row
+	JMP crdone
+crs8row:
+	XORQ R8, R8
+crs8:
+	LEAQ 8(R8), R9
+	CMPQ R9, CX
+	JGT crs8tail
+	VPMOVSXBD (SI)(R8*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R8*4)
+	MOVQ R9, R8
+	JMP crs8
+crs8tail:
+	CMPQ R8, CX
+	JGE crs8next
+	MOVBLSX (SI)(R8*1), AX
+	VCVTSI2SSL AX, X0, X0
+	VSUBSS X15, X0, X0
+	VMOVSS X0, (DI)(R8*4)
+	INCQ R8
+	JMP crs8tail
+crs8next:
+	ADDQ CX, SI
+	ADDQ R10, DI
+	DECQ DX
+	JNZ crs8row
+crdone:
+	VZEROUPPER
+	RET
