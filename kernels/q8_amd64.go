@@ -2,12 +2,56 @@
 
 package kernels
 
+import "unsafe"
+
 // q8As and q8Bs are the AVX2 u8×s8 kernels for weights in [-64, 64]
 // (see q8.go), reached from the int16-pair kernel qgemmAvx2.
 var q8As, q8Bs = newQ8Kernels(q8AsmTile(&q8AsKernels), q8AsmTile(&q8BsKernels))
 
 func init() {
 	qgemmAvx2.q8A, qgemmAvx2.q8B = q8As, q8Bs
+	q8As.rqPanels = q8AsmPanels(&q8AsKernels)
+	q8Bs.rqPanels = q8AsmPanels(&q8BsKernels)
+}
+
+// q8AsmPanels returns qgemmKernel.rqPanels for the assembly tiles ks:
+// the bounds are checked once for all panels, then each tile is one
+// assembly call.
+func q8AsmPanels(ks *[6]q8AsmKernel) func(mr, kg int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req) {
+	return func(mr, kg int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req) {
+		if panels <= 0 {
+			return
+		}
+		n := 16 * panels
+		_, _ = a[kg*4*6-1], b[panels*kg*64-1]
+		_, _, _ = rq.out[(mr-1)*rq.ldo+n-1], rq.bias[mr-1], rq.scale[mr-1]
+		_ = c[n-1]
+		flags := 4
+		if rq.s8 {
+			flags = 8
+		}
+		if loadC {
+			flags |= 1
+			_ = c[(mr-1)*ldc+n-1]
+		}
+		var rp, rqq, cu, cv *int32
+		if corr != nil {
+			flags |= 2
+			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
+			_, _ = corr.colu[n-1], corr.colv[n-1]
+			rp, rqq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
+		}
+		f := ks[mr-1]
+		pa, pb, pc, po := &a[0], unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0]), unsafe.Pointer(&rq.out[0])
+		bias, scale, cst := &rq.bias[0], &rq.scale[0], &rq.cst[0][0]
+		for p := 0; p < panels; p++ {
+			f(kg, pa, (*byte)(unsafe.Add(pb, p*kg*64)), 64, (*int32)(unsafe.Add(pc, p*64)), ldc*4, flags,
+				rp, rqq, cu, cv, bias, scale, (*byte)(unsafe.Add(po, p*16)), rq.ldo, cst)
+			if corr != nil {
+				cu, cv = (*int32)(unsafe.Add(unsafe.Pointer(cu), 64)), (*int32)(unsafe.Add(unsafe.Pointer(cv), 64))
+			}
+		}
+	}
 }
 
 // q8AsmKernel is the signature of the generated q8 tiles.

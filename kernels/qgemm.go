@@ -189,6 +189,9 @@ type qgemmKernel struct {
 	// tileRq, when set (q8 kernels), is tile for the last k-block with
 	// corr applied and the result requantised into rq.out instead of C.
 	tileRq func(mr, nr, ku int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)
+	// rqPanels, when set, is tileRq over panels full 16-column panels
+	// in a row (B panels ku·64 bytes apart), in one call.
+	rqPanels func(mr, ku int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)
 }
 
 // units returns the packed units covering kc depths.
@@ -382,7 +385,13 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 					colu = b.pk.colu[b.col0+jc:]
 					colv = b.pk.colv[b.col0+jc:]
 				} else {
-					b.colTerms(colu, colv, colsum, jc, ncb, K, k.aSigned)
+					// With rowOnly only the one shifted zero point colu[0]
+					// is read.
+					nt := ncb
+					if rowOnly {
+						nt = 1
+					}
+					b.colTerms(colu, colv, colsum, jc, nt, K, k.aSigned)
 				}
 			}
 			if rowOnly && last {
@@ -415,7 +424,16 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 						if rowOnly {
 							w.rq.bias, cp = w.bias[ic+ir:], nil
 						}
-						for jr := 0; jr < ncb; jr += nr {
+						jr := 0
+						if full := ncb / nr; k.rqPanels != nil && full > 0 {
+							if cp != nil {
+								corr.colu, corr.colv = colu, colv
+							}
+							w.rq.out = b.rq.out[i*b.rq.ldo+b.col0+jc:]
+							k.rqPanels(mrb, kg, ap, bblk, full, C[crow+jc:], ldc, pc > 0, cp, &w.rq)
+							jr = full * nr
+						}
+						for ; jr < ncb; jr += nr {
 							nrb := min(nr, ncb-jr)
 							if cp != nil {
 								corr.colu, corr.colv = colu[jr:], colv[jr:]
@@ -445,12 +463,15 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 // Σ_k b_s - K·u for columns [jc, jc+nc) of the block, from the column
 // sums gathered while packing; with aSigned, B is packed unsigned.
 func (b *qB) colTerms(colu, colv, colsum []int32, jc, nc, K int, aSigned bool) {
-	signed, zp := true, func(j int) int32 { return 0 }
+	signed, perCol, zp0 := true, false, int32(0)
 	switch {
 	case b.mat != nil:
-		signed, zp = b.mat.signed, b.mat.zp
+		signed, perCol = b.mat.signed, len(b.mat.zero) > 1
+		if !perCol {
+			zp0 = b.mat.zp(0)
+		}
 	case b.im != nil:
-		signed, zp = b.im.signed, func(int) int32 { return b.im.zero }
+		signed, zp0 = b.im.signed, b.im.zero
 	}
 	shift := int32(0)
 	if !signed {
@@ -463,7 +484,10 @@ func (b *qB) colTerms(colu, colv, colsum []int32, jc, nc, K int, aSigned bool) {
 		}
 	}
 	for j := 0; j < nc; j++ {
-		u := zp(b.col0+jc+j) - shift
+		u := zp0 - shift
+		if perCol {
+			u = b.mat.zp(b.col0+jc+j) - shift
+		}
 		colu[j] = u
 		colv[j] = colsum[j] - int32(K)*u
 	}
