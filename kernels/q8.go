@@ -82,6 +82,10 @@ type q8Req struct {
 	ldo   int       // output row stride
 	cst   *[3][8]int32
 	s8    bool // int8 output (else uint8)
+	// part is the stage partial tiles requantise through: full rows
+	// into buf, of which the tile's columns are copied out.
+	part *q8Req
+	buf  [6 * 16]byte
 }
 
 // qOut is the requantising output stage of a whole integer GEMM: row i
@@ -168,6 +172,21 @@ func q8Tile(full q8TileFunc) (
 			}
 			_ = rq.out[(mr-1)*rq.ldo+15]
 			full(mr, kg, a, b, c, ldc, flags, corr, rq)
+			return
+		}
+		if !loadC {
+			// Requantise the full tile into scratch rows, keep nr bytes.
+			flags |= 4
+			if rq.s8 {
+				flags ^= 4 | 8
+			}
+			sub := rq.part
+			sub.bias, sub.scale, sub.cst, sub.s8 = rq.bias, rq.scale, rq.cst, rq.s8
+			sub.out, sub.ldo = sub.buf[:], 16
+			full(mr, kg, a, b, c, ldc, flags, corr, sub)
+			for i := 0; i < mr; i++ {
+				copy(rq.out[i*rq.ldo:i*rq.ldo+nr], sub.buf[i*16:])
+			}
 			return
 		}
 		var t [6 * 16]int32

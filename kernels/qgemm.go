@@ -242,7 +242,7 @@ type qWork struct {
 	a, b       []byte
 	colu, colv []int32
 	colsum     []int32
-	rq         q8Req
+	rq, rqPart q8Req
 	bias       []int32 // rq biases with the row corrections folded in
 }
 
@@ -351,7 +351,7 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 	// rowp[i]·u, folded into the requantisation bias of row i.
 	rowOnly := false
 	if rqOn {
-		w.rq.ldo, w.rq.cst, w.rq.s8 = b.rq.ldo, &b.rq.cst, b.rq.s8
+		w.rq.ldo, w.rq.cst, w.rq.s8, w.rq.part = b.rq.ldo, &b.rq.cst, b.rq.s8, &w.rqPart
 		rowOnly = b.pk == nil && (b.im != nil || len(b.mat.zero) <= 1) && !slices.ContainsFunc(rows.q[row0:row0+M], func(q int32) bool { return q != 0 })
 		if rowOnly && len(w.bias) < M {
 			w.bias = make([]int32, M)
