@@ -80,7 +80,7 @@ type q8Req struct {
 	scale []float32 // likewise
 	out   []byte    // the tile's first output byte
 	ldo   int       // output row stride
-	cst   *[3][8]int32
+	cst   *[5][8]int32
 	s8    bool // int8 output (else uint8)
 	// part is the stage partial tiles requantise through: full rows
 	// into buf, of which the tile's columns are copied out.
@@ -96,16 +96,19 @@ type qOut struct {
 	scale []float32
 	out   []byte
 	ldo   int
-	cst   [3][8]int32 // eight copies each of zero, lo and hi
-	s8    bool
+	// eight int32 copies each of zero, lo and hi, then 32 bytes each of
+	// lo and hi
+	cst [5][8]int32
+	s8  bool
 }
 
 // newQOut returns the output stage for r's rows from row m0 on, writing
 // out with row stride ldo.
 func newQOut(r *Requant, m0 int, out []byte, ldo int) *qOut {
 	o := &qOut{bias: r.Bias[m0:], scale: r.Scale[m0:], out: out, ldo: ldo, s8: r.Lo < 0}
+	lo, hi := int32(uint32(uint8(r.Lo))*0x01010101), int32(uint32(uint8(r.Hi))*0x01010101)
 	for j := 0; j < 8; j++ {
-		o.cst[0][j], o.cst[1][j], o.cst[2][j] = r.Zero, r.Lo, r.Hi
+		o.cst[0][j], o.cst[1][j], o.cst[2][j], o.cst[3][j], o.cst[4][j] = r.Zero, r.Lo, r.Hi, lo, hi
 	}
 	return o
 }
@@ -257,7 +260,7 @@ func packQAs(dst []byte, a *qMat, i0, mc, p0, kc, mr int) {
 
 // packQBu packs B like packQB but as unsigned bytes (signed values get
 // their top bit flipped, i.e. +128), adding the unsigned values to
-// colsum.
+// colsum unless it is nil.
 func packQBu(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32) {
 	kg := (kc + 3) / 4
 	flip := byte(0)
@@ -267,7 +270,10 @@ func packQBu(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32) {
 	for jp := 0; jp < nc; jp += nr {
 		n := min(nr, nc-jp)
 		d := dst[jp*kg*4 : (jp+nr)*kg*4]
-		cs := colsum[jp : jp+n]
+		var cs []int32
+		if colsum != nil {
+			cs = colsum[jp : jp+n]
+		}
 		g0 := 0
 		if n == 16 && nr == 16 && q8PackFull(d, b.data[p0*b.ld+j0+jp:], b.ld, kc/4, flip, cs) {
 			g0 = kc / 4
@@ -282,7 +288,9 @@ func packQBu(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32) {
 			for c, v := range src {
 				v ^= flip
 				dg[c*4] = v
-				cs[c] += int32(v)
+				if cs != nil {
+					cs[c] += int32(v)
+				}
 			}
 		}
 	}
@@ -290,7 +298,7 @@ func packQBu(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32) {
 
 // packU8 writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) in the
 // layout of packQBu (unsigned, zero-padded) and adds each column's packed
-// values to colsum.
+// values to colsum unless it is nil.
 func (m *qim2col) packU8(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
 	kg := (kc + 3) / 4
 	flip := byte(0)
@@ -316,7 +324,10 @@ func (m *qim2col) packU8(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
 				jp := c + t
 				n := min(nr, w-t)
 				dg := dst[jp*kg*4+g*4*nr : jp*kg*4+(g+1)*4*nr]
-				cs := colsum[jp : jp+n]
+				var cs []int32
+				if colsum != nil {
+					cs = colsum[jp : jp+n]
+				}
 				if n == 16 && nr == 16 && q8PackFull(dg, buf[t:], ld, 1, flip, cs) {
 					continue
 				}
@@ -325,7 +336,9 @@ func (m *qim2col) packU8(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
 					for col, v := range buf[q*ld+t : q*ld+t+n] {
 						v ^= flip
 						dg[col*4+q] = v
-						cs[col] += int32(v)
+						if cs != nil {
+							cs[col] += int32(v)
+						}
 					}
 				}
 			}

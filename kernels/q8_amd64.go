@@ -80,8 +80,12 @@ func q8PackFull(dst, src []byte, ld, kg int, flip byte, colsum []int32) bool {
 	}
 	if kg > 0 {
 		_, _ = dst[kg*64-1], src[(4*kg-1)*ld+15]
-		_ = colsum[15]
-		q8PackU8x16(&dst[0], &src[0], ld, kg, uint64(flip), &colsum[0])
+		var cs *int32
+		if colsum != nil {
+			cs = &colsum[0]
+			_ = colsum[15]
+		}
+		q8PackU8x16(&dst[0], &src[0], ld, kg, uint64(flip), cs)
 	}
 	return true
 }

@@ -361,6 +361,10 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 		ncb := min(k.nc, N-jc)
 		npad := roundUp(ncb, nr)
 		colu, colv, colsum := w.colu[:npad], w.colv[:npad], w.colsum[:npad]
+		sums := colsum
+		if rowOnly && k.aSigned { // the column sums go unused (packQBu and packU8 take nil)
+			sums = nil
+		}
 		if b.pk == nil {
 			clear(colsum)
 		}
@@ -373,10 +377,10 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 			case b.pk != nil:
 				bblk = b.pk.block(pc, b.col0+jc)
 			case b.im != nil:
-				k.packIm(b.im, w.b, pc, kcb, b.col0+jc, ncb, nr, colsum)
+				k.packIm(b.im, w.b, pc, kcb, b.col0+jc, ncb, nr, sums)
 				bblk = w.b
 			default:
-				k.packB(w.b, b.mat, pc, kcb, b.col0+jc, ncb, nr, colsum)
+				k.packB(w.b, b.mat, pc, kcb, b.col0+jc, ncb, nr, sums)
 				bblk = w.b
 			}
 			var corr qCorr

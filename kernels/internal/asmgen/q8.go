@@ -11,9 +11,9 @@ import "fmt"
 // subtract the corrections when bit 1 is set, add C when bit 0 is set,
 // then requantise
 // row i of the tile, clamp((t + bias[i])·scale[i] rounded to even +
-// zero, lo, hi) with cst holding eight copies each of zero, lo and hi,
-// and store it as 16 bytes at out (row stride ldo bytes); C is not
-// written.
+// zero, lo, hi) with cst holding eight int32 copies each of zero, lo
+// and hi, then 32 bytes of lo and of hi, and store it as 16 bytes at
+// out (row stride ldo bytes); C is not written.
 const q8Args = "(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)"
 
 // q8Variants names the two operand orders: in "As" A holds the signed
@@ -147,18 +147,22 @@ func q8Kernel(a *asm, variant string, m int) {
 				a.i("VMULPS Y13, %s, %s", r, r)
 				a.i("VCVTPS2DQ %s, %s", r, r)
 				a.i("VPADDD (BX), %s, %s", r, r)
-				a.i("VPMAXSD 32(BX), %s, %s", r, r)
-				a.i("VPMINSD 64(BX), %s, %s", r, r)
 			}
 			// Columns 0-3, 8-11 | 4-7, 12-15 as int16, put in order, then
-			// the two halves packed into 16 bytes.
+			// the two halves packed into 16 bytes with saturation, then
+			// clamped to [lo, hi] (the same as clamping the int32s:
+			// [lo, hi] lies within both saturation ranges).
 			a.i("VPACKSSDW %s, %s, Y14", acc(i, 1), acc(i, 0))
 			a.i("VPERMQ $0xD8, Y14, Y14")
 			a.i("VEXTRACTI128 $1, Y14, X15")
 			if s8 {
 				a.i("VPACKSSWB X15, X14, X14")
+				a.i("VPMAXSB 96(BX), X14, X14")
+				a.i("VPMINSB 128(BX), X14, X14")
 			} else {
 				a.i("VPACKUSWB X15, X14, X14")
+				a.i("VPMAXUB 96(BX), X14, X14")
+				a.i("VPMINUB 128(BX), X14, X14")
 			}
 			a.i("VMOVDQU X14, (R8)")
 			if i < m-1 {
@@ -223,7 +227,7 @@ const q8PackArgs = "(dst, src *byte, ld, groups int, flip uint64, colsum *int32)
 // q8Pack emits q8PackU8x16, which packs groups of four rows (stride ld
 // bytes) × 16 columns of bytes into the q8 B layout (four bytes per
 // column, 64 bytes per group), XORing each byte with flip, and adds each
-// column's unsigned packed values to colsum[0:16].
+// column's unsigned packed values to colsum[0:16] unless colsum is nil.
 //
 // Registers: rows X0..X3, interleaving X4..X7, column sums X8..X11, the
 // flip byte X12, byte ones X14, int16 ones X15.
@@ -247,6 +251,8 @@ func q8Pack(a *asm) {
 	a.i("LEAQ (R8)(R8*2), R9")
 	a.i("TESTQ CX, CX")
 	a.i("JZ q8packdone")
+	a.i("TESTQ DX, DX")
+	a.i("JZ q8packnosum")
 	a.p("q8packloop:")
 	a.i("VMOVDQU (SI), X0")
 	a.i("VMOVDQU (SI)(R8*1), X1")
@@ -275,11 +281,36 @@ func q8Pack(a *asm) {
 	a.i("ADDQ $64, DI")
 	a.i("DECQ CX")
 	a.i("JNZ q8packloop")
-	a.p("q8packdone:")
 	for r := 0; r < 4; r++ {
 		a.i("VPADDD %d(DX), X%d, X%d", 16*r, 8+r, 8+r)
 		a.i("VMOVDQU X%d, %d(DX)", 8+r, 16*r)
 	}
+	a.p("q8packdone:")
+	a.i("RET")
+	// The same interleave without the column sums.
+	a.p("q8packnosum:")
+	a.i("VMOVDQU (SI), X0")
+	a.i("VMOVDQU (SI)(R8*1), X1")
+	a.i("VMOVDQU (SI)(R8*2), X2")
+	a.i("VMOVDQU (SI)(R9*1), X3")
+	for r := 0; r < 4; r++ {
+		a.i("VPXOR X12, X%d, X%d", r, r)
+	}
+	a.i("VPUNPCKLBW X1, X0, X4")
+	a.i("VPUNPCKHBW X1, X0, X5")
+	a.i("VPUNPCKLBW X3, X2, X6")
+	a.i("VPUNPCKHBW X3, X2, X7")
+	a.i("VPUNPCKLWD X6, X4, X0")
+	a.i("VPUNPCKHWD X6, X4, X1")
+	a.i("VPUNPCKLWD X7, X5, X2")
+	a.i("VPUNPCKHWD X7, X5, X3")
+	for r := 0; r < 4; r++ {
+		a.i("VMOVDQU X%d, %d(DI)", r, 16*r)
+	}
+	a.i("LEAQ (SI)(R8*4), SI")
+	a.i("ADDQ $64, DI")
+	a.i("DECQ CX")
+	a.i("JNZ q8packnosum")
 	a.i("RET")
 }
 
