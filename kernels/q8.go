@@ -42,13 +42,19 @@ func q8Fits(m *qMat, rows, cols int) bool {
 	return true
 }
 
+// q8KC is the depth block of the q8 kernels: the 960- and 576-deep 1×1
+// convolutions of MobileNets then run in one block, requantised straight
+// from the registers (a 16-column B panel is 16 KiB, within L1 with the
+// 6 KiB A panel).
+const q8KC = 1024
+
 // newQ8Kernels returns the two q8 kernels around the tile functions
 // tileAs and tileBs (m×16 tiles, see q8Args in the generator).
 func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
 	as = &qgemmKernel{
 		name: "q8as",
 		mr:   6, nr: 16,
-		kc: 512, mc: 120, nc: 512,
+		kc: q8KC, mc: 120, nc: 512,
 		kunit: 4, corrected: true, aSigned: true,
 		packA:  packQAs,
 		packB:  packQBu,
@@ -58,7 +64,7 @@ func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
 	bs = &qgemmKernel{
 		name: "q8bs",
 		mr:   6, nr: 16,
-		kc: 512, mc: 120, nc: 512,
+		kc: q8KC, mc: 120, nc: 512,
 		kunit: 4, corrected: true,
 		packA:  packQA,
 		packB:  packQB,

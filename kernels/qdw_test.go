@@ -29,7 +29,7 @@ func TestQConvRunRequant(t *testing.T) {
 					}
 				}
 				if it%10 == 9 { // K beyond one k-block of the int8 kernels
-					p = Conv2DParams{N: 1, C: 520 + r.IntN(100), H: 1 + r.IntN(9), W: 1 + r.IntN(9), M: 1 + r.IntN(20),
+					p = Conv2DParams{N: 1, C: q8KC + 1 + r.IntN(100), H: 1 + r.IntN(9), W: 1 + r.IntN(9), M: 1 + r.IntN(20),
 						KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}
 					p.OH, p.OW = p.OutSize()
 				}
