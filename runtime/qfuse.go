@@ -769,12 +769,14 @@ func dequantPerTensor(x *ir.Tensor, q *qparams) *ir.Tensor {
 }
 
 // qgapStep is a fused GlobalAveragePool of an 8-bit tensor:
-// y = q(sx/(sy·HW) · Σ(x − zx)).
+// y = q(sx/(sy·HW) · Σ(x − zx)); with flat, a Flatten (axis 1) after
+// the pool is absorbed too and y has dims (N, C).
 type qgapStep struct {
 	xdt   ir.DType
 	xZero int32
 	ratio float32 // sx / sy
 	out   qout
+	flat  bool
 }
 
 func (f *fuser) gap(n *ir.Node) (*ir.Node, kernel, []*ir.Node) {
@@ -786,11 +788,20 @@ func (f *fuser) gap(n *ir.Node) (*ir.Node, kernel, []*ir.Node) {
 		return nil, nil, nil
 	}
 	yq, yp, lo, hi, absorbed, ok := f.qOutput(n.Outputs[0])
+	flat := false
+	if r, at := f.soleReader(n.Outputs[0]); !ok && r != nil && at == 0 && r.OpType == "Flatten" && isDefaultDomain(r) &&
+		r.AttrInt("axis", 1) == 1 && len(r.Outputs) == 1 && r.Outputs[0] != nil {
+		// GlobalAveragePool → Flatten → Q (torchvision's classifiers):
+		// Flatten moves no element, so it runs on the pooled bytes.
+		if yq, yp, lo, hi, absorbed, ok = f.qOutput(r.Outputs[0]); ok {
+			flat, absorbed = true, append(absorbed, r)
+		}
+	}
 	if !ok {
 		return nil, nil, nil
 	}
 	k := &qgapStep{xdt: xp.dt, xZero: xp.zero[0], ratio: xp.scale[0] / yp.scale[0],
-		out: qout{dt: yp.dt, zero: yp.zero[0], lo: lo, hi: hi, outScale: yp.scale[0]}}
+		out: qout{dt: yp.dt, zero: yp.zero[0], lo: lo, hi: hi, outScale: yp.scale[0]}, flat: flat}
 	absorbed = append(absorbed, f.ix.Producer[n.Inputs[0]])
 	return synthetic(n, []*ir.Value{xq}, yq), k, dqsOf(f, n, absorbed)
 }
@@ -810,6 +821,9 @@ func (k *qgapStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	for i := 2; i < len(dims); i++ {
 		dims[i] = 1
 	}
+	if k.flat {
+		dims = dims[:2]
+	}
 	y, err := e.alloc(k.out.dt, dims)
 	if err != nil {
 		return nil, err
@@ -824,18 +838,7 @@ func (k *qgapStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, fmt.Errorf("empty planes in %v", x.Dims)
 	}
 	sums := make([]int32, planes)
-	signed := x.DType == ir.Int8
-	for p := range sums {
-		var s int32
-		for _, v := range x.Data[p*hw : (p+1)*hw] {
-			if signed {
-				s += int32(int8(v))
-			} else {
-				s += int32(v)
-			}
-		}
-		sums[p] = s
-	}
+	kernels.SumPlanes8(sums, x.Data, hw, x.DType == ir.Int8)
 	kernels.RequantizeClamp(y.Data, sums, -k.xZero*int32(hw), k.ratio/float32(hw), k.out.zero, k.out.lo, k.out.hi)
 	return []*ir.Tensor{y}, nil
 }
