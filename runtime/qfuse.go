@@ -259,6 +259,8 @@ func fuseQDQ(g *ir.Graph, order []*ir.Node, opset int64, constOf func(*ir.Value)
 			syn, k, absorbed = f.add(n)
 		case "GlobalAveragePool":
 			syn, k, absorbed = f.gap(n)
+		case "DequantizeLinear":
+			syn, k, absorbed = f.lut(n) // qfuse_lut.go
 		case "MaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Identity":
 			syn, k, absorbed = f.layout(n)
 		}
