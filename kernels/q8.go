@@ -326,7 +326,18 @@ func (m *qim2col) packU8(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
 					fill(row, flip) // padding rows of the last group pack as zero
 				}
 			}
-			for t := 0; t < w; t += nr {
+			t0 := 0
+			if full := w / 16; nr == 16 && full > 0 {
+				// The group's full panels in one call.
+				var cs []int32
+				if colsum != nil {
+					cs = colsum[c : c+16*full]
+				}
+				if q8PackGroup(dst[c*kg*4+g*4*nr:], buf[:], ld, full, kg*4*nr, flip, cs) {
+					t0 = 16 * full
+				}
+			}
+			for t := t0; t < w; t += nr {
 				jp := c + t
 				n := min(nr, w-t)
 				dg := dst[jp*kg*4+g*4*nr : jp*kg*4+(g+1)*4*nr]

@@ -89,3 +89,23 @@ func q8PackFull(dst, src []byte, ld, kg int, flip byte, colsum []int32) bool {
 	}
 	return true
 }
+
+// q8PackGroup packs one group of four rows of src (stride ld) across
+// panels full 16-column panels into dst, panel p at p·dstStride, with
+// q8PackPanels, adding column sums to colsum unless it is nil; it
+// reports false when there is no assembly for it.
+func q8PackGroup(dst, src []byte, ld, panels, dstStride int, flip byte, colsum []int32) bool {
+	if !hasAVX2FMA {
+		return false
+	}
+	if panels > 0 {
+		_, _ = dst[(panels-1)*dstStride+63], src[3*ld+16*panels-1]
+		var cs *int32
+		if colsum != nil {
+			_ = colsum[16*panels-1]
+			cs = &colsum[0]
+		}
+		q8PackPanels(&dst[0], &src[0], ld, panels, dstStride, uint64(flip), cs)
+	}
+	return true
+}

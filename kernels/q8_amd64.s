@@ -110,6 +110,70 @@ q8packnosum:
 	JNZ q8packnosum
 	RET
 
+// func q8PackPanels(dst, src *byte, ld, panels, dstStride int, flip uint64, colsum *int32)
+TEXT ·q8PackPanels(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ ld+16(FP), R8
+	MOVQ panels+24(FP), CX
+	MOVQ dstStride+32(FP), R10
+	MOVQ flip+40(FP), AX
+	MOVQ colsum+48(FP), DX
+	VMOVQ AX, X12
+	VPBROADCASTB X12, X12
+	VMOVDQU ·q8ones8(SB), X14
+	VMOVDQU ·q8ones(SB), X15
+	LEAQ (R8)(R8*2), R9
+	TESTQ CX, CX
+	JZ q8ppdone
+q8pploop:
+	VMOVDQU (SI), X0
+	VMOVDQU (SI)(R8*1), X1
+	VMOVDQU (SI)(R8*2), X2
+	VMOVDQU (SI)(R9*1), X3
+	VPXOR X12, X0, X0
+	VPXOR X12, X1, X1
+	VPXOR X12, X2, X2
+	VPXOR X12, X3, X3
+	VPUNPCKLBW X1, X0, X4
+	VPUNPCKHBW X1, X0, X5
+	VPUNPCKLBW X3, X2, X6
+	VPUNPCKHBW X3, X2, X7
+	VPUNPCKLWD X6, X4, X0
+	VPUNPCKHWD X6, X4, X1
+	VPUNPCKLWD X7, X5, X2
+	VPUNPCKHWD X7, X5, X3
+	VMOVDQU X0, 0(DI)
+	VMOVDQU X1, 16(DI)
+	VMOVDQU X2, 32(DI)
+	VMOVDQU X3, 48(DI)
+	TESTQ DX, DX
+	JZ q8ppnext
+	VPMADDUBSW X14, X0, X4
+	VPMADDWD X15, X4, X4
+	VPADDD 0(DX), X4, X4
+	VMOVDQU X4, 0(DX)
+	VPMADDUBSW X14, X1, X5
+	VPMADDWD X15, X5, X5
+	VPADDD 16(DX), X5, X5
+	VMOVDQU X5, 16(DX)
+	VPMADDUBSW X14, X2, X6
+	VPMADDWD X15, X6, X6
+	VPADDD 32(DX), X6, X6
+	VMOVDQU X6, 32(DX)
+	VPMADDUBSW X14, X3, X7
+	VPMADDWD X15, X7, X7
+	VPADDD 48(DX), X7, X7
+	VMOVDQU X7, 48(DX)
+	ADDQ $64, DX
+q8ppnext:
+	ADDQ $16, SI
+	ADDQ R10, DI
+	DECQ CX
+	JNZ q8pploop
+q8ppdone:
+	RET
+
 // func q8AsM1(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
 TEXT ·q8AsM1(SB), NOSPLIT, $0-128
 	MOVQ kg+0(FP), CX

@@ -5,6 +5,9 @@
 package kernels
 
 //go:noescape
+func q8PackPanels(dst, src *byte, ld, panels, dstStride int, flip uint64, colsum *int32)
+
+//go:noescape
 func q8PackU8x16(dst, src *byte, ld, groups int, flip uint64, colsum *int32)
 
 // q8AsKernels[m-1] computes a full m×16 int32 tile (see q8_amd64.s).

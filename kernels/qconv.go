@@ -151,6 +151,9 @@ func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Re
 		} else {
 			b.im = &qim2col{p: p, x: xg, signed: xSigned, pad: xZero}
 			b.im.zero = int32(xZero)
+			if split := b.im.splitPhases(); split != nil {
+				defer qsplitPool.Put(split)
+			}
 			if xSigned {
 				b.im.zero = int32(int8(xZero))
 			}
@@ -212,11 +215,98 @@ type qim2col struct {
 	signed bool
 	pad    byte
 	zero   int32 // pad as an integer
+	// split, for stride 2 (splitPhases), holds each input row as its
+	// even columns then its odd ones, so that every im2col row segment
+	// is a plain copy.
+	split []byte
 }
 
 // row writes columns [j0, j0+len(dst)) of im2col row k into dst.
 func (m *qim2col) row(dst []byte, k, j0 int) {
+	if m.split != nil {
+		m.rowSplit(dst, k, j0)
+		return
+	}
 	im2colRow(m.p, m.x, dst, k, j0, m.pad, copy2Bytes)
+}
+
+// qsplitPool holds the buffers of splitPhases.
+var qsplitPool sync.Pool
+
+// splitPhases fills m.split for convolutions of column stride 2 without
+// dilation (im2col rows otherwise gather every second byte, once per
+// kernel tap) and returns the pooled buffer to put back after the GEMM,
+// or nil when it does not apply.
+func (m *qim2col) splitPhases() *[]byte {
+	p := m.p
+	if p.StrideW != 2 || p.DilW != 1 || p.KW < 2 || p.W < 16 {
+		return nil
+	}
+	cg := p.C / p.Group
+	n := cg * p.H * p.W
+	b, _ := qsplitPool.Get().(*[]byte)
+	if b == nil || cap(*b) < n {
+		b = new([]byte)
+		*b = make([]byte, n)
+	}
+	split := (*b)[:n]
+	we := (p.W + 1) / 2
+	for r := 0; r < cg*p.H; r++ {
+		src, dst := m.x[r*p.W:(r+1)*p.W], split[r*p.W:(r+1)*p.W]
+		even, odd := dst[:we], dst[we:]
+		i := evenBytesVec(src, even)
+		for ; i < len(even); i++ {
+			even[i] = src[2*i]
+		}
+		i = evenBytesVec(src[1:], odd)
+		for ; i < len(odd); i++ {
+			odd[i] = src[2*i+1]
+		}
+	}
+	m.split = split
+	return b
+}
+
+// rowSplit is row for stride 2 from m.split: input column 2·ow + iw0
+// is entry ow + iw0>>1 of phase iw0&1 of its row.
+func (m *qim2col) rowSplit(dst []byte, k, j0 int) {
+	p := m.p
+	khw := p.KH * p.KW
+	ci, r := k/khw, k%khw
+	kh, kw := r/p.KW, r%p.KW
+	H, W, OW := p.H, p.W, p.OW
+	we := (W + 1) / 2
+	iw0 := kw - p.PadL
+	lo := 0
+	if iw0 < 0 {
+		lo = (-iw0 + 1) / 2
+	}
+	hi := 0
+	if iw0 < W {
+		hi = min(OW, (W-1-iw0)/2+1)
+	}
+	off, phase := iw0>>1, iw0&1
+	oh, ow := j0/OW, j0%OW
+	for o := 0; o < len(dst); oh, ow = oh+1, 0 {
+		seg := min(len(dst)-o, OW-ow)
+		out := dst[o : o+seg]
+		o += seg
+		ih := oh*p.StrideH - p.PadT + kh*p.DilH
+		a, b := min(max(lo-ow, 0), seg), min(max(hi-ow, 0), seg)
+		if ih < 0 || ih >= H || b <= a {
+			fill(out, m.pad)
+			continue
+		}
+		fill(out[:a], m.pad)
+		fill(out[b:], m.pad)
+		row := m.split[(ci*H+ih)*W:][:W]
+		if phase == 1 {
+			row = row[we:]
+		} else {
+			row = row[:we]
+		}
+		copy(out[a:b], row[ow+a+off:ow+b+off])
+	}
 }
 
 // copy2Bytes sets y[i] = x[2i] (stride-2 im2col rows), vectorised where

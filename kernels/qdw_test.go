@@ -28,6 +28,16 @@ func TestQConvRunRequant(t *testing.T) {
 						continue
 					}
 				}
+				if it%10 == 4 { // column stride 2 on wide rows: the split-phase im2col
+					g := 1 + r.IntN(2)
+					p = Conv2DParams{N: 1, C: g * (1 + r.IntN(4)), H: 1 + r.IntN(12), W: 16 + r.IntN(50), M: g * (1 + r.IntN(8)),
+						KH: 1 + r.IntN(4), KW: 2 + r.IntN(4), StrideH: 1 + r.IntN(2), StrideW: 2, DilH: 1, DilW: 1,
+						PadT: r.IntN(3), PadL: r.IntN(4), PadB: r.IntN(3), PadR: r.IntN(4), Group: g}
+					p.OH, p.OW = p.OutSize()
+					if p.OH <= 0 || p.OW <= 0 {
+						continue
+					}
+				}
 				if it%10 == 9 { // K beyond one k-block of the int8 kernels
 					p = Conv2DParams{N: 1, C: q8KC + 1 + r.IntN(100), H: 1 + r.IntN(9), W: 1 + r.IntN(9), M: 1 + r.IntN(20),
 						KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}

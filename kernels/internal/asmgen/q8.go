@@ -34,6 +34,7 @@ func genQ8(a *asm) {
 	}
 	a.p("GLOBL ·q8ones8(SB), RODATA|NOPTR, $16")
 	q8Pack(a)
+	q8PackPanels(a)
 	for _, v := range q8Variants {
 		for m := 1; m <= qgemmMR; m++ {
 			q8Kernel(a, v, m)
@@ -314,7 +315,73 @@ func q8Pack(a *asm) {
 	a.i("RET")
 }
 
+// q8PackPanelsArgs is the Go declaration of q8PackPanels.
+const q8PackPanelsArgs = "(dst, src *byte, ld, panels, dstStride int, flip uint64, colsum *int32)"
+
+// q8PackPanels emits q8PackPanels, q8PackU8x16 for one group of four
+// rows across several panels: panel p packs columns [16p, 16p+16) of
+// the rows (stride ld) into dst + p·dstStride and adds its column sums
+// to colsum[16p:16p+16] unless colsum is nil. One call packs a group of
+// an im2col block.
+func q8PackPanels(a *asm) {
+	a.p("")
+	a.p("// func q8PackPanels%s", q8PackPanelsArgs)
+	a.p("TEXT ·q8PackPanels(SB), NOSPLIT, $0-56")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ ld+16(FP), R8")
+	a.i("MOVQ panels+24(FP), CX")
+	a.i("MOVQ dstStride+32(FP), R10")
+	a.i("MOVQ flip+40(FP), AX")
+	a.i("MOVQ colsum+48(FP), DX")
+	a.i("VMOVQ AX, X12")
+	a.i("VPBROADCASTB X12, X12")
+	a.i("VMOVDQU ·q8ones8(SB), X14")
+	a.i("VMOVDQU ·q8ones(SB), X15")
+	a.i("LEAQ (R8)(R8*2), R9")
+	a.i("TESTQ CX, CX")
+	a.i("JZ q8ppdone")
+	a.p("q8pploop:")
+	a.i("VMOVDQU (SI), X0")
+	a.i("VMOVDQU (SI)(R8*1), X1")
+	a.i("VMOVDQU (SI)(R8*2), X2")
+	a.i("VMOVDQU (SI)(R9*1), X3")
+	for r := 0; r < 4; r++ {
+		a.i("VPXOR X12, X%d, X%d", r, r)
+	}
+	a.i("VPUNPCKLBW X1, X0, X4")
+	a.i("VPUNPCKHBW X1, X0, X5")
+	a.i("VPUNPCKLBW X3, X2, X6")
+	a.i("VPUNPCKHBW X3, X2, X7")
+	a.i("VPUNPCKLWD X6, X4, X0")
+	a.i("VPUNPCKHWD X6, X4, X1")
+	a.i("VPUNPCKLWD X7, X5, X2")
+	a.i("VPUNPCKHWD X7, X5, X3")
+	for r := 0; r < 4; r++ {
+		a.i("VMOVDQU X%d, %d(DI)", r, 16*r)
+	}
+	a.i("TESTQ DX, DX")
+	a.i("JZ q8ppnext")
+	for r := 0; r < 4; r++ {
+		a.i("VPMADDUBSW X14, X%d, X%d", r, 4+r)
+		a.i("VPMADDWD X15, X%d, X%d", 4+r, 4+r)
+		a.i("VPADDD %d(DX), X%d, X%d", 16*r, 4+r, 4+r)
+		a.i("VMOVDQU X%d, %d(DX)", 4+r, 16*r)
+	}
+	a.i("ADDQ $64, DX")
+	a.p("q8ppnext:")
+	a.i("ADDQ $16, SI")
+	a.i("ADDQ R10, DI")
+	a.i("DECQ CX")
+	a.i("JNZ q8pploop")
+	a.p("q8ppdone:")
+	a.i("RET")
+}
+
 func genQ8Decl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func q8PackPanels%s", q8PackPanelsArgs)
 	a.p("")
 	a.p("//go:noescape")
 	a.p("func q8PackU8x16%s", q8PackArgs)
