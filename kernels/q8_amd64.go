@@ -109,3 +109,20 @@ func q8PackGroup(dst, src []byte, ld, panels, dstStride int, flip byte, colsum [
 	}
 	return true
 }
+
+// maxBytesVec sets dst[i] = max(dst[i], src[i]) for all of dst when it
+// is 16 bytes long or more (a tail is redone by an overlapping last
+// vector, which a maximum allows; dst and src must not overlap) and
+// returns len(dst), else returns 0 (also without AVX2).
+func maxBytesVec(dst, src []byte, signed bool) int {
+	n := len(dst)
+	if !hasAVX2FMA || n < 16 {
+		return 0
+	}
+	_ = src[n-1]
+	q8MaxBytes(&dst[0], &src[0], n&^15, signed)
+	if n&15 != 0 {
+		q8MaxBytes(&dst[n-16], &src[n-16], 16, signed)
+	}
+	return n
+}

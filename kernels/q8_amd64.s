@@ -174,6 +174,55 @@ q8ppnext:
 q8ppdone:
 	RET
 
+// func q8MaxBytes(dst, src *byte, n int, signed bool)
+TEXT ·q8MaxBytes(SB), NOSPLIT, $0-25
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVBLZX signed+24(FP), AX
+	MOVQ CX, DX
+	SHRQ $5, CX
+	TESTQ AX, AX
+	JNZ q8mxs
+	TESTQ CX, CX
+	JZ q8mxuhalf
+q8mxuloop:
+	VMOVDQU (SI), Y0
+	VPMAXUB (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ q8mxuloop
+q8mxuhalf:
+	TESTQ $16, DX
+	JZ q8mxdone
+	VMOVDQU (SI), X0
+	VPMAXUB (DI), X0, X0
+	VMOVDQU X0, (DI)
+	JMP q8mxdone
+q8mxs:
+	TESTQ CX, CX
+	JZ q8mxshalf
+q8mxsloop:
+	VMOVDQU (SI), Y0
+	VPMAXSB (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ q8mxsloop
+q8mxshalf:
+	TESTQ $16, DX
+	JZ q8mxdone
+	VMOVDQU (SI), X0
+	VPMAXSB (DI), X0, X0
+	VMOVDQU X0, (DI)
+	JMP q8mxdone
+q8mxdone:
+	VZEROUPPER
+	RET
+
 // func q8AsM1(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
 TEXT ·q8AsM1(SB), NOSPLIT, $0-128
 	MOVQ kg+0(FP), CX

@@ -5,6 +5,9 @@
 package kernels
 
 //go:noescape
+func q8MaxBytes(dst, src *byte, n int, signed bool)
+
+//go:noescape
 func q8PackPanels(dst, src *byte, ld, panels, dstStride int, flip uint64, colsum *int32)
 
 //go:noescape

@@ -7,3 +7,5 @@ func q8PackFull(dst, src []byte, ld, kg int, flip byte, colsum []int32) bool { r
 func q8PackGroup(dst, src []byte, ld, panels, dstStride int, flip byte, colsum []int32) bool {
 	return false
 }
+
+func maxBytesVec(dst, src []byte, signed bool) int { return 0 }

@@ -882,5 +882,40 @@ func (f *fuser) layout(n *ir.Node) (*ir.Node, kernel, []*ir.Node) {
 	if err != nil {
 		return nil, nil, nil
 	}
+	if n.OpType == "MaxPool" {
+		if attrs, err := parseWindowAttrs(syn); err == nil && attrs.kernel != nil {
+			k = &qmaxPoolStep{attrs: attrs, general: k}
+		}
+	}
 	return syn, k, dqsOf(f, n, append(absorbed, r))
+}
+
+// qmaxPoolStep is a MaxPool of an 8-bit tensor: 2-D pooling runs on
+// kernels.MaxPool2DU8 (vector row maxima), the rest on the general
+// kernel.
+type qmaxPoolStep struct {
+	attrs   *windowAttrs
+	general kernel
+}
+
+func (k *qmaxPoolStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(in) != 1 || in[0] == nil || len(in[0].Dims) < 3 || (in[0].DType != ir.Uint8 && in[0].DType != ir.Int8) {
+		return k.general.run(e, in)
+	}
+	x := in[0]
+	g, err := k.attrs.resolve(x.Dims[2:], k.attrs.kernel)
+	if err != nil {
+		return k.general.run(e, in)
+	}
+	N, C := int(x.Dims[0]), int(x.Dims[1])
+	p := pool2DParams(g, N, C, false)
+	if p == nil {
+		return k.general.run(e, in)
+	}
+	y, err := e.alloc(x.DType, g.outDims(int64(N), int64(C)))
+	if err != nil {
+		return nil, err
+	}
+	kernels.MaxPool2DU8(p, x.Data, x.DType == ir.Int8, y.Data)
+	return []*ir.Tensor{y}, nil
 }

@@ -35,6 +35,7 @@ func genQ8(a *asm) {
 	a.p("GLOBL ·q8ones8(SB), RODATA|NOPTR, $16")
 	q8Pack(a)
 	q8PackPanels(a)
+	q8MaxBytes(a)
 	for _, v := range q8Variants {
 		for m := 1; m <= qgemmMR; m++ {
 			q8Kernel(a, v, m)
@@ -378,7 +379,52 @@ func q8PackPanels(a *asm) {
 	a.i("RET")
 }
 
+// q8MaxBytes emits q8MaxBytes(dst, src *byte, n int, signed bool),
+// dst[i] = max(dst[i], src[i]) for i < n (a multiple of 16), as uint8
+// or int8 values: the rows of an 8-bit MaxPool.
+func q8MaxBytes(a *asm) {
+	a.p("")
+	a.p("// func q8MaxBytes(dst, src *byte, n int, signed bool)")
+	a.p("TEXT ·q8MaxBytes(SB), NOSPLIT, $0-25")
+	a.i("MOVQ dst+0(FP), DI")
+	a.i("MOVQ src+8(FP), SI")
+	a.i("MOVQ n+16(FP), CX")
+	a.i("MOVBLZX signed+24(FP), AX")
+	a.i("MOVQ CX, DX")
+	a.i("SHRQ $5, CX")
+	a.i("TESTQ AX, AX")
+	a.i("JNZ q8mxs")
+	for _, v := range []struct{ label, op string }{{"q8mxu", "VPMAXUB"}, {"q8mxs", "VPMAXSB"}} {
+		if v.label == "q8mxs" {
+			a.p("q8mxs:")
+		}
+		a.i("TESTQ CX, CX")
+		a.i("JZ %shalf", v.label)
+		a.p("%sloop:", v.label)
+		a.i("VMOVDQU (SI), Y0")
+		a.i("%s (DI), Y0, Y0", v.op)
+		a.i("VMOVDQU Y0, (DI)")
+		a.i("ADDQ $32, SI")
+		a.i("ADDQ $32, DI")
+		a.i("DECQ CX")
+		a.i("JNZ %sloop", v.label)
+		a.p("%shalf:", v.label)
+		a.i("TESTQ $16, DX")
+		a.i("JZ q8mxdone")
+		a.i("VMOVDQU (SI), X0")
+		a.i("%s (DI), X0, X0", v.op)
+		a.i("VMOVDQU X0, (DI)")
+		a.i("JMP q8mxdone")
+	}
+	a.p("q8mxdone:")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
 func genQ8Decl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func q8MaxBytes(dst, src *byte, n int, signed bool)")
 	a.p("")
 	a.p("//go:noescape")
 	a.p("func q8PackPanels%s", q8PackPanelsArgs)
