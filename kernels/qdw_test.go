@@ -38,6 +38,19 @@ func TestQConvRunRequant(t *testing.T) {
 						continue
 					}
 				}
+				if it%10 == 6 || it%10 == 7 { // stride 1: the padded-input GEMM (runPadded)
+					g := 1 + r.IntN(2)
+					p = Conv2DParams{N: 1, C: g * (1 + r.IntN(12)), H: 1 + r.IntN(20), W: 1 + r.IntN(40), M: g * (1 + r.IntN(14)),
+						KH: 1 + r.IntN(4), KW: 2 + r.IntN(3), StrideH: 1, StrideW: 1, DilH: 1, DilW: 1,
+						PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3), Group: g}
+					if it%10 == 7 { // K beyond one k-block
+						p.C, p.Group, p.M, p.KH, p.KW = 120+r.IntN(20), 1, 1+r.IntN(10), 3, 3
+					}
+					p.OH, p.OW = p.OutSize()
+					if p.OH <= 0 || p.OW <= 0 {
+						continue
+					}
+				}
 				if it%10 == 9 { // K beyond one k-block of the int8 kernels
 					p = Conv2DParams{N: 1, C: q8KC + 1 + r.IntN(100), H: 1 + r.IntN(9), W: 1 + r.IntN(9), M: 1 + r.IntN(20),
 						KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}
