@@ -25,6 +25,13 @@ func MaxPool2DU8(p *Pool2DParams, x []byte, signed bool, y []byte) {
 	}
 	threads := Threads()
 	chunks := min(planes, 4*threads)
+	if p.W < 16 { // rows shorter than a vector: window by window
+		parallelFor(chunks, threads, func(c int) {
+			lo, hi := c*planes/chunks, (c+1)*planes/chunks
+			maxPoolSmall(p, x[lo*hw:hi*hw], signed, y[lo*ohw:hi*ohw], hi-lo)
+		})
+		return
+	}
 	parallelFor(chunks, threads, func(c int) {
 		row := make([]byte, p.W)
 		var even, odd []byte
@@ -113,6 +120,36 @@ func maxBytes(dst, src []byte, signed bool) {
 			dst[i] = byte(max(int8(dst[i]), int8(src[i])))
 		} else {
 			dst[i] = max(dst[i], src[i])
+		}
+	}
+}
+
+// maxPoolSmall is MaxPool2DU8 on planes planes, output by output.
+func maxPoolSmall(p *Pool2DParams, x []byte, signed bool, y []byte, planes int) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	var flip byte // int8 order is uint8 order with the top bit flipped
+	if signed {
+		flip = 0x80
+	}
+	for pl := 0; pl < planes; pl++ {
+		xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
+		for oh := 0; oh < p.OH; oh++ {
+			for ow := 0; ow < p.OW; ow++ {
+				m := byte(0)
+				for kh := 0; kh < p.KH; kh++ {
+					ih := oh*p.StrideH - p.PadT + kh*p.DilH
+					if ih < 0 || ih >= p.H {
+						continue
+					}
+					row := xp[ih*p.W : (ih+1)*p.W]
+					for kw := 0; kw < p.KW; kw++ {
+						if iw := ow*p.StrideW - p.PadL + kw*p.DilW; iw >= 0 && iw < p.W {
+							m = max(m, row[iw]^flip)
+						}
+					}
+				}
+				yp[oh*p.OW+ow] = m ^ flip
+			}
 		}
 	}
 }
