@@ -72,3 +72,48 @@ func TestQTableChains(t *testing.T) {
 		}
 	}
 }
+
+// TestQFloatTableChain checks the float table step: a hard-swish whose
+// float output feeds a GlobalAveragePool and a Mul with another tensor
+// (MobileNetV3's squeeze-excitation input) runs as one lookup step and
+// gives exactly the unfused graph's outputs.
+func TestQFloatTableChain(t *testing.T) {
+	r := rand.New(rand.NewPCG(83, 84))
+	for _, dt := range []ir.DType{ir.Uint8, ir.Int8} {
+		b := testmodels.NewBuilder("lutf", 13)
+		x := b.Input("x", dt, 1, 6, 7, 9)
+		other := b.Input("o", ir.Float32, 1, 6, 7, 9)
+		dq := b.Node("DequantizeLinear", []*ir.Value{x, b.Const("sx", ir.Scalar(0.05)), b.Const("zx", qscalar(dt, byte(r.Uint32())))})
+		hs := b.Node("HardSigmoid", []*ir.Value{dq}, ir.FloatAttr("alpha", 1.0/6))
+		y := b.Node("Mul", []*ir.Value{dq, hs})
+		gap := b.Node("GlobalAveragePool", []*ir.Value{y})
+		m := b.Node("Mul", []*ir.Value{y, other})
+		b.Output(gap, m)
+		model := b.Model()
+		o := ir.NewTensor(ir.Float32, 1, 6, 7, 9)
+		for i, ov := 0, view[float32](o); i < len(ov); i++ {
+			ov[i] = float32(r.NormFloat64())
+		}
+		in := map[string]*ir.Tensor{"x": randQ(r, dt, 1, 6, 7, 9), "o": o}
+		ops := map[string]int{}
+		s, err := NewSession(model, Options{Observe: func(n *ir.Node, _, _ []*ir.Tensor, _ time.Duration) { ops[n.OpType]++ }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Run(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ops["QDQTable"] != 1 || ops["DequantizeLinear"] != 0 || ops["HardSigmoid"] != 0 {
+			t.Fatalf("%s: steps %v, want one QDQTable and no DequantizeLinear or HardSigmoid", dt, ops)
+		}
+		qdqFusion = false
+		want := run(t, model, in)
+		qdqFusion = true
+		for _, name := range s.OutputNames() {
+			if string(got[name].Data) != string(want[name].Data) {
+				t.Fatalf("%s: output %s differs from the unfused graph's", dt, name)
+			}
+		}
+	}
+}
