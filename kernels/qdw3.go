@@ -32,14 +32,13 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 	if p.OW < 4 {
 		direct = 0 // the overrun would reach past the next row
 	}
-	wide := p.W >= 48 // stride 2 splits the bytes of a row straight into its phases
 	threads := Threads()
 	planes := p.N * p.C
 	chunks := min(planes, 4*threads)
 	parallelFor(chunks, threads, func(ch int) {
-		sp := getPadded(PH*RL + hw + RL)
+		sp := getPadded(PH * RL)
 		defer padPool.Put(sp)
-		buf, xf, tmp := (*sp)[:PH*RL], (*sp)[PH*RL:PH*RL+hw], (*sp)[PH*RL+hw:PH*RL+hw+RL]
+		buf := (*sp)[:PH*RL]
 		rowBuf := make([]byte, ow8*(p.OH-direct))
 		var c [4][8]int32
 		qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
@@ -48,40 +47,17 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		for plane := ch * planes / chunks; plane < (ch+1)*planes/chunks; plane++ {
 			m := plane % p.C
 			xp := x[plane*hw : (plane+1)*hw]
+			rows := min(p.H, PH-p.PadT)
 			if s == 1 { // rows convert straight into place, in one call
-				q8ToF32Rows(buf[p.PadT*RL+p.PadL:], RL, xp, p.W, min(p.H, PH-p.PadT), zf, xSigned)
-			} else if !wide {
-				q8ToF32(xf, xp, zf, xSigned)
-			}
-			for ih := 0; s != 1 && ih < p.H && ih+p.PadT < PH; ih++ {
-				dst := buf[(ih+p.PadT)*RL : (ih+p.PadT+1)*RL]
-				if !wide { // the split below would run scalar
-					copy(tmp[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
-					even, odd := dst[:E], dst[E:]
-					for j := deint2Vec(even, odd, tmp); j < E; j++ {
-						even[j], odd[j] = tmp[2*j], tmp[2*j+1]
-					}
-					continue
-				}
-				// Padded column c = PadL + iw goes to phase c%2, index c/2.
-				even, odd := dst[:E], dst[E:]
+				q8ToF32Rows(buf[p.PadT*RL+p.PadL:], RL, xp, p.W, rows, zf, xSigned)
+			} else if rows > 0 {
+				// Padded column c = PadL + iw goes to phase c%2 (the odd
+				// phase starts at E), index c/2; all rows in one call.
+				evenOff, oddOff := p.PadL/2, E+p.PadL/2
 				if p.PadL%2 == 1 {
-					even, odd = odd, even[1:]
+					evenOff, oddOff = E+p.PadL/2, 1+p.PadL/2
 				}
-				even, odd = even[p.PadL/2:], odd[p.PadL/2:]
-				src := xp[ih*p.W : (ih+1)*p.W]
-				k := splitF32Vec(even, odd, src, zf, xSigned)
-				for iw := 2 * k; iw < p.W; iw++ {
-					v := float32(src[iw])
-					if xSigned {
-						v = float32(int8(src[iw]))
-					}
-					if iw%2 == 0 {
-						even[iw/2] = v - zf
-					} else {
-						odd[iw/2] = v - zf
-					}
-				}
+				splitF32Rows(buf[p.PadT*RL:], RL, evenOff, oddOff, xp, p.W, rows, zf, xSigned)
 			}
 			copy(w[:], wf[m*9:m*9+9])
 			bias, scale := float32(r.Bias[m]), r.Scale[m]

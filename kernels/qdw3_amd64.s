@@ -323,3 +323,74 @@ crs8next:
 crdone:
 	VZEROUPPER
 	RET
+
+// func splitF32RowsAvx2(even, odd *float32, stride int, src *byte, n, rows int, xor uint64, zero float32)
+// For each of rows rows of n bytes of src (contiguous), the even and
+// odd columns converted as in splitF32Avx2, all of them (a tail of n%16
+// bytes one by one), into even and odd, which advance by stride bytes
+// per row: the rows of a stride-2 plane split into a padded buffer in
+// one call.
+TEXT ·splitF32RowsAvx2(SB), NOSPLIT, $0-60
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), DX
+	MOVQ stride+16(FP), R11
+	MOVQ src+24(FP), SI
+	MOVQ n+32(FP), CX
+	MOVQ rows+40(FP), R12
+	VMOVQ xor+48(FP), X6
+	VPUNPCKLQDQ X6, X6, X6
+	MOVQ xor+48(FP), R13
+	VBROADCASTSS zero+56(FP), Y15
+	VMOVDQU qdw3split<>(SB), X7
+	TESTQ R12, R12
+	JEQ srdone
+srrow:
+	XORQ R8, R8
+	XORQ R10, R10
+srloop:
+	LEAQ 16(R8), R9
+	CMPQ R9, CX
+	JGT srtail
+	VMOVDQU (SI)(R8*1), X0
+	VPXOR X6, X0, X0
+	VPSHUFB X7, X0, X0
+	VPMOVZXBD X0, Y1
+	VPSRLDQ $8, X0, X2
+	VPMOVZXBD X2, Y2
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VSUBPS Y15, Y1, Y1
+	VSUBPS Y15, Y2, Y2
+	VMOVUPS Y1, (DI)(R10*4)
+	VMOVUPS Y2, (DX)(R10*4)
+	ADDQ $8, R10
+	MOVQ R9, R8
+	JMP srloop
+srtail:
+	CMPQ R8, CX
+	JGE srnext
+	MOVBLZX (SI)(R8*1), AX
+	XORL R13, AX
+	ANDL $0xff, AX
+	VCVTSI2SSL AX, X0, X0
+	VSUBSS X15, X0, X0
+	MOVQ R8, R9
+	SHRQ $1, R9
+	TESTQ $1, R8
+	JNZ srodd
+	VMOVSS X0, (DI)(R9*4)
+	INCQ R8
+	JMP srtail
+srodd:
+	VMOVSS X0, (DX)(R9*4)
+	INCQ R8
+	JMP srtail
+srnext:
+	ADDQ CX, SI
+	ADDQ R11, DI
+	ADDQ R11, DX
+	DECQ R12
+	JNZ srrow
+srdone:
+	VZEROUPPER
+	RET

@@ -21,3 +21,7 @@ func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[4][8]int32, n, pair
 func q8ToF32Rows(dst []float32, dstStride int, src []byte, n, rows int, zero float32, signed bool) {
 	panic("kernels: q8ToF32Rows without AVX2")
 }
+
+func splitF32Rows(buf []float32, stride, evenOff, oddOff int, src []byte, n, rows int, zero float32, signed bool) {
+	panic("kernels: splitF32Rows without AVX2")
+}
