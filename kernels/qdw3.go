@@ -28,6 +28,8 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 	}
 	// Rows but the last are stored straight into y, 8 bytes at a time:
 	// a row's overrun lands in the next row, which is written after it.
+	// The last row's lands in the next plane's first row, so it is stored
+	// straight too unless the plane is the last of its chunk.
 	direct := p.OH - 1
 	if p.OW < 4 {
 		direct = 0 // the overrun would reach past the next row
@@ -44,7 +46,8 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
 		var w [9]float32
 		var taps [9][]float32
-		for plane := ch * planes / chunks; plane < (ch+1)*planes/chunks; plane++ {
+		end := (ch + 1) * planes / chunks
+		for plane := ch * planes / chunks; plane < end; plane++ {
 			m := plane % p.C
 			xp := x[plane*hw : (plane+1)*hw]
 			rows := min(p.H, PH-p.PadT)
@@ -73,19 +76,27 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 				}
 			}
 			yp := y[plane*ohw : (plane+1)*ohw]
+			d := direct
+			if d > 0 && plane+1 < end {
+				d, yp = p.OH, y[plane*ohw:]
+			}
 			done := 0
 			if s == 1 && qdw3PairsOn {
 				// Two rows at a time, each input row loaded once for both.
-				pairs := direct / 2
+				pairs := d / 2
 				qdw3Pairs1(yp, buf, &w, &c, ow8, pairs, RL, p.OW, bias, scale)
 				done = 2 * pairs
 			}
-			setTaps(done)
-			qdw3Rows(yp[done*p.OW:], &taps, &w, &c, ow8, direct-done, s*RL, p.OW, bias, scale)
-			setTaps(direct)
-			qdw3Rows(rowBuf, &taps, &w, &c, ow8, p.OH-direct, s*RL, ow8, bias, scale)
-			for oh := direct; oh < p.OH; oh++ {
-				copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-direct)*ow8:])
+			if done < d {
+				setTaps(done)
+				qdw3Rows(yp[done*p.OW:], &taps, &w, &c, ow8, d-done, s*RL, p.OW, bias, scale)
+			}
+			if d < p.OH {
+				setTaps(d)
+				qdw3Rows(rowBuf, &taps, &w, &c, ow8, p.OH-d, s*RL, ow8, bias, scale)
+				for oh := d; oh < p.OH; oh++ {
+					copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-d)*ow8:])
+				}
 			}
 		}
 	})
