@@ -105,9 +105,9 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 // qdw3PairsOn lets stride-1 planes take qdw3Pairs1 (benchmarks compare).
 var qdw3PairsOn = true
 
-// qdw3Applies reports whether qdw3Requant handles p. Output rows
-// narrower than a vector (MobileNets' 7×7 planes) go the float32 route
-// (qdwRequantFloat), which was faster there.
+// qdw3Applies reports whether qdw3Requant handles p. Output rows of 7
+// (MobileNets' 7×7 planes) fill 7 of a vector's 8 lanes; narrower rows
+// go the float32 route (qdwRequantFloat).
 func qdw3Applies(p *Conv2DParams) bool {
 	return qdw3Fused() && p.depthwise() && p.M == p.C && p.KH == 3 && p.KW == 3 &&
 		p.DilH == 1 && p.DilW == 1 && p.StrideH == p.StrideW && (p.StrideW == 1 || p.StrideW == 2) &&
@@ -115,4 +115,4 @@ func qdw3Applies(p *Conv2DParams) bool {
 }
 
 // qdw3MinOW is the narrowest output row qdw3Requant takes (tests lower it).
-var qdw3MinOW = 8
+var qdw3MinOW = 7
