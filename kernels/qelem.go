@@ -25,6 +25,19 @@ func Dequantize8(dst []float32, src []byte, signed bool, scale float32, zero int
 	if len(dst) != len(src) {
 		panic(fmt.Sprintf("kernels: Dequantize8: %d outputs for %d inputs", len(dst), len(src)))
 	}
+	if len(dst) >= 256 { // a table costs 256 steps; past that, vectors
+		i := dequantVec(dst, src, signed, scale, zero)
+		if i > 0 {
+			for ; i < len(dst); i++ {
+				v := int32(src[i])
+				if signed {
+					v = int32(int8(src[i]))
+				}
+				dst[i] = float32(v-zero) * scale
+			}
+			return
+		}
+	}
 	var lut [256]float32
 	for b := range lut {
 		v := int32(b)

@@ -40,3 +40,31 @@ func TestSumPlanes8(t *testing.T) {
 		}
 	}
 }
+
+// TestDequantize8 checks Dequantize8 (the table, and the vector loop
+// with its tail on longer inputs) against float32(x − zero)·scale
+// element by element, for both signednesses.
+func TestDequantize8(t *testing.T) {
+	r := rand.New(rand.NewPCG(63, 64))
+	for it := 0; it < 60; it++ {
+		n := r.IntN(700)
+		signed := it%2 == 1
+		zero := int32(r.IntN(256))
+		if signed {
+			zero -= 128
+		}
+		scale := float32(r.Float64()*0.1 + 1e-4)
+		src := randBytes(r, n)
+		dst := make([]float32, n)
+		Dequantize8(dst, src, signed, scale, zero)
+		for i, b := range src {
+			v := int32(b)
+			if signed {
+				v = int32(int8(b))
+			}
+			if want := float32(v-zero) * scale; dst[i] != want {
+				t.Fatalf("n=%d signed=%v: dst[%d] = %v, want %v", n, signed, i, dst[i], want)
+			}
+		}
+	}
+}
