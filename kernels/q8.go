@@ -49,8 +49,10 @@ func q8Fits(m *qMat, rows, cols int) bool {
 const q8KC = 1024
 
 // newQ8Kernels returns the two q8 kernels around the tile functions
-// tileAs and tileBs (m×16 tiles, see q8Args in the generator).
-func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
+// tileAs and tileBs (m×16 tiles, see q8Args in the generator) and their
+// left halves halfAs and halfBs (m×8, for partial panels of at most 8
+// columns).
+func newQ8Kernels(tileAs, tileBs, halfAs, halfBs q8TileFunc) (as, bs *qgemmKernel) {
 	as = &qgemmKernel{
 		name: "q8as",
 		mr:   6, nr: 16,
@@ -60,7 +62,7 @@ func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
 		packB:  packQBu,
 		packIm: (*qim2col).packU8,
 	}
-	as.tile, as.tileRq = q8Tile(tileAs)
+	as.tile, as.tileRq = q8Tile(tileAs, halfAs)
 	bs = &qgemmKernel{
 		name: "q8bs",
 		mr:   6, nr: 16,
@@ -70,7 +72,7 @@ func newQ8Kernels(tileAs, tileBs q8TileFunc) (as, bs *qgemmKernel) {
 		packB:  packQB,
 		packIm: (*qim2col).pack,
 	}
-	bs.tile, bs.tileRq = q8Tile(tileBs)
+	bs.tile, bs.tileRq = q8Tile(tileBs, halfBs)
 	return as, bs
 }
 
@@ -127,8 +129,9 @@ func requant1(v, bias int32, scale float32, zero, lo, hi int32) byte {
 }
 
 // q8Tile adapts a full-tile function to qgemmKernel.tile and tileRq:
-// partial tiles go through scratch.
-func q8Tile(full q8TileFunc) (
+// partial tiles go through scratch, those of at most 8 columns computed
+// by half.
+func q8Tile(full, half q8TileFunc) (
 	tile func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr),
 	tileRq func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)) {
 	tile = func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
@@ -148,7 +151,11 @@ func q8Tile(full q8TileFunc) (
 			return
 		}
 		var t [6 * 16]int32
-		full(mr, kg, a, b, t[:], 16, flags, corr, nil)
+		f := full
+		if nr <= 8 {
+			f = half
+		}
+		f(mr, kg, a, b, t[:], 16, flags, corr, nil)
 		for i := 0; i < mr; i++ {
 			row := c[i*ldc : i*ldc+nr]
 			tr := t[i*16 : i*16+nr]
@@ -192,14 +199,22 @@ func q8Tile(full q8TileFunc) (
 			sub := rq.part
 			sub.bias, sub.scale, sub.cst, sub.s8 = rq.bias, rq.scale, rq.cst, rq.s8
 			sub.out, sub.ldo = sub.buf[:], 16
-			full(mr, kg, a, b, c, ldc, flags, corr, sub)
+			f := full
+			if nr <= 8 {
+				f = half
+			}
+			f(mr, kg, a, b, c, ldc, flags, corr, sub)
 			for i := 0; i < mr; i++ {
 				copy(rq.out[i*rq.ldo:i*rq.ldo+nr], sub.buf[i*16:])
 			}
 			return
 		}
 		var t [6 * 16]int32
-		full(mr, kg, a, b, t[:], 16, flags, corr, nil)
+		f := full
+		if nr <= 8 {
+			f = half
+		}
+		f(mr, kg, a, b, t[:], 16, flags, corr, nil)
 		zero, lo, hi := rq.cst[0][0], rq.cst[1][0], rq.cst[2][0]
 		for i := 0; i < mr; i++ {
 			tr := t[i*16 : i*16+nr]

@@ -6,7 +6,7 @@ import "unsafe"
 
 // q8As and q8Bs are the AVX2 u8×s8 kernels for weights in [-64, 64]
 // (see q8.go), reached from the int16-pair kernel qgemmAvx2.
-var q8As, q8Bs = newQ8Kernels(q8AsmTile(&q8AsKernels), q8AsmTile(&q8BsKernels))
+var q8As, q8Bs = newQ8Kernels(q8AsmTile(&q8AsKernels), q8AsmTile(&q8BsKernels), q8AsmTile(&q8AsKernelsH), q8AsmTile(&q8BsKernelsH))
 
 func init() {
 	qgemmAvx2.q8A, qgemmAvx2.q8B = q8As, q8Bs

@@ -20,7 +20,7 @@ func q8EmuParent() *qgemmKernel {
 		packIm: (*qim2col).pack,
 	}
 	// Full-range exact tile (no int16 stage) for weights outside 7 bits.
-	p.tile, _ = q8Tile(func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr, _ *q8Req) {
+	wide := q8TileFunc(func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr, _ *q8Req) {
 		for i := 0; i < m; i++ {
 			for j := 0; j < 16; j++ {
 				var s int32
@@ -38,7 +38,8 @@ func q8EmuParent() *qgemmKernel {
 			}
 		}
 	})
-	p.q8A, p.q8B = newQ8Kernels(q8TileGo(true), q8TileGo(false))
+	p.tile, _ = q8Tile(wide, wide)
+	p.q8A, p.q8B = newQ8Kernels(q8TileGo(true), q8TileGo(false), q8TileGo(true), q8TileGo(false))
 	return p
 }
 

@@ -38,7 +38,8 @@ func genQ8(a *asm) {
 	q8MaxBytes(a)
 	for _, v := range q8Variants {
 		for m := 1; m <= qgemmMR; m++ {
-			q8Kernel(a, v, m)
+			q8Kernel(a, v, m, 2)
+			q8Kernel(a, v, m, 1)
 		}
 	}
 }
@@ -53,9 +54,16 @@ func genQ8(a *asm) {
 //
 // Registers: accumulators Y0..Y(2m-1), B vectors Y12 and Y13, the
 // broadcast A group in Y14, products in Y15; the ones from memory.
-func q8Kernel(a *asm, variant string, m int) {
+//
+// With nv = 1 the kernel (named with an H suffix) computes the left half
+// of the tile, 8 columns, for partial panels of at most 8 columns (the
+// last of a 7×7 plane's 49 columns).
+func q8Kernel(a *asm, variant string, m, nv int) {
 	acc := func(i, v int) string { return fmt.Sprintf("Y%d", 2*i+v) }
 	name := fmt.Sprintf("q8%sM%d", variant, m)
+	if nv == 1 {
+		name += "H"
+	}
 	a.p("")
 	a.p("// func %s%s", name, q8Args)
 	a.p("TEXT ·%s(SB), NOSPLIT, $0-128", name)
@@ -66,16 +74,18 @@ func q8Kernel(a *asm, variant string, m int) {
 	a.i("MOVQ c+32(FP), DI")
 	a.i("MOVQ ldc+40(FP), R9")
 	for i := 0; i < m; i++ {
-		for v := 0; v < 2; v++ {
+		for v := 0; v < nv; v++ {
 			a.i("VPXOR %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
 		}
 	}
 	body := func() {
 		a.i("VMOVDQU (DX), Y12")
-		a.i("VMOVDQU 32(DX), Y13")
+		if nv == 2 {
+			a.i("VMOVDQU 32(DX), Y13")
+		}
 		for i := 0; i < m; i++ {
 			a.i("VPBROADCASTD %d(SI), Y14", 4*i)
-			for v := 0; v < 2; v++ {
+			for v := 0; v < nv; v++ {
 				// Go operand order: signed source first, then unsigned.
 				if variant == "As" {
 					a.i("VPMADDUBSW Y14, Y%d, Y15", 12+v)
@@ -102,7 +112,7 @@ func q8Kernel(a *asm, variant string, m int) {
 				a.i("VPBROADCASTD %d(R10), Y12", 4*i)
 				a.i("VPBROADCASTD %d(R11), Y13", 4*i)
 			}
-			for v := 0; v < 2; v++ {
+			for v := 0; v < nv; v++ {
 				if correct {
 					a.i("VPMULLD %d(R12), Y12, Y14", 32*v)
 					a.i("VPMULLD %d(R13), Y13, Y15", 32*v)
@@ -129,7 +139,7 @@ func q8Kernel(a *asm, variant string, m int) {
 				a.i("VPBROADCASTD %d(R10), Y12", 4*i)
 				a.i("VPBROADCASTD %d(R11), Y13", 4*i)
 			}
-			for v := 0; v < 2; v++ {
+			for v := 0; v < nv; v++ {
 				if correct {
 					a.i("VPMULLD %d(R12), Y12, Y14", 32*v)
 					a.i("VPMULLD %d(R13), Y13, Y15", 32*v)
@@ -142,7 +152,7 @@ func q8Kernel(a *asm, variant string, m int) {
 			}
 			a.i("VPBROADCASTD %d(SI), Y12", 4*i)
 			a.i("VBROADCASTSS %d(DX), Y13", 4*i)
-			for v := 0; v < 2; v++ {
+			for v := 0; v < nv; v++ {
 				r := acc(i, v)
 				a.i("VPADDD Y12, %s, %s", r, r)
 				a.i("VCVTDQ2PS %s, %s", r, r)
@@ -154,9 +164,16 @@ func q8Kernel(a *asm, variant string, m int) {
 			// the two halves packed into 16 bytes with saturation, then
 			// clamped to [lo, hi] (the same as clamping the int32s:
 			// [lo, hi] lies within both saturation ranges).
-			a.i("VPACKSSDW %s, %s, Y14", acc(i, 1), acc(i, 0))
-			a.i("VPERMQ $0xD8, Y14, Y14")
-			a.i("VEXTRACTI128 $1, Y14, X15")
+			if nv == 1 {
+				// Columns 0-7 as int16, then bytes.
+				a.i("VEXTRACTI128 $1, %s, X15", acc(i, 0))
+				a.i("VPACKSSDW X15, X%d, X14", 2*i)
+				a.i("VMOVDQA X14, X15")
+			} else {
+				a.i("VPACKSSDW %s, %s, Y14", acc(i, 1), acc(i, 0))
+				a.i("VPERMQ $0xD8, Y14, Y14")
+				a.i("VEXTRACTI128 $1, Y14, X15")
+			}
 			if s8 {
 				a.i("VPACKSSWB X15, X14, X14")
 				a.i("VPMAXSB 96(BX), X14, X14")
@@ -166,7 +183,11 @@ func q8Kernel(a *asm, variant string, m int) {
 				a.i("VPMAXUB 96(BX), X14, X14")
 				a.i("VPMINUB 128(BX), X14, X14")
 			}
-			a.i("VMOVDQU X14, (R8)")
+			if nv == 1 {
+				a.i("MOVQ X14, (R8)")
+			} else {
+				a.i("VMOVDQU X14, (R8)")
+			}
 			if i < m-1 {
 				if loadC {
 					a.i("ADDQ R9, DI")
@@ -432,17 +453,23 @@ func genQ8Decl(a *asm) {
 	a.p("//go:noescape")
 	a.p("func q8PackU8x16%s", q8PackArgs)
 	for _, v := range q8Variants {
-		a.p("")
-		a.p("// q8%sKernels[m-1] computes a full m×16 int32 tile (see q8_amd64.s).", v)
-		a.p("var q8%sKernels = [%d]func%s{", v, qgemmMR, q8Args)
-		for m := 1; m <= qgemmMR; m++ {
-			fmt.Fprintf(&a.buf, "q8%sM%d, ", v, m)
-		}
-		a.p("}")
-		for m := 1; m <= qgemmMR; m++ {
+		for _, h := range []string{"", "H"} {
 			a.p("")
-			a.p("//go:noescape")
-			a.p("func q8%sM%d%s", v, m, q8Args)
+			if h == "" {
+				a.p("// q8%sKernels[m-1] computes a full m×16 int32 tile (see q8_amd64.s).", v)
+			} else {
+				a.p("// q8%sKernelsH[m-1] computes the left m×8 half of a tile.", v)
+			}
+			a.p("var q8%sKernels%s = [%d]func%s{", v, h, qgemmMR, q8Args)
+			for m := 1; m <= qgemmMR; m++ {
+				fmt.Fprintf(&a.buf, "q8%sM%d%s, ", v, m, h)
+			}
+			a.p("}")
+			for m := 1; m <= qgemmMR; m++ {
+				a.p("")
+				a.p("//go:noescape")
+				a.p("func q8%sM%d%s%s", v, m, h, q8Args)
+			}
 		}
 	}
 }
