@@ -73,11 +73,25 @@ func q8Kernel(a *asm, variant string, m, nv int) {
 	a.i("MOVQ bstride+24(FP), R8")
 	a.i("MOVQ c+32(FP), DI")
 	a.i("MOVQ ldc+40(FP), R9")
+	// Requantising tiles start their sums at the bias (the epilogue
+	// then adds nothing before converting); the others at zero.
+	a.i("MOVQ flags+48(FP), AX")
+	a.i("TESTQ $12, AX")
+	a.i("JZ q%szero", name)
+	a.i("MOVQ bias+88(FP), R10")
+	for i := 0; i < m; i++ {
+		for v := 0; v < nv; v++ {
+			a.i("VPBROADCASTD %d(R10), %s", 4*i, acc(i, v))
+		}
+	}
+	a.i("JMP q%sinit", name)
+	a.p("q%szero:", name)
 	for i := 0; i < m; i++ {
 		for v := 0; v < nv; v++ {
 			a.i("VPXOR %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
 		}
 	}
+	a.p("q%sinit:", name)
 	body := func() {
 		a.i("VMOVDQU (DX), Y12")
 		if nv == 2 {
@@ -131,8 +145,9 @@ func q8Kernel(a *asm, variant string, m, nv int) {
 		a.i("VZEROUPPER")
 		a.i("RET")
 	}
-	// Requantising epilogues: bias in SI, scale in DX, out in R8, ldo
-	// in CX, the zero/lo/hi vectors at BX (all free after the loop).
+	// Requantising epilogues (the sums already hold the bias): scale in
+	// DX, out in R8, ldo in CX, the zero/lo/hi vectors at BX (all free
+	// after the loop).
 	epiRq := func(loadC, s8, correct bool) {
 		for i := 0; i < m; i++ {
 			if correct {
@@ -150,11 +165,9 @@ func q8Kernel(a *asm, variant string, m, nv int) {
 					a.i("VPADDD %d(DI), %s, %s", 32*v, acc(i, v), acc(i, v))
 				}
 			}
-			a.i("VPBROADCASTD %d(SI), Y12", 4*i)
 			a.i("VBROADCASTSS %d(DX), Y13", 4*i)
 			for v := 0; v < nv; v++ {
 				r := acc(i, v)
-				a.i("VPADDD Y12, %s, %s", r, r)
 				a.i("VCVTDQ2PS %s, %s", r, r)
 				a.i("VMULPS Y13, %s, %s", r, r)
 				a.i("VCVTPS2DQ %s, %s", r, r)
@@ -200,7 +213,6 @@ func q8Kernel(a *asm, variant string, m, nv int) {
 	}
 	a.i("TESTQ $12, AX")
 	a.i("JZ %splain", label)
-	a.i("MOVQ bias+88(FP), SI")
 	a.i("MOVQ scale+96(FP), DX")
 	a.i("MOVQ out+104(FP), R8")
 	a.i("MOVQ ldo+112(FP), CX")
