@@ -2,8 +2,6 @@
 
 package kernels
 
-import "unsafe"
-
 // q8As and q8Bs are the AVX2 u8×s8 kernels for weights in [-64, 64]
 // (see q8.go), reached from the int16-pair kernel qgemmAvx2.
 var q8As, q8Bs = newQ8Kernels(q8AsmTile(&q8AsKernels), q8AsmTile(&q8BsKernels), q8AsmTile(&q8AsKernelsH), q8AsmTile(&q8BsKernelsH))
@@ -15,8 +13,8 @@ func init() {
 }
 
 // q8AsmPanels returns qgemmKernel.rqPanels for the assembly tiles ks:
-// the bounds are checked once for all panels, then each tile is one
-// assembly call.
+// the bounds are checked once for all panels, which one assembly call
+// computes.
 func q8AsmPanels(ks *[6]q8AsmKernel) func(mr, kg int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req) {
 	return func(mr, kg int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req) {
 		if panels <= 0 {
@@ -41,21 +39,12 @@ func q8AsmPanels(ks *[6]q8AsmKernel) func(mr, kg int, a, b []byte, panels int, c
 			_, _ = corr.colu[n-1], corr.colv[n-1]
 			rp, rqq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
 		}
-		f := ks[mr-1]
-		pa, pb, pc, po := &a[0], unsafe.Pointer(&b[0]), unsafe.Pointer(&c[0]), unsafe.Pointer(&rq.out[0])
-		bias, scale, cst := &rq.bias[0], &rq.scale[0], &rq.cst[0][0]
-		for p := 0; p < panels; p++ {
-			f(kg, pa, (*byte)(unsafe.Add(pb, p*kg*64)), 64, (*int32)(unsafe.Add(pc, p*64)), ldc*4, flags,
-				rp, rqq, cu, cv, bias, scale, (*byte)(unsafe.Add(po, p*16)), rq.ldo, cst)
-			if corr != nil {
-				cu, cv = (*int32)(unsafe.Add(unsafe.Pointer(cu), 64)), (*int32)(unsafe.Add(unsafe.Pointer(cv), 64))
-			}
-		}
+		ks[mr-1](kg, &a[0], &b[0], 64, &c[0], ldc*4, flags, rp, rqq, cu, cv, &rq.bias[0], &rq.scale[0], &rq.out[0], rq.ldo, &rq.cst[0][0], panels)
 	}
 }
 
 // q8AsmKernel is the signature of the generated q8 tiles.
-type q8AsmKernel = func(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
+type q8AsmKernel = func(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
 
 func q8AsmTile(ks *[6]q8AsmKernel) q8TileFunc {
 	return func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr, rq *q8Req) {
@@ -64,10 +53,10 @@ func q8AsmTile(ks *[6]q8AsmKernel) q8TileFunc {
 			rp, rqq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
 		}
 		if rq != nil {
-			ks[m-1](kg, &a[0], &b[0], 4*16, &c[0], ldc*4, flags, rp, rqq, cu, cv, &rq.bias[0], &rq.scale[0], &rq.out[0], rq.ldo, &rq.cst[0][0])
+			ks[m-1](kg, &a[0], &b[0], 4*16, &c[0], ldc*4, flags, rp, rqq, cu, cv, &rq.bias[0], &rq.scale[0], &rq.out[0], rq.ldo, &rq.cst[0][0], 1)
 			return
 		}
-		ks[m-1](kg, &a[0], &b[0], 4*16, &c[0], ldc*4, flags, rp, rqq, cu, cv, nil, nil, nil, 0, nil)
+		ks[m-1](kg, &a[0], &b[0], 4*16, &c[0], ldc*4, flags, rp, rqq, cu, cv, nil, nil, nil, 0, nil, 1)
 	}
 }
 

@@ -223,8 +223,9 @@ q8mxdone:
 	VZEROUPPER
 	RET
 
-// func q8AsM1(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM1(SB), NOSPLIT, $0-128
+// func q8AsM1(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM1(SB), NOSPLIT, $0-136
+qq8AsM1start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -355,8 +356,7 @@ qq8AsM1done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -386,8 +386,7 @@ qq8AsM1rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1rqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM1rqcstores8
@@ -417,8 +416,7 @@ qq8AsM1rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -446,8 +444,7 @@ qq8AsM1rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1rqn:
 	TESTQ $1, AX
 	JZ qq8AsM1rqnstore
@@ -471,8 +468,7 @@ qq8AsM1rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -492,8 +488,7 @@ qq8AsM1rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1rqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM1rqnstores8
@@ -513,8 +508,7 @@ qq8AsM1rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -532,8 +526,7 @@ qq8AsM1rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1plain:
 	TESTQ $2, AX
 	JNZ qq8AsM1corr
@@ -543,13 +536,11 @@ qq8AsM1plain:
 	VMOVDQU Y0, 0(DI)
 	VPADDD 32(DI), Y1, Y1
 	VMOVDQU Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1corr:
 	TESTQ $1, AX
 	JZ qq8AsM1corrstore
@@ -567,8 +558,7 @@ qq8AsM1corr:
 	VPSUBD Y15, Y1, Y1
 	VPADDD 32(DI), Y1, Y1
 	VMOVDQU Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1next
 qq8AsM1corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -582,11 +572,39 @@ qq8AsM1corrstore:
 	VPSUBD Y14, Y1, Y1
 	VPSUBD Y15, Y1, Y1
 	VMOVDQU Y1, 32(DI)
+	JMP qq8AsM1next
+qq8AsM1next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM1exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM1start
+qq8AsM1exit:
 	VZEROUPPER
 	RET
 
-// func q8AsM1H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM1H(SB), NOSPLIT, $0-128
+// func q8AsM1H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM1H(SB), NOSPLIT, $0-136
+qq8AsM1Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -686,8 +704,7 @@ qq8AsM1Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -708,8 +725,7 @@ qq8AsM1Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM1Hrqcstores8
@@ -731,8 +747,7 @@ qq8AsM1Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -752,8 +767,7 @@ qq8AsM1Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hrqn:
 	TESTQ $1, AX
 	JZ qq8AsM1Hrqnstore
@@ -772,8 +786,7 @@ qq8AsM1Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -788,8 +801,7 @@ qq8AsM1Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM1Hrqnstores8
@@ -805,8 +817,7 @@ qq8AsM1Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -820,8 +831,7 @@ qq8AsM1Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hplain:
 	TESTQ $2, AX
 	JNZ qq8AsM1Hcorr
@@ -829,12 +839,10 @@ qq8AsM1Hplain:
 	JZ qq8AsM1Hstore
 	VPADDD 0(DI), Y0, Y0
 	VMOVDQU Y0, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hstore:
 	VMOVDQU Y0, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hcorr:
 	TESTQ $1, AX
 	JZ qq8AsM1Hcorrstore
@@ -846,8 +854,7 @@ qq8AsM1Hcorr:
 	VPSUBD Y15, Y0, Y0
 	VPADDD 0(DI), Y0, Y0
 	VMOVDQU Y0, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM1Hnext
 qq8AsM1Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -856,11 +863,39 @@ qq8AsM1Hcorrstore:
 	VPSUBD Y14, Y0, Y0
 	VPSUBD Y15, Y0, Y0
 	VMOVDQU Y0, 0(DI)
+	JMP qq8AsM1Hnext
+qq8AsM1Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM1Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM1Hstart
+qq8AsM1Hexit:
 	VZEROUPPER
 	RET
 
-// func q8AsM2(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM2(SB), NOSPLIT, $0-128
+// func q8AsM2(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM2(SB), NOSPLIT, $0-136
+qq8AsM2start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -1060,8 +1095,7 @@ qq8AsM2done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -1121,8 +1155,7 @@ qq8AsM2rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2rqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM2rqcstores8
@@ -1179,8 +1212,7 @@ qq8AsM2rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -1235,8 +1267,7 @@ qq8AsM2rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2rqn:
 	TESTQ $1, AX
 	JZ qq8AsM2rqnstore
@@ -1280,8 +1311,7 @@ qq8AsM2rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -1321,8 +1351,7 @@ qq8AsM2rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2rqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM2rqnstores8
@@ -1359,8 +1388,7 @@ qq8AsM2rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -1395,8 +1423,7 @@ qq8AsM2rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2plain:
 	TESTQ $2, AX
 	JNZ qq8AsM2corr
@@ -1411,16 +1438,14 @@ qq8AsM2plain:
 	VMOVDQU Y2, 0(DI)
 	VPADDD 32(DI), Y3, Y3
 	VMOVDQU Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
 	ADDQ R9, DI
 	VMOVDQU Y2, 0(DI)
 	VMOVDQU Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2corr:
 	TESTQ $1, AX
 	JZ qq8AsM2corrstore
@@ -1453,8 +1478,7 @@ qq8AsM2corr:
 	VPSUBD Y15, Y3, Y3
 	VPADDD 32(DI), Y3, Y3
 	VMOVDQU Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2next
 qq8AsM2corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -1481,11 +1505,39 @@ qq8AsM2corrstore:
 	VPSUBD Y14, Y3, Y3
 	VPSUBD Y15, Y3, Y3
 	VMOVDQU Y3, 32(DI)
+	JMP qq8AsM2next
+qq8AsM2next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM2exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM2start
+qq8AsM2exit:
 	VZEROUPPER
 	RET
 
-// func q8AsM2H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM2H(SB), NOSPLIT, $0-128
+// func q8AsM2H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM2H(SB), NOSPLIT, $0-136
+qq8AsM2Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -1628,8 +1680,7 @@ qq8AsM2Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -1671,8 +1722,7 @@ qq8AsM2Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM2Hrqcstores8
@@ -1713,8 +1763,7 @@ qq8AsM2Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -1753,8 +1802,7 @@ qq8AsM2Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hrqn:
 	TESTQ $1, AX
 	JZ qq8AsM2Hrqnstore
@@ -1788,8 +1836,7 @@ qq8AsM2Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -1819,8 +1866,7 @@ qq8AsM2Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM2Hrqnstores8
@@ -1849,8 +1895,7 @@ qq8AsM2Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -1877,8 +1922,7 @@ qq8AsM2Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hplain:
 	TESTQ $2, AX
 	JNZ qq8AsM2Hcorr
@@ -1889,14 +1933,12 @@ qq8AsM2Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y2, Y2
 	VMOVDQU Y2, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y2, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hcorr:
 	TESTQ $1, AX
 	JZ qq8AsM2Hcorrstore
@@ -1917,8 +1959,7 @@ qq8AsM2Hcorr:
 	VPSUBD Y15, Y2, Y2
 	VPADDD 0(DI), Y2, Y2
 	VMOVDQU Y2, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM2Hnext
 qq8AsM2Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -1935,11 +1976,39 @@ qq8AsM2Hcorrstore:
 	VPSUBD Y14, Y2, Y2
 	VPSUBD Y15, Y2, Y2
 	VMOVDQU Y2, 0(DI)
+	JMP qq8AsM2Hnext
+qq8AsM2Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM2Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM2Hstart
+qq8AsM2Hexit:
 	VZEROUPPER
 	RET
 
-// func q8AsM3(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM3(SB), NOSPLIT, $0-128
+// func q8AsM3(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM3(SB), NOSPLIT, $0-136
+qq8AsM3start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -2208,8 +2277,7 @@ qq8AsM3done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -2299,8 +2367,7 @@ qq8AsM3rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3rqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM3rqcstores8
@@ -2384,8 +2451,7 @@ qq8AsM3rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -2467,8 +2533,7 @@ qq8AsM3rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3rqn:
 	TESTQ $1, AX
 	JZ qq8AsM3rqnstore
@@ -2532,8 +2597,7 @@ qq8AsM3rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -2593,8 +2657,7 @@ qq8AsM3rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3rqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM3rqnstores8
@@ -2648,8 +2711,7 @@ qq8AsM3rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -2701,8 +2763,7 @@ qq8AsM3rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3plain:
 	TESTQ $2, AX
 	JNZ qq8AsM3corr
@@ -2722,8 +2783,7 @@ qq8AsM3plain:
 	VMOVDQU Y4, 0(DI)
 	VPADDD 32(DI), Y5, Y5
 	VMOVDQU Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
@@ -2733,8 +2793,7 @@ qq8AsM3store:
 	ADDQ R9, DI
 	VMOVDQU Y4, 0(DI)
 	VMOVDQU Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3corr:
 	TESTQ $1, AX
 	JZ qq8AsM3corrstore
@@ -2782,8 +2841,7 @@ qq8AsM3corr:
 	VPSUBD Y15, Y5, Y5
 	VPADDD 32(DI), Y5, Y5
 	VMOVDQU Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3next
 qq8AsM3corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -2823,11 +2881,39 @@ qq8AsM3corrstore:
 	VPSUBD Y14, Y5, Y5
 	VPSUBD Y15, Y5, Y5
 	VMOVDQU Y5, 32(DI)
+	JMP qq8AsM3next
+qq8AsM3next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM3exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM3start
+qq8AsM3exit:
 	VZEROUPPER
 	RET
 
-// func q8AsM3H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM3H(SB), NOSPLIT, $0-128
+// func q8AsM3H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM3H(SB), NOSPLIT, $0-136
+qq8AsM3Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -3013,8 +3099,7 @@ qq8AsM3Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -3077,8 +3162,7 @@ qq8AsM3Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM3Hrqcstores8
@@ -3138,8 +3222,7 @@ qq8AsM3Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -3197,8 +3280,7 @@ qq8AsM3Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hrqn:
 	TESTQ $1, AX
 	JZ qq8AsM3Hrqnstore
@@ -3247,8 +3329,7 @@ qq8AsM3Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -3293,8 +3374,7 @@ qq8AsM3Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM3Hrqnstores8
@@ -3336,8 +3416,7 @@ qq8AsM3Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -3377,8 +3456,7 @@ qq8AsM3Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hplain:
 	TESTQ $2, AX
 	JNZ qq8AsM3Hcorr
@@ -3392,16 +3470,14 @@ qq8AsM3Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y4, Y4
 	VMOVDQU Y4, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y2, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y4, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hcorr:
 	TESTQ $1, AX
 	JZ qq8AsM3Hcorrstore
@@ -3431,8 +3507,7 @@ qq8AsM3Hcorr:
 	VPSUBD Y15, Y4, Y4
 	VPADDD 0(DI), Y4, Y4
 	VMOVDQU Y4, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM3Hnext
 qq8AsM3Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -3457,11 +3532,39 @@ qq8AsM3Hcorrstore:
 	VPSUBD Y14, Y4, Y4
 	VPSUBD Y15, Y4, Y4
 	VMOVDQU Y4, 0(DI)
+	JMP qq8AsM3Hnext
+qq8AsM3Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM3Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM3Hstart
+qq8AsM3Hexit:
 	VZEROUPPER
 	RET
 
-// func q8AsM4(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM4(SB), NOSPLIT, $0-128
+// func q8AsM4(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM4(SB), NOSPLIT, $0-136
+qq8AsM4start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -3799,8 +3902,7 @@ qq8AsM4done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -3920,8 +4022,7 @@ qq8AsM4rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4rqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM4rqcstores8
@@ -4032,8 +4133,7 @@ qq8AsM4rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -4142,8 +4242,7 @@ qq8AsM4rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4rqn:
 	TESTQ $1, AX
 	JZ qq8AsM4rqnstore
@@ -4227,8 +4326,7 @@ qq8AsM4rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -4308,8 +4406,7 @@ qq8AsM4rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4rqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM4rqnstores8
@@ -4380,8 +4477,7 @@ qq8AsM4rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -4450,8 +4546,7 @@ qq8AsM4rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4plain:
 	TESTQ $2, AX
 	JNZ qq8AsM4corr
@@ -4476,8 +4571,7 @@ qq8AsM4plain:
 	VMOVDQU Y6, 0(DI)
 	VPADDD 32(DI), Y7, Y7
 	VMOVDQU Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
@@ -4490,8 +4584,7 @@ qq8AsM4store:
 	ADDQ R9, DI
 	VMOVDQU Y6, 0(DI)
 	VMOVDQU Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4corr:
 	TESTQ $1, AX
 	JZ qq8AsM4corrstore
@@ -4554,8 +4647,7 @@ qq8AsM4corr:
 	VPSUBD Y15, Y7, Y7
 	VPADDD 32(DI), Y7, Y7
 	VMOVDQU Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4next
 qq8AsM4corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -4608,11 +4700,39 @@ qq8AsM4corrstore:
 	VPSUBD Y14, Y7, Y7
 	VPSUBD Y15, Y7, Y7
 	VMOVDQU Y7, 32(DI)
+	JMP qq8AsM4next
+qq8AsM4next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM4exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM4start
+qq8AsM4exit:
 	VZEROUPPER
 	RET
 
-// func q8AsM4H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM4H(SB), NOSPLIT, $0-128
+// func q8AsM4H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM4H(SB), NOSPLIT, $0-136
+qq8AsM4Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -4841,8 +4961,7 @@ qq8AsM4Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -4926,8 +5045,7 @@ qq8AsM4Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM4Hrqcstores8
@@ -5006,8 +5124,7 @@ qq8AsM4Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -5084,8 +5201,7 @@ qq8AsM4Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hrqn:
 	TESTQ $1, AX
 	JZ qq8AsM4Hrqnstore
@@ -5149,8 +5265,7 @@ qq8AsM4Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -5210,8 +5325,7 @@ qq8AsM4Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM4Hrqnstores8
@@ -5266,8 +5380,7 @@ qq8AsM4Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -5320,8 +5433,7 @@ qq8AsM4Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hplain:
 	TESTQ $2, AX
 	JNZ qq8AsM4Hcorr
@@ -5338,8 +5450,7 @@ qq8AsM4Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y6, Y6
 	VMOVDQU Y6, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
@@ -5348,8 +5459,7 @@ qq8AsM4Hstore:
 	VMOVDQU Y4, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y6, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hcorr:
 	TESTQ $1, AX
 	JZ qq8AsM4Hcorrstore
@@ -5388,8 +5498,7 @@ qq8AsM4Hcorr:
 	VPSUBD Y15, Y6, Y6
 	VPADDD 0(DI), Y6, Y6
 	VMOVDQU Y6, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM4Hnext
 qq8AsM4Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -5422,11 +5531,39 @@ qq8AsM4Hcorrstore:
 	VPSUBD Y14, Y6, Y6
 	VPSUBD Y15, Y6, Y6
 	VMOVDQU Y6, 0(DI)
+	JMP qq8AsM4Hnext
+qq8AsM4Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM4Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM4Hstart
+qq8AsM4Hexit:
 	VZEROUPPER
 	RET
 
-// func q8AsM5(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM5(SB), NOSPLIT, $0-128
+// func q8AsM5(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM5(SB), NOSPLIT, $0-136
+qq8AsM5start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -5833,8 +5970,7 @@ qq8AsM5done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -5984,8 +6120,7 @@ qq8AsM5rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5rqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM5rqcstores8
@@ -6123,8 +6258,7 @@ qq8AsM5rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -6260,8 +6394,7 @@ qq8AsM5rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5rqn:
 	TESTQ $1, AX
 	JZ qq8AsM5rqnstore
@@ -6365,8 +6498,7 @@ qq8AsM5rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -6466,8 +6598,7 @@ qq8AsM5rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5rqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM5rqnstores8
@@ -6555,8 +6686,7 @@ qq8AsM5rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -6642,8 +6772,7 @@ qq8AsM5rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5plain:
 	TESTQ $2, AX
 	JNZ qq8AsM5corr
@@ -6673,8 +6802,7 @@ qq8AsM5plain:
 	VMOVDQU Y8, 0(DI)
 	VPADDD 32(DI), Y9, Y9
 	VMOVDQU Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
@@ -6690,8 +6818,7 @@ qq8AsM5store:
 	ADDQ R9, DI
 	VMOVDQU Y8, 0(DI)
 	VMOVDQU Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5corr:
 	TESTQ $1, AX
 	JZ qq8AsM5corrstore
@@ -6769,8 +6896,7 @@ qq8AsM5corr:
 	VPSUBD Y15, Y9, Y9
 	VPADDD 32(DI), Y9, Y9
 	VMOVDQU Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5next
 qq8AsM5corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -6836,11 +6962,39 @@ qq8AsM5corrstore:
 	VPSUBD Y14, Y9, Y9
 	VPSUBD Y15, Y9, Y9
 	VMOVDQU Y9, 32(DI)
+	JMP qq8AsM5next
+qq8AsM5next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM5exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM5start
+qq8AsM5exit:
 	VZEROUPPER
 	RET
 
-// func q8AsM5H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM5H(SB), NOSPLIT, $0-128
+// func q8AsM5H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM5H(SB), NOSPLIT, $0-136
+qq8AsM5Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -7112,8 +7266,7 @@ qq8AsM5Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -7218,8 +7371,7 @@ qq8AsM5Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM5Hrqcstores8
@@ -7317,8 +7469,7 @@ qq8AsM5Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -7414,8 +7565,7 @@ qq8AsM5Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hrqn:
 	TESTQ $1, AX
 	JZ qq8AsM5Hrqnstore
@@ -7494,8 +7644,7 @@ qq8AsM5Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -7570,8 +7719,7 @@ qq8AsM5Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM5Hrqnstores8
@@ -7639,8 +7787,7 @@ qq8AsM5Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -7706,8 +7853,7 @@ qq8AsM5Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hplain:
 	TESTQ $2, AX
 	JNZ qq8AsM5Hcorr
@@ -7727,8 +7873,7 @@ qq8AsM5Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y8, Y8
 	VMOVDQU Y8, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
@@ -7739,8 +7884,7 @@ qq8AsM5Hstore:
 	VMOVDQU Y6, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y8, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hcorr:
 	TESTQ $1, AX
 	JZ qq8AsM5Hcorrstore
@@ -7788,8 +7932,7 @@ qq8AsM5Hcorr:
 	VPSUBD Y15, Y8, Y8
 	VPADDD 0(DI), Y8, Y8
 	VMOVDQU Y8, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM5Hnext
 qq8AsM5Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -7830,11 +7973,39 @@ qq8AsM5Hcorrstore:
 	VPSUBD Y14, Y8, Y8
 	VPSUBD Y15, Y8, Y8
 	VMOVDQU Y8, 0(DI)
+	JMP qq8AsM5Hnext
+qq8AsM5Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM5Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM5Hstart
+qq8AsM5Hexit:
 	VZEROUPPER
 	RET
 
-// func q8AsM6(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM6(SB), NOSPLIT, $0-128
+// func q8AsM6(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM6(SB), NOSPLIT, $0-136
+qq8AsM6start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -8310,8 +8481,7 @@ qq8AsM6done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -8491,8 +8661,7 @@ qq8AsM6rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6rqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM6rqcstores8
@@ -8657,8 +8826,7 @@ qq8AsM6rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -8821,8 +8989,7 @@ qq8AsM6rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6rqn:
 	TESTQ $1, AX
 	JZ qq8AsM6rqnstore
@@ -8946,8 +9113,7 @@ qq8AsM6rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -9067,8 +9233,7 @@ qq8AsM6rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6rqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM6rqnstores8
@@ -9173,8 +9338,7 @@ qq8AsM6rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -9277,8 +9441,7 @@ qq8AsM6rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6plain:
 	TESTQ $2, AX
 	JNZ qq8AsM6corr
@@ -9313,8 +9476,7 @@ qq8AsM6plain:
 	VMOVDQU Y10, 0(DI)
 	VPADDD 32(DI), Y11, Y11
 	VMOVDQU Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
@@ -9333,8 +9495,7 @@ qq8AsM6store:
 	ADDQ R9, DI
 	VMOVDQU Y10, 0(DI)
 	VMOVDQU Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6corr:
 	TESTQ $1, AX
 	JZ qq8AsM6corrstore
@@ -9427,8 +9588,7 @@ qq8AsM6corr:
 	VPSUBD Y15, Y11, Y11
 	VPADDD 32(DI), Y11, Y11
 	VMOVDQU Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6next
 qq8AsM6corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -9507,11 +9667,39 @@ qq8AsM6corrstore:
 	VPSUBD Y14, Y11, Y11
 	VPSUBD Y15, Y11, Y11
 	VMOVDQU Y11, 32(DI)
+	JMP qq8AsM6next
+qq8AsM6next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM6exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM6start
+qq8AsM6exit:
 	VZEROUPPER
 	RET
 
-// func q8AsM6H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8AsM6H(SB), NOSPLIT, $0-128
+// func q8AsM6H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8AsM6H(SB), NOSPLIT, $0-136
+qq8AsM6Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -9826,8 +10014,7 @@ qq8AsM6Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -9953,8 +10140,7 @@ qq8AsM6Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8AsM6Hrqcstores8
@@ -10071,8 +10257,7 @@ qq8AsM6Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -10187,8 +10372,7 @@ qq8AsM6Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hrqn:
 	TESTQ $1, AX
 	JZ qq8AsM6Hrqnstore
@@ -10282,8 +10466,7 @@ qq8AsM6Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -10373,8 +10556,7 @@ qq8AsM6Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8AsM6Hrqnstores8
@@ -10455,8 +10637,7 @@ qq8AsM6Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -10535,8 +10716,7 @@ qq8AsM6Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hplain:
 	TESTQ $2, AX
 	JNZ qq8AsM6Hcorr
@@ -10559,8 +10739,7 @@ qq8AsM6Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y10, Y10
 	VMOVDQU Y10, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
@@ -10573,8 +10752,7 @@ qq8AsM6Hstore:
 	VMOVDQU Y8, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y10, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hcorr:
 	TESTQ $1, AX
 	JZ qq8AsM6Hcorrstore
@@ -10631,8 +10809,7 @@ qq8AsM6Hcorr:
 	VPSUBD Y15, Y10, Y10
 	VPADDD 0(DI), Y10, Y10
 	VMOVDQU Y10, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8AsM6Hnext
 qq8AsM6Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -10681,11 +10858,39 @@ qq8AsM6Hcorrstore:
 	VPSUBD Y14, Y10, Y10
 	VPSUBD Y15, Y10, Y10
 	VMOVDQU Y10, 0(DI)
+	JMP qq8AsM6Hnext
+qq8AsM6Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8AsM6Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8AsM6Hstart
+qq8AsM6Hexit:
 	VZEROUPPER
 	RET
 
-// func q8BsM1(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM1(SB), NOSPLIT, $0-128
+// func q8BsM1(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM1(SB), NOSPLIT, $0-136
+qq8BsM1start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -10816,8 +11021,7 @@ qq8BsM1done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -10847,8 +11051,7 @@ qq8BsM1rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1rqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM1rqcstores8
@@ -10878,8 +11081,7 @@ qq8BsM1rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -10907,8 +11109,7 @@ qq8BsM1rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1rqn:
 	TESTQ $1, AX
 	JZ qq8BsM1rqnstore
@@ -10932,8 +11133,7 @@ qq8BsM1rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -10953,8 +11153,7 @@ qq8BsM1rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1rqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM1rqnstores8
@@ -10974,8 +11173,7 @@ qq8BsM1rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -10993,8 +11191,7 @@ qq8BsM1rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1plain:
 	TESTQ $2, AX
 	JNZ qq8BsM1corr
@@ -11004,13 +11201,11 @@ qq8BsM1plain:
 	VMOVDQU Y0, 0(DI)
 	VPADDD 32(DI), Y1, Y1
 	VMOVDQU Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1corr:
 	TESTQ $1, AX
 	JZ qq8BsM1corrstore
@@ -11028,8 +11223,7 @@ qq8BsM1corr:
 	VPSUBD Y15, Y1, Y1
 	VPADDD 32(DI), Y1, Y1
 	VMOVDQU Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1next
 qq8BsM1corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -11043,11 +11237,39 @@ qq8BsM1corrstore:
 	VPSUBD Y14, Y1, Y1
 	VPSUBD Y15, Y1, Y1
 	VMOVDQU Y1, 32(DI)
+	JMP qq8BsM1next
+qq8BsM1next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM1exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM1start
+qq8BsM1exit:
 	VZEROUPPER
 	RET
 
-// func q8BsM1H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM1H(SB), NOSPLIT, $0-128
+// func q8BsM1H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM1H(SB), NOSPLIT, $0-136
+qq8BsM1Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -11147,8 +11369,7 @@ qq8BsM1Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -11169,8 +11390,7 @@ qq8BsM1Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM1Hrqcstores8
@@ -11192,8 +11412,7 @@ qq8BsM1Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -11213,8 +11432,7 @@ qq8BsM1Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hrqn:
 	TESTQ $1, AX
 	JZ qq8BsM1Hrqnstore
@@ -11233,8 +11451,7 @@ qq8BsM1Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -11249,8 +11466,7 @@ qq8BsM1Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM1Hrqnstores8
@@ -11266,8 +11482,7 @@ qq8BsM1Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -11281,8 +11496,7 @@ qq8BsM1Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hplain:
 	TESTQ $2, AX
 	JNZ qq8BsM1Hcorr
@@ -11290,12 +11504,10 @@ qq8BsM1Hplain:
 	JZ qq8BsM1Hstore
 	VPADDD 0(DI), Y0, Y0
 	VMOVDQU Y0, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hstore:
 	VMOVDQU Y0, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hcorr:
 	TESTQ $1, AX
 	JZ qq8BsM1Hcorrstore
@@ -11307,8 +11519,7 @@ qq8BsM1Hcorr:
 	VPSUBD Y15, Y0, Y0
 	VPADDD 0(DI), Y0, Y0
 	VMOVDQU Y0, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM1Hnext
 qq8BsM1Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -11317,11 +11528,39 @@ qq8BsM1Hcorrstore:
 	VPSUBD Y14, Y0, Y0
 	VPSUBD Y15, Y0, Y0
 	VMOVDQU Y0, 0(DI)
+	JMP qq8BsM1Hnext
+qq8BsM1Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM1Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM1Hstart
+qq8BsM1Hexit:
 	VZEROUPPER
 	RET
 
-// func q8BsM2(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM2(SB), NOSPLIT, $0-128
+// func q8BsM2(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM2(SB), NOSPLIT, $0-136
+qq8BsM2start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -11521,8 +11760,7 @@ qq8BsM2done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -11582,8 +11820,7 @@ qq8BsM2rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2rqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM2rqcstores8
@@ -11640,8 +11877,7 @@ qq8BsM2rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -11696,8 +11932,7 @@ qq8BsM2rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2rqn:
 	TESTQ $1, AX
 	JZ qq8BsM2rqnstore
@@ -11741,8 +11976,7 @@ qq8BsM2rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -11782,8 +12016,7 @@ qq8BsM2rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2rqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM2rqnstores8
@@ -11820,8 +12053,7 @@ qq8BsM2rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -11856,8 +12088,7 @@ qq8BsM2rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2plain:
 	TESTQ $2, AX
 	JNZ qq8BsM2corr
@@ -11872,16 +12103,14 @@ qq8BsM2plain:
 	VMOVDQU Y2, 0(DI)
 	VPADDD 32(DI), Y3, Y3
 	VMOVDQU Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
 	ADDQ R9, DI
 	VMOVDQU Y2, 0(DI)
 	VMOVDQU Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2corr:
 	TESTQ $1, AX
 	JZ qq8BsM2corrstore
@@ -11914,8 +12143,7 @@ qq8BsM2corr:
 	VPSUBD Y15, Y3, Y3
 	VPADDD 32(DI), Y3, Y3
 	VMOVDQU Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2next
 qq8BsM2corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -11942,11 +12170,39 @@ qq8BsM2corrstore:
 	VPSUBD Y14, Y3, Y3
 	VPSUBD Y15, Y3, Y3
 	VMOVDQU Y3, 32(DI)
+	JMP qq8BsM2next
+qq8BsM2next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM2exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM2start
+qq8BsM2exit:
 	VZEROUPPER
 	RET
 
-// func q8BsM2H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM2H(SB), NOSPLIT, $0-128
+// func q8BsM2H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM2H(SB), NOSPLIT, $0-136
+qq8BsM2Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -12089,8 +12345,7 @@ qq8BsM2Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -12132,8 +12387,7 @@ qq8BsM2Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM2Hrqcstores8
@@ -12174,8 +12428,7 @@ qq8BsM2Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -12214,8 +12467,7 @@ qq8BsM2Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hrqn:
 	TESTQ $1, AX
 	JZ qq8BsM2Hrqnstore
@@ -12249,8 +12501,7 @@ qq8BsM2Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -12280,8 +12531,7 @@ qq8BsM2Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM2Hrqnstores8
@@ -12310,8 +12560,7 @@ qq8BsM2Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -12338,8 +12587,7 @@ qq8BsM2Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hplain:
 	TESTQ $2, AX
 	JNZ qq8BsM2Hcorr
@@ -12350,14 +12598,12 @@ qq8BsM2Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y2, Y2
 	VMOVDQU Y2, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y2, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hcorr:
 	TESTQ $1, AX
 	JZ qq8BsM2Hcorrstore
@@ -12378,8 +12624,7 @@ qq8BsM2Hcorr:
 	VPSUBD Y15, Y2, Y2
 	VPADDD 0(DI), Y2, Y2
 	VMOVDQU Y2, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM2Hnext
 qq8BsM2Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -12396,11 +12641,39 @@ qq8BsM2Hcorrstore:
 	VPSUBD Y14, Y2, Y2
 	VPSUBD Y15, Y2, Y2
 	VMOVDQU Y2, 0(DI)
+	JMP qq8BsM2Hnext
+qq8BsM2Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM2Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM2Hstart
+qq8BsM2Hexit:
 	VZEROUPPER
 	RET
 
-// func q8BsM3(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM3(SB), NOSPLIT, $0-128
+// func q8BsM3(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM3(SB), NOSPLIT, $0-136
+qq8BsM3start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -12669,8 +12942,7 @@ qq8BsM3done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -12760,8 +13032,7 @@ qq8BsM3rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3rqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM3rqcstores8
@@ -12845,8 +13116,7 @@ qq8BsM3rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -12928,8 +13198,7 @@ qq8BsM3rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3rqn:
 	TESTQ $1, AX
 	JZ qq8BsM3rqnstore
@@ -12993,8 +13262,7 @@ qq8BsM3rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -13054,8 +13322,7 @@ qq8BsM3rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3rqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM3rqnstores8
@@ -13109,8 +13376,7 @@ qq8BsM3rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -13162,8 +13428,7 @@ qq8BsM3rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3plain:
 	TESTQ $2, AX
 	JNZ qq8BsM3corr
@@ -13183,8 +13448,7 @@ qq8BsM3plain:
 	VMOVDQU Y4, 0(DI)
 	VPADDD 32(DI), Y5, Y5
 	VMOVDQU Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
@@ -13194,8 +13458,7 @@ qq8BsM3store:
 	ADDQ R9, DI
 	VMOVDQU Y4, 0(DI)
 	VMOVDQU Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3corr:
 	TESTQ $1, AX
 	JZ qq8BsM3corrstore
@@ -13243,8 +13506,7 @@ qq8BsM3corr:
 	VPSUBD Y15, Y5, Y5
 	VPADDD 32(DI), Y5, Y5
 	VMOVDQU Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3next
 qq8BsM3corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -13284,11 +13546,39 @@ qq8BsM3corrstore:
 	VPSUBD Y14, Y5, Y5
 	VPSUBD Y15, Y5, Y5
 	VMOVDQU Y5, 32(DI)
+	JMP qq8BsM3next
+qq8BsM3next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM3exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM3start
+qq8BsM3exit:
 	VZEROUPPER
 	RET
 
-// func q8BsM3H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM3H(SB), NOSPLIT, $0-128
+// func q8BsM3H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM3H(SB), NOSPLIT, $0-136
+qq8BsM3Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -13474,8 +13764,7 @@ qq8BsM3Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -13538,8 +13827,7 @@ qq8BsM3Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM3Hrqcstores8
@@ -13599,8 +13887,7 @@ qq8BsM3Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -13658,8 +13945,7 @@ qq8BsM3Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hrqn:
 	TESTQ $1, AX
 	JZ qq8BsM3Hrqnstore
@@ -13708,8 +13994,7 @@ qq8BsM3Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -13754,8 +14039,7 @@ qq8BsM3Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM3Hrqnstores8
@@ -13797,8 +14081,7 @@ qq8BsM3Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -13838,8 +14121,7 @@ qq8BsM3Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hplain:
 	TESTQ $2, AX
 	JNZ qq8BsM3Hcorr
@@ -13853,16 +14135,14 @@ qq8BsM3Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y4, Y4
 	VMOVDQU Y4, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y2, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y4, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hcorr:
 	TESTQ $1, AX
 	JZ qq8BsM3Hcorrstore
@@ -13892,8 +14172,7 @@ qq8BsM3Hcorr:
 	VPSUBD Y15, Y4, Y4
 	VPADDD 0(DI), Y4, Y4
 	VMOVDQU Y4, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM3Hnext
 qq8BsM3Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -13918,11 +14197,39 @@ qq8BsM3Hcorrstore:
 	VPSUBD Y14, Y4, Y4
 	VPSUBD Y15, Y4, Y4
 	VMOVDQU Y4, 0(DI)
+	JMP qq8BsM3Hnext
+qq8BsM3Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM3Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM3Hstart
+qq8BsM3Hexit:
 	VZEROUPPER
 	RET
 
-// func q8BsM4(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM4(SB), NOSPLIT, $0-128
+// func q8BsM4(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM4(SB), NOSPLIT, $0-136
+qq8BsM4start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -14260,8 +14567,7 @@ qq8BsM4done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -14381,8 +14687,7 @@ qq8BsM4rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4rqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM4rqcstores8
@@ -14493,8 +14798,7 @@ qq8BsM4rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -14603,8 +14907,7 @@ qq8BsM4rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4rqn:
 	TESTQ $1, AX
 	JZ qq8BsM4rqnstore
@@ -14688,8 +14991,7 @@ qq8BsM4rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -14769,8 +15071,7 @@ qq8BsM4rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4rqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM4rqnstores8
@@ -14841,8 +15142,7 @@ qq8BsM4rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -14911,8 +15211,7 @@ qq8BsM4rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4plain:
 	TESTQ $2, AX
 	JNZ qq8BsM4corr
@@ -14937,8 +15236,7 @@ qq8BsM4plain:
 	VMOVDQU Y6, 0(DI)
 	VPADDD 32(DI), Y7, Y7
 	VMOVDQU Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
@@ -14951,8 +15249,7 @@ qq8BsM4store:
 	ADDQ R9, DI
 	VMOVDQU Y6, 0(DI)
 	VMOVDQU Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4corr:
 	TESTQ $1, AX
 	JZ qq8BsM4corrstore
@@ -15015,8 +15312,7 @@ qq8BsM4corr:
 	VPSUBD Y15, Y7, Y7
 	VPADDD 32(DI), Y7, Y7
 	VMOVDQU Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4next
 qq8BsM4corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -15069,11 +15365,39 @@ qq8BsM4corrstore:
 	VPSUBD Y14, Y7, Y7
 	VPSUBD Y15, Y7, Y7
 	VMOVDQU Y7, 32(DI)
+	JMP qq8BsM4next
+qq8BsM4next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM4exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM4start
+qq8BsM4exit:
 	VZEROUPPER
 	RET
 
-// func q8BsM4H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM4H(SB), NOSPLIT, $0-128
+// func q8BsM4H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM4H(SB), NOSPLIT, $0-136
+qq8BsM4Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -15302,8 +15626,7 @@ qq8BsM4Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -15387,8 +15710,7 @@ qq8BsM4Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM4Hrqcstores8
@@ -15467,8 +15789,7 @@ qq8BsM4Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -15545,8 +15866,7 @@ qq8BsM4Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hrqn:
 	TESTQ $1, AX
 	JZ qq8BsM4Hrqnstore
@@ -15610,8 +15930,7 @@ qq8BsM4Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -15671,8 +15990,7 @@ qq8BsM4Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM4Hrqnstores8
@@ -15727,8 +16045,7 @@ qq8BsM4Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -15781,8 +16098,7 @@ qq8BsM4Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hplain:
 	TESTQ $2, AX
 	JNZ qq8BsM4Hcorr
@@ -15799,8 +16115,7 @@ qq8BsM4Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y6, Y6
 	VMOVDQU Y6, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
@@ -15809,8 +16124,7 @@ qq8BsM4Hstore:
 	VMOVDQU Y4, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y6, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hcorr:
 	TESTQ $1, AX
 	JZ qq8BsM4Hcorrstore
@@ -15849,8 +16163,7 @@ qq8BsM4Hcorr:
 	VPSUBD Y15, Y6, Y6
 	VPADDD 0(DI), Y6, Y6
 	VMOVDQU Y6, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM4Hnext
 qq8BsM4Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -15883,11 +16196,39 @@ qq8BsM4Hcorrstore:
 	VPSUBD Y14, Y6, Y6
 	VPSUBD Y15, Y6, Y6
 	VMOVDQU Y6, 0(DI)
+	JMP qq8BsM4Hnext
+qq8BsM4Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM4Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM4Hstart
+qq8BsM4Hexit:
 	VZEROUPPER
 	RET
 
-// func q8BsM5(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM5(SB), NOSPLIT, $0-128
+// func q8BsM5(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM5(SB), NOSPLIT, $0-136
+qq8BsM5start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -16294,8 +16635,7 @@ qq8BsM5done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -16445,8 +16785,7 @@ qq8BsM5rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5rqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM5rqcstores8
@@ -16584,8 +16923,7 @@ qq8BsM5rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -16721,8 +17059,7 @@ qq8BsM5rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5rqn:
 	TESTQ $1, AX
 	JZ qq8BsM5rqnstore
@@ -16826,8 +17163,7 @@ qq8BsM5rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -16927,8 +17263,7 @@ qq8BsM5rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5rqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM5rqnstores8
@@ -17016,8 +17351,7 @@ qq8BsM5rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -17103,8 +17437,7 @@ qq8BsM5rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5plain:
 	TESTQ $2, AX
 	JNZ qq8BsM5corr
@@ -17134,8 +17467,7 @@ qq8BsM5plain:
 	VMOVDQU Y8, 0(DI)
 	VPADDD 32(DI), Y9, Y9
 	VMOVDQU Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
@@ -17151,8 +17483,7 @@ qq8BsM5store:
 	ADDQ R9, DI
 	VMOVDQU Y8, 0(DI)
 	VMOVDQU Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5corr:
 	TESTQ $1, AX
 	JZ qq8BsM5corrstore
@@ -17230,8 +17561,7 @@ qq8BsM5corr:
 	VPSUBD Y15, Y9, Y9
 	VPADDD 32(DI), Y9, Y9
 	VMOVDQU Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5next
 qq8BsM5corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -17297,11 +17627,39 @@ qq8BsM5corrstore:
 	VPSUBD Y14, Y9, Y9
 	VPSUBD Y15, Y9, Y9
 	VMOVDQU Y9, 32(DI)
+	JMP qq8BsM5next
+qq8BsM5next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM5exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM5start
+qq8BsM5exit:
 	VZEROUPPER
 	RET
 
-// func q8BsM5H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM5H(SB), NOSPLIT, $0-128
+// func q8BsM5H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM5H(SB), NOSPLIT, $0-136
+qq8BsM5Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -17573,8 +17931,7 @@ qq8BsM5Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -17679,8 +18036,7 @@ qq8BsM5Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM5Hrqcstores8
@@ -17778,8 +18134,7 @@ qq8BsM5Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -17875,8 +18230,7 @@ qq8BsM5Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hrqn:
 	TESTQ $1, AX
 	JZ qq8BsM5Hrqnstore
@@ -17955,8 +18309,7 @@ qq8BsM5Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -18031,8 +18384,7 @@ qq8BsM5Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM5Hrqnstores8
@@ -18100,8 +18452,7 @@ qq8BsM5Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -18167,8 +18518,7 @@ qq8BsM5Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hplain:
 	TESTQ $2, AX
 	JNZ qq8BsM5Hcorr
@@ -18188,8 +18538,7 @@ qq8BsM5Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y8, Y8
 	VMOVDQU Y8, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
@@ -18200,8 +18549,7 @@ qq8BsM5Hstore:
 	VMOVDQU Y6, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y8, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hcorr:
 	TESTQ $1, AX
 	JZ qq8BsM5Hcorrstore
@@ -18249,8 +18597,7 @@ qq8BsM5Hcorr:
 	VPSUBD Y15, Y8, Y8
 	VPADDD 0(DI), Y8, Y8
 	VMOVDQU Y8, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM5Hnext
 qq8BsM5Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -18291,11 +18638,39 @@ qq8BsM5Hcorrstore:
 	VPSUBD Y14, Y8, Y8
 	VPSUBD Y15, Y8, Y8
 	VMOVDQU Y8, 0(DI)
+	JMP qq8BsM5Hnext
+qq8BsM5Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM5Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM5Hstart
+qq8BsM5Hexit:
 	VZEROUPPER
 	RET
 
-// func q8BsM6(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM6(SB), NOSPLIT, $0-128
+// func q8BsM6(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM6(SB), NOSPLIT, $0-136
+qq8BsM6start:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -18771,8 +19146,7 @@ qq8BsM6done:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6rqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -18952,8 +19326,7 @@ qq8BsM6rqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6rqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM6rqcstores8
@@ -19118,8 +19491,7 @@ qq8BsM6rqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6rqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -19282,8 +19654,7 @@ qq8BsM6rqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6rqn:
 	TESTQ $1, AX
 	JZ qq8BsM6rqnstore
@@ -19407,8 +19778,7 @@ qq8BsM6rqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6rqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VPADDD 32(DI), Y1, Y1
@@ -19528,8 +19898,7 @@ qq8BsM6rqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6rqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM6rqnstores8
@@ -19634,8 +20003,7 @@ qq8BsM6rqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6rqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -19738,8 +20106,7 @@ qq8BsM6rqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	VMOVDQU X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6plain:
 	TESTQ $2, AX
 	JNZ qq8BsM6corr
@@ -19774,8 +20141,7 @@ qq8BsM6plain:
 	VMOVDQU Y10, 0(DI)
 	VPADDD 32(DI), Y11, Y11
 	VMOVDQU Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6store:
 	VMOVDQU Y0, 0(DI)
 	VMOVDQU Y1, 32(DI)
@@ -19794,8 +20160,7 @@ qq8BsM6store:
 	ADDQ R9, DI
 	VMOVDQU Y10, 0(DI)
 	VMOVDQU Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6corr:
 	TESTQ $1, AX
 	JZ qq8BsM6corrstore
@@ -19888,8 +20253,7 @@ qq8BsM6corr:
 	VPSUBD Y15, Y11, Y11
 	VPADDD 32(DI), Y11, Y11
 	VMOVDQU Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6next
 qq8BsM6corrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -19968,11 +20332,39 @@ qq8BsM6corrstore:
 	VPSUBD Y14, Y11, Y11
 	VPSUBD Y15, Y11, Y11
 	VMOVDQU Y11, 32(DI)
+	JMP qq8BsM6next
+qq8BsM6next:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM6exit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM6start
+qq8BsM6exit:
 	VZEROUPPER
 	RET
 
-// func q8BsM6H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)
-TEXT ·q8BsM6H(SB), NOSPLIT, $0-128
+// func q8BsM6H(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)
+TEXT ·q8BsM6H(SB), NOSPLIT, $0-136
+qq8BsM6Hstart:
 	MOVQ kg+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
@@ -20287,8 +20679,7 @@ qq8BsM6Hdone:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hrqcloads8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -20414,8 +20805,7 @@ qq8BsM6Hrqcloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hrqcstore:
 	TESTQ $8, AX
 	JNZ qq8BsM6Hrqcstores8
@@ -20532,8 +20922,7 @@ qq8BsM6Hrqcstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hrqcstores8:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -20648,8 +21037,7 @@ qq8BsM6Hrqcstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hrqn:
 	TESTQ $1, AX
 	JZ qq8BsM6Hrqnstore
@@ -20743,8 +21131,7 @@ qq8BsM6Hrqn:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hrqnloads8:
 	VPADDD 0(DI), Y0, Y0
 	VBROADCASTSS 0(DX), Y13
@@ -20834,8 +21221,7 @@ qq8BsM6Hrqnloads8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hrqnstore:
 	TESTQ $8, AX
 	JNZ qq8BsM6Hrqnstores8
@@ -20916,8 +21302,7 @@ qq8BsM6Hrqnstore:
 	VPMAXUB 96(BX), X14, X14
 	VPMINUB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hrqnstores8:
 	VBROADCASTSS 0(DX), Y13
 	VCVTDQ2PS Y0, Y0
@@ -20996,8 +21381,7 @@ qq8BsM6Hrqnstores8:
 	VPMAXSB 96(BX), X14, X14
 	VPMINSB 128(BX), X14, X14
 	MOVQ X14, (R8)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hplain:
 	TESTQ $2, AX
 	JNZ qq8BsM6Hcorr
@@ -21020,8 +21404,7 @@ qq8BsM6Hplain:
 	ADDQ R9, DI
 	VPADDD 0(DI), Y10, Y10
 	VMOVDQU Y10, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hstore:
 	VMOVDQU Y0, 0(DI)
 	ADDQ R9, DI
@@ -21034,8 +21417,7 @@ qq8BsM6Hstore:
 	VMOVDQU Y8, 0(DI)
 	ADDQ R9, DI
 	VMOVDQU Y10, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hcorr:
 	TESTQ $1, AX
 	JZ qq8BsM6Hcorrstore
@@ -21092,8 +21474,7 @@ qq8BsM6Hcorr:
 	VPSUBD Y15, Y10, Y10
 	VPADDD 0(DI), Y10, Y10
 	VMOVDQU Y10, 0(DI)
-	VZEROUPPER
-	RET
+	JMP qq8BsM6Hnext
 qq8BsM6Hcorrstore:
 	VPBROADCASTD 0(R10), Y12
 	VPBROADCASTD 0(R11), Y13
@@ -21142,5 +21523,32 @@ qq8BsM6Hcorrstore:
 	VPSUBD Y14, Y10, Y10
 	VPSUBD Y15, Y10, Y10
 	VMOVDQU Y10, 0(DI)
+	JMP qq8BsM6Hnext
+qq8BsM6Hnext:
+	MOVQ panels+128(FP), AX
+	DECQ AX
+	JLE qq8BsM6Hexit
+	MOVQ AX, panels+128(FP)
+	MOVQ kg+0(FP), AX
+	SHLQ $6, AX
+	ADDQ AX, b+16(FP)
+	ADDQ $64, c+32(FP)
+	MOVQ colu+72(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colu+72(FP)
+	MOVQ colv+80(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $64, AX
+	MOVQ AX, colv+80(FP)
+	MOVQ out+104(FP), AX
+	TESTQ AX, AX
+	JZ 3(PC)
+	ADDQ $16, AX
+	MOVQ AX, out+104(FP)
+	JMP qq8BsM6Hstart
+qq8BsM6Hexit:
 	VZEROUPPER
 	RET

@@ -52,7 +52,7 @@ func TestQ8TileAsmMatchesGo(t *testing.T) {
 				want[i] = int32(i * 7)
 			}
 			if rqMode == 0 {
-				v.asm[m-1](kg, &a[0], &b[0], 64, &got[0], ldc*4, flags, &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0], nil, nil, nil, 0, nil)
+				v.asm[m-1](kg, &a[0], &b[0], 64, &got[0], ldc*4, flags, &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0], nil, nil, nil, 0, nil, 1)
 				ref(m, kg, a, b, want, ldc, flags, corr, nil)
 				for i := range want {
 					if i%ldc >= v.cols { // a half kernel leaves the right half alone

@@ -13,8 +13,11 @@ import "fmt"
 // row i of the tile, clamp((t + bias[i])·scale[i] rounded to even +
 // zero, lo, hi) with cst holding eight int32 copies each of zero, lo
 // and hi, then 32 bytes of lo and of hi, and store it as 16 bytes at
-// out (row stride ldo bytes); C is not written.
-const q8Args = "(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32)"
+// out (row stride ldo bytes); C is not written. The kernel computes
+// panels tiles in a row: after each, b, c, out and colu/colv (when not
+// nil) advance to the next 16 columns (b by kg·64 bytes, the B panels'
+// size).
+const q8Args = "(kg int, a, b *byte, bstride int, c *int32, ldc int, flags int, rowp, rowq, colu, colv *int32, bias *int32, scale *float32, out *byte, ldo int, cst *int32, panels int)"
 
 // q8Variants names the two operand orders: in "As" A holds the signed
 // bytes (weights of a convolution) and B the unsigned ones; in "Bs" the
@@ -66,7 +69,8 @@ func q8Kernel(a *asm, variant string, m, nv int) {
 	}
 	a.p("")
 	a.p("// func %s%s", name, q8Args)
-	a.p("TEXT ·%s(SB), NOSPLIT, $0-128", name)
+	a.p("TEXT ·%s(SB), NOSPLIT, $0-136", name)
+	a.p("q%sstart:", name)
 	a.i("MOVQ kg+0(FP), CX")
 	a.i("MOVQ a+8(FP), SI")
 	a.i("MOVQ b+16(FP), DX")
@@ -142,8 +146,7 @@ func q8Kernel(a *asm, variant string, m, nv int) {
 				a.i("ADDQ R9, DI")
 			}
 		}
-		a.i("VZEROUPPER")
-		a.i("RET")
+		a.i("JMP q%snext", name)
 	}
 	// Requantising epilogues (the sums already hold the bias): scale in
 	// DX, out in R8, ldo in CX, the zero/lo/hi vectors at BX (all free
@@ -208,8 +211,7 @@ func q8Kernel(a *asm, variant string, m, nv int) {
 				a.i("ADDQ CX, R8")
 			}
 		}
-		a.i("VZEROUPPER")
-		a.i("RET")
+		a.i("JMP q%snext", name)
 	}
 	a.i("TESTQ $12, AX")
 	a.i("JZ %splain", label)
@@ -254,6 +256,33 @@ func q8Kernel(a *asm, variant string, m, nv int) {
 	epi(true, true)
 	a.p("%scorrstore:", label)
 	epi(false, true)
+	// Next panel: advance the pointer arguments (within their slices:
+	// only while panels remain) and start over.
+	a.p("q%snext:", name)
+	a.i("MOVQ panels+128(FP), AX")
+	a.i("DECQ AX")
+	a.i("JLE q%sexit", name)
+	a.i("MOVQ AX, panels+128(FP)")
+	a.i("MOVQ kg+0(FP), AX")
+	a.i("SHLQ $6, AX")
+	a.i("ADDQ AX, b+16(FP)")
+	a.i("ADDQ $64, c+32(FP)")
+	for _, arg := range []string{"colu+72(FP)", "colv+80(FP)"} {
+		a.i("MOVQ %s, AX", arg)
+		a.i("TESTQ AX, AX")
+		a.i("JZ 3(PC)")
+		a.i("ADDQ $64, AX")
+		a.i("MOVQ AX, %s", arg)
+	}
+	a.i("MOVQ out+104(FP), AX")
+	a.i("TESTQ AX, AX")
+	a.i("JZ 3(PC)")
+	a.i("ADDQ $16, AX")
+	a.i("MOVQ AX, out+104(FP)")
+	a.i("JMP q%sstart", name)
+	a.p("q%sexit:", name)
+	a.i("VZEROUPPER")
+	a.i("RET")
 }
 
 // q8PackArgs is the Go declaration of q8PackU8x16.
