@@ -10,6 +10,8 @@ func init() {
 	qgemmAvx2.q8A, qgemmAvx2.q8B = q8As, q8Bs
 	q8As.rqPanels = q8AsmPanels(&q8AsKernels)
 	q8Bs.rqPanels = q8AsmPanels(&q8BsKernels)
+	q8As.tilePanels = q8AsmTilePanels(&q8AsKernels)
+	q8Bs.tilePanels = q8AsmTilePanels(&q8BsKernels)
 }
 
 // q8AsmPanels returns qgemmKernel.rqPanels for the assembly tiles ks:
@@ -40,6 +42,31 @@ func q8AsmPanels(ks *[6]q8AsmKernel) func(mr, kg int, a, b []byte, panels int, c
 			rp, rqq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
 		}
 		ks[mr-1](kg, &a[0], &b[0], 64, &c[0], ldc*4, flags, rp, rqq, cu, cv, &rq.bias[0], &rq.scale[0], &rq.out[0], rq.ldo, &rq.cst[0][0], panels)
+	}
+}
+
+// q8AsmTilePanels returns qgemmKernel.tilePanels for the assembly tiles
+// ks: int32 tiles over panels full panels in one call.
+func q8AsmTilePanels(ks *[6]q8AsmKernel) func(mr, kg int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr) {
+	return func(mr, kg int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr) {
+		if panels <= 0 {
+			return
+		}
+		n := 16 * panels
+		_, _ = a[kg*4*6-1], b[panels*kg*64-1]
+		_ = c[(mr-1)*ldc+n-1]
+		flags := 0
+		if loadC {
+			flags = 1
+		}
+		var rp, rqq, cu, cv *int32
+		if corr != nil {
+			flags |= 2
+			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
+			_, _ = corr.colu[n-1], corr.colv[n-1]
+			rp, rqq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
+		}
+		ks[mr-1](kg, &a[0], &b[0], 64, &c[0], ldc*4, flags, rp, rqq, cu, cv, nil, nil, nil, 0, nil, panels)
 	}
 }
 

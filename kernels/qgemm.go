@@ -192,6 +192,9 @@ type qgemmKernel struct {
 	// rqPanels, when set, is tileRq over panels full 16-column panels
 	// in a row (B panels ku·64 bytes apart), in one call.
 	rqPanels func(mr, ku int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)
+	// tilePanels, when set, is tile over panels full 16-column panels in
+	// one call.
+	tilePanels func(mr, ku int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr)
 }
 
 // units returns the packed units covering kc depths.
@@ -447,7 +450,15 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 						}
 						continue
 					}
-					for jr := 0; jr < ncb; jr += nr {
+					jr := 0
+					if full := ncb / nr; k.tilePanels != nil && full > 0 {
+						if cp != nil {
+							corr.colu, corr.colv = colu, colv
+						}
+						k.tilePanels(mrb, kg, ap, bblk, full, C[crow+jc:], ldc, pc > 0, cp)
+						jr = full * nr
+					}
+					for ; jr < ncb; jr += nr {
 						nrb := min(nr, ncb-jr)
 						if cp != nil {
 							corr.colu, corr.colv = colu[jr:], colv[jr:]
