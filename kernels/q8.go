@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // Bounded-weight int8 GEMM (u8×s8 pairs)
 //
@@ -317,6 +320,10 @@ func packQBu(dst []byte, b *qMat, p0, kc, j0, nc, nr int, colsum []int32) {
 	}
 }
 
+// q8RowsPool holds packU8's four-row buffers (a local array escaped to
+// the heap on every call).
+var q8RowsPool = sync.Pool{New: func() any { return new([4 * 512]byte) }}
+
 // packU8 writes im2col rows [k0, k0+kc) and columns [j0, j0+nc) in the
 // layout of packQBu (unsigned, zero-padded) and adds each column's packed
 // values to colsum unless it is nil.
@@ -328,8 +335,10 @@ func (m *qim2col) packU8(dst []byte, k0, kc, j0, nc, nr int, colsum []int32) {
 	}
 	// Build four rows of up to ld columns at a time, then interleave
 	// them into the panels.
-	var buf [4 * 512]byte
-	const ld = len(buf) / 4
+	bp := q8RowsPool.Get().(*[4 * 512]byte)
+	defer q8RowsPool.Put(bp)
+	buf := bp[:]
+	const ld = len(bp) / 4
 	for g := 0; g < kg; g++ {
 		for c := 0; c < nc; c += ld {
 			w := min(ld, nc-c)

@@ -246,6 +246,7 @@ type qWork struct {
 	colu, colv []int32
 	colsum     []int32
 	rq, rqPart q8Req
+	corr       qCorr
 	bias       []int32 // rq biases with the row corrections folded in
 }
 
@@ -386,7 +387,7 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 				k.packB(w.b, b.mat, pc, kcb, b.col0+jc, ncb, nr, sums)
 				bblk = w.b
 			}
-			var corr qCorr
+			corr := &w.corr
 			if last {
 				if b.pk != nil {
 					colu = b.pk.colu[b.col0+jc:]
@@ -423,7 +424,7 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 					if last {
 						i := row0 + ic + ir
 						corr.rowp, corr.rowq = rows.p[i:], rows.q[i:]
-						cp = &corr
+						cp = corr
 					}
 					if rqOn && last {
 						i := row0 + ic + ir
