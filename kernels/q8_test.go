@@ -20,7 +20,7 @@ func q8EmuParent() *qgemmKernel {
 		packIm: (*qim2col).pack,
 	}
 	// Full-range exact tile (no int16 stage) for weights outside 7 bits.
-	p.tile = q8Tile(func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr) {
+	wide := q8TileFunc(func(m, kg int, a, b []byte, c []int32, ldc int, flags int, corr *qCorr, _ *q8Req) {
 		for i := 0; i < m; i++ {
 			for j := 0; j < 16; j++ {
 				var s int32
@@ -38,7 +38,8 @@ func q8EmuParent() *qgemmKernel {
 			}
 		}
 	})
-	p.q8A, p.q8B = newQ8Kernels(q8TileGo(true), q8TileGo(false))
+	p.tile, _ = q8Tile(wide, wide)
+	p.q8A, p.q8B = newQ8Kernels(q8TileGo(true), q8TileGo(false), q8TileGo(true), q8TileGo(false))
 	return p
 }
 
@@ -217,7 +218,7 @@ func TestQ8Saturates(t *testing.T) {
 	a[0], a[1] = 0x80, 0x80 // two signed weights -128
 	b[0], b[1] = 255, 255   // two unsigned activations 255
 	var c [16]int32
-	q8TileGo(true)(1, 1, a, b, c[:], 16, 0, nil)
+	q8TileGo(true)(1, 1, a, b, c[:], 16, 0, nil, nil)
 	if exact := int32(2 * -128 * 255); c[0] == exact || c[0] != -32768 {
 		t.Fatalf("q8 tile gave %d for exact %d, want the saturated -32768", c[0], exact)
 	}

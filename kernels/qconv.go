@@ -125,6 +125,10 @@ func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Re
 		c.runBatched(x, xSigned, xZero, y)
 		return false
 	}
+	if r != nil && c.paddedApplies() {
+		c.runPadded(x, xSigned, xZero, r, out)
+		return true
+	}
 	outer := 1
 	if mg*N*K < 16*sgemmMinParallel {
 		outer = Threads()
@@ -151,11 +155,17 @@ func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Re
 		} else {
 			b.im = &qim2col{p: p, x: xg, signed: xSigned, pad: xZero}
 			b.im.zero = int32(xZero)
+			if split := b.im.splitPhases(); split != nil {
+				defer qsplitPool.Put(split)
+			}
 			if xSigned {
 				b.im.zero = int32(int8(xZero))
 			}
 		}
-		if r != nil {
+		switch {
+		case r != nil && pa.kern.tileRq != nil:
+			b.rq = newQOut(r, g*mg, out[(n*p.M+g*mg)*N:], N)
+		case r != nil:
 			b.epi = func(i0, i1, j0, j1 int) {
 				for i := i0; i < i1; i++ {
 					m := g*mg + i
@@ -209,11 +219,112 @@ type qim2col struct {
 	signed bool
 	pad    byte
 	zero   int32 // pad as an integer
+	// split, for stride 2 (splitPhases), holds each input row as its
+	// even columns then its odd ones, so that every im2col row segment
+	// is a plain copy.
+	split []byte
+	// padded, for runPadded, is the input with its padding written out
+	// (planes of hp rows of wp bytes).
+	padded []byte
+	hp, wp int
 }
 
 // row writes columns [j0, j0+len(dst)) of im2col row k into dst.
 func (m *qim2col) row(dst []byte, k, j0 int) {
+	if m.padded != nil {
+		// Row k over the padded-width grid is one run of the padded
+		// input (see runPadded).
+		p := m.p
+		khw := p.KH * p.KW
+		ci, r := k/khw, k%khw
+		off := (ci*m.hp+r/p.KW)*m.wp + r%p.KW
+		copy(dst, m.padded[off+j0:off+j0+len(dst)])
+		return
+	}
+	if m.split != nil {
+		m.rowSplit(dst, k, j0)
+		return
+	}
 	im2colRow(m.p, m.x, dst, k, j0, m.pad, copy2Bytes)
+}
+
+// qsplitPool holds the buffers of splitPhases.
+var qsplitPool sync.Pool
+
+// splitPhases fills m.split for convolutions of column stride 2 without
+// dilation (im2col rows otherwise gather every second byte, once per
+// kernel tap) and returns the pooled buffer to put back after the GEMM,
+// or nil when it does not apply.
+func (m *qim2col) splitPhases() *[]byte {
+	p := m.p
+	if p.StrideW != 2 || p.DilW != 1 || p.KW < 2 || p.W < 16 {
+		return nil
+	}
+	cg := p.C / p.Group
+	n := cg * p.H * p.W
+	b, _ := qsplitPool.Get().(*[]byte)
+	if b == nil || cap(*b) < n {
+		b = new([]byte)
+		*b = make([]byte, n)
+	}
+	split := (*b)[:n]
+	we := (p.W + 1) / 2
+	for r := 0; r < cg*p.H; r++ {
+		src, dst := m.x[r*p.W:(r+1)*p.W], split[r*p.W:(r+1)*p.W]
+		even, odd := dst[:we], dst[we:]
+		i := evenBytesVec(src, even)
+		for ; i < len(even); i++ {
+			even[i] = src[2*i]
+		}
+		i = evenBytesVec(src[1:], odd)
+		for ; i < len(odd); i++ {
+			odd[i] = src[2*i+1]
+		}
+	}
+	m.split = split
+	return b
+}
+
+// rowSplit is row for stride 2 from m.split: input column 2·ow + iw0
+// is entry ow + iw0>>1 of phase iw0&1 of its row.
+func (m *qim2col) rowSplit(dst []byte, k, j0 int) {
+	p := m.p
+	khw := p.KH * p.KW
+	ci, r := k/khw, k%khw
+	kh, kw := r/p.KW, r%p.KW
+	H, W, OW := p.H, p.W, p.OW
+	we := (W + 1) / 2
+	iw0 := kw - p.PadL
+	lo := 0
+	if iw0 < 0 {
+		lo = (-iw0 + 1) / 2
+	}
+	hi := 0
+	if iw0 < W {
+		hi = min(OW, (W-1-iw0)/2+1)
+	}
+	off, phase := iw0>>1, iw0&1
+	oh, ow := j0/OW, j0%OW
+	for o := 0; o < len(dst); oh, ow = oh+1, 0 {
+		seg := min(len(dst)-o, OW-ow)
+		out := dst[o : o+seg]
+		o += seg
+		ih := oh*p.StrideH - p.PadT + kh*p.DilH
+		a, b := min(max(lo-ow, 0), seg), min(max(hi-ow, 0), seg)
+		if ih < 0 || ih >= H || b <= a {
+			fill(out, m.pad)
+			continue
+		}
+		fill(out[:a], m.pad)
+		fill(out[b:], m.pad)
+		row := m.split[(ci*H+ih)*W:][:W]
+		if phase == 1 {
+			row = row[we:]
+		} else {
+			row = row[:we]
+		}
+		copy(out[a:b], row[ow+a+off:ow+b+off])
+	}
 }
 
 // copy2Bytes sets y[i] = x[2i] (stride-2 im2col rows), vectorised where
@@ -440,6 +551,91 @@ func (c *QPackedConv2D) runBatched(x []byte, xSigned bool, xZero byte, y []int32
 		for m := 0; m < mg; m++ {
 			for i := 0; i < ni; i++ {
 				copy(y[((n0+i)*p.M+g*mg+m)*ohw:][:ohw], cm[m*cols+i*ohw:][:ohw])
+			}
+		}
+	})
+}
+
+// paddedApplies reports whether runPadded handles the convolution: a
+// non-pointwise one of stride 1 and no dilation (ResNets' 3×3 layers) on
+// the q8 kernels, which requantise in their tiles.
+func (c *QPackedConv2D) paddedApplies() bool {
+	p := &c.P
+	if qk == nil || c.pa == nil || c.pa[0].kern.tileRq == nil || p.pointwise() || p.N > 1 && p.OH*p.OW < convBatchPlane {
+		return false
+	}
+	return p.StrideH == 1 && p.StrideW == 1 && p.DilH == 1 && p.DilW == 1 && p.OH > 0 && p.OW > 0 &&
+		p.OH == p.H+p.PadT+p.PadB-p.KH+1 && p.OW == p.W+p.PadL+p.PadR-p.KW+1
+}
+
+// qpadPool holds runPadded's buffers.
+var qpadPool = sync.Pool{New: func() any { return new(qpadBuf) }}
+
+type qpadBuf struct {
+	x, y []byte
+	c    []int32
+}
+
+// runPadded runs a stride-1 convolution with requantisation without
+// gathering an im2col matrix: the input is copied once with its padding
+// (the zero point) written out, planes of hp×wp, and the GEMM runs over
+// the padded-width output grid, (OH−1)·wp + OW columns, where output
+// (oh, ow) is column oh·wp + ow and im2col row (c, kh, kw) is the run of
+// plane c starting at kh·wp + kw: each B row is one copy. The wp − OW
+// columns between output rows are computed and dropped when the rows
+// are copied out.
+func (c *QPackedConv2D) runPadded(x []byte, xSigned bool, xZero byte, r *Requant, out []byte) {
+	p := &c.P
+	cg, mg := p.C/p.Group, p.M/p.Group
+	K := cg * p.KH * p.KW
+	hp, wp := p.H+p.PadT+p.PadB, p.W+p.PadL+p.PadR
+	np := (p.OH-1)*wp + p.OW
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	outer := 1
+	if mg*np*K < 16*sgemmMinParallel {
+		outer = Threads()
+	}
+	inner := Threads()
+	if outer > 1 {
+		inner = 1
+	}
+	zero := int32(xZero)
+	if xSigned {
+		zero = int32(int8(xZero))
+	}
+	parallelFor(p.N*p.Group, outer, func(job int) {
+		n, g := job/p.Group, job%p.Group
+		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
+		buf := qpadPool.Get().(*qpadBuf)
+		defer qpadPool.Put(buf)
+		if len(buf.x) < cg*hp*wp {
+			buf.x = make([]byte, cg*hp*wp)
+		}
+		if len(buf.y) < mg*np {
+			buf.y = make([]byte, mg*np)
+		}
+		if len(buf.c) < mg*np {
+			buf.c = make([]int32, mg*np)
+		}
+		xp := buf.x[:cg*hp*wp]
+		fill(xp, xZero)
+		for ci := 0; ci < cg; ci++ {
+			for ih := 0; ih < p.H; ih++ {
+				copy(xp[(ci*hp+ih+p.PadT)*wp+p.PadL:], xg[(ci*p.H+ih)*p.W:(ci*p.H+ih+1)*p.W])
+			}
+		}
+		pa := c.pa[g]
+		if !qkCurrent(pa.kern) {
+			panic("kernels: QPackedConv2D.Run: weights packed for another kernel")
+		}
+		tmp := buf.y[:mg*np]
+		b := qB{im: &qim2col{p: p, x: xg, signed: xSigned, pad: xZero, zero: zero, padded: xp, hp: hp, wp: wp},
+			rq: newQOut(r, g*mg, tmp, np)}
+		qgemmDrive(pa.kern, mg, np, K, &qA{pk: pa}, &b, buf.c[:mg*np], np, inner)
+		for i := 0; i < mg; i++ {
+			o := out[(n*p.M+g*mg+i)*ohw:]
+			for oh := 0; oh < p.OH; oh++ {
+				copy(o[oh*p.OW:(oh+1)*p.OW], tmp[i*np+oh*wp:])
 			}
 		}
 	})

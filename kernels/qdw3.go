@@ -28,67 +28,39 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 	}
 	// Rows but the last are stored straight into y, 8 bytes at a time:
 	// a row's overrun lands in the next row, which is written after it.
+	// The last row's lands in the next plane's first row, so it is stored
+	// straight too unless the plane is the last of its chunk.
 	direct := p.OH - 1
 	if p.OW < 4 {
 		direct = 0 // the overrun would reach past the next row
 	}
-	wide := p.W >= 48 // stride 2 splits the bytes of a row straight into its phases
 	threads := Threads()
 	planes := p.N * p.C
 	chunks := min(planes, 4*threads)
 	parallelFor(chunks, threads, func(ch int) {
-		sp := getPadded(PH*RL + hw + RL)
+		sp := getPadded(PH * RL)
 		defer padPool.Put(sp)
-		buf, xf, tmp := (*sp)[:PH*RL], (*sp)[PH*RL:PH*RL+hw], (*sp)[PH*RL+hw:PH*RL+hw+RL]
+		buf := (*sp)[:PH*RL]
 		rowBuf := make([]byte, ow8*(p.OH-direct))
 		var c [4][8]int32
 		qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
 		var w [9]float32
 		var taps [9][]float32
-		for plane := ch * planes / chunks; plane < (ch+1)*planes/chunks; plane++ {
+		end := (ch + 1) * planes / chunks
+		for plane := ch * planes / chunks; plane < end; plane++ {
 			m := plane % p.C
 			xp := x[plane*hw : (plane+1)*hw]
-			direct1 := s == 1 && p.W%8 == 0 // rows convert straight into place
-			if !direct1 && (s == 1 || !wide) {
-				q8ToF32(xf, xp, zf, xSigned)
-			}
-			for ih := 0; ih < p.H && ih+p.PadT < PH; ih++ {
-				dst := buf[(ih+p.PadT)*RL : (ih+p.PadT+1)*RL]
-				if direct1 {
-					q8ToF32(dst[p.PadL:p.PadL+p.W], xp[ih*p.W:(ih+1)*p.W], zf, xSigned)
-					continue
-				}
-				if s == 1 {
-					copy(dst[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
-					continue
-				}
-				if !wide { // the split below would run scalar
-					copy(tmp[p.PadL:], xf[ih*p.W:(ih+1)*p.W])
-					even, odd := dst[:E], dst[E:]
-					for j := deint2Vec(even, odd, tmp); j < E; j++ {
-						even[j], odd[j] = tmp[2*j], tmp[2*j+1]
-					}
-					continue
-				}
-				// Padded column c = PadL + iw goes to phase c%2, index c/2.
-				even, odd := dst[:E], dst[E:]
+			rows := min(p.H, PH-p.PadT)
+			if s == 1 { // rows convert straight into place, in one call
+				q8ToF32Rows(buf[p.PadT*RL+p.PadL:], RL, xp, p.W, rows, zf, xSigned)
+			} else if rows > 0 {
+				// Padded column c = PadL + iw goes to phase c%2 (the odd
+				// phase starts at E), index c/2; all rows in one call.
+				evenOff, oddOff := p.PadL/2, E+p.PadL/2
 				if p.PadL%2 == 1 {
-					even, odd = odd, even[1:]
+					evenOff, oddOff = E+p.PadL/2, 1+p.PadL/2
 				}
-				even, odd = even[p.PadL/2:], odd[p.PadL/2:]
-				src := xp[ih*p.W : (ih+1)*p.W]
-				k := splitF32Vec(even, odd, src, zf, xSigned)
-				for iw := 2 * k; iw < p.W; iw++ {
-					v := float32(src[iw])
-					if xSigned {
-						v = float32(int8(src[iw]))
-					}
-					if iw%2 == 0 {
-						even[iw/2] = v - zf
-					} else {
-						odd[iw/2] = v - zf
-					}
-				}
+				splitF32Rows(buf[p.PadT*RL:], RL, evenOff, oddOff, xp, p.W, rows, zf, xSigned)
 			}
 			copy(w[:], wf[m*9:m*9+9])
 			bias, scale := float32(r.Bias[m]), r.Scale[m]
@@ -104,19 +76,27 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 				}
 			}
 			yp := y[plane*ohw : (plane+1)*ohw]
+			d := direct
+			if d > 0 && plane+1 < end {
+				d, yp = p.OH, y[plane*ohw:]
+			}
 			done := 0
 			if s == 1 && qdw3PairsOn {
 				// Two rows at a time, each input row loaded once for both.
-				pairs := direct / 2
+				pairs := d / 2
 				qdw3Pairs1(yp, buf, &w, &c, ow8, pairs, RL, p.OW, bias, scale)
 				done = 2 * pairs
 			}
-			setTaps(done)
-			qdw3Rows(yp[done*p.OW:], &taps, &w, &c, ow8, direct-done, s*RL, p.OW, bias, scale)
-			setTaps(direct)
-			qdw3Rows(rowBuf, &taps, &w, &c, ow8, p.OH-direct, s*RL, ow8, bias, scale)
-			for oh := direct; oh < p.OH; oh++ {
-				copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-direct)*ow8:])
+			if done < d {
+				setTaps(done)
+				qdw3Rows(yp[done*p.OW:], &taps, &w, &c, ow8, d-done, s*RL, p.OW, bias, scale)
+			}
+			if d < p.OH {
+				setTaps(d)
+				qdw3Rows(rowBuf, &taps, &w, &c, ow8, p.OH-d, s*RL, ow8, bias, scale)
+				for oh := d; oh < p.OH; oh++ {
+					copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-d)*ow8:])
+				}
 			}
 		}
 	})
@@ -125,9 +105,9 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 // qdw3PairsOn lets stride-1 planes take qdw3Pairs1 (benchmarks compare).
 var qdw3PairsOn = true
 
-// qdw3Applies reports whether qdw3Requant handles p. Output rows
-// narrower than a vector (MobileNets' 7×7 planes) go the float32 route
-// (qdwRequantFloat), which was faster there.
+// qdw3Applies reports whether qdw3Requant handles p. Output rows of 7
+// (MobileNets' 7×7 planes) fill 7 of a vector's 8 lanes; narrower rows
+// go the float32 route (qdwRequantFloat).
 func qdw3Applies(p *Conv2DParams) bool {
 	return qdw3Fused() && p.depthwise() && p.M == p.C && p.KH == 3 && p.KW == 3 &&
 		p.DilH == 1 && p.DilW == 1 && p.StrideH == p.StrideW && (p.StrideW == 1 || p.StrideW == 2) &&
@@ -135,4 +115,4 @@ func qdw3Applies(p *Conv2DParams) bool {
 }
 
 // qdw3MinOW is the narrowest output row qdw3Requant takes (tests lower it).
-var qdw3MinOW = 8
+var qdw3MinOW = 7

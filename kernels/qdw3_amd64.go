@@ -79,3 +79,43 @@ func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[4][8]int32, n, pair
 	rows := [4]*float32{&in[0], &in[rowStride], &in[2*rowStride], &in[3*rowStride]}
 	qdw3Pairs1Avx2(&dst[0], &rows, w, c, n, pairs, 4*rowStride, dstStride, bias, scale)
 }
+
+//go:noescape
+func q8ToF32RowsAvx2(dst *float32, dstStride int, src *byte, n, rows int, zero float32, signed bool)
+
+// q8ToF32Rows converts rows of n bytes of src (contiguous) into rows of
+// dst dstStride floats apart, minus zero: q8ToF32 for a whole plane into
+// a padded buffer in one call.
+func q8ToF32Rows(dst []float32, dstStride int, src []byte, n, rows int, zero float32, signed bool) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_, _ = dst[(rows-1)*dstStride+n-1], src[rows*n-1]
+	q8ToF32RowsAvx2(&dst[0], 4*dstStride, &src[0], n, rows, zero, signed)
+}
+
+//go:noescape
+func splitF32RowsAvx2(even, odd *float32, stride int, src *byte, n, rows int, xor uint64, zero float32)
+
+// splitF32Rows converts rows rows of n bytes of src (contiguous), minus
+// zero, into their even and odd columns: row r's go to buf[r·stride +
+// evenOff + k] and buf[r·stride + oddOff + k]. It is the per-row split
+// of a stride-2 plane into a padded buffer in one call.
+func splitF32Rows(buf []float32, stride, evenOff, oddOff int, src []byte, n, rows int, zero float32, signed bool) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	last := (rows - 1) * stride
+	_, _ = buf[last+evenOff+(n+1)/2-1], src[rows*n-1]
+	if n >= 2 {
+		_ = buf[last+oddOff+n/2-1]
+	}
+	if evenOff+(n+1)/2 > stride || oddOff+n/2 > stride || evenOff < 0 || oddOff < 0 {
+		panic("kernels: splitF32Rows: phases overrun a row")
+	}
+	var xor uint64
+	if signed {
+		xor, zero = 0x8080808080808080, zero+128
+	}
+	splitF32RowsAvx2(&buf[evenOff], &buf[oddOff], 4*stride, &src[0], n, rows, xor, zero)
+}

@@ -250,3 +250,222 @@ p1next:
 p1done:
 	VZEROUPPER
 	RET
+
+// func q8ToF32RowsAvx2(dst *float32, dstStride int, src *byte, n, rows int, zero float32, signed bool)
+// dst[r·dstStride/4 + j] = float32(src[r·n + j]) − zero for r < rows,
+// j < n, src holding int8 values when signed: the rows of a plane
+// converted into a padded buffer in one call.
+TEXT ·q8ToF32RowsAvx2(SB), NOSPLIT, $0-45
+	MOVQ dst+0(FP), DI
+	MOVQ dstStride+8(FP), R10
+	MOVQ src+16(FP), SI
+	MOVQ n+24(FP), CX
+	MOVQ rows+32(FP), DX
+	VBROADCASTSS zero+40(FP), Y15
+	MOVBLZX signed+44(FP), AX
+	TESTQ DX, DX
+	JEQ crdone
+	TESTQ AX, AX
+	JNZ crs8row
+cru8row:
+	XORQ R8, R8
+cru8x4:
+	LEAQ 32(R8), R9
+	CMPQ R9, CX
+	JGT cru8
+	VPMOVZXBD (SI)(R8*1), Y0
+	VPMOVZXBD 8(SI)(R8*1), Y1
+	VPMOVZXBD 16(SI)(R8*1), Y2
+	VPMOVZXBD 24(SI)(R8*1), Y3
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VSUBPS Y15, Y0, Y0
+	VSUBPS Y15, Y1, Y1
+	VSUBPS Y15, Y2, Y2
+	VSUBPS Y15, Y3, Y3
+	VMOVUPS Y0, (DI)(R8*4)
+	VMOVUPS Y1, 32(DI)(R8*4)
+	VMOVUPS Y2, 64(DI)(R8*4)
+	VMOVUPS Y3, 96(DI)(R8*4)
+	MOVQ R9, R8
+	JMP cru8x4
+cru8:
+	LEAQ 8(R8), R9
+	CMPQ R9, CX
+	JGT cru8tail
+	VPMOVZXBD (SI)(R8*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R8*4)
+	MOVQ R9, R8
+	JMP cru8
+cru8tail:
+	CMPQ R8, CX
+	JGE cru8next
+	MOVBLZX (SI)(R8*1), AX
+	VCVTSI2SSL AX, X0, X0
+	VSUBSS X15, X0, X0
+	VMOVSS X0, (DI)(R8*4)
+	INCQ R8
+	JMP cru8tail
+cru8next:
+	ADDQ CX, SI
+	ADDQ R10, DI
+	DECQ DX
+	JNZ cru8row
+	JMP crdone
+crs8row:
+	XORQ R8, R8
+crs8x4:
+	LEAQ 32(R8), R9
+	CMPQ R9, CX
+	JGT crs8
+	VPMOVSXBD (SI)(R8*1), Y0
+	VPMOVSXBD 8(SI)(R8*1), Y1
+	VPMOVSXBD 16(SI)(R8*1), Y2
+	VPMOVSXBD 24(SI)(R8*1), Y3
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VSUBPS Y15, Y0, Y0
+	VSUBPS Y15, Y1, Y1
+	VSUBPS Y15, Y2, Y2
+	VSUBPS Y15, Y3, Y3
+	VMOVUPS Y0, (DI)(R8*4)
+	VMOVUPS Y1, 32(DI)(R8*4)
+	VMOVUPS Y2, 64(DI)(R8*4)
+	VMOVUPS Y3, 96(DI)(R8*4)
+	MOVQ R9, R8
+	JMP crs8x4
+crs8:
+	LEAQ 8(R8), R9
+	CMPQ R9, CX
+	JGT crs8tail
+	VPMOVSXBD (SI)(R8*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R8*4)
+	MOVQ R9, R8
+	JMP crs8
+crs8tail:
+	CMPQ R8, CX
+	JGE crs8next
+	MOVBLSX (SI)(R8*1), AX
+	VCVTSI2SSL AX, X0, X0
+	VSUBSS X15, X0, X0
+	VMOVSS X0, (DI)(R8*4)
+	INCQ R8
+	JMP crs8tail
+crs8next:
+	ADDQ CX, SI
+	ADDQ R10, DI
+	DECQ DX
+	JNZ crs8row
+crdone:
+	VZEROUPPER
+	RET
+
+// func splitF32RowsAvx2(even, odd *float32, stride int, src *byte, n, rows int, xor uint64, zero float32)
+// For each of rows rows of n bytes of src (contiguous), the even and
+// odd columns converted as in splitF32Avx2, all of them (a tail of n%16
+// bytes one by one), into even and odd, which advance by stride bytes
+// per row: the rows of a stride-2 plane split into a padded buffer in
+// one call.
+TEXT ·splitF32RowsAvx2(SB), NOSPLIT, $0-60
+	MOVQ even+0(FP), DI
+	MOVQ odd+8(FP), DX
+	MOVQ stride+16(FP), R11
+	MOVQ src+24(FP), SI
+	MOVQ n+32(FP), CX
+	MOVQ rows+40(FP), R12
+	VMOVQ xor+48(FP), X6
+	VPUNPCKLQDQ X6, X6, X6
+	MOVQ xor+48(FP), R13
+	VBROADCASTSS zero+56(FP), Y15
+	VMOVDQU qdw3split<>(SB), X7
+	TESTQ R12, R12
+	JEQ srdone
+srrow:
+	XORQ R8, R8
+	XORQ R10, R10
+srloop2:
+	LEAQ 32(R8), R9
+	CMPQ R9, CX
+	JGT srloop
+	VMOVDQU (SI)(R8*1), X0
+	VMOVDQU 16(SI)(R8*1), X3
+	VPXOR X6, X0, X0
+	VPXOR X6, X3, X3
+	VPSHUFB X7, X0, X0
+	VPSHUFB X7, X3, X3
+	VPMOVZXBD X0, Y1
+	VPSRLDQ $8, X0, X2
+	VPMOVZXBD X2, Y2
+	VPMOVZXBD X3, Y4
+	VPSRLDQ $8, X3, X5
+	VPMOVZXBD X5, Y5
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VSUBPS Y15, Y1, Y1
+	VSUBPS Y15, Y2, Y2
+	VSUBPS Y15, Y4, Y4
+	VSUBPS Y15, Y5, Y5
+	VMOVUPS Y1, (DI)(R10*4)
+	VMOVUPS Y2, (DX)(R10*4)
+	VMOVUPS Y4, 32(DI)(R10*4)
+	VMOVUPS Y5, 32(DX)(R10*4)
+	ADDQ $16, R10
+	MOVQ R9, R8
+	JMP srloop2
+srloop:
+	LEAQ 16(R8), R9
+	CMPQ R9, CX
+	JGT srtail
+	VMOVDQU (SI)(R8*1), X0
+	VPXOR X6, X0, X0
+	VPSHUFB X7, X0, X0
+	VPMOVZXBD X0, Y1
+	VPSRLDQ $8, X0, X2
+	VPMOVZXBD X2, Y2
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VSUBPS Y15, Y1, Y1
+	VSUBPS Y15, Y2, Y2
+	VMOVUPS Y1, (DI)(R10*4)
+	VMOVUPS Y2, (DX)(R10*4)
+	ADDQ $8, R10
+	MOVQ R9, R8
+	JMP srloop
+srtail:
+	CMPQ R8, CX
+	JGE srnext
+	MOVBLZX (SI)(R8*1), AX
+	XORL R13, AX
+	ANDL $0xff, AX
+	VCVTSI2SSL AX, X0, X0
+	VSUBSS X15, X0, X0
+	MOVQ R8, R9
+	SHRQ $1, R9
+	TESTQ $1, R8
+	JNZ srodd
+	VMOVSS X0, (DI)(R9*4)
+	INCQ R8
+	JMP srtail
+srodd:
+	VMOVSS X0, (DX)(R9*4)
+	INCQ R8
+	JMP srtail
+srnext:
+	ADDQ CX, SI
+	ADDQ R11, DI
+	ADDQ R11, DX
+	DECQ R12
+	JNZ srrow
+srdone:
+	VZEROUPPER
+	RET

@@ -17,3 +17,11 @@ func evenBytesVec(x, y []byte) int { return 0 }
 func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32) {
 	panic("kernels: qdw3Pairs1 without AVX2")
 }
+
+func q8ToF32Rows(dst []float32, dstStride int, src []byte, n, rows int, zero float32, signed bool) {
+	panic("kernels: q8ToF32Rows without AVX2")
+}
+
+func splitF32Rows(buf []float32, stride, evenOff, oddOff int, src []byte, n, rows int, zero float32, signed bool) {
+	panic("kernels: splitF32Rows without AVX2")
+}

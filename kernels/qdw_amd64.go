@@ -97,3 +97,18 @@ func pack16Pairs(dst []int16, r0, r1 []byte, zero int32, signed bool) bool {
 	pack16PairsAvx2(&dst[0], &r0[0], &r1[0], zero, signed)
 	return true
 }
+
+//go:noescape
+func dequantAvx2(dst *float32, src *byte, n int, zero int32, scale float32, signed bool)
+
+// dequantVec runs dequantAvx2 on a prefix of dst that is a multiple of
+// 8 long and returns its length (0 without AVX2).
+func dequantVec(dst []float32, src []byte, signed bool, scale float32, zero int32) int {
+	n := len(dst) &^ 7
+	if !hasAVX2FMA || n == 0 {
+		return 0
+	}
+	_ = src[n-1]
+	dequantAvx2(&dst[0], &src[0], n, zero, scale, signed)
+	return n
+}

@@ -313,3 +313,44 @@ p16go:
 	VMOVDQU Y5, 32(DI)
 	VZEROUPPER
 	RET
+
+// func dequantAvx2(dst *float32, src *byte, n int, zero int32, scale float32, signed bool)
+// dst[i] = float32(src[i] − zero)·scale for i < n/8·8, src holding int8
+// values when signed: the product rounds once, as Dequantize8's.
+TEXT ·dequantAvx2(SB), NOSPLIT, $0-33
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL zero+24(FP), AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	VBROADCASTSS scale+28(FP), Y15
+	MOVBLZX signed+32(FP), AX
+	XORQ R8, R8
+	TESTQ AX, AX
+	JNZ dqs8
+dqu8:
+	LEAQ 8(R8), R9
+	CMPQ R9, CX
+	JGT dqdone
+	VPMOVZXBD (SI)(R8*1), Y0
+	VPSUBD Y14, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R8*4)
+	MOVQ R9, R8
+	JMP dqu8
+dqs8:
+	LEAQ 8(R8), R9
+	CMPQ R9, CX
+	JGT dqdone
+	VPMOVSXBD (SI)(R8*1), Y0
+	VPSUBD Y14, Y0, Y0
+	VCVTDQ2PS Y0, Y0
+	VMULPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R8*4)
+	MOVQ R9, R8
+	JMP dqs8
+dqdone:
+	VZEROUPPER
+	RET

@@ -19,3 +19,5 @@ func quantF32Vec(dst []byte, src []float32, scale float32, zero, lo, hi int32) i
 func deint2Vec(even, odd, src []float32) int { return 0 }
 
 func pack16Pairs(dst []int16, r0, r1 []byte, zero int32, signed bool) bool { return false }
+
+func dequantVec(dst []float32, src []byte, signed bool, scale float32, zero int32) int { return 0 }

@@ -13,7 +13,7 @@ import (
 // channel multipliers, signedness) and other convolutions: every output
 // byte must be equal.
 func TestQConvRunRequant(t *testing.T) {
-	for _, k := range testQKernels() {
+	for _, k := range append(testQKernels(), q8EmuParent()) {
 		withQKernel(t, k, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(41, 42))
 			for it := 0; it < 200; it++ {
@@ -28,9 +28,40 @@ func TestQConvRunRequant(t *testing.T) {
 						continue
 					}
 				}
+				if it%10 == 4 { // column stride 2 on wide rows: the split-phase im2col
+					g := 1 + r.IntN(2)
+					p = Conv2DParams{N: 1, C: g * (1 + r.IntN(4)), H: 1 + r.IntN(12), W: 16 + r.IntN(50), M: g * (1 + r.IntN(8)),
+						KH: 1 + r.IntN(4), KW: 2 + r.IntN(4), StrideH: 1 + r.IntN(2), StrideW: 2, DilH: 1, DilW: 1,
+						PadT: r.IntN(3), PadL: r.IntN(4), PadB: r.IntN(3), PadR: r.IntN(4), Group: g}
+					p.OH, p.OW = p.OutSize()
+					if p.OH <= 0 || p.OW <= 0 {
+						continue
+					}
+				}
+				if it%10 == 6 || it%10 == 7 { // stride 1: the padded-input GEMM (runPadded)
+					g := 1 + r.IntN(2)
+					p = Conv2DParams{N: 1, C: g * (1 + r.IntN(12)), H: 1 + r.IntN(20), W: 1 + r.IntN(40), M: g * (1 + r.IntN(14)),
+						KH: 1 + r.IntN(4), KW: 2 + r.IntN(3), StrideH: 1, StrideW: 1, DilH: 1, DilW: 1,
+						PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3), Group: g}
+					if it%10 == 7 { // K beyond one k-block
+						p.C, p.Group, p.M, p.KH, p.KW = 120+r.IntN(20), 1, 1+r.IntN(10), 3, 3
+					}
+					p.OH, p.OW = p.OutSize()
+					if p.OH <= 0 || p.OW <= 0 {
+						continue
+					}
+				}
+				if it%10 == 9 { // K beyond one k-block of the int8 kernels
+					p = Conv2DParams{N: 1, C: q8KC + 1 + r.IntN(100), H: 1 + r.IntN(9), W: 1 + r.IntN(9), M: 1 + r.IntN(20),
+						KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}
+					p.OH, p.OW = p.OutSize()
+				}
 				xS, wS := r.IntN(2) == 0, r.IntN(2) == 0
 				x := randBytes(r, p.N*p.C*p.H*p.W)
 				w := randBytes(r, p.M*p.C/p.Group*p.KH*p.KW)
+				if it%2 == 1 { // 7-bit weights: the q8 kernels' requantising tiles
+					w = q8Weights(r, len(w), wS)
+				}
 				xz := byte(r.Uint32())
 				wz := randZeros(r, p.M)
 				acc := qconvRef(&p, x, xS, xz, w, wS, wz)

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"unsafe"
 )
@@ -185,6 +186,15 @@ type qgemmKernel struct {
 	// tile computes an mr×nr tile over ku units: stores it, or adds it
 	// to C when loadC, then applies corr (corrected kernels only).
 	tile func(mr, nr, ku int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr)
+	// tileRq, when set (q8 kernels), is tile for the last k-block with
+	// corr applied and the result requantised into rq.out instead of C.
+	tileRq func(mr, nr, ku int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)
+	// rqPanels, when set, is tileRq over panels full 16-column panels
+	// in a row (B panels ku·64 bytes apart), in one call.
+	rqPanels func(mr, ku int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)
+	// tilePanels, when set, is tile over panels full 16-column panels in
+	// one call.
+	tilePanels func(mr, ku int, a, b []byte, panels int, c []int32, ldc int, loadC bool, corr *qCorr)
 }
 
 // units returns the packed units covering kc depths.
@@ -225,6 +235,9 @@ type qB struct {
 	// (of the whole product, col0 included) as soon as that block of C
 	// is final, while it is still in the cache.
 	epi func(i0, i1, j0, j1 int)
+	// rq, when set and the kernel has tileRq, requantises the product
+	// into bytes in the tiles' epilogue (epi is then not called).
+	rq *qOut
 }
 
 // qWork holds one goroutine's int8 packing buffers.
@@ -232,6 +245,9 @@ type qWork struct {
 	a, b       []byte
 	colu, colv []int32
 	colsum     []int32
+	rq, rqPart q8Req
+	corr       qCorr
+	bias       []int32 // rq biases with the row corrections folded in
 }
 
 var qWorkPool = sync.Pool{New: func() any { return new(qWork) }}
@@ -333,10 +349,26 @@ func qgemmDrive(k *qgemmKernel, M, N, K int, a *qA, b *qB, C []int32, ldc int, t
 // [row0, row0+M) of a (C starts at row row0).
 func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *qRows, b *qB, C []int32, ldc int) {
 	mr, nr := k.mr, k.nr
+	rqOn := b.rq != nil && k.tileRq != nil && k.corrected
+	// rowOnly: A's zero points are all 0 (symmetric weights) and B's
+	// one value, so the correction rowp[i]·colu[j] + rowq[i]·colv[j] is
+	// rowp[i]·u, folded into the requantisation bias of row i.
+	rowOnly := false
+	if rqOn {
+		w.rq.ldo, w.rq.cst, w.rq.s8, w.rq.part = b.rq.ldo, &b.rq.cst, b.rq.s8, &w.rqPart
+		rowOnly = b.pk == nil && (b.im != nil || len(b.mat.zero) <= 1) && !slices.ContainsFunc(rows.q[row0:row0+M], func(q int32) bool { return q != 0 })
+		if rowOnly && len(w.bias) < M {
+			w.bias = make([]int32, M)
+		}
+	}
 	for jc := 0; jc < N; jc += k.nc {
 		ncb := min(k.nc, N-jc)
 		npad := roundUp(ncb, nr)
 		colu, colv, colsum := w.colu[:npad], w.colv[:npad], w.colsum[:npad]
+		sums := colsum
+		if rowOnly && k.aSigned { // the column sums go unused (packQBu and packU8 take nil)
+			sums = nil
+		}
 		if b.pk == nil {
 			clear(colsum)
 		}
@@ -349,19 +381,31 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 			case b.pk != nil:
 				bblk = b.pk.block(pc, b.col0+jc)
 			case b.im != nil:
-				k.packIm(b.im, w.b, pc, kcb, b.col0+jc, ncb, nr, colsum)
+				k.packIm(b.im, w.b, pc, kcb, b.col0+jc, ncb, nr, sums)
 				bblk = w.b
 			default:
-				k.packB(w.b, b.mat, pc, kcb, b.col0+jc, ncb, nr, colsum)
+				k.packB(w.b, b.mat, pc, kcb, b.col0+jc, ncb, nr, sums)
 				bblk = w.b
 			}
-			var corr qCorr
+			corr := &w.corr
 			if last {
 				if b.pk != nil {
 					colu = b.pk.colu[b.col0+jc:]
 					colv = b.pk.colv[b.col0+jc:]
 				} else {
-					b.colTerms(colu, colv, colsum, jc, ncb, K, k.aSigned)
+					// With rowOnly only the one shifted zero point colu[0]
+					// is read.
+					nt := ncb
+					if rowOnly {
+						nt = 1
+					}
+					b.colTerms(colu, colv, colsum, jc, nt, K, k.aSigned)
+				}
+			}
+			if rowOnly && last {
+				u := colu[0]
+				for i := range M {
+					w.bias[i] = b.rq.bias[row0+i] - rows.p[row0+i]*u
 				}
 			}
 			for ic := 0; ic < M; ic += k.mc {
@@ -380,9 +424,42 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 					if last {
 						i := row0 + ic + ir
 						corr.rowp, corr.rowq = rows.p[i:], rows.q[i:]
-						cp = &corr
+						cp = corr
 					}
-					for jr := 0; jr < ncb; jr += nr {
+					if rqOn && last {
+						i := row0 + ic + ir
+						w.rq.bias, w.rq.scale = b.rq.bias[i:], b.rq.scale[i:]
+						if rowOnly {
+							w.rq.bias, cp = w.bias[ic+ir:], nil
+						}
+						jr := 0
+						if full := ncb / nr; k.rqPanels != nil && full > 0 {
+							if cp != nil {
+								corr.colu, corr.colv = colu, colv
+							}
+							w.rq.out = b.rq.out[i*b.rq.ldo+b.col0+jc:]
+							k.rqPanels(mrb, kg, ap, bblk, full, C[crow+jc:], ldc, pc > 0, cp, &w.rq)
+							jr = full * nr
+						}
+						for ; jr < ncb; jr += nr {
+							nrb := min(nr, ncb-jr)
+							if cp != nil {
+								corr.colu, corr.colv = colu[jr:], colv[jr:]
+							}
+							w.rq.out = b.rq.out[i*b.rq.ldo+b.col0+jc+jr:]
+							k.tileRq(mrb, nrb, kg, ap, bblk[jr*kg*4:], C[crow+jc+jr:], ldc, pc > 0, cp, &w.rq)
+						}
+						continue
+					}
+					jr := 0
+					if full := ncb / nr; k.tilePanels != nil && full > 0 {
+						if cp != nil {
+							corr.colu, corr.colv = colu, colv
+						}
+						k.tilePanels(mrb, kg, ap, bblk, full, C[crow+jc:], ldc, pc > 0, cp)
+						jr = full * nr
+					}
+					for ; jr < ncb; jr += nr {
 						nrb := min(nr, ncb-jr)
 						if cp != nil {
 							corr.colu, corr.colv = colu[jr:], colv[jr:]
@@ -392,7 +469,7 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 				}
 			}
 		}
-		if b.epi != nil {
+		if b.epi != nil && !rqOn {
 			b.epi(row0, row0+M, b.col0+jc, b.col0+jc+ncb)
 		}
 	}
@@ -402,12 +479,15 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 // Σ_k b_s - K·u for columns [jc, jc+nc) of the block, from the column
 // sums gathered while packing; with aSigned, B is packed unsigned.
 func (b *qB) colTerms(colu, colv, colsum []int32, jc, nc, K int, aSigned bool) {
-	signed, zp := true, func(j int) int32 { return 0 }
+	signed, perCol, zp0 := true, false, int32(0)
 	switch {
 	case b.mat != nil:
-		signed, zp = b.mat.signed, b.mat.zp
+		signed, perCol = b.mat.signed, len(b.mat.zero) > 1
+		if !perCol {
+			zp0 = b.mat.zp(0)
+		}
 	case b.im != nil:
-		signed, zp = b.im.signed, func(int) int32 { return b.im.zero }
+		signed, zp0 = b.im.signed, b.im.zero
 	}
 	shift := int32(0)
 	if !signed {
@@ -420,7 +500,10 @@ func (b *qB) colTerms(colu, colv, colsum []int32, jc, nc, K int, aSigned bool) {
 		}
 	}
 	for j := 0; j < nc; j++ {
-		u := zp(b.col0+jc+j) - shift
+		u := zp0 - shift
+		if perCol {
+			u = b.mat.zp(b.col0+jc+j) - shift
+		}
 		colu[j] = u
 		colv[j] = colsum[j] - int32(K)*u
 	}

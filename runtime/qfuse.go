@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/kernels"
@@ -259,6 +260,8 @@ func fuseQDQ(g *ir.Graph, order []*ir.Node, opset int64, constOf func(*ir.Value)
 			syn, k, absorbed = f.add(n)
 		case "GlobalAveragePool":
 			syn, k, absorbed = f.gap(n)
+		case "DequantizeLinear":
+			syn, k, absorbed = f.lut(n) // qfuse_lut.go
 		case "MaxPool", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose", "Concat", "Identity":
 			syn, k, absorbed = f.layout(n)
 		}
@@ -448,6 +451,12 @@ type qconvStep struct {
 	out     qout
 	rq      kernels.Requant
 	packed  map[kernels.Conv2DParams]*kernels.QPackedConv2D
+	// The geometry of the last run's input dims, reused while they
+	// repeat (runs of a session are serialised).
+	lastX   []int64
+	lastOut []int64
+	lastP   *kernels.Conv2DParams
+	lastPC  *kernels.QPackedConv2D
 }
 
 func (f *fuser) conv(n *ir.Node) (*ir.Node, kernel, []*ir.Node) {
@@ -515,6 +524,14 @@ func (k *qconvStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	if x.DType != k.xdt {
 		return nil, fmt.Errorf("quantised input is %s, want %s", x.DType, k.xdt)
 	}
+	if k.lastPC != nil && slices.Equal(x.Dims, k.lastX) {
+		y, err := e.alloc(k.out.dt, k.lastOut)
+		if err != nil {
+			return nil, err
+		}
+		k.lastPC.RunRequant(x.Data, k.xdt == ir.Int8, k.xZero, &k.rq, y.Data)
+		return []*ir.Tensor{y}, nil
+	}
 	g, err := convShapes(k.attrs, k.group, x.Dims, k.wDims)
 	if err != nil {
 		return nil, err
@@ -541,6 +558,7 @@ func (k *qconvStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		pc = kernels.QPackConv2D(p, k.w, k.wSigned, k.wZero)
 		k.packed[*p] = pc
 	}
+	k.lastX, k.lastOut, k.lastP, k.lastPC = slices.Clone(x.Dims), slices.Clone(dims), p, pc
 	pc.RunRequant(x.Data, k.xdt == ir.Int8, k.xZero, &k.rq, y.Data)
 	return []*ir.Tensor{y}, nil
 }
@@ -769,12 +787,14 @@ func dequantPerTensor(x *ir.Tensor, q *qparams) *ir.Tensor {
 }
 
 // qgapStep is a fused GlobalAveragePool of an 8-bit tensor:
-// y = q(sx/(sy·HW) · Σ(x − zx)).
+// y = q(sx/(sy·HW) · Σ(x − zx)); with flat, a Flatten (axis 1) after
+// the pool is absorbed too and y has dims (N, C).
 type qgapStep struct {
 	xdt   ir.DType
 	xZero int32
 	ratio float32 // sx / sy
 	out   qout
+	flat  bool
 }
 
 func (f *fuser) gap(n *ir.Node) (*ir.Node, kernel, []*ir.Node) {
@@ -786,11 +806,20 @@ func (f *fuser) gap(n *ir.Node) (*ir.Node, kernel, []*ir.Node) {
 		return nil, nil, nil
 	}
 	yq, yp, lo, hi, absorbed, ok := f.qOutput(n.Outputs[0])
+	flat := false
+	if r, at := f.soleReader(n.Outputs[0]); !ok && r != nil && at == 0 && r.OpType == "Flatten" && isDefaultDomain(r) &&
+		r.AttrInt("axis", 1) == 1 && len(r.Outputs) == 1 && r.Outputs[0] != nil {
+		// GlobalAveragePool → Flatten → Q (torchvision's classifiers):
+		// Flatten moves no element, so it runs on the pooled bytes.
+		if yq, yp, lo, hi, absorbed, ok = f.qOutput(r.Outputs[0]); ok {
+			flat, absorbed = true, append(absorbed, r)
+		}
+	}
 	if !ok {
 		return nil, nil, nil
 	}
 	k := &qgapStep{xdt: xp.dt, xZero: xp.zero[0], ratio: xp.scale[0] / yp.scale[0],
-		out: qout{dt: yp.dt, zero: yp.zero[0], lo: lo, hi: hi, outScale: yp.scale[0]}}
+		out: qout{dt: yp.dt, zero: yp.zero[0], lo: lo, hi: hi, outScale: yp.scale[0]}, flat: flat}
 	absorbed = append(absorbed, f.ix.Producer[n.Inputs[0]])
 	return synthetic(n, []*ir.Value{xq}, yq), k, dqsOf(f, n, absorbed)
 }
@@ -810,6 +839,9 @@ func (k *qgapStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 	for i := 2; i < len(dims); i++ {
 		dims[i] = 1
 	}
+	if k.flat {
+		dims = dims[:2]
+	}
 	y, err := e.alloc(k.out.dt, dims)
 	if err != nil {
 		return nil, err
@@ -824,18 +856,7 @@ func (k *qgapStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
 		return nil, fmt.Errorf("empty planes in %v", x.Dims)
 	}
 	sums := make([]int32, planes)
-	signed := x.DType == ir.Int8
-	for p := range sums {
-		var s int32
-		for _, v := range x.Data[p*hw : (p+1)*hw] {
-			if signed {
-				s += int32(int8(v))
-			} else {
-				s += int32(v)
-			}
-		}
-		sums[p] = s
-	}
+	kernels.SumPlanes8(sums, x.Data, hw, x.DType == ir.Int8)
 	kernels.RequantizeClamp(y.Data, sums, -k.xZero*int32(hw), k.ratio/float32(hw), k.out.zero, k.out.lo, k.out.hi)
 	return []*ir.Tensor{y}, nil
 }
@@ -877,5 +898,40 @@ func (f *fuser) layout(n *ir.Node) (*ir.Node, kernel, []*ir.Node) {
 	if err != nil {
 		return nil, nil, nil
 	}
+	if n.OpType == "MaxPool" {
+		if attrs, err := parseWindowAttrs(syn); err == nil && attrs.kernel != nil {
+			k = &qmaxPoolStep{attrs: attrs, general: k}
+		}
+	}
 	return syn, k, dqsOf(f, n, append(absorbed, r))
+}
+
+// qmaxPoolStep is a MaxPool of an 8-bit tensor: 2-D pooling runs on
+// kernels.MaxPool2DU8 (vector row maxima), the rest on the general
+// kernel.
+type qmaxPoolStep struct {
+	attrs   *windowAttrs
+	general kernel
+}
+
+func (k *qmaxPoolStep) run(e *env, in []*ir.Tensor) ([]*ir.Tensor, error) {
+	if len(in) != 1 || in[0] == nil || len(in[0].Dims) < 3 || (in[0].DType != ir.Uint8 && in[0].DType != ir.Int8) {
+		return k.general.run(e, in)
+	}
+	x := in[0]
+	g, err := k.attrs.resolve(x.Dims[2:], k.attrs.kernel)
+	if err != nil {
+		return k.general.run(e, in)
+	}
+	N, C := int(x.Dims[0]), int(x.Dims[1])
+	p := pool2DParams(g, N, C, false)
+	if p == nil {
+		return k.general.run(e, in)
+	}
+	y, err := e.alloc(x.DType, g.outDims(int64(N), int64(C)))
+	if err != nil {
+		return nil, err
+	}
+	kernels.MaxPool2DU8(p, x.Data, x.DType == ir.Int8, y.Data)
+	return []*ir.Tensor{y}, nil
 }
