@@ -113,10 +113,10 @@ type qOut struct {
 	s8  bool
 }
 
-// newQOut returns the output stage for r's rows from row m0 on, writing
-// out with row stride ldo.
-func newQOut(r *Requant, m0 int, out []byte, ldo int) *qOut {
-	o := &qOut{bias: r.Bias[m0:], scale: r.Scale[m0:], out: out, ldo: ldo, s8: r.Lo < 0}
+// set makes o the output stage for r's rows from row m0 on, writing out
+// with row stride ldo, and returns o.
+func (o *qOut) set(r *Requant, m0 int, out []byte, ldo int) *qOut {
+	*o = qOut{bias: r.Bias[m0:], scale: r.Scale[m0:], out: out, ldo: ldo, s8: r.Lo < 0}
 	lo, hi := int32(uint32(uint8(r.Lo))*0x01010101), int32(uint32(uint8(r.Hi))*0x01010101)
 	for j := 0; j < 8; j++ {
 		o.cst[0][j], o.cst[1][j], o.cst[2][j], o.cst[3][j], o.cst[4][j] = r.Zero, r.Lo, r.Hi, lo, hi
@@ -130,6 +130,10 @@ func requant1(v, bias int32, scale float32, zero, lo, hi int32) byte {
 	q := int32(math.RoundToEven(float64(f))) + zero
 	return byte(min(max(q, lo), hi))
 }
+
+// tileSums holds a partial tile's int32 sums (a local array, handed to
+// the tile function, would move to the heap on every call).
+var tileSums = sync.Pool{New: func() any { return new([6 * 16]int32) }}
 
 // q8Tile adapts a full-tile function to qgemmKernel.tile and tileRq:
 // partial tiles go through scratch, those of at most 8 columns computed
@@ -153,7 +157,8 @@ func q8Tile(full, half q8TileFunc) (
 			full(mr, kg, a, b, c, ldc, flags, corr, nil)
 			return
 		}
-		var t [6 * 16]int32
+		t := tileSums.Get().(*[6 * 16]int32)
+		defer tileSums.Put(t)
 		f := full
 		if nr <= 8 {
 			f = half
@@ -212,7 +217,8 @@ func q8Tile(full, half q8TileFunc) (
 			}
 			return
 		}
-		var t [6 * 16]int32
+		t := tileSums.Get().(*[6 * 16]int32)
+		defer tileSums.Put(t)
 		f := full
 		if nr <= 8 {
 			f = half

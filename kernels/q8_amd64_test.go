@@ -78,7 +78,7 @@ func TestQ8TileAsmMatchesGo(t *testing.T) {
 				ro.Scale[i] = float32(r.Float64() * 200 / (5000 * math.Sqrt(float64(4*kg))))
 			}
 			ldo := 16 + r.IntN(5)
-			o := newQOut(&ro, 0, nil, ldo)
+			o := new(qOut).set(&ro, 0, nil, ldo)
 			gotB, wantB := randBytes(r, m*ldo), make([]byte, m*ldo)
 			copy(wantB, gotB)
 			gotB0 := append([]byte(nil), gotB...)

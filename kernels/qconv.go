@@ -120,7 +120,6 @@ func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Re
 	cg, mg := p.C/p.Group, p.M/p.Group
 	K := cg * p.KH * p.KW
 	N := p.OH * p.OW
-	hw := p.H * p.W
 	if p.N > 1 && N < convBatchPlane && qk != nil && K > 0 {
 		c.runBatched(x, xSigned, xZero, y)
 		return false
@@ -137,7 +136,14 @@ func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Re
 	if outer > 1 {
 		inner = 1
 	}
-	parallelFor(p.N*p.Group, outer, func(job int) {
+	args := qconvArgs{c: c, x: x, y: y, out: out, r: r, xSigned: xSigned, xZero: xZero, inner: inner}
+	forArgs(&qconvLoops, p.N*p.Group, outer, args, func(arg *qconvArgs, _, job int) {
+		c, x, y, out, r, xSigned, xZero := arg.c, arg.x, arg.y, arg.out, arg.r, arg.xSigned, arg.xZero
+		p := &c.P
+		cg, mg := p.C/p.Group, p.M/p.Group
+		K := cg * p.KH * p.KW
+		N := p.OH * p.OW
+		hw := p.H * p.W
 		n, g := job/p.Group, job%p.Group
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		yg := y[(n*p.M+g*mg)*N : (n*p.M+(g+1)*mg)*N]
@@ -149,11 +155,16 @@ func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Re
 			qconvGo(p, &pa.a, xg, xSigned, xZero, yg)
 			return
 		}
-		var b qB
+		ops := getQConvOps()
+		defer ops.put()
+		b := &ops.b
 		if p.pointwise() {
-			b.mat = &qMat{xg, N, xSigned, []byte{xZero}}
+			ops.zero[0] = xZero
+			ops.bmat = qMat{xg, N, xSigned, ops.zero[:]}
+			b.mat = &ops.bmat
 		} else {
-			b.im = &qim2col{p: p, x: xg, signed: xSigned, pad: xZero}
+			ops.im = qim2col{p: p, x: xg, signed: xSigned, pad: xZero}
+			b.im = &ops.im
 			b.im.zero = int32(xZero)
 			if split := b.im.splitPhases(); split != nil {
 				defer qsplitPool.Put(split)
@@ -164,19 +175,69 @@ func (c *QPackedConv2D) run(x []byte, xSigned bool, xZero byte, y []int32, r *Re
 		}
 		switch {
 		case r != nil && pa.kern.tileRq != nil:
-			b.rq = newQOut(r, g*mg, out[(n*p.M+g*mg)*N:], N)
+			b.rq = ops.out.set(r, g*mg, out[(n*p.M+g*mg)*N:], N)
 		case r != nil:
-			b.epi = func(i0, i1, j0, j1 int) {
-				for i := i0; i < i1; i++ {
-					m := g*mg + i
-					o := (n*p.M + m) * N
-					requant(out[o+j0:o+j1], yg[i*N+j0:i*N+j1], r.Bias[m], r.Scale[m], r.Zero, r.Lo, r.Hi)
-				}
-			}
+			ops.epi = qconvEpi{p: p, r: r, out: out, yg: yg, g: g, n: n}
+			b.epi = &ops.epi
 		}
-		qgemmDrive(pa.kern, mg, N, K, &qA{pk: pa}, &b, yg, N, inner)
+		ops.a.pk = pa
+		qgemmDrive(pa.kern, mg, N, K, &ops.qOperands, yg, N, arg.inner)
 	})
 	return r != nil && qk != nil && K > 0
+}
+
+// qconvArgs are the arguments of an integer convolution's loop over
+// images and groups (see forArgs).
+type qconvArgs struct {
+	c         *QPackedConv2D
+	x, out    []byte
+	y         []int32
+	r         *Requant
+	xSigned   bool
+	xZero     byte
+	inner, nb int
+}
+
+var qconvLoops argsPool[qconvArgs]
+
+// qconvOps are the GEMM operands of one image and group of an integer
+// convolution, pooled (see qOperands): B as an im2col generator, and
+// the requantising epilogue.
+type qconvOps struct {
+	qOperands
+	im  qim2col
+	epi qconvEpi
+}
+
+var qconvOpsPool = sync.Pool{New: func() any { return new(qconvOps) }}
+
+func getQConvOps() *qconvOps { return qconvOpsPool.Get().(*qconvOps) }
+
+func (o *qconvOps) put() {
+	rowp, rowq := o.rowp, o.rowq
+	*o = qconvOps{}
+	o.rowp, o.rowq = rowp, rowq
+	qconvOpsPool.Put(o)
+}
+
+// qconvEpi requantises the finished blocks of one image and group's
+// int32 sums yg into out (the kernels without a requantising tile).
+type qconvEpi struct {
+	p    *Conv2DParams
+	r    *Requant
+	out  []byte
+	yg   []int32
+	g, n int
+}
+
+func (e *qconvEpi) done(i0, i1, j0, j1 int) {
+	p, r := e.p, e.r
+	mg, N := p.M/p.Group, p.OH*p.OW
+	for i := i0; i < i1; i++ {
+		m := e.g*mg + i
+		o := (e.n*p.M + m) * N
+		requant(e.out[o+j0:o+j1], e.yg[i*N+j0:i*N+j1], r.Bias[m], r.Scale[m], r.Zero, r.Lo, r.Hi)
+	}
 }
 
 // qconvGo is the portable integer convolution of one image and group,
@@ -493,9 +554,8 @@ type qconvBuf struct {
 // be too narrow to run well (see conv2DBatched for float32).
 func (c *QPackedConv2D) runBatched(x []byte, xSigned bool, xZero byte, y []int32) {
 	p := &c.P
-	cg, mg := p.C/p.Group, p.M/p.Group
-	K := cg * p.KH * p.KW
-	hw, ohw := p.H*p.W, p.OH*p.OW
+	K := p.C / p.Group * p.KH * p.KW
+	ohw := p.OH * p.OW
 	nb := max(1, min(p.N, convBatchCols/ohw, (4*convBatchFloats)/(K*ohw)))
 	batches := (p.N + nb - 1) / nb
 	jobs := batches * p.Group
@@ -503,7 +563,13 @@ func (c *QPackedConv2D) runBatched(x []byte, xSigned bool, xZero byte, y []int32
 	if jobs < outer {
 		outer, inner = 1, outer
 	}
-	parallelFor(jobs, outer, func(job int) {
+	args := qconvArgs{c: c, x: x, y: y, xSigned: xSigned, xZero: xZero, inner: inner, nb: nb}
+	forArgs(&qconvLoops, jobs, outer, args, func(arg *qconvArgs, _, job int) {
+		c, x, y, xSigned, xZero, inner, nb := arg.c, arg.x, arg.y, arg.xSigned, arg.xZero, arg.inner, arg.nb
+		p := &c.P
+		cg, mg := p.C/p.Group, p.M/p.Group
+		K := cg * p.KH * p.KW
+		hw, ohw := p.H*p.W, p.OH*p.OW
 		bi, g := job/p.Group, job%p.Group
 		n0 := bi * nb
 		ni := min(nb, p.N-n0)
@@ -546,8 +612,12 @@ func (c *QPackedConv2D) runBatched(x []byte, xSigned bool, xZero byte, y []int32
 		if !qkCurrent(pa.kern) {
 			panic("kernels: QPackedConv2D.Run: weights packed for another kernel")
 		}
-		b := qB{mat: &qMat{bm, cols, xSigned, []byte{xZero}}}
-		qgemmDrive(pa.kern, mg, cols, K, &qA{pk: pa}, &b, cm, cols, inner)
+		ops := getQConvOps()
+		defer ops.put()
+		ops.zero[0] = xZero
+		ops.bmat = qMat{bm, cols, xSigned, ops.zero[:]}
+		ops.a.pk, ops.b.mat = pa, &ops.bmat
+		qgemmDrive(pa.kern, mg, cols, K, &ops.qOperands, cm, cols, inner)
 		for m := 0; m < mg; m++ {
 			for i := 0; i < ni; i++ {
 				copy(y[((n0+i)*p.M+g*mg+m)*ohw:][:ohw], cm[m*cols+i*ohw:][:ohw])
@@ -586,24 +656,29 @@ type qpadBuf struct {
 // are copied out.
 func (c *QPackedConv2D) runPadded(x []byte, xSigned bool, xZero byte, r *Requant, out []byte) {
 	p := &c.P
-	cg, mg := p.C/p.Group, p.M/p.Group
-	K := cg * p.KH * p.KW
-	hp, wp := p.H+p.PadT+p.PadB, p.W+p.PadL+p.PadR
-	np := (p.OH-1)*wp + p.OW
-	hw, ohw := p.H*p.W, p.OH*p.OW
+	K := p.C / p.Group * p.KH * p.KW
+	np := (p.OH-1)*(p.W+p.PadL+p.PadR) + p.OW
 	outer := 1
-	if mg*np*K < 16*sgemmMinParallel {
+	if p.M/p.Group*np*K < 16*sgemmMinParallel {
 		outer = Threads()
 	}
 	inner := Threads()
 	if outer > 1 {
 		inner = 1
 	}
-	zero := int32(xZero)
-	if xSigned {
-		zero = int32(int8(xZero))
-	}
-	parallelFor(p.N*p.Group, outer, func(job int) {
+	args := qconvArgs{c: c, x: x, out: out, r: r, xSigned: xSigned, xZero: xZero, inner: inner}
+	forArgs(&qconvLoops, p.N*p.Group, outer, args, func(arg *qconvArgs, _, job int) {
+		c, x, out, r, xSigned, xZero, inner := arg.c, arg.x, arg.out, arg.r, arg.xSigned, arg.xZero, arg.inner
+		p := &c.P
+		cg, mg := p.C/p.Group, p.M/p.Group
+		K := cg * p.KH * p.KW
+		hp, wp := p.H+p.PadT+p.PadB, p.W+p.PadL+p.PadR
+		np := (p.OH-1)*wp + p.OW
+		hw, ohw := p.H*p.W, p.OH*p.OW
+		zero := int32(xZero)
+		if xSigned {
+			zero = int32(int8(xZero))
+		}
 		n, g := job/p.Group, job%p.Group
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		buf := qpadPool.Get().(*qpadBuf)
@@ -629,9 +704,12 @@ func (c *QPackedConv2D) runPadded(x []byte, xSigned bool, xZero byte, r *Requant
 			panic("kernels: QPackedConv2D.Run: weights packed for another kernel")
 		}
 		tmp := buf.y[:mg*np]
-		b := qB{im: &qim2col{p: p, x: xg, signed: xSigned, pad: xZero, zero: zero, padded: xp, hp: hp, wp: wp},
-			rq: newQOut(r, g*mg, tmp, np)}
-		qgemmDrive(pa.kern, mg, np, K, &qA{pk: pa}, &b, buf.c[:mg*np], np, inner)
+		ops := getQConvOps()
+		defer ops.put()
+		ops.im = qim2col{p: p, x: xg, signed: xSigned, pad: xZero, zero: zero, padded: xp, hp: hp, wp: wp}
+		ops.a.pk, ops.b.im = pa, &ops.im
+		ops.b.rq = ops.out.set(r, g*mg, tmp, np)
+		qgemmDrive(pa.kern, mg, np, K, &ops.qOperands, buf.c[:mg*np], np, inner)
 		for i := 0; i < mg; i++ {
 			o := out[(n*p.M+g*mg+i)*ohw:]
 			for oh := 0; oh < p.OH; oh++ {

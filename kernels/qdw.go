@@ -60,16 +60,20 @@ func qdwRequantFloat(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZer
 	if xSigned {
 		zf = float32(int8(xZero))
 	}
+	// The block's parameters are pooled: the float kernels hand them to
+	// their threads, so a local copy would move to the heap.
+	q := convParamsPool.Get().(*Conv2DParams)
+	defer convParamsPool.Put(q)
 	for n := 0; n < p.N; n++ {
 		for b := 0; b < nb; b++ {
 			c0 := b * p.C / nb
 			nc := (b+1)*p.C/nb - c0
-			q := *p
+			*q = *p
 			q.N, q.C, q.M, q.Group = 1, nc, nc*mg, nc
 			xf, yf := (*sp)[:nc*hw], (*sp)[nc*hw:nc*(hw+mg*ohw)]
 			xo := (n*p.C + c0) * hw
 			q8ToF32(xf, x[xo:xo+nc*hw], zf, xSigned)
-			Conv2D(&q, xf, wf[c0*mg*p.KH*p.KW:(c0+nc)*mg*p.KH*p.KW], nil, yf)
+			Conv2D(q, xf, wf[c0*mg*p.KH*p.KW:(c0+nc)*mg*p.KH*p.KW], nil, yf)
 			for j := 0; j < nc*mg; j++ {
 				m := c0*mg + j
 				yo := (n*p.M + m) * ohw
@@ -78,6 +82,8 @@ func qdwRequantFloat(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZer
 		}
 	}
 }
+
+var convParamsPool = sync.Pool{New: func() any { return new(Conv2DParams) }}
 
 // qdwBlockFloats bounds the float32 input and output of one block of
 // channels in qdwRequantFloat.
@@ -109,19 +115,19 @@ func (c *QPackedConv2D) RunRequant(x []byte, xSigned bool, xZero byte, r *Requan
 		return
 	}
 	n := p.N * p.M * ohw
-	var acc []int32
-	if v, ok := i32Pool.Get().(*[]int32); ok && cap(*v) >= n {
-		acc = (*v)[:n]
-	} else {
-		acc = make([]int32, n)
+	v, _ := i32Pool.Get().(*[]int32)
+	if v == nil || cap(*v) < n {
+		s := make([]int32, n)
+		v = &s
 	}
+	acc := (*v)[:n]
 	if !c.run(x, xSigned, xZero, acc, r, y) {
 		for i := 0; i < p.N*p.M; i++ {
 			m := i % p.M
 			requant(y[i*ohw:(i+1)*ohw], acc[i*ohw:(i+1)*ohw], r.Bias[m], r.Scale[m], r.Zero, r.Lo, r.Hi)
 		}
 	}
-	i32Pool.Put(&acc)
+	i32Pool.Put(v)
 }
 
 // qdwRequant runs an integer depthwise convolution with requantisation.

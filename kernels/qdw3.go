@@ -12,7 +12,6 @@ package kernels
 // results equal qdwRequantFloat's.
 func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero byte, r *Requant, y []byte) {
 	s := p.StrideW
-	hw, ohw := p.H*p.W, p.OH*p.OW
 	ow8 := (p.OW + 7) &^ 7
 	PH := (p.OH-1)*s + 3
 	var RL, E int // padded row length; for stride 2, the length of a phase
@@ -35,9 +34,15 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		direct = 0 // the overrun would reach past the next row
 	}
 	threads := Threads()
-	planes := p.N * p.C
-	chunks := min(planes, 4*threads)
-	parallelFor(chunks, threads, func(ch int) {
+	chunks := min(p.N*p.C, 4*threads)
+	args := qdw3Args{p: p, wf: wf, x: x, y: y, r: r, xSigned: xSigned, chunks: chunks,
+		ow8: ow8, PH: PH, RL: RL, E: E, direct: direct, zf: zf}
+	forArgs(&qdw3Loops, chunks, threads, args, func(a *qdw3Args, _, ch int) {
+		p, wf, x, y, r, xSigned, chunks := a.p, a.wf, a.x, a.y, a.r, a.xSigned, a.chunks
+		ow8, PH, RL, E, direct, zf := a.ow8, a.PH, a.RL, a.E, a.direct, a.zf
+		s := p.StrideW
+		hw, ohw := p.H*p.W, p.OH*p.OW
+		planes := p.N * p.C
 		sp := getPadded(PH * RL)
 		defer padPool.Put(sp)
 		buf := (*sp)[:PH*RL]
@@ -101,6 +106,21 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		}
 	})
 }
+
+// qdw3Args are the arguments of qdw3Requant's loop over chunks of
+// planes (see forArgs), with the padded-row geometry it derived.
+type qdw3Args struct {
+	p                      *Conv2DParams
+	wf                     []float32
+	x, y                   []byte
+	r                      *Requant
+	xSigned                bool
+	chunks                 int
+	ow8, PH, RL, E, direct int
+	zf                     float32
+}
+
+var qdw3Loops argsPool[qdw3Args]
 
 // qdw3PairsOn lets stride-1 planes take qdw3Pairs1 (benchmarks compare).
 var qdw3PairsOn = true

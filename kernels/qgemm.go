@@ -121,7 +121,11 @@ func qgemm(fn string, M, N, K int, a, b qMat, C []int32, ldc int) {
 		qgemmGo(M, N, K, &a, &b, C, ldc)
 		return
 	}
-	qgemmDrive(qk, M, N, K, &qA{mat: &a}, &qB{mat: &b}, C, ldc, Threads())
+	ops := getQOperands()
+	ops.amat, ops.bmat = a, b
+	ops.a.mat, ops.b.mat = &ops.amat, &ops.bmat
+	qgemmDrive(qk, M, N, K, ops, C, ldc, Threads())
+	ops.put()
 }
 
 // qgemmGo is the portable integer GEMM.
@@ -231,13 +235,45 @@ type qB struct {
 	pk   *QPackedB
 	im   *qim2col
 	col0 int // first column (a multiple of nr for pk)
-	// epi, when set, is called with rows [i0, i1) and columns [j0, j1)
-	// (of the whole product, col0 included) as soon as that block of C
-	// is final, while it is still in the cache.
-	epi func(i0, i1, j0, j1 int)
+	// epi, when set, is told rows [i0, i1) and columns [j0, j1) (of the
+	// whole product, col0 included) as soon as that block of C is final,
+	// while it is still in the cache.
+	epi qEpilogue
 	// rq, when set and the kernel has tileRq, requantises the product
 	// into bytes in the tiles' epilogue (epi is then not called).
 	rq *qOut
+}
+
+// qEpilogue is told when a block of an integer GEMM's result is final
+// (see qB.epi).
+type qEpilogue interface {
+	done(i0, i1, j0, j1 int)
+}
+
+// qOperands holds the operands of one integer GEMM call, pooled so that
+// the pointers the GEMM takes (and hands to its threads) point into a
+// heap object that lives on, not into the caller's frame: a call then
+// allocates nothing.
+type qOperands struct {
+	a           qA
+	b           qB
+	amat, bmat  qMat
+	zero        [1]byte
+	out         qOut
+	rows        qRows
+	rowp, rowq  []int32 // rowTerms' storage, kept between uses
+}
+
+var qOperandsPool = sync.Pool{New: func() any { return new(qOperands) }}
+
+func getQOperands() *qOperands { return qOperandsPool.Get().(*qOperands) }
+
+// put clears o's references (keeping rowTerms' storage) and returns it
+// to the pool.
+func (o *qOperands) put() {
+	rowp, rowq := o.rowp, o.rowq
+	*o = qOperands{rowp: rowp, rowq: rowq}
+	qOperandsPool.Put(o)
 }
 
 // qWork holds one goroutine's int8 packing buffers.
@@ -272,10 +308,16 @@ type qRows struct {
 	p, q []int32
 }
 
-// rowTerms computes the row terms of op(A) rows [0, M).
-func rowTerms(a *qMat, M, K int, mr int, aSigned bool) qRows {
+// rowTerms computes the row terms of op(A) rows [0, M), in p and q when
+// they are long enough (else in new slices).
+func rowTerms(a *qMat, M, K int, mr int, aSigned bool, p, q []int32) qRows {
 	n := roundUp(M, mr)
-	r := qRows{p: make([]int32, n), q: make([]int32, n)}
+	if cap(p) < n || cap(q) < n {
+		p, q = make([]int32, n), make([]int32, n)
+	}
+	r := qRows{p: p[:n], q: q[:n]}
+	clear(r.p[M:])
+	clear(r.q[M:])
 	flip := byte(0)
 	shift := int32(0)
 	if a.signed {
@@ -303,18 +345,22 @@ func rowTerms(a *qMat, M, K int, mr int, aSigned bool) qRows {
 }
 
 // qgemmDrive splits an integer GEMM across goroutines like sgemmDrive.
-func qgemmDrive(k *qgemmKernel, M, N, K int, a *qA, b *qB, C []int32, ldc int, threads int) {
-	var rows qRows
+// The operands are ops.a and ops.b.
+func qgemmDrive(k *qgemmKernel, M, N, K int, ops *qOperands, C []int32, ldc int, threads int) {
+	a, b := &ops.a, &ops.b
+	rows := &ops.rows
 	switch {
 	case !k.corrected:
+		*rows = qRows{}
 	case a.pk != nil:
-		rows = a.pk.rows
+		*rows = a.pk.rows
 	default:
-		rows = rowTerms(a.mat, M, K, k.mr, k.aSigned)
+		*rows = rowTerms(a.mat, M, K, k.mr, k.aSigned, ops.rowp, ops.rowq)
+		ops.rowp, ops.rowq = rows.p, rows.q
 	}
 	if threads <= 1 || M*N*K < 4*sgemmMinParallel {
 		w := getQWork(k)
-		qgemmBlocked(k, w, M, N, K, a, 0, &rows, b, C, ldc)
+		qgemmBlocked(k, w, M, N, K, a, 0, rows, b, C, ldc)
 		qWorkPool.Put(w)
 		return
 	}
@@ -326,24 +372,39 @@ func qgemmDrive(k *qgemmKernel, M, N, K int, a *qA, b *qB, C []int32, ldc int, t
 		panels = pn
 	}
 	parts := min(threads, panels)
-	parallelFor(parts, parts, func(t int) {
+	args := qgemmArgs{k: k, ops: ops, M: M, N: N, K: K, panels: panels, parts: parts, splitN: splitN, C: C, ldc: ldc}
+	forArgs(&qgemmParts, parts, parts, args, func(arg *qgemmArgs, _, t int) {
+		k, ops, M, N, K, panels, parts := arg.k, arg.ops, arg.M, arg.N, arg.K, arg.panels, arg.parts
 		lo, hi := t*panels/parts, (t+1)*panels/parts
 		if lo == hi {
 			return
 		}
 		w := getQWork(k)
 		defer qWorkPool.Put(w)
-		if splitN {
+		if arg.splitN {
 			j0, j1 := lo*k.nr, min(hi*k.nr, N)
-			bb := *b
+			bb := ops.b
 			bb.col0 += j0
-			qgemmBlocked(k, w, M, j1-j0, K, a, 0, &rows, &bb, C[j0:], ldc)
+			qgemmBlocked(k, w, M, j1-j0, K, &ops.a, 0, &ops.rows, &bb, arg.C[j0:], arg.ldc)
 			return
 		}
 		i0, i1 := lo*k.mr, min(hi*k.mr, M)
-		qgemmBlocked(k, w, i1-i0, N, K, a, i0, &rows, b, C[i0*ldc:], ldc)
+		qgemmBlocked(k, w, i1-i0, N, K, &ops.a, i0, &ops.rows, &ops.b, arg.C[i0*arg.ldc:], arg.ldc)
 	})
 }
+
+// qgemmArgs are the arguments of qgemmDrive's split of one product into
+// parts (see forArgs).
+type qgemmArgs struct {
+	k                      *qgemmKernel
+	ops                    *qOperands
+	M, N, K, panels, parts int
+	splitN                 bool
+	C                      []int32
+	ldc                    int
+}
+
+var qgemmParts argsPool[qgemmArgs]
 
 // qgemmBlocked is the single-goroutine blocked integer GEMM over rows
 // [row0, row0+M) of a (C starts at row row0).
@@ -470,7 +531,7 @@ func qgemmBlocked(k *qgemmKernel, w *qWork, M, N, K int, a *qA, row0 int, rows *
 			}
 		}
 		if b.epi != nil && !rqOn {
-			b.epi(row0, row0+M, b.col0+jc, b.col0+jc+ncb)
+			b.epi.done(row0, row0+M, b.col0+jc, b.col0+jc+ncb)
 		}
 	}
 }
@@ -658,7 +719,11 @@ func QGemmPackedB(M int, A []byte, lda int, aSigned bool, aZero []byte, pb *QPac
 		qgemmGo(M, pb.N, pb.K, &a, &pb.b, C, ldc)
 		return
 	}
-	qgemmDrive(pb.kern, M, pb.N, pb.K, &qA{mat: &a}, &qB{pk: pb}, C, ldc, Threads())
+	ops := getQOperands()
+	ops.amat = a
+	ops.a.mat, ops.b.pk = &ops.amat, pb
+	qgemmDrive(pb.kern, M, pb.N, pb.K, ops, C, ldc, Threads())
+	ops.put()
 }
 
 // QPackedA is an M×K integer GEMM left-hand operand (with its zero
@@ -699,7 +764,7 @@ func QPackA(M, K int, A []byte, lda int, signed bool, zero []byte) *QPackedA {
 		k.packA(p.data[k.blockStart(pc, p.mpad):], &m, 0, M, pc, kcb, k.mr)
 	}
 	if k.corrected {
-		p.rows = rowTerms(&m, M, K, k.mr, k.aSigned)
+		p.rows = rowTerms(&m, M, K, k.mr, k.aSigned, nil, nil)
 	}
 	return p
 }
@@ -814,5 +879,9 @@ func QGemmPackedA(pa *QPackedA, N int, B []byte, ldb int, bSigned bool, bZero []
 		qgemmGo(pa.M, N, pa.K, &pa.a, &b, C, ldc)
 		return
 	}
-	qgemmDrive(pa.kern, pa.M, N, pa.K, &qA{pk: pa}, &qB{mat: &b}, C, ldc, Threads())
+	ops := getQOperands()
+	ops.bmat = b
+	ops.a.pk, ops.b.mat = pa, &ops.bmat
+	qgemmDrive(pa.kern, pa.M, N, pa.K, ops, C, ldc, Threads())
+	ops.put()
 }

@@ -49,12 +49,10 @@ func plainModel() *ir.Model {
 // generated harness, that Run allocates nothing once its batch size is
 // prepared, with package kernels on one thread and on two: a model whose
 // code is all generated, the digits CNN (convolutions, pooling, GEMM),
-// transposed convolutions and linear Resize. The int8 digits CNN is held
-// to the allocations of package kernels' integer entry points
-// (QPackedConv2D.RunRequant and QGemmPackedB still allocate a few
-// objects per call inside kernels; the generated code adds none).
+// transposed convolutions, linear Resize and the int8 digits CNN (its
+// integer convolutions and GEMM on package kernels' 8-bit entry points).
 func TestRunDoesNotAllocate(t *testing.T) {
-	checkAt := func(name string, h *Harness, per int, limit float64, batches ...int) {
+	check := func(name string, h *Harness, per int, batches ...int) {
 		t.Helper()
 		for _, threads := range []int{1, 2} {
 			for _, batch := range batches {
@@ -62,15 +60,11 @@ func TestRunDoesNotAllocate(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if allocs > limit {
-					t.Errorf("%s, batch %d, %d thread(s): Run allocates %.1f times per call, want ≤ %g", name, batch, threads, allocs, limit)
+				if allocs > 0 {
+					t.Errorf("%s, batch %d, %d thread(s): Run allocates %.1f times per call", name, batch, threads, allocs)
 				}
 			}
 		}
-	}
-	check := func(name string, h *Harness, per int, batches ...int) {
-		t.Helper()
-		checkAt(name, h, per, 0, batches...)
 	}
 	h := buildGenerated(t, plainModel(), Options{Package: "plain"})
 	compareRuntime(t, plainModel(), h, []int64{3, 4}, 1, 4)
@@ -100,7 +94,7 @@ func TestRunDoesNotAllocate(t *testing.T) {
 	if intCalls != 3 {
 		t.Fatalf("%d integer kernel calls in the int8 digits CNN, want 3", intCalls)
 	}
-	checkAt("int8 digits CNN", buildGenerated(t, q, Options{Package: "digits8"}), 64, float64(10*intCalls), 1, 5)
+	check("int8 digits CNN", buildGenerated(t, q, Options{Package: "digits8"}), 64, 1, 5)
 	check("ConvTranspose", buildGenerated(t, convTransposeModel(), Options{Package: "ct"}), 100, 1, 3)
 	check("Resize", buildGenerated(t, resizeModel(), Options{Package: "resize"}), 60, 1, 3)
 }
