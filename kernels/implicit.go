@@ -18,9 +18,11 @@ import "sync"
 
 // implicitConv reports whether conv2DImplicit runs p: not depthwise,
 // not a 1×1 stride-1 product (which reads its input in place), and
-// indirect micro-kernels available.
+// indirect micro-kernels available (AVX-512, or AVX2 with full 16-column
+// tiles: the grid is then computed up to a multiple of 16 columns, the
+// extra ones reading the zeroed slack after the phase planes).
 func (p *Conv2DParams) implicitConv() bool {
-	return hasIndirectKernels() && !p.pointwise() && !p.depthwise()
+	return hasImplicitKernels() && !p.pointwise() && !p.depthwise()
 }
 
 // implicitScratch holds a job's phase planes and grid output.
@@ -81,12 +83,13 @@ func (g *phaseGeom) init(p *Conv2DParams) {
 	}
 }
 
-// fill writes the phase planes of the cg channels x (H×W each) to xq,
-// which is zeroed first.
+// fill writes the phase planes of the cg channels x (H×W each) to xq;
+// everything in xq that is not input (the padding, and any slack after
+// the planes) is zeroed.
 func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
-	clear(xq)
 	sh, sw := p.StrideH, p.StrideW
 	plane := g.hq * g.wq
+	clear(xq[cg*len(g.phases)*plane:])
 	for c := 0; c < cg; c++ {
 		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
 		for f, ph := range g.phases {
@@ -99,8 +102,17 @@ func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
 			j0 := max(0, (p.PadL-px+sw-1)/sw)
 			j1 := min(g.wq, (p.W-1+p.PadL-px)/sw+1)
 			if i0 >= i1 || j0 >= j1 || p.H-1+p.PadT-py < 0 || p.W-1+p.PadL-px < 0 {
+				clear(dst)
 				continue
 			}
+			// Zero the padding around the rectangle of input.
+			clear(dst[:i0*g.wq+j0])
+			if j1-j0 < g.wq {
+				for i := i0; i < i1-1; i++ {
+					clear(dst[i*g.wq+j1 : (i+1)*g.wq+j0])
+				}
+			}
+			clear(dst[(i1-1)*g.wq+j1:])
 			src := xc[(i0*sh+py-p.PadT)*p.W+j0*sw+px-p.PadL:]
 			if sw == 1 {
 				copyRows(dst[i0*g.wq+j0:], src, i1-i0, j1-j0, g.wq, sh*p.W)
@@ -131,6 +143,14 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 	K := cg * p.KH * p.KW
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	nq := cg * len(g.phases) * g.hq * g.wq
+	// Grid columns computed (and row stride of the grid): unmasked
+	// kernels compute whole tiles, reading up to nr-1 columns past the
+	// last plane (slack, zeroed with the planes).
+	k := sk
+	ldg, slack := g.ng, 0
+	if !k.masked {
+		ldg, slack = roundUp(g.ng, k.nr), k.nr
+	}
 	jobs := p.N * p.Group
 	outer, inner := Threads(), 1
 	if jobs < outer {
@@ -140,14 +160,15 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 	epi := bias != nil || f.Act != ActNone
 	parallelFor(jobs, outer, func(job int) {
 		n, gr := job/p.Group, job%p.Group
-		sp := getImplicitScratch(nq + mg*g.ng)
+		nqs := nq + slack
+		sp := getImplicitScratch(nqs + mg*ldg)
 		defer implicitScratch.Put(sp)
-		xq, cm := (*sp)[:nq], (*sp)[nq:nq+mg*g.ng]
+		xq, cm := (*sp)[:nqs], (*sp)[nqs:nqs+mg*ldg]
 		g.fill(p, xq, x[(n*p.C+gr*cg)*hw:], cg)
 		if res != nil {
 			// The grid starts as the residual.
 			for m := 0; m < mg; m++ {
-				copyRows(cm[m*g.ng:], res[(n*p.M+gr*mg+m)*ohw:], p.OH, p.OW, g.wq, p.OW)
+				copyRows(cm[m*ldg:], res[(n*p.M+gr*mg+m)*ohw:], p.OH, p.OW, g.wq, p.OW)
 			}
 		}
 		acc := res != nil
@@ -160,24 +181,23 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 			gbias = bias[gr*mg : (gr+1)*mg]
 		}
 		// Column panels are split between inner goroutines.
-		k := sk
-		panels := (g.ng + k.nr - 1) / k.nr
+		panels := (ldg + k.nr - 1) / k.nr
 		parts := min(inner, panels)
 		if parts <= 1 {
 			wk := getWork(k)
-			implicitBlocked(k, wk, mg, 0, g.ng, K, &a, xq, g.offs, cm, g.ng, acc, epi, gbias, lo, hi)
+			implicitBlocked(k, wk, mg, 0, ldg, K, &a, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
 			sgemmWorkPool.Put(wk)
 		} else {
 			av := a // a copy, so that only this branch moves it to the heap
 			parallelFor(parts, parts, func(t int) {
-				j0, j1 := t*panels/parts*k.nr, min(g.ng, (t+1)*panels/parts*k.nr)
+				j0, j1 := t*panels/parts*k.nr, min(ldg, (t+1)*panels/parts*k.nr)
 				wk := getWork(k)
 				defer sgemmWorkPool.Put(wk)
-				implicitBlocked(k, wk, mg, j0, j1, K, &av, xq, g.offs, cm, g.ng, acc, epi, gbias, lo, hi)
+				implicitBlocked(k, wk, mg, j0, j1, K, &av, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
 			})
 		}
 		for m := 0; m < mg; m++ {
-			copyRows(y[(n*p.M+gr*mg+m)*ohw:], cm[m*g.ng:], p.OH, p.OW, p.OW, g.wq)
+			copyRows(y[(n*p.M+gr*mg+m)*ohw:], cm[m*ldg:], p.OH, p.OW, p.OW, g.wq)
 		}
 	})
 }
@@ -202,7 +222,7 @@ func implicitBlocked(k *sgemmKernel, w *sgemmWork, M, j0, j1, K int, a *sgemmA, 
 					packA(w.a, a, ic, mcb, pc, kcb, mr)
 					ablk = w.a
 				}
-				for ir := 0; ir < mcb; ir += mr {
+				tile := func(ir, jr int) {
 					mrb := min(mr, mcb-ir)
 					flags := 0
 					if pc > 0 || acc {
@@ -215,11 +235,12 @@ func implicitBlocked(k *sgemmKernel, w *sgemmWork, M, j0, j1, K int, a *sgemmA, 
 							bp = &bias[ic+ir]
 						}
 					}
-					ap := ablk[ir*kcb:]
+					c := C[(ic+ir)*ldc+jc+jr:]
+					tileIndirect(mrb, min(nr, ncb-jr), kcb, ablk[ir*kcb:], xp[jc+jr:], offs[pc:], c, ldc, flags, bp, lo, hi)
+				}
+				for ir := 0; ir < mcb; ir += mr {
 					for jr := 0; jr < ncb; jr += nr {
-						nrb := min(nr, ncb-jr)
-						c := C[(ic+ir)*ldc+jc+jr:]
-						tileIndirect(mrb, nrb, kcb, ap, xp[jc+jr:], offs[pc:], c, ldc, flags, bp, lo, hi)
+						tile(ir, jr)
 					}
 				}
 			}

@@ -32,9 +32,20 @@ func genSgemm(a *asm) {
 			}
 		}
 	}
-	for m := 1; m <= sgemmMR256; m++ {
-		sgemm256(a, m)
+	for _, ind := range []bool{false, true} {
+		for m := 1; m <= sgemmMR256; m++ {
+			sgemm256(a, m, ind)
+		}
 	}
+}
+
+// sgemm256Name is the name of the AVX2 kernel for an m×16 tile, with an
+// indirect B when ind.
+func sgemm256Name(m int, ind bool) string {
+	if ind {
+		return fmt.Sprintf("sgemmAvx2IM%d", m)
+	}
+	return fmt.Sprintf("sgemmAvx2M%d", m)
 }
 
 // sgemm512Name is the name of the AVX-512 kernel for an m×(16·nv) tile,
@@ -191,20 +202,31 @@ func epilogues(a *asm, label string, epi func(loadC, clamp bool)) {
 	epi(false, true)
 }
 
-// sgemm256 emits an AVX2/FMA kernel for a full m×16 tile.
+// sgemm256 emits an AVX2/FMA kernel for a full m×16 tile. With ind,
+// row k of B is at b + offs[k] bytes instead of b + k·bstride (see
+// sgemmIndArgs); the mask argument is unused (the tile is always full:
+// callers give B and C 16 readable and writable columns).
 //
 // Registers: accumulators Y0..Y(2m-1), B vectors Y12 and Y13, the
 // broadcast A value in Y14, and alpha/beta in Y14/Y15 at the end.
-func sgemm256(a *asm, m int) {
+func sgemm256(a *asm, m int, ind bool) {
 	const nv = sgemmNV256
 	acc := func(i, v int) string { return fmt.Sprintf("Y%d", i*nv+v) }
+	name, args := sgemm256Name(m, ind), sgemmArgs
+	if ind {
+		args = sgemmIndArgs
+	}
 	a.p("")
-	a.p("// func sgemmAvx2M%d%s", m, sgemmArgs)
-	a.p("TEXT ·sgemmAvx2M%d(SB), NOSPLIT, $0-88", m)
+	a.p("// func %s%s", name, args)
+	a.p("TEXT ·%s(SB), NOSPLIT, $0-88", name)
 	a.i("MOVQ kc+0(FP), CX")
 	a.i("MOVQ a+8(FP), SI")
 	a.i("MOVQ b+16(FP), DX")
-	a.i("MOVQ bstride+24(FP), R8")
+	if ind {
+		a.i("MOVQ offs+24(FP), R8")
+	} else {
+		a.i("MOVQ bstride+24(FP), R8")
+	}
 	a.i("MOVQ c+32(FP), DI")
 	a.i("MOVQ ldc+40(FP), R9")
 	for i := 0; i < m; i++ {
@@ -212,18 +234,33 @@ func sgemm256(a *asm, m int) {
 			a.i("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
 		}
 	}
+	brow := "(DX)"
+	if ind {
+		brow = "(DX)(AX*1)"
+	}
 	body := func() {
-		a.i("VMOVUPS (DX), Y12")
-		a.i("VMOVUPS 32(DX), Y13")
+		if ind {
+			a.i("MOVQ (R8), AX")
+		}
+		a.i("VMOVUPS %s, Y12", brow)
+		a.i("VMOVUPS 32%s, Y13", brow)
 		for i := 0; i < m; i++ {
 			a.i("VBROADCASTSS %d(SI), Y14", 4*i)
 			a.i("VFMADD231PS Y12, Y14, %s", acc(i, 0))
 			a.i("VFMADD231PS Y13, Y14, %s", acc(i, 1))
 		}
 		a.i("ADDQ $%d, SI", 4*sgemmMR256)
-		a.i("ADDQ R8, DX")
+		if ind {
+			a.i("ADDQ $8, R8")
+		} else {
+			a.i("ADDQ R8, DX")
+		}
 	}
-	unrolledLoop(a, fmt.Sprintf("s256m%d", m), 4, body)
+	label := fmt.Sprintf("s256m%d", m)
+	if ind {
+		label = fmt.Sprintf("s256im%d", m)
+	}
+	unrolledLoop(a, label, 4, body)
 
 	a.i("VBROADCASTSS alpha+48(FP), Y14")
 	a.i("VBROADCASTSS beta+52(FP), Y15")
@@ -255,7 +292,7 @@ func sgemm256(a *asm, m int) {
 		a.i("VZEROUPPER")
 		a.i("RET")
 	}
-	epilogues(a, fmt.Sprintf("s256m%d", m), epi)
+	epilogues(a, label, epi)
 }
 
 // unrolledLoop emits a loop running body CX times (CX ≥ 1), unrolled u
@@ -315,6 +352,13 @@ func genDecl(a *asm) {
 		fmt.Fprintf(&a.buf, "sgemmAvx2M%d, ", m)
 	}
 	a.p("}")
+	a.p("")
+	a.p("// sgemmAvx2IKernels[m-1] computes a full m×16 tile with an indirect B.")
+	a.p("var sgemmAvx2IKernels = [%d]func%s{", sgemmMR256, sgemmIndArgs)
+	for m := 1; m <= sgemmMR256; m++ {
+		fmt.Fprintf(&a.buf, "%s, ", sgemm256Name(m, true))
+	}
+	a.p("}")
 	for _, ind := range []bool{false, true} {
 		args := sgemmArgs
 		if ind {
@@ -328,10 +372,16 @@ func genDecl(a *asm) {
 			}
 		}
 	}
-	for m := 1; m <= sgemmMR256; m++ {
-		a.p("")
-		a.p("//go:noescape")
-		a.p("func sgemmAvx2M%d%s", m, sgemmArgs)
+	for _, ind := range []bool{false, true} {
+		args := sgemmArgs
+		if ind {
+			args = sgemmIndArgs
+		}
+		for m := 1; m <= sgemmMR256; m++ {
+			a.p("")
+			a.p("//go:noescape")
+			a.p("func %s%s", sgemm256Name(m, ind), args)
+		}
 	}
 	genQgemmDecl(a)
 	genDepthwiseDecl(a)
