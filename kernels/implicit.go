@@ -222,7 +222,7 @@ func implicitBlocked(k *sgemmKernel, w *sgemmWork, M, j0, j1, K int, a *sgemmA, 
 					packA(w.a, a, ic, mcb, pc, kcb, mr)
 					ablk = w.a
 				}
-				tile := func(ir, jr int) {
+				for ir := 0; ir < mcb; ir += mr {
 					mrb := min(mr, mcb-ir)
 					flags := 0
 					if pc > 0 || acc {
@@ -235,12 +235,17 @@ func implicitBlocked(k *sgemmKernel, w *sgemmWork, M, j0, j1, K int, a *sgemmA, 
 							bp = &bias[ic+ir]
 						}
 					}
-					c := C[(ic+ir)*ldc+jc+jr:]
-					tileIndirect(mrb, min(nr, ncb-jr), kcb, ablk[ir*kcb:], xp[jc+jr:], offs[pc:], c, ldc, flags, bp, lo, hi)
-				}
-				for ir := 0; ir < mcb; ir += mr {
+					ap := ablk[ir*kcb:]
+					if !k.masked {
+						// Whole strips (ncb is a multiple of nr here):
+						// the row panel's sweep in one call.
+						tileIndirect(mrb, ncb, kcb, ap, xp[jc:], offs[pc:], C[(ic+ir)*ldc+jc:], ldc, flags, bp, lo, hi)
+						continue
+					}
 					for jr := 0; jr < ncb; jr += nr {
-						tile(ir, jr)
+						nrb := min(nr, ncb-jr)
+						c := C[(ic+ir)*ldc+jc+jr:]
+						tileIndirect(mrb, nrb, kcb, ap, xp[jc+jr:], offs[pc:], c, ldc, flags, bp, lo, hi)
 					}
 				}
 			}

@@ -23,14 +23,15 @@ const sgemmMR256 = 6
 // sgemmLoadC), row k of B being the nr floats at b[offs[k]/4:], then
 // the epilogue when flags has sgemmEpilogue (bias[0:mr], lo, hi).
 //
-// The AVX2 kernels compute full 16-column tiles only (nr must be 16).
+// The AVX2 kernels compute full 16-column tiles only, but any number of
+// them side by side in one call: nr must be a multiple of 16.
 func tileIndirect(mr, nr, kc int, a, b []float32, offs []int64, c []float32, ldc, flags int, bias *float32, lo, hi float32) {
 	if sk == sgemmAvx2 {
-		if nr != 16 {
+		if nr%16 != 0 {
 			panic("kernels: tileIndirect: partial AVX2 tile")
 		}
-		_, _, _ = a[sgemmMR256*kc-1], b[offs[kc-1]/4+15], c[(mr-1)*ldc+15]
-		sgemmAvx2IKernels[mr-1](kc, &a[0], &b[0], &offs[0], &c[0], ldc*4, 1, 1, 0, flags, bias, lo, hi)
+		_, _, _ = a[sgemmMR256*kc-1], b[offs[kc-1]/4+int64(nr)-1], c[(mr-1)*ldc+nr-1]
+		sgemmAvx2IKernels[mr-1](kc, &a[0], &b[0], &offs[0], &c[0], ldc*4, 1, 1, nr/16, flags, bias, lo, hi)
 		return
 	}
 	nv := (nr + 15) >> 4

@@ -28,8 +28,8 @@ var sgemmAvx512IKernels = [6][4]func(kc int, a, b *float32, offs *int64, c *floa
 var sgemmAvx2Kernels = [6]func(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32){
 	sgemmAvx2M1, sgemmAvx2M2, sgemmAvx2M3, sgemmAvx2M4, sgemmAvx2M5, sgemmAvx2M6}
 
-// sgemmAvx2IKernels[m-1] computes a full m×16 tile with an indirect B.
-var sgemmAvx2IKernels = [6]func(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32){
+// sgemmAvx2IKernels[m-1] computes full m×16 tiles with an indirect B.
+var sgemmAvx2IKernels = [6]func(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32){
 	sgemmAvx2IM1, sgemmAvx2IM2, sgemmAvx2IM3, sgemmAvx2IM4, sgemmAvx2IM5, sgemmAvx2IM6}
 
 //go:noescape
@@ -195,22 +195,22 @@ func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha,
 func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2IM1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2IM1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2IM2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2IM2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2IM3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2IM3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2IM4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2IM4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2IM5(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2IM5(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2IM6(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2IM6(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 
 // qgemmVnniKernels[m-1][nv-1] computes an m×(16·nv) int32 tile.
 var qgemmVnniKernels = [6][4]func(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32){

@@ -15786,12 +15786,12 @@ s512im6n4clampstore:
 
 // func sgemmAvx2M1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2M1(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ bstride+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ bstride+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	MOVQ CX, BX
@@ -15908,12 +15908,12 @@ s256m1clampstore:
 
 // func sgemmAvx2M2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2M2(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ bstride+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ bstride+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -16093,12 +16093,12 @@ s256m2clampstore:
 
 // func sgemmAvx2M3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2M3(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ bstride+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ bstride+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -16341,12 +16341,12 @@ s256m3clampstore:
 
 // func sgemmAvx2M4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2M4(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ bstride+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ bstride+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -16652,12 +16652,12 @@ s256m4clampstore:
 
 // func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2M5(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ bstride+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ bstride+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -17026,12 +17026,12 @@ s256m5clampstore:
 
 // func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2M6(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ bstride+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ bstride+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -17461,14 +17461,17 @@ s256m6clampstore:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2IM1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+// func sgemmAvx2IM1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2IM1(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+s256im1strip:
+	MOVQ offs+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	MOVQ CX, BX
@@ -17538,15 +17541,13 @@ s256im1done:
 	VMULPS Y14, Y1, Y1
 	VFMADD231PS 32(DI), Y15, Y1
 	VMOVUPS Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im1next
 s256im1store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
 	VMULPS Y14, Y1, Y1
 	VMOVUPS Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im1next
 s256im1clamp:
 	TESTQ $1, AX
 	JZ s256im1clampstore
@@ -17567,8 +17568,7 @@ s256im1clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y1, Y13, Y1
 	VMOVUPS Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im1next
 s256im1clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -17585,17 +17585,27 @@ s256im1clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y1, Y13, Y1
 	VMOVUPS Y1, 32(DI)
+	JMP s256im1next
+s256im1next:
+	ADDQ $64, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256im1strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2IM2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+// func sgemmAvx2IM2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2IM2(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+s256im2strip:
+	MOVQ offs+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -17689,8 +17699,7 @@ s256im2done:
 	VMULPS Y14, Y3, Y3
 	VFMADD231PS 32(DI), Y15, Y3
 	VMOVUPS Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im2next
 s256im2store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -17701,8 +17710,7 @@ s256im2store:
 	VMOVUPS Y2, 0(DI)
 	VMULPS Y14, Y3, Y3
 	VMOVUPS Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im2next
 s256im2clamp:
 	TESTQ $1, AX
 	JZ s256im2clampstore
@@ -17741,8 +17749,7 @@ s256im2clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y3, Y13, Y3
 	VMOVUPS Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im2next
 s256im2clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -17775,17 +17782,27 @@ s256im2clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y3, Y13, Y3
 	VMOVUPS Y3, 32(DI)
+	JMP s256im2next
+s256im2next:
+	ADDQ $64, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256im2strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2IM3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+// func sgemmAvx2IM3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2IM3(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+s256im3strip:
+	MOVQ offs+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -17903,8 +17920,7 @@ s256im3done:
 	VMULPS Y14, Y5, Y5
 	VFMADD231PS 32(DI), Y15, Y5
 	VMOVUPS Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im3next
 s256im3store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -17920,8 +17936,7 @@ s256im3store:
 	VMOVUPS Y4, 0(DI)
 	VMULPS Y14, Y5, Y5
 	VMOVUPS Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im3next
 s256im3clamp:
 	TESTQ $1, AX
 	JZ s256im3clampstore
@@ -17978,8 +17993,7 @@ s256im3clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y5, Y13, Y5
 	VMOVUPS Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im3next
 s256im3clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -18028,17 +18042,27 @@ s256im3clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y5, Y13, Y5
 	VMOVUPS Y5, 32(DI)
+	JMP s256im3next
+s256im3next:
+	ADDQ $64, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256im3strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2IM4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+// func sgemmAvx2IM4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2IM4(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+s256im4strip:
+	MOVQ offs+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -18180,8 +18204,7 @@ s256im4done:
 	VMULPS Y14, Y7, Y7
 	VFMADD231PS 32(DI), Y15, Y7
 	VMOVUPS Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im4next
 s256im4store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -18202,8 +18225,7 @@ s256im4store:
 	VMOVUPS Y6, 0(DI)
 	VMULPS Y14, Y7, Y7
 	VMOVUPS Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im4next
 s256im4clamp:
 	TESTQ $1, AX
 	JZ s256im4clampstore
@@ -18278,8 +18300,7 @@ s256im4clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y7, Y13, Y7
 	VMOVUPS Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im4next
 s256im4clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -18344,17 +18365,27 @@ s256im4clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y7, Y13, Y7
 	VMOVUPS Y7, 32(DI)
+	JMP s256im4next
+s256im4next:
+	ADDQ $64, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256im4strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2IM5(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+// func sgemmAvx2IM5(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2IM5(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+s256im5strip:
+	MOVQ offs+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -18520,8 +18551,7 @@ s256im5done:
 	VMULPS Y14, Y9, Y9
 	VFMADD231PS 32(DI), Y15, Y9
 	VMOVUPS Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im5next
 s256im5store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -18547,8 +18577,7 @@ s256im5store:
 	VMOVUPS Y8, 0(DI)
 	VMULPS Y14, Y9, Y9
 	VMOVUPS Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im5next
 s256im5clamp:
 	TESTQ $1, AX
 	JZ s256im5clampstore
@@ -18641,8 +18670,7 @@ s256im5clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y9, Y13, Y9
 	VMOVUPS Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im5next
 s256im5clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -18723,17 +18751,27 @@ s256im5clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y9, Y13, Y9
 	VMOVUPS Y9, 32(DI)
+	JMP s256im5next
+s256im5next:
+	ADDQ $64, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256im5strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2IM6(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+// func sgemmAvx2IM6(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 TEXT ·sgemmAvx2IM6(SB), NOSPLIT, $0-88
-	MOVQ kc+0(FP), CX
-	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), R8
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+s256im6strip:
+	MOVQ offs+24(FP), R8
+	MOVQ kc+0(FP), CX
+	MOVQ a+8(FP), SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -18923,8 +18961,7 @@ s256im6done:
 	VMULPS Y14, Y11, Y11
 	VFMADD231PS 32(DI), Y15, Y11
 	VMOVUPS Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im6next
 s256im6store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -18955,8 +18992,7 @@ s256im6store:
 	VMOVUPS Y10, 0(DI)
 	VMULPS Y14, Y11, Y11
 	VMOVUPS Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im6next
 s256im6clamp:
 	TESTQ $1, AX
 	JZ s256im6clampstore
@@ -19067,8 +19103,7 @@ s256im6clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y11, Y13, Y11
 	VMOVUPS Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256im6next
 s256im6clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -19165,5 +19200,12 @@ s256im6clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y11, Y13, Y11
 	VMOVUPS Y11, 32(DI)
+	JMP s256im6next
+s256im6next:
+	ADDQ $64, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256im6strip
 	VZEROUPPER
 	RET

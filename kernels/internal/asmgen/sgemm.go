@@ -24,6 +24,12 @@ const sgemmArgs = "(kc int, a, b *float32, bstride int, c *float32, ldc int, alp
 // whose rows are shifted views of the input).
 const sgemmIndArgs = "(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)"
 
+// sgemmInd256Args declares the AVX2 kernels with an indirect B: like
+// sgemmIndArgs, but they compute strips ≥ 1 full m×16 tiles side by side
+// (B and C advancing 16 columns from one to the next, A and offs the
+// same for all), one call for a row panel's sweep across a block.
+const sgemmInd256Args = "(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)"
+
 func genSgemm(a *asm) {
 	for _, ind := range []bool{false, true} {
 		for m := 1; m <= sgemmMR512; m++ {
@@ -203,32 +209,40 @@ func epilogues(a *asm, label string, epi func(loadC, clamp bool)) {
 }
 
 // sgemm256 emits an AVX2/FMA kernel for a full m×16 tile. With ind,
-// row k of B is at b + offs[k] bytes instead of b + k·bstride (see
-// sgemmIndArgs); the mask argument is unused (the tile is always full:
-// callers give B and C 16 readable and writable columns).
+// row k of B is at b + offs[k] bytes instead of b + k·bstride, and the
+// kernel computes a row of strips tiles (see sgemmInd256Args; callers
+// give B and C whole 16-column strips).
 //
 // Registers: accumulators Y0..Y(2m-1), B vectors Y12 and Y13, the
-// broadcast A value in Y14, and alpha/beta in Y14/Y15 at the end.
+// broadcast A value in Y14, and alpha/beta in Y14/Y15 at the end. With
+// ind, R11 counts the strips left and R12 holds the strip's C.
 func sgemm256(a *asm, m int, ind bool) {
 	const nv = sgemmNV256
 	acc := func(i, v int) string { return fmt.Sprintf("Y%d", i*nv+v) }
 	name, args := sgemm256Name(m, ind), sgemmArgs
 	if ind {
-		args = sgemmIndArgs
+		args = sgemmInd256Args
+	}
+	label := fmt.Sprintf("s256m%d", m)
+	if ind {
+		label = fmt.Sprintf("s256im%d", m)
 	}
 	a.p("")
 	a.p("// func %s%s", name, args)
 	a.p("TEXT ·%s(SB), NOSPLIT, $0-88", name)
-	a.i("MOVQ kc+0(FP), CX")
-	a.i("MOVQ a+8(FP), SI")
 	a.i("MOVQ b+16(FP), DX")
+	a.i("MOVQ c+32(FP), DI")
+	a.i("MOVQ ldc+40(FP), R9")
 	if ind {
+		a.i("MOVQ strips+56(FP), R11")
+		a.i("MOVQ DI, R12")
+		a.p("%sstrip:", label)
 		a.i("MOVQ offs+24(FP), R8")
 	} else {
 		a.i("MOVQ bstride+24(FP), R8")
 	}
-	a.i("MOVQ c+32(FP), DI")
-	a.i("MOVQ ldc+40(FP), R9")
+	a.i("MOVQ kc+0(FP), CX")
+	a.i("MOVQ a+8(FP), SI")
 	for i := 0; i < m; i++ {
 		for v := 0; v < nv; v++ {
 			a.i("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
@@ -255,10 +269,6 @@ func sgemm256(a *asm, m int, ind bool) {
 		} else {
 			a.i("ADDQ R8, DX")
 		}
-	}
-	label := fmt.Sprintf("s256m%d", m)
-	if ind {
-		label = fmt.Sprintf("s256im%d", m)
 	}
 	unrolledLoop(a, label, 4, body)
 
@@ -289,10 +299,25 @@ func sgemm256(a *asm, m int, ind bool) {
 				a.i("ADDQ R9, DI")
 			}
 		}
+		if ind {
+			a.i("JMP %snext", label)
+			return
+		}
 		a.i("VZEROUPPER")
 		a.i("RET")
 	}
 	epilogues(a, label, epi)
+	if ind {
+		// Next strip: B and C 16 columns on.
+		a.p("%snext:", label)
+		a.i("ADDQ $64, DX")
+		a.i("ADDQ $64, R12")
+		a.i("MOVQ R12, DI")
+		a.i("DECQ R11")
+		a.i("JNZ %sstrip", label)
+		a.i("VZEROUPPER")
+		a.i("RET")
+	}
 }
 
 // unrolledLoop emits a loop running body CX times (CX ≥ 1), unrolled u
@@ -353,8 +378,8 @@ func genDecl(a *asm) {
 	}
 	a.p("}")
 	a.p("")
-	a.p("// sgemmAvx2IKernels[m-1] computes a full m×16 tile with an indirect B.")
-	a.p("var sgemmAvx2IKernels = [%d]func%s{", sgemmMR256, sgemmIndArgs)
+	a.p("// sgemmAvx2IKernels[m-1] computes full m×16 tiles with an indirect B.")
+	a.p("var sgemmAvx2IKernels = [%d]func%s{", sgemmMR256, sgemmInd256Args)
 	for m := 1; m <= sgemmMR256; m++ {
 		fmt.Fprintf(&a.buf, "%s, ", sgemm256Name(m, true))
 	}
@@ -375,7 +400,7 @@ func genDecl(a *asm) {
 	for _, ind := range []bool{false, true} {
 		args := sgemmArgs
 		if ind {
-			args = sgemmIndArgs
+			args = sgemmInd256Args
 		}
 		for m := 1; m <= sgemmMR256; m++ {
 			a.p("")
