@@ -22,6 +22,10 @@ type sgemmKernel struct {
 	// when loadC, then applies ep if it is not nil. Ap is a packed A
 	// panel; row k of the B panel starts at b[k*bstride].
 	tile func(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi)
+	// strips, when set, computes n full mr×nr tiles side by side in one
+	// call, tile t from the B panel at b[t·badv:] into c[t·nr:] (a row
+	// panel's sweep across a packed B block).
+	strips func(mr, n, kc int, a, b []float32, bstride, badv int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi)
 }
 
 // Flag bits of the assembly micro-kernels.
@@ -380,7 +384,23 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 					continue
 				}
 				for ir := 0; ir < mcb; ir += mr {
-					for jr := 0; jr < ncb; jr += nr {
+					jr := 0
+					if k.strips != nil && ncb >= 2*nr {
+						// The row panel's full tiles in one call.
+						n := ncb / nr
+						mrb := min(mr, mcb-ir)
+						var tep *tileEpi
+						if last && epi != nil {
+							w.te = tileEpi{bias: zeroBias[:], lo: epi.lo, hi: epi.hi}
+							if epi.bias != nil {
+								w.te.bias = epi.bias[epi.row0+ic+ir:]
+							}
+							tep = &w.te
+						}
+						k.strips(mrb, n, kcb, ablk[ir*kcb:], bblk, nr, kcb*nr, C[(ic+ir)*ldc+jc:], ldc, alpha, bet, loadC, tep)
+						jr = n * nr
+					}
+					for ; jr < ncb; jr += nr {
 						tile(ir, jr)
 					}
 				}

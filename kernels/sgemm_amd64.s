@@ -15784,11 +15784,15 @@ s512im6n4clampstore:
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2M1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
-TEXT ·sgemmAvx2M1(SB), NOSPLIT, $0-88
+// func sgemmAvx2M1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
+TEXT ·sgemmAvx2M1(SB), NOSPLIT, $0-96
 	MOVQ b+16(FP), DX
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+	MOVQ DX, R13
+s256m1strip:
 	MOVQ bstride+24(FP), R8
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -15856,15 +15860,13 @@ s256m1done:
 	VMULPS Y14, Y1, Y1
 	VFMADD231PS 32(DI), Y15, Y1
 	VMOVUPS Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m1next
 s256m1store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
 	VMULPS Y14, Y1, Y1
 	VMOVUPS Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m1next
 s256m1clamp:
 	TESTQ $1, AX
 	JZ s256m1clampstore
@@ -15885,8 +15887,7 @@ s256m1clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y1, Y13, Y1
 	VMOVUPS Y1, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m1next
 s256m1clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -15903,14 +15904,26 @@ s256m1clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y1, Y13, Y1
 	VMOVUPS Y1, 32(DI)
+	JMP s256m1next
+s256m1next:
+	ADDQ badv+88(FP), R13
+	MOVQ R13, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256m1strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2M2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
-TEXT ·sgemmAvx2M2(SB), NOSPLIT, $0-88
+// func sgemmAvx2M2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
+TEXT ·sgemmAvx2M2(SB), NOSPLIT, $0-96
 	MOVQ b+16(FP), DX
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+	MOVQ DX, R13
+s256m2strip:
 	MOVQ bstride+24(FP), R8
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -16002,8 +16015,7 @@ s256m2done:
 	VMULPS Y14, Y3, Y3
 	VFMADD231PS 32(DI), Y15, Y3
 	VMOVUPS Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m2next
 s256m2store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -16014,8 +16026,7 @@ s256m2store:
 	VMOVUPS Y2, 0(DI)
 	VMULPS Y14, Y3, Y3
 	VMOVUPS Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m2next
 s256m2clamp:
 	TESTQ $1, AX
 	JZ s256m2clampstore
@@ -16054,8 +16065,7 @@ s256m2clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y3, Y13, Y3
 	VMOVUPS Y3, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m2next
 s256m2clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -16088,14 +16098,26 @@ s256m2clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y3, Y13, Y3
 	VMOVUPS Y3, 32(DI)
+	JMP s256m2next
+s256m2next:
+	ADDQ badv+88(FP), R13
+	MOVQ R13, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256m2strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2M3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
-TEXT ·sgemmAvx2M3(SB), NOSPLIT, $0-88
+// func sgemmAvx2M3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
+TEXT ·sgemmAvx2M3(SB), NOSPLIT, $0-96
 	MOVQ b+16(FP), DX
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+	MOVQ DX, R13
+s256m3strip:
 	MOVQ bstride+24(FP), R8
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -16211,8 +16233,7 @@ s256m3done:
 	VMULPS Y14, Y5, Y5
 	VFMADD231PS 32(DI), Y15, Y5
 	VMOVUPS Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m3next
 s256m3store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -16228,8 +16249,7 @@ s256m3store:
 	VMOVUPS Y4, 0(DI)
 	VMULPS Y14, Y5, Y5
 	VMOVUPS Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m3next
 s256m3clamp:
 	TESTQ $1, AX
 	JZ s256m3clampstore
@@ -16286,8 +16306,7 @@ s256m3clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y5, Y13, Y5
 	VMOVUPS Y5, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m3next
 s256m3clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -16336,14 +16355,26 @@ s256m3clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y5, Y13, Y5
 	VMOVUPS Y5, 32(DI)
+	JMP s256m3next
+s256m3next:
+	ADDQ badv+88(FP), R13
+	MOVQ R13, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256m3strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2M4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
-TEXT ·sgemmAvx2M4(SB), NOSPLIT, $0-88
+// func sgemmAvx2M4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
+TEXT ·sgemmAvx2M4(SB), NOSPLIT, $0-96
 	MOVQ b+16(FP), DX
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+	MOVQ DX, R13
+s256m4strip:
 	MOVQ bstride+24(FP), R8
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -16483,8 +16514,7 @@ s256m4done:
 	VMULPS Y14, Y7, Y7
 	VFMADD231PS 32(DI), Y15, Y7
 	VMOVUPS Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m4next
 s256m4store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -16505,8 +16535,7 @@ s256m4store:
 	VMOVUPS Y6, 0(DI)
 	VMULPS Y14, Y7, Y7
 	VMOVUPS Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m4next
 s256m4clamp:
 	TESTQ $1, AX
 	JZ s256m4clampstore
@@ -16581,8 +16610,7 @@ s256m4clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y7, Y13, Y7
 	VMOVUPS Y7, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m4next
 s256m4clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -16647,14 +16675,26 @@ s256m4clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y7, Y13, Y7
 	VMOVUPS Y7, 32(DI)
+	JMP s256m4next
+s256m4next:
+	ADDQ badv+88(FP), R13
+	MOVQ R13, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256m4strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
-TEXT ·sgemmAvx2M5(SB), NOSPLIT, $0-88
+// func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
+TEXT ·sgemmAvx2M5(SB), NOSPLIT, $0-96
 	MOVQ b+16(FP), DX
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+	MOVQ DX, R13
+s256m5strip:
 	MOVQ bstride+24(FP), R8
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -16818,8 +16858,7 @@ s256m5done:
 	VMULPS Y14, Y9, Y9
 	VFMADD231PS 32(DI), Y15, Y9
 	VMOVUPS Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m5next
 s256m5store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -16845,8 +16884,7 @@ s256m5store:
 	VMOVUPS Y8, 0(DI)
 	VMULPS Y14, Y9, Y9
 	VMOVUPS Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m5next
 s256m5clamp:
 	TESTQ $1, AX
 	JZ s256m5clampstore
@@ -16939,8 +16977,7 @@ s256m5clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y9, Y13, Y9
 	VMOVUPS Y9, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m5next
 s256m5clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -17021,14 +17058,26 @@ s256m5clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y9, Y13, Y9
 	VMOVUPS Y9, 32(DI)
+	JMP s256m5next
+s256m5next:
+	ADDQ badv+88(FP), R13
+	MOVQ R13, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256m5strip
 	VZEROUPPER
 	RET
 
-// func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
-TEXT ·sgemmAvx2M6(SB), NOSPLIT, $0-88
+// func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
+TEXT ·sgemmAvx2M6(SB), NOSPLIT, $0-96
 	MOVQ b+16(FP), DX
 	MOVQ c+32(FP), DI
 	MOVQ ldc+40(FP), R9
+	MOVQ strips+56(FP), R11
+	MOVQ DI, R12
+	MOVQ DX, R13
+s256m6strip:
 	MOVQ bstride+24(FP), R8
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -17216,8 +17265,7 @@ s256m6done:
 	VMULPS Y14, Y11, Y11
 	VFMADD231PS 32(DI), Y15, Y11
 	VMOVUPS Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m6next
 s256m6store:
 	VMULPS Y14, Y0, Y0
 	VMOVUPS Y0, 0(DI)
@@ -17248,8 +17296,7 @@ s256m6store:
 	VMOVUPS Y10, 0(DI)
 	VMULPS Y14, Y11, Y11
 	VMOVUPS Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m6next
 s256m6clamp:
 	TESTQ $1, AX
 	JZ s256m6clampstore
@@ -17360,8 +17407,7 @@ s256m6clamp:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y11, Y13, Y11
 	VMOVUPS Y11, 32(DI)
-	VZEROUPPER
-	RET
+	JMP s256m6next
 s256m6clampstore:
 	VBROADCASTSS 0(BX), Y12
 	VMULPS Y14, Y0, Y0
@@ -17458,6 +17504,14 @@ s256m6clampstore:
 	VBROADCASTSS hi+84(FP), Y13
 	VMINPS Y11, Y13, Y11
 	VMOVUPS Y11, 32(DI)
+	JMP s256m6next
+s256m6next:
+	ADDQ badv+88(FP), R13
+	MOVQ R13, DX
+	ADDQ $64, R12
+	MOVQ R12, DI
+	DECQ R11
+	JNZ s256m6strip
 	VZEROUPPER
 	RET
 

@@ -12,7 +12,7 @@ const (
 	sgemmNV256 = 2 // 8-float vectors per row of the AVX2 tile
 )
 
-// sgemmArgs is the Go declaration shared by all float32 micro-kernels.
+// sgemmArgs is the Go declaration of the AVX-512 float32 micro-kernels.
 //
 // flags bit 0 (sgemmLoadC): C = alpha·AB + beta·C, else C = alpha·AB.
 // flags bit 1 (sgemmEpilogue): then C[i][j] = min(max(C[i][j] + bias[i],
@@ -28,6 +28,11 @@ const sgemmIndArgs = "(kc int, a, b *float32, offs *int64, c *float32, ldc int, 
 // sgemmIndArgs, but they compute strips ≥ 1 full m×16 tiles side by side
 // (B and C advancing 16 columns from one to the next, A and offs the
 // same for all), one call for a row panel's sweep across a block.
+// sgemm256Args declares the AVX2 kernels with B read by rows bstride
+// bytes apart: strips ≥ 1 full m×16 tiles side by side, B advancing badv
+// bytes and C 16 columns from one to the next, A the same for all.
+const sgemm256Args = "(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)"
+
 const sgemmInd256Args = "(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)"
 
 func genSgemm(a *asm) {
@@ -219,9 +224,9 @@ func epilogues(a *asm, label string, epi func(loadC, clamp bool)) {
 func sgemm256(a *asm, m int, ind bool) {
 	const nv = sgemmNV256
 	acc := func(i, v int) string { return fmt.Sprintf("Y%d", i*nv+v) }
-	name, args := sgemm256Name(m, ind), sgemmArgs
+	name, args, frame := sgemm256Name(m, ind), sgemm256Args, 96
 	if ind {
-		args = sgemmInd256Args
+		args, frame = sgemmInd256Args, 88
 	}
 	label := fmt.Sprintf("s256m%d", m)
 	if ind {
@@ -229,14 +234,17 @@ func sgemm256(a *asm, m int, ind bool) {
 	}
 	a.p("")
 	a.p("// func %s%s", name, args)
-	a.p("TEXT ·%s(SB), NOSPLIT, $0-88", name)
+	a.p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	a.i("MOVQ b+16(FP), DX")
 	a.i("MOVQ c+32(FP), DI")
 	a.i("MOVQ ldc+40(FP), R9")
+	a.i("MOVQ strips+56(FP), R11")
+	a.i("MOVQ DI, R12")
+	if !ind {
+		a.i("MOVQ DX, R13")
+	}
+	a.p("%sstrip:", label)
 	if ind {
-		a.i("MOVQ strips+56(FP), R11")
-		a.i("MOVQ DI, R12")
-		a.p("%sstrip:", label)
 		a.i("MOVQ offs+24(FP), R8")
 	} else {
 		a.i("MOVQ bstride+24(FP), R8")
@@ -299,25 +307,24 @@ func sgemm256(a *asm, m int, ind bool) {
 				a.i("ADDQ R9, DI")
 			}
 		}
-		if ind {
-			a.i("JMP %snext", label)
-			return
-		}
-		a.i("VZEROUPPER")
-		a.i("RET")
+		a.i("JMP %snext", label)
 	}
 	epilogues(a, label, epi)
+	// Next strip: B on by 16 columns (indirect) or badv bytes, C by 16
+	// columns.
+	a.p("%snext:", label)
 	if ind {
-		// Next strip: B and C 16 columns on.
-		a.p("%snext:", label)
 		a.i("ADDQ $64, DX")
-		a.i("ADDQ $64, R12")
-		a.i("MOVQ R12, DI")
-		a.i("DECQ R11")
-		a.i("JNZ %sstrip", label)
-		a.i("VZEROUPPER")
-		a.i("RET")
+	} else {
+		a.i("ADDQ badv+88(FP), R13")
+		a.i("MOVQ R13, DX")
 	}
+	a.i("ADDQ $64, R12")
+	a.i("MOVQ R12, DI")
+	a.i("DECQ R11")
+	a.i("JNZ %sstrip", label)
+	a.i("VZEROUPPER")
+	a.i("RET")
 }
 
 // unrolledLoop emits a loop running body CX times (CX ≥ 1), unrolled u
@@ -371,8 +378,8 @@ func genDecl(a *asm) {
 	}
 	a.p("}")
 	a.p("")
-	a.p("// sgemmAvx2Kernels[m-1] computes a full m×16 tile.")
-	a.p("var sgemmAvx2Kernels = [%d]func%s{", sgemmMR256, sgemmArgs)
+	a.p("// sgemmAvx2Kernels[m-1] computes full m×16 tiles.")
+	a.p("var sgemmAvx2Kernels = [%d]func%s{", sgemmMR256, sgemm256Args)
 	for m := 1; m <= sgemmMR256; m++ {
 		fmt.Fprintf(&a.buf, "sgemmAvx2M%d, ", m)
 	}
@@ -398,7 +405,7 @@ func genDecl(a *asm) {
 		}
 	}
 	for _, ind := range []bool{false, true} {
-		args := sgemmArgs
+		args := sgemm256Args
 		if ind {
 			args = sgemmInd256Args
 		}
