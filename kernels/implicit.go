@@ -25,6 +25,10 @@ func (p *Conv2DParams) implicitConv() bool {
 	return hasImplicitKernels() && !p.pointwise() && !p.depthwise()
 }
 
+// implicitSplitCopy is the size of the phase planes (floats) from which
+// their fill and the copy out of the grid are split between goroutines.
+const implicitSplitCopy = 1 << 16
+
 // implicitScratch holds a job's phase planes and grid output.
 var implicitScratch sync.Pool
 
@@ -87,10 +91,16 @@ func (g *phaseGeom) init(p *Conv2DParams) {
 // everything in xq that is not input (the padding, and any slack after
 // the planes) is zeroed.
 func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
+	clear(xq[cg*len(g.phases)*g.hq*g.wq:])
+	g.fillChannels(p, xq, x, 0, cg)
+}
+
+// fillChannels writes the phase planes of channels [c0, c1) of x, and
+// the padding around them, to xq (laid out as by fill).
+func (g *phaseGeom) fillChannels(p *Conv2DParams, xq, x []float32, c0, c1 int) {
 	sh, sw := p.StrideH, p.StrideW
 	plane := g.hq * g.wq
-	clear(xq[cg*len(g.phases)*plane:])
-	for c := 0; c < cg; c++ {
+	for c := c0; c < c1; c++ {
 		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
 		for f, ph := range g.phases {
 			dst := xq[(c*len(g.phases)+f)*plane : (c*len(g.phases)+f+1)*plane]
@@ -164,7 +174,17 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		sp := getImplicitScratch(nqs + mg*ldg)
 		defer implicitScratch.Put(sp)
 		xq, cm := (*sp)[:nqs], (*sp)[nqs:nqs+mg*ldg]
-		g.fill(p, xq, x[(n*p.C+gr*cg)*hw:], cg)
+		xn := x[(n*p.C+gr*cg)*hw:]
+		// Large planes are copied in and out by all inner goroutines
+		// (a serial copy of the detector's 10 MB of planes held back
+		// its two-thread speed-up).
+		split := inner > 1 && nq >= implicitSplitCopy
+		if split {
+			clear(xq[nq:])
+			g.fillParallel(p, xq, xn, cg, min(inner, cg))
+		} else {
+			g.fill(p, xq, xn, cg)
+		}
 		if res != nil {
 			// The grid starts as the residual.
 			for m := 0; m < mg; m++ {
@@ -196,9 +216,37 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 				implicitBlocked(k, wk, mg, j0, j1, K, &av, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
 			})
 		}
-		for m := 0; m < mg; m++ {
-			copyRows(y[(n*p.M+gr*mg+m)*ohw:], cm[m*ldg:], p.OH, p.OW, p.OW, g.wq)
+		yg := y[(n*p.M+gr*mg)*ohw:]
+		if split && mg > 1 {
+			g.copyOutParallel(p, yg, cm, mg, ldg, min(inner, mg))
+		} else {
+			g.copyOut(p, yg, cm, 0, mg, ldg)
 		}
+	})
+}
+
+// fillParallel is fill's plane copies (not the slack) split by channel
+// between parts goroutines.
+func (g *phaseGeom) fillParallel(p *Conv2DParams, xq, x []float32, cg, parts int) {
+	parallelFor(parts, parts, func(t int) {
+		g.fillChannels(p, xq, x, t*cg/parts, (t+1)*cg/parts)
+	})
+}
+
+// copyOut copies rows [m0, m1) of the output grid cm (row stride ldg)
+// into their output planes in y.
+func (g *phaseGeom) copyOut(p *Conv2DParams, y, cm []float32, m0, m1, ldg int) {
+	ohw := p.OH * p.OW
+	for m := m0; m < m1; m++ {
+		copyRows(y[m*ohw:], cm[m*ldg:], p.OH, p.OW, p.OW, g.wq)
+	}
+}
+
+// copyOutParallel is copyOut of the mg rows split between parts
+// goroutines.
+func (g *phaseGeom) copyOutParallel(p *Conv2DParams, y, cm []float32, mg, ldg, parts int) {
+	parallelFor(parts, parts, func(t int) {
+		g.copyOut(p, y, cm, t*mg/parts, (t+1)*mg/parts, ldg)
 	})
 }
 
