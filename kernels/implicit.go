@@ -29,6 +29,12 @@ func (p *Conv2DParams) implicitConv() bool {
 // their fill and the copy out of the grid are split between goroutines.
 const implicitSplitCopy = 1 << 16
 
+// implicitBandPlanes is the size of the phase planes (floats) from
+// which a one-goroutine implicit GEMM fills them block by block of grid
+// columns (well beyond the L2 cache: the detector's 10 MB of planes ran
+// 4–6% faster, 2.6 MB no faster).
+const implicitBandPlanes = 1 << 20
+
 // implicitScratch holds a job's phase planes and grid output.
 var implicitScratch sync.Pool
 
@@ -38,6 +44,9 @@ type phaseGeom struct {
 	ng     int      // grid columns up to the last output: (OH-1)·wq + OW
 	phases [][2]int // the phases some tap reads, (py, px)
 	offs   []int64  // byte offset of B row k from the phase planes
+	// reach is the largest offset (floats) of a tap's read from its
+	// output's grid position within a phase plane.
+	reach int
 }
 
 // newPhaseGeom lays out p's phase planes and B rows.
@@ -78,9 +87,11 @@ func (g *phaseGeom) init(p *Conv2DParams) {
 		g.offs = make([]int64, K)
 	}
 	g.offs = g.offs[:K]
+	g.reach = 0
 	for t := 0; t < khw; t++ {
 		ph := phaseOf(t)
 		kh, kw := t/p.KW*p.DilH, t%p.KW*p.DilW
+		g.reach = max(g.reach, kh/sh*g.wq+kw/sw)
 		for ci := 0; ci < p.C/p.Group; ci++ {
 			g.offs[ci*khw+t] = 4 * int64((ci*len(g.phases)+ph)*plane+kh/sh*g.wq+kw/sw)
 		}
@@ -98,8 +109,15 @@ func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
 // fillChannels writes the phase planes of channels [c0, c1) of x, and
 // the padding around them, to xq (laid out as by fill).
 func (g *phaseGeom) fillChannels(p *Conv2DParams, xq, x []float32, c0, c1 int) {
+	g.fillRows(p, xq, x, c0, c1, 0, g.hq)
+}
+
+// fillRows writes rows [r0, r1) of the phase planes of channels [c0, c1)
+// of x, padding included, to xq (laid out as by fill).
+func (g *phaseGeom) fillRows(p *Conv2DParams, xq, x []float32, c0, c1, r0, r1 int) {
 	sh, sw := p.StrideH, p.StrideW
-	plane := g.hq * g.wq
+	wq := g.wq
+	plane := g.hq * wq
 	for c := c0; c < c1; c++ {
 		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
 		for f, ph := range g.phases {
@@ -110,26 +128,31 @@ func (g *phaseGeom) fillChannels(p *Conv2DParams, xq, x []float32, c0, c1 int) {
 			i0 := max(0, (p.PadT-py+sh-1)/sh)
 			i1 := min(g.hq, (p.H-1+p.PadT-py)/sh+1)
 			j0 := max(0, (p.PadL-px+sw-1)/sw)
-			j1 := min(g.wq, (p.W-1+p.PadL-px)/sw+1)
+			j1 := min(wq, (p.W-1+p.PadL-px)/sw+1)
 			if i0 >= i1 || j0 >= j1 || p.H-1+p.PadT-py < 0 || p.W-1+p.PadL-px < 0 {
-				clear(dst)
+				clear(dst[r0*wq : r1*wq])
+				continue
+			}
+			a, b := max(i0, r0), min(i1, r1) // rows of input in [r0, r1)
+			if a >= b {
+				clear(dst[r0*wq : r1*wq])
 				continue
 			}
 			// Zero the padding around the rectangle of input.
-			clear(dst[:i0*g.wq+j0])
-			if j1-j0 < g.wq {
-				for i := i0; i < i1-1; i++ {
-					clear(dst[i*g.wq+j1 : (i+1)*g.wq+j0])
+			clear(dst[r0*wq : a*wq+j0])
+			if j1-j0 < wq {
+				for i := a; i < b-1; i++ {
+					clear(dst[i*wq+j1 : (i+1)*wq+j0])
 				}
 			}
-			clear(dst[(i1-1)*g.wq+j1:])
-			src := xc[(i0*sh+py-p.PadT)*p.W+j0*sw+px-p.PadL:]
+			clear(dst[(b-1)*wq+j1 : r1*wq])
+			src := xc[(a*sh+py-p.PadT)*p.W+j0*sw+px-p.PadL:]
 			if sw == 1 {
-				copyRows(dst[i0*g.wq+j0:], src, i1-i0, j1-j0, g.wq, sh*p.W)
+				copyRows(dst[a*wq+j0:], src, b-a, j1-j0, wq, sh*p.W)
 				continue
 			}
-			for i := i0; i < i1; i++ {
-				row, s := dst[i*g.wq+j0:i*g.wq+j1], src[(i-i0)*sh*p.W:]
+			for i := a; i < b; i++ {
+				row, s := dst[i*wq+j0:i*wq+j1], src[(i-a)*sh*p.W:]
 				if sw == 2 {
 					copy2(s, row)
 				} else {
@@ -177,12 +200,20 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		xn := x[(n*p.C+gr*cg)*hw:]
 		// Large planes are copied in and out by all inner goroutines
 		// (a serial copy of the detector's 10 MB of planes held back
-		// its two-thread speed-up).
+		// its two-thread speed-up); on one goroutine, the rows of the
+		// planes that each block of grid columns reads are copied just
+		// before the block is computed, while they stay in cache.
+		panels := (ldg + k.nr - 1) / k.nr
+		parts := min(inner, panels)
 		split := inner > 1 && nq >= implicitSplitCopy
-		if split {
+		banded := parts <= 1 && ldg > k.nc && nq >= implicitBandPlanes
+		switch {
+		case split:
 			clear(xq[nq:])
 			g.fillParallel(p, xq, xn, cg, min(inner, cg))
-		} else {
+		case banded:
+			clear(xq[nq:])
+		default:
 			g.fill(p, xq, xn, cg)
 		}
 		if res != nil {
@@ -201,11 +232,25 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 			gbias = bias[gr*mg : (gr+1)*mg]
 		}
 		// Column panels are split between inner goroutines.
-		panels := (ldg + k.nr - 1) / k.nr
-		parts := min(inner, panels)
 		if parts <= 1 {
 			wk := getWork(k)
-			implicitBlocked(k, wk, mg, 0, ldg, K, &a, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
+			if banded {
+				filled := 0 // plane rows [0, filled) are written
+				for jc := 0; jc < ldg; jc += k.nc {
+					je := min(ldg, jc+k.nc)
+					// Rows read by columns [jc, je): up to the one
+					// holding column je-1 plus the taps' reach (the
+					// columns past ng read the next plane's first
+					// rows, or the slack, only for dropped results).
+					if need := min(g.hq, (min(je, g.ng)-1+g.reach)/g.wq+1); need > filled {
+						g.fillRows(p, xq, xn, 0, cg, filled, need)
+						filled = need
+					}
+					implicitBlocked(k, wk, mg, jc, je, K, &a, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
+				}
+			} else {
+				implicitBlocked(k, wk, mg, 0, ldg, K, &a, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
+			}
 			sgemmWorkPool.Put(wk)
 		} else {
 			av := a // a copy, so that only this branch moves it to the heap
