@@ -169,7 +169,14 @@ func TestConv2DLarge(t *testing.T) {
 	banded := 0
 	for _, p := range shapes {
 		p.OH, p.OW = p.OutSize()
-		if g := newPhaseGeom(&p); p.implicitConv() && p.C*len(g.phases)*g.hq*g.wq >= implicitBandPlanes {
+		g := newPhaseGeom(&p)
+		if !p.implicitConv() || p.C*len(g.phases)*g.hq*g.wq < implicitBandPlanes {
+			continue
+		}
+		// Two goroutines fill their own rows too.
+		ldg := roundUp(g.ng, 16)
+		var bands [implicitMaxBandParts + 1]int
+		if g.bandRows(&bands, ldg, ldg/16, 2, 16) {
 			banded++
 		}
 	}

@@ -205,14 +205,23 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		// before the block is computed, while they stay in cache.
 		panels := (ldg + k.nr - 1) / k.nr
 		parts := min(inner, panels)
-		split := inner > 1 && nq >= implicitSplitCopy
-		banded := parts <= 1 && ldg > k.nc && nq >= implicitBandPlanes
+		banded := ldg > k.nc && nq >= implicitBandPlanes
+		var bands [implicitMaxBandParts + 1]int
+		if parts > 1 {
+			// Each goroutine fills the rows it alone reads; the few
+			// rows two of them read are filled first.
+			banded = banded && parts <= implicitMaxBandParts && g.bandRows(&bands, ldg, panels, parts, k.nr)
+		}
+		split := inner > 1 && nq >= implicitSplitCopy && !banded
 		switch {
 		case split:
 			clear(xq[nq:])
 			g.fillParallel(p, xq, xn, cg, min(inner, cg))
 		case banded:
 			clear(xq[nq:])
+			if parts > 1 {
+				g.fillShared(p, xq, xn, cg, &bands, ldg, panels, parts, k.nr)
+			}
 		default:
 			g.fill(p, xq, xn, cg)
 		}
@@ -235,34 +244,16 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		if parts <= 1 {
 			wk := getWork(k)
 			if banded {
-				filled := 0 // plane rows [0, filled) are written
-				for jc := 0; jc < ldg; jc += k.nc {
-					je := min(ldg, jc+k.nc)
-					// Rows read by columns [jc, je): up to the one
-					// holding column je-1 plus the taps' reach (the
-					// columns past ng read the next plane's first
-					// rows, or the slack, only for dropped results).
-					if need := min(g.hq, (min(je, g.ng)-1+g.reach)/g.wq+1); need > filled {
-						g.fillRows(p, xq, xn, 0, cg, filled, need)
-						filled = need
-					}
-					implicitBlocked(k, wk, mg, jc, je, K, &a, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
-				}
+				g.blocks(p, k, wk, mg, K, &a, xq, xn, cg, cm, ldg, 0, ldg, 0, g.hq, acc, epi, gbias, lo, hi)
 			} else {
 				implicitBlocked(k, wk, mg, 0, ldg, K, &a, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
 			}
 			sgemmWorkPool.Put(wk)
 		} else {
-			av := a // a copy, so that only this branch moves it to the heap
-			parallelFor(parts, parts, func(t int) {
-				j0, j1 := t*panels/parts*k.nr, min(ldg, (t+1)*panels/parts*k.nr)
-				wk := getWork(k)
-				defer sgemmWorkPool.Put(wk)
-				implicitBlocked(k, wk, mg, j0, j1, K, &av, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
-			})
+			g.parallelGEMM(p, k, mg, K, a, xq, xn, cg, cm, ldg, panels, parts, banded, bands, acc, epi, gbias, lo, hi)
 		}
 		yg := y[(n*p.M+gr*mg)*ohw:]
-		if split && mg > 1 {
+		if inner > 1 && nq >= implicitSplitCopy && mg > 1 {
 			g.copyOutParallel(p, yg, cm, mg, ldg, min(inner, mg))
 		} else {
 			g.copyOut(p, yg, cm, 0, mg, ldg)
@@ -292,6 +283,98 @@ func (g *phaseGeom) copyOut(p *Conv2DParams, y, cm []float32, m0, m1, ldg int) {
 func (g *phaseGeom) copyOutParallel(p *Conv2DParams, y, cm []float32, mg, ldg, parts int) {
 	parallelFor(parts, parts, func(t int) {
 		g.copyOut(p, y, cm, t*mg/parts, (t+1)*mg/parts, ldg)
+	})
+}
+
+// implicitMaxBandParts bounds the goroutines that fill their own bands
+// of phase-plane rows.
+const implicitMaxBandParts = 16
+
+// needRows returns the number of leading rows of every phase plane that
+// grid columns below je read (columns past ng read the next plane's
+// first rows, or the slack, only for results that are dropped).
+func (g *phaseGeom) needRows(je int) int {
+	return min(g.hq, (min(je, g.ng)-1+g.reach)/g.wq+1)
+}
+
+// partCols returns the grid columns [j0, j1) of part t of parts (whole
+// panels of nr columns).
+func partCols(t, parts, panels, nr, ldg int) (j0, j1 int) {
+	return t * panels / parts * nr, min(ldg, (t+1)*panels/parts*nr)
+}
+
+// bandRows sets bands[t] (t < parts) to the first plane row that part t
+// fills itself and bands[parts] to the rows filled before the parts
+// start (the first rows, read past the end of every plane), and reports
+// whether the parts' own rows are disjoint and in order: part t fills
+// rows [bands[t], first row of part t+1's columns), the rows between
+// that and bands[t+1] being read by both and filled first (fillShared).
+func (g *phaseGeom) bandRows(bands *[implicitMaxBandParts + 1]int, ldg, panels, parts, nr int) bool {
+	pre := min(g.hq, (nr-1)/g.wq+1)
+	bands[parts] = pre
+	for t := 0; t < parts; t++ {
+		lo := pre
+		if t > 0 {
+			_, j1 := partCols(t-1, parts, panels, nr, ldg)
+			lo = max(pre, g.needRows(j1))
+		}
+		hi := g.hq
+		if t+1 < parts {
+			j0, _ := partCols(t+1, parts, panels, nr, ldg)
+			hi = j0 / g.wq
+		}
+		if lo > hi {
+			return false
+		}
+		bands[t] = lo
+	}
+	return true
+}
+
+// fillShared fills the rows more than one part reads (see bandRows).
+func (g *phaseGeom) fillShared(p *Conv2DParams, xq, x []float32, cg int, bands *[implicitMaxBandParts + 1]int, ldg, panels, parts, nr int) {
+	pre := bands[parts]
+	g.fillRows(p, xq, x, 0, cg, 0, pre)
+	for t := 0; t+1 < parts; t++ {
+		j0, _ := partCols(t+1, parts, panels, nr, ldg)
+		if r0 := max(pre, j0/g.wq); r0 < bands[t+1] {
+			g.fillRows(p, xq, x, 0, cg, r0, bands[t+1])
+		}
+	}
+}
+
+// blocks computes grid columns [j0, j1) block by block, filling before
+// each block the plane rows it reads from filled up to limit (rows
+// outside [filled, limit) are filled by others).
+func (g *phaseGeom) blocks(p *Conv2DParams, k *sgemmKernel, wk *sgemmWork, mg, K int, a *sgemmA, xq, x []float32, cg int, cm []float32, ldg, j0, j1, filled, limit int, acc, epi bool, bias []float32, lo, hi float32) {
+	for jc := j0; jc < j1; jc += k.nc {
+		je := min(j1, jc+k.nc)
+		if need := min(limit, g.needRows(je)); need > filled {
+			g.fillRows(p, xq, x, 0, cg, filled, need)
+			filled = need
+		}
+		implicitBlocked(k, wk, mg, jc, je, K, a, xq, g.offs, cm, ldg, acc, epi, bias, lo, hi)
+	}
+}
+
+// parallelGEMM splits the grid's column panels between parts
+// goroutines; with banded, each fills its own rows of the planes as its
+// blocks need them (bands from bandRows).
+func (g *phaseGeom) parallelGEMM(p *Conv2DParams, k *sgemmKernel, mg, K int, a sgemmA, xq, x []float32, cg int, cm []float32, ldg, panels, parts int, banded bool, bands [implicitMaxBandParts + 1]int, acc, epi bool, bias []float32, lo, hi float32) {
+	parallelFor(parts, parts, func(t int) {
+		j0, j1 := partCols(t, parts, panels, k.nr, ldg)
+		wk := getWork(k)
+		defer sgemmWorkPool.Put(wk)
+		if !banded {
+			implicitBlocked(k, wk, mg, j0, j1, K, &a, xq, g.offs, cm, ldg, acc, epi, bias, lo, hi)
+			return
+		}
+		limit := g.hq
+		if t+1 < parts {
+			n0, _ := partCols(t+1, parts, panels, k.nr, ldg)
+			limit = n0 / g.wq
+		}
+		g.blocks(p, k, wk, mg, K, &a, xq, x, cg, cm, ldg, j0, j1, bands[t], limit, acc, epi, bias, lo, hi)
 	})
 }
 
