@@ -147,6 +147,21 @@ func (g *Graph) AddConst(name string, t *Tensor) *Value {
 // UniqueName returns name, or name with a numeric suffix, such that no
 // value or node output in g (or its subgraphs) already uses it.
 func (g *Graph) UniqueName(name string) string {
+	used := g.ValueNames()
+	if !used[name] && name != "" {
+		return name
+	}
+	for i := 1; ; i++ {
+		c := fmt.Sprintf("%s_%d", name, i)
+		if !used[c] {
+			return c
+		}
+	}
+}
+
+// ValueNames returns the set of names of the values g and its subgraphs
+// define: inputs, constants and node outputs.
+func (g *Graph) ValueNames() map[string]bool {
 	used := map[string]bool{}
 	g.Walk(func(sg *Graph) {
 		for _, v := range sg.Inputs {
@@ -163,15 +178,7 @@ func (g *Graph) UniqueName(name string) string {
 			}
 		}
 	})
-	if !used[name] && name != "" {
-		return name
-	}
-	for i := 1; ; i++ {
-		c := fmt.Sprintf("%s_%d", name, i)
-		if !used[c] {
-			return c
-		}
-	}
+	return used
 }
 
 // Walk calls f for g and every subgraph nested in it, outermost first.

@@ -189,7 +189,9 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 	}
 	switch {
 	case p.batched():
-		pc.gp.build(p.window(), false)
+		if !pc.gp.build(p.window(), false) {
+			pc.gp.tab = gatherTable(p.window(), int32(p.H*p.W)) // padding: the zero after the plane
+		}
 	case p.implicitConv():
 		pc.ph = newPhaseGeom(p)
 	}
@@ -268,6 +270,19 @@ func (p *Conv2DParams) window() *windowGeom {
 
 var gatherPool = sync.Pool{New: func() any { return new(gatherProg) }}
 
+// convArgs are the arguments of a convolution's loop over images and
+// groups (see forArgs).
+type convArgs struct {
+	p                  *Conv2DParams
+	gp                 *gatherProg
+	pa                 []*PackedA
+	x, w, bias, res, y []float32
+	f                  Fused
+	nb, inner          int
+}
+
+var convLoops argsPool[convArgs]
+
 // convScratch holds the im2col block and GEMM result of conv2DBatched.
 var convScratch sync.Pool
 
@@ -279,10 +294,8 @@ var convScratch sync.Pool
 // the result copied into the images' planes (res, when set, is copied
 // into the scratch matrix first, which the GEMM then accumulates onto).
 func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, res, y []float32, f Fused) {
-	cg, mg := p.C/p.Group, p.M/p.Group
-	khw := p.KH * p.KW
-	K := cg * khw
-	hw, ohw := p.H*p.W, p.OH*p.OW
+	K := p.C / p.Group * p.KH * p.KW
+	ohw := p.OH * p.OW
 	nb := max(1, min(p.N, convBatchCols/ohw, convBatchFloats/(K*ohw)))
 	batches := (p.N + nb - 1) / nb
 	jobs := batches * p.Group
@@ -290,7 +303,12 @@ func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, r
 	if jobs < outer {
 		outer, inner = 1, outer
 	}
-	parallelFor(jobs, outer, func(job int) {
+	forArgs(&convLoops, jobs, outer, convArgs{p: p, gp: gp, pa: pa, x: x, w: w, bias: bias, res: res, y: y, f: f, nb: nb, inner: inner}, func(arg *convArgs, _, job int) {
+		p, gp, pa, x, w, bias, res, y, f, nb, inner := arg.p, arg.gp, arg.pa, arg.x, arg.w, arg.bias, arg.res, arg.y, arg.f, arg.nb, arg.inner
+		cg, mg := p.C/p.Group, p.M/p.Group
+		khw := p.KH * p.KW
+		K := cg * khw
+		hw, ohw := p.H*p.W, p.OH*p.OW
 		b, g := job/p.Group, job%p.Group
 		n0 := b * nb
 		ni := min(nb, p.N-n0)
@@ -303,15 +321,31 @@ func conv2DBatched(p *Conv2DParams, gp *gatherProg, pa []*PackedA, x, w, bias, r
 		defer convScratch.Put(sp)
 		bm, cm := (*sp)[:K*ldb], (*sp)[K*ldb:K*ldb+mg*cols]
 		xg := x[(n0*p.C+g*cg)*hw:]
-		for k := 0; k < K; k++ {
-			row := bm[k*ldb : k*ldb+cols]
-			ci, tap := k/khw, k%khw
-			if gp.nv > 0 {
-				gp.gatherRows(row, xg[ci*hw:], tap, ni, p.C*hw, ohw, hw, ohw)
-				continue
+		switch {
+		case gp.nv > 0:
+			for k := 0; k < K; k++ {
+				gp.gatherRows(bm[k*ldb:k*ldb+cols], xg[k/khw*hw:], k%khw, ni, p.C*hw, ohw, hw, ohw)
 			}
-			for i := 0; i < ni; i++ {
-				im2colRow(p, xg[i*p.C*hw:], row[i*ohw:(i+1)*ohw], k, 0, 0, copy2)
+		case gp.tab != nil:
+			// Each plane is copied once beside a zero, which the
+			// table's padding entries read.
+			var plane [gatherTabMax + 1]float32
+			for ci := 0; ci < cg; ci++ {
+				for i := 0; i < ni; i++ {
+					xp := plane[:hw+1]
+					copy(xp, xg[i*p.C*hw+ci*hw:][:hw])
+					xp[hw] = 0
+					for tap := 0; tap < khw; tap++ {
+						k := ci*khw + tap
+						gatherPadded(bm[k*ldb+i*ohw:][:ohw], xp, gp.tab[tap*ohw:(tap+1)*ohw])
+					}
+				}
+			}
+		default:
+			for k := 0; k < K; k++ {
+				for i := 0; i < ni; i++ {
+					im2colRow(p, xg[i*p.C*hw:], bm[k*ldb+i*ohw:][:ohw], k, 0, 0, copy2)
+				}
 			}
 		}
 		a := sgemmA{a: w, lda: K, row0: g * mg}
@@ -354,7 +388,6 @@ func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, res, y []float32, f 
 	cg, mg := p.C/p.Group, p.M/p.Group
 	K := cg * p.KH * p.KW
 	N := p.OH * p.OW
-	hw := p.H * p.W
 	jobs := p.N * p.Group
 	// Small GEMMs (grouped convolutions) parallelize over groups and
 	// images instead of inside each GEMM.
@@ -366,7 +399,12 @@ func conv2DGemm(p *Conv2DParams, pa []*PackedA, x, w, bias, res, y []float32, f 
 	if outer > 1 {
 		inner = 1
 	}
-	parallelFor(jobs, outer, func(job int) {
+	forArgs(&convLoops, jobs, outer, convArgs{p: p, pa: pa, x: x, w: w, bias: bias, res: res, y: y, f: f, inner: inner}, func(arg *convArgs, _, job int) {
+		p, pa, x, w, bias, res, y, f, inner := arg.p, arg.pa, arg.x, arg.w, arg.bias, arg.res, arg.y, arg.f, arg.inner
+		cg, mg := p.C/p.Group, p.M/p.Group
+		K := cg * p.KH * p.KW
+		N := p.OH * p.OW
+		hw := p.H * p.W
 		n, g := job/p.Group, job%p.Group
 		xg := x[(n*p.C+g*cg)*hw : (n*p.C+(g+1)*cg)*hw]
 		yg := y[(n*p.M+g*mg)*N : (n*p.M+(g+1)*mg)*N]

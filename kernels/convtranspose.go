@@ -1,10 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"sync"
-	"sync/atomic"
-)
+import "fmt"
 
 // ConvTranspose2DParams describes a 2-D NCHW transposed convolution
 // (ONNX ConvTranspose): input position (i, j) of channel c adds
@@ -78,76 +74,119 @@ func ConvTranspose2D(p *ConvTranspose2DParams, x, w, bias, y, scratch []float32)
 	if err := p.Check(); err != nil {
 		panic(err)
 	}
-	cg, mg := p.C/p.Group, p.M/p.Group
-	rows := mg * p.KH * p.KW
+	if rows := p.M / p.Group * p.KH * p.KW; len(w) < p.C*rows {
+		panic(fmt.Sprintf("kernels: ConvTranspose2D: len(w)=%d, want ≥ %d", len(w), p.C*rows))
+	}
+	threads, ok := ctOperands("ConvTranspose2D", p, x, bias, y, scratch)
+	if !ok {
+		return
+	}
+	convTranspose2DPacked(p, packConvTranspose(p, w), x, bias, y, scratch, threads)
+}
+
+// ctOperands checks the operands of a transposed convolution p (which
+// passed Check) and returns the threads its scratch allows; ok is false
+// when there is nothing to compute.
+func ctOperands(fn string, p *ConvTranspose2DParams, x, bias, y, scratch []float32) (threads int, ok bool) {
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	switch {
 	case len(x) < p.N*p.C*hw:
-		panic(fmt.Sprintf("kernels: ConvTranspose2D: len(x)=%d, want ≥ %d", len(x), p.N*p.C*hw))
-	case len(w) < p.C*rows:
-		panic(fmt.Sprintf("kernels: ConvTranspose2D: len(w)=%d, want ≥ %d", len(w), p.C*rows))
+		panic(fmt.Sprintf("kernels: %s: len(x)=%d, want ≥ %d", fn, len(x), p.N*p.C*hw))
 	case bias != nil && len(bias) < p.M:
-		panic(fmt.Sprintf("kernels: ConvTranspose2D: len(bias)=%d, want ≥ %d", len(bias), p.M))
+		panic(fmt.Sprintf("kernels: %s: len(bias)=%d, want ≥ %d", fn, len(bias), p.M))
 	case len(y) < p.N*p.M*ohw:
-		panic(fmt.Sprintf("kernels: ConvTranspose2D: len(y)=%d, want ≥ %d", len(y), p.N*p.M*ohw))
+		panic(fmt.Sprintf("kernels: %s: len(y)=%d, want ≥ %d", fn, len(y), p.N*p.M*ohw))
 	}
 	if p.N == 0 || ohw == 0 {
-		return
+		return 0, false
 	}
-	threads := Threads()
-	outRows, inRows := p.ctBand()
-	per := rows * inRows * p.W
+	_, inRows := p.ctBand()
+	per := p.M / p.Group * p.KH * p.KW * inRows * p.W
 	if len(scratch) < per {
-		panic(fmt.Sprintf("kernels: ConvTranspose2D: len(scratch)=%d, want ≥ %d", len(scratch), per))
+		panic(fmt.Sprintf("kernels: %s: len(scratch)=%d, want ≥ %d", fn, len(scratch), per))
 	}
-	threads = max(1, min(threads, len(scratch)/per))
-	// The weights of each group, packed once as the GEMM's A (Wgᵀ).
+	return max(1, min(Threads(), len(scratch)/per)), true
+}
+
+// packConvTranspose packs the weights of each group as the GEMM's A
+// (Wgᵀ).
+func packConvTranspose(p *ConvTranspose2DParams, w []float32) []*PackedA {
+	cg, rows := p.C/p.Group, p.M/p.Group*p.KH*p.KW
 	pas := make([]*PackedA, p.Group)
 	for g := range pas {
 		pas[g] = PackA(true, rows, cg, w[g*cg*rows:(g+1)*cg*rows], rows)
 	}
+	return pas
+}
+
+// convTranspose2DPacked is ConvTranspose2D with the weights packed by
+// packConvTranspose, on threads threads (scratch holds that many bands).
+func convTranspose2DPacked(p *ConvTranspose2DParams, pas []*PackedA, x, bias, y, scratch []float32, threads int) {
+	cg, mg := p.C/p.Group, p.M/p.Group
+	rows := mg * p.KH * p.KW
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	outRows, inRows := p.ctBand()
+	per := rows * inRows * p.W
 	bands := (p.OH + outRows - 1) / outRows
 	exact := p.KH == p.StrideH && p.KW == p.StrideW && p.DilH == 1 && p.DilW == 1 &&
 		p.PadT == 0 && p.PadL == 0 && p.OH == p.H*p.StrideH && p.OW == p.W*p.StrideW
 	items := p.N * p.Group * bands
-	parallelWorkers(items, threads, func(t, it int) {
-		cols := scratch[t*per : (t+1)*per]
-		band := it % bands
-		ng := it / bands
-		n, g := ng/p.Group, ng%p.Group
-		o0 := band * outRows
-		o1 := min(p.OH, o0+outRows)
-		// Input rows with a kernel row landing in [o0, o1).
-		i0 := max(0, ceilDiv(o0+p.PadT-(p.KH-1)*p.DilH, p.StrideH))
-		i1 := min(p.H, floorDiv(o1-1+p.PadT, p.StrideH)+1)
-		yg := y[(n*p.M+g*mg)*ohw : (n*p.M+(g+1)*mg)*ohw]
-		var bg []float32
-		if bias != nil {
-			bg = bias[g*mg : (g+1)*mg]
-		}
-		if !exact || i0 >= i1 {
-			for m := 0; m < mg; m++ {
-				var b float32
-				if bg != nil {
-					b = bg[m]
-				}
-				fill(yg[m*ohw+o0*p.OW:m*ohw+o1*p.OW], b)
+	forArgs(&ctLoops, items, threads, ctArgs{p: p, pas: pas, x: x, bias: bias, y: y, scratch: scratch,
+		cg: cg, mg: mg, rows: rows, hw: hw, ohw: ohw, outRows: outRows, per: per, bands: bands, exact: exact}, ctBandRun)
+}
+
+// ctArgs are the operands of one transposed convolution's band loop.
+type ctArgs struct {
+	p                                          *ConvTranspose2DParams
+	pas                                        []*PackedA
+	x, bias, y, scratch                        []float32
+	cg, mg, rows, hw, ohw, outRows, per, bands int
+	exact                                      bool
+}
+
+var ctLoops argsPool[ctArgs]
+
+// ctBandRun computes band item it of a transposed convolution on worker
+// t (see convTranspose2DPacked).
+func ctBandRun(a *ctArgs, t, it int) {
+	p, x, y, bias := a.p, a.x, a.y, a.bias
+	cg, mg, rows, hw, ohw, outRows, bands, exact := a.cg, a.mg, a.rows, a.hw, a.ohw, a.outRows, a.bands, a.exact
+	cols := a.scratch[t*a.per : (t+1)*a.per]
+	band := it % bands
+	ng := it / bands
+	n, g := ng/p.Group, ng%p.Group
+	o0 := band * outRows
+	o1 := min(p.OH, o0+outRows)
+	// Input rows with a kernel row landing in [o0, o1).
+	i0 := max(0, ceilDiv(o0+p.PadT-(p.KH-1)*p.DilH, p.StrideH))
+	i1 := min(p.H, floorDiv(o1-1+p.PadT, p.StrideH)+1)
+	yg := y[(n*p.M+g*mg)*ohw : (n*p.M+(g+1)*mg)*ohw]
+	var bg []float32
+	if bias != nil {
+		bg = bias[g*mg : (g+1)*mg]
+	}
+	if !exact || i0 >= i1 {
+		for m := 0; m < mg; m++ {
+			var b float32
+			if bg != nil {
+				b = bg[m]
 			}
+			fill(yg[m*ohw+o0*p.OW:m*ohw+o1*p.OW], b)
 		}
-		if i0 >= i1 {
-			return
-		}
-		nc := (i1 - i0) * p.W
-		xg := x[(n*p.C+g*cg)*hw+i0*p.W:]
-		a := sgemmA{pk: pas[g]}
-		b := sgemmB{b: xg, ldb: hw, direct: sgemmDirectB(rows, nc)}
-		sgemmDrive(rows, nc, cg, 1, &a, &b, 0, cols, nc, nil, 1)
-		if exact {
-			ctScatterExact(p, cols, nc, bg, yg, i0, i1)
-			return
-		}
-		ctScatter(p, cols, nc, yg, i0, i1, o0, o1)
-	})
+	}
+	if i0 >= i1 {
+		return
+	}
+	nc := (i1 - i0) * p.W
+	xg := x[(n*p.C+g*cg)*hw+i0*p.W:]
+	pa := sgemmA{pk: a.pas[g]}
+	pb := sgemmB{b: xg, ldb: hw, direct: sgemmDirectB(rows, nc)}
+	sgemmDrive(rows, nc, cg, 1, &pa, &pb, 0, cols, nc, nil, 1)
+	if exact {
+		ctScatterExact(p, cols, nc, bg, yg, i0, i1)
+		return
+	}
+	ctScatter(p, cols, nc, yg, i0, i1, o0, o1)
 }
 
 // ctScatter adds the product rows of input rows [i0, i1) (row r of cols,
@@ -249,36 +288,4 @@ func floorDiv(a, b int) int {
 		q--
 	}
 	return q
-}
-
-// parallelWorkers is parallelFor that also tells body which of the
-// threads runs it (0 ≤ t < threads), for per-thread scratch.
-func parallelWorkers(n, threads int, body func(t, i int)) {
-	threads = min(threads, n)
-	if threads <= 1 {
-		for i := 0; i < n; i++ {
-			body(0, i)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	work := func(t int) {
-		for {
-			i := int(next.Add(1) - 1)
-			if i >= n {
-				return
-			}
-			body(t, i)
-		}
-	}
-	wg.Add(threads - 1)
-	for t := 1; t < threads; t++ {
-		go func() {
-			defer wg.Done()
-			work(t)
-		}()
-	}
-	work(0)
-	wg.Wait()
 }

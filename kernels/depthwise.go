@@ -30,9 +30,6 @@ func depthwiseConv(p *Conv2DParams, dw *dw3x3, x, w, bias, res, y []float32, f F
 		addClamp(y[:len(out)], out, res, lo, hi)
 		return
 	}
-	mg := p.M / p.C
-	khw := p.KH * p.KW
-	hw, ohw := p.H*p.W, p.OH*p.OW
 	lo, hi := f.bounds()
 	threads := Threads()
 	// Planes are handed out in chunks; the assembly kernels take runs of
@@ -54,7 +51,14 @@ func depthwiseConv(p *Conv2DParams, dw *dw3x3, x, w, bias, res, y []float32, f F
 			return
 		}
 	}
-	parallelFor(chunks, threads, func(c int) {
+	forArgs(&depthwiseLoops, chunks, threads, depthwiseArgs{p: p, d: d, x: x, w: w, bias: bias, y: y, f: f, chunks: chunks}, func(arg *depthwiseArgs, _, c int) {
+		p, d, x, w, bias, y, f, chunks := arg.p, arg.d, arg.x, arg.w, arg.bias, arg.y, arg.f, arg.chunks
+		fast := d.ok
+		mg := p.M / p.C
+		khw := p.KH * p.KW
+		hw, ohw := p.H*p.W, p.OH*p.OW
+		lo, hi := f.bounds()
+		planes := p.N * p.M
 		var zero *[]float32
 		if fast && d.zero {
 			zero = getPadded(p.W)
@@ -92,6 +96,18 @@ func depthwiseConv(p *Conv2DParams, dw *dw3x3, x, w, bias, res, y []float32, f F
 		}
 	})
 }
+
+// depthwiseArgs are the arguments of depthwiseConv's loop over chunks
+// of planes (see forArgs).
+type depthwiseArgs struct {
+	p             *Conv2DParams
+	d             *dw3x3
+	x, w, bias, y []float32
+	f             Fused
+	chunks        int
+}
+
+var depthwiseLoops argsPool[depthwiseArgs]
 
 // addClamp sets y[i] = min(max(a[i] + b[i], lo), hi); y may be a or b.
 func addClamp(y, a, b []float32, lo, hi float32) {

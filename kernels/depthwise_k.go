@@ -97,17 +97,31 @@ func (g *dwkGeom) plane(buf, wc []float32, bias float32, out []float32, lo, hi f
 // calls do not allocate.
 var dwkPool = sync.Pool{New: func() any { return new(dwkGeom) }}
 
+// depthwiseKArgs are the arguments of depthwiseK's loop over chunks of
+// planes (see forArgs).
+type depthwiseKArgs struct {
+	p             *Conv2DParams
+	g             *dwkGeom
+	x, w, bias, y []float32
+	lo, hi        float32
+	chunks        int
+}
+
+var depthwiseKLoops argsPool[depthwiseKArgs]
+
 // depthwiseK runs the depthwise convolution (no residual) on the k×k
 // kernel, planes split across threads like depthwiseConv. g must have
 // been set from p.
 func depthwiseK(p *Conv2DParams, g *dwkGeom, x, w, bias, y []float32, lo, hi float32) {
-	mg := p.M / p.C
-	khw := p.KH * p.KW
-	hw, ohw := p.H*p.W, p.OH*p.OW
 	threads := Threads()
-	planes := p.N * p.M
-	chunks := min(planes, 4*threads)
-	parallelFor(chunks, threads, func(c int) {
+	chunks := min(p.N*p.M, 4*threads)
+	args := depthwiseKArgs{p: p, g: g, x: x, w: w, bias: bias, y: y, lo: lo, hi: hi, chunks: chunks}
+	forArgs(&depthwiseKLoops, chunks, threads, args, func(arg *depthwiseKArgs, _, c int) {
+		p, g, x, w, bias, y, lo, hi, chunks := arg.p, arg.g, arg.x, arg.w, arg.bias, arg.y, arg.lo, arg.hi, arg.chunks
+		mg := p.M / p.C
+		khw := p.KH * p.KW
+		hw, ohw := p.H*p.W, p.OH*p.OW
+		planes := p.N * p.M
 		sp := getPadded(g.planeLen())
 		defer padPool.Put(sp)
 		buf := *sp

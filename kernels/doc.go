@@ -35,7 +35,12 @@
 // convolution scratch come from per-goroutine pools, so no caller-side
 // scratch is needed (the runtime's memory plan only holds tensors).
 // Packing-time functions (PackA, PackB, PackConv2D, QPack*) allocate the
-// packed copy.
+// packed copy. Work split across threads runs on long-lived worker
+// goroutines that take a loop only when idle, so a loop never waits for
+// a worker (loops may nest, and kernels may run from many goroutines at
+// once) and a loop's state comes from pools: a float32 call allocates
+// nothing at any thread count (tests check GEMM, convolution, pooling,
+// reductions and Resize at 1–3 threads).
 //
 // # Implementation
 //

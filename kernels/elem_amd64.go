@@ -95,6 +95,14 @@ func mathfAvx2(f int, dst, src []float32) int {
 		k = expAvx2
 	case mathfSigmoid:
 		k = sigmoidAvx2
+	case mathfErf:
+		k = erfAvx2
+	case mathfTanh:
+		k = tanhAvx2
+	case mathfGelu:
+		k = geluAvx2
+	case mathfGeluTanh:
+		k = geluTanhAvx2
 	default:
 		return 0
 	}

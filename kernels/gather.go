@@ -35,6 +35,10 @@ type gatherProg struct {
 	ent   []gatherEntry
 	nv    int // entries per tap: ⌈OH·OW/lanes⌉
 	lanes int // outputs per entry, 16 or 8
+
+	// tab, without the assembly kernels (nv = 0), is the plane's gather
+	// table where there is one (see gatherTable).
+	tab []int32
 }
 
 // build makes the program of g, reusing gp's entries, and reports false,

@@ -172,26 +172,27 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		defer phasePool.Put(g)
 		g.init(p)
 	}
-	cg, mg := p.C/p.Group, p.M/p.Group
-	K := cg * p.KH * p.KW
-	hw, ohw := p.H*p.W, p.OH*p.OW
-	nq := cg * len(g.phases) * g.hq * g.wq
-	// Grid columns computed (and row stride of the grid): unmasked
-	// kernels compute whole tiles, reading up to nr-1 columns past the
-	// last plane (slack, zeroed with the planes).
-	k := sk
-	ldg, slack := g.ng, 0
-	if !k.masked {
-		ldg, slack = roundUp(g.ng, k.nr), k.nr
-	}
 	jobs := p.N * p.Group
 	outer, inner := Threads(), 1
 	if jobs < outer {
 		outer, inner = 1, outer
 	}
-	lo, hi := f.bounds()
-	epi := bias != nil || f.Act != ActNone
-	parallelFor(jobs, outer, func(job int) {
+	forArgs(&implicitLoops, jobs, outer, implicitArgs{p: p, g: g, pa: pa, x: x, w: w, bias: bias, res: res, y: y, f: f, inner: inner}, func(arg *implicitArgs, _, job int) {
+		p, g, pa, x, w, bias, res, y, f, inner := arg.p, arg.g, arg.pa, arg.x, arg.w, arg.bias, arg.res, arg.y, arg.f, arg.inner
+		cg, mg := p.C/p.Group, p.M/p.Group
+		K := cg * p.KH * p.KW
+		hw, ohw := p.H*p.W, p.OH*p.OW
+		nq := cg * len(g.phases) * g.hq * g.wq
+		// Grid columns computed (and row stride of the grid): unmasked
+		// kernels compute whole tiles, reading up to nr-1 columns past
+		// the last plane (slack, zeroed with the planes).
+		k := sk
+		ldg, slack := g.ng, 0
+		if !k.masked {
+			ldg, slack = roundUp(g.ng, k.nr), k.nr
+		}
+		lo, hi := f.bounds()
+		epi := bias != nil || f.Act != ActNone
 		n, gr := job/p.Group, job%p.Group
 		nqs := nq + slack
 		sp := getImplicitScratch(nqs + mg*ldg)
@@ -250,7 +251,8 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 			}
 			sgemmWorkPool.Put(wk)
 		} else {
-			g.parallelGEMM(p, k, mg, K, a, xq, xn, cg, cm, ldg, panels, parts, banded, bands, acc, epi, gbias, lo, hi)
+			forArgs(&implicitParts, parts, parts, implicitPartArgs{p: p, k: k, g: g, a: a, mg: mg, K: K, panels: panels, parts: parts, cg: cg, ldg: ldg,
+				xq: xq, x: xn, cm: cm, gbias: gbias, acc: acc, epi: epi, banded: banded, bands: bands, lo: lo, hi: hi}, implicitPart)
 		}
 		yg := y[(n*p.M+gr*mg)*ohw:]
 		if inner > 1 && nq >= implicitSplitCopy && mg > 1 {
@@ -264,10 +266,21 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 // fillParallel is fill's plane copies (not the slack) split by channel
 // between parts goroutines.
 func (g *phaseGeom) fillParallel(p *Conv2DParams, xq, x []float32, cg, parts int) {
-	parallelFor(parts, parts, func(t int) {
-		g.fillChannels(p, xq, x, t*cg/parts, (t+1)*cg/parts)
+	forArgs(&phaseCopies, parts, parts, phaseCopyArgs{g: g, p: p, dst: xq, src: x, n: cg, parts: parts}, func(a *phaseCopyArgs, _, t int) {
+		a.g.fillChannels(a.p, a.dst, a.src, t*a.n/a.parts, (t+1)*a.n/a.parts)
 	})
 }
+
+// phaseCopyArgs are the arguments of fillParallel's and
+// copyOutParallel's loops: n channels (rows of the grid) split in parts.
+type phaseCopyArgs struct {
+	g             *phaseGeom
+	p             *Conv2DParams
+	dst, src      []float32
+	n, parts, ldg int
+}
+
+var phaseCopies argsPool[phaseCopyArgs]
 
 // copyOut copies rows [m0, m1) of the output grid cm (row stride ldg)
 // into their output planes in y.
@@ -281,8 +294,8 @@ func (g *phaseGeom) copyOut(p *Conv2DParams, y, cm []float32, m0, m1, ldg int) {
 // copyOutParallel is copyOut of the mg rows split between parts
 // goroutines.
 func (g *phaseGeom) copyOutParallel(p *Conv2DParams, y, cm []float32, mg, ldg, parts int) {
-	parallelFor(parts, parts, func(t int) {
-		g.copyOut(p, y, cm, t*mg/parts, (t+1)*mg/parts, ldg)
+	forArgs(&phaseCopies, parts, parts, phaseCopyArgs{g: g, p: p, dst: y, src: cm, n: mg, parts: parts, ldg: ldg}, func(a *phaseCopyArgs, _, t int) {
+		a.g.copyOut(a.p, a.dst, a.src, t*a.n/a.parts, (t+1)*a.n/a.parts, a.ldg)
 	})
 }
 
@@ -357,25 +370,53 @@ func (g *phaseGeom) blocks(p *Conv2DParams, k *sgemmKernel, wk *sgemmWork, mg, K
 	}
 }
 
-// parallelGEMM splits the grid's column panels between parts
-// goroutines; with banded, each fills its own rows of the planes as its
-// blocks need them (bands from bandRows).
-func (g *phaseGeom) parallelGEMM(p *Conv2DParams, k *sgemmKernel, mg, K int, a sgemmA, xq, x []float32, cg int, cm []float32, ldg, panels, parts int, banded bool, bands [implicitMaxBandParts + 1]int, acc, epi bool, bias []float32, lo, hi float32) {
-	parallelFor(parts, parts, func(t int) {
-		j0, j1 := partCols(t, parts, panels, k.nr, ldg)
-		wk := getWork(k)
-		defer sgemmWorkPool.Put(wk)
-		if !banded {
-			implicitBlocked(k, wk, mg, j0, j1, K, &a, xq, g.offs, cm, ldg, acc, epi, bias, lo, hi)
-			return
-		}
-		limit := g.hq
-		if t+1 < parts {
-			n0, _ := partCols(t+1, parts, panels, k.nr, ldg)
-			limit = n0 / g.wq
-		}
-		g.blocks(p, k, wk, mg, K, &a, xq, x, cg, cm, ldg, j0, j1, bands[t], limit, acc, epi, bias, lo, hi)
-	})
+// implicitArgs are the arguments of conv2DImplicit's loop over images
+// and groups, implicitPartArgs those of its split of one GEMM's column
+// panels (see forArgs).
+type implicitArgs struct {
+	p                  *Conv2DParams
+	g                  *phaseGeom
+	pa                 []*PackedA
+	x, w, bias, res, y []float32
+	f                  Fused
+	inner              int
+}
+
+type implicitPartArgs struct {
+	p                             *Conv2DParams
+	k                             *sgemmKernel
+	g                             *phaseGeom
+	a                             sgemmA
+	mg, K, panels, parts, cg, ldg int
+	xq, x, cm, gbias              []float32
+	acc, epi, banded              bool
+	bands                         [implicitMaxBandParts + 1]int
+	lo, hi                        float32
+}
+
+var (
+	implicitLoops argsPool[implicitArgs]
+	implicitParts argsPool[implicitPartArgs]
+)
+
+// implicitPart computes part t of the grid's column panels; when banded,
+// it fills its own rows of the planes as its blocks need them (bands
+// from bandRows).
+func implicitPart(arg *implicitPartArgs, _, t int) {
+	p, k, g := arg.p, arg.k, arg.g
+	j0, j1 := partCols(t, arg.parts, arg.panels, k.nr, arg.ldg)
+	wk := getWork(k)
+	defer sgemmWorkPool.Put(wk)
+	if !arg.banded {
+		implicitBlocked(k, wk, arg.mg, j0, j1, arg.K, &arg.a, arg.xq, g.offs, arg.cm, arg.ldg, arg.acc, arg.epi, arg.gbias, arg.lo, arg.hi)
+		return
+	}
+	limit := g.hq
+	if t+1 < arg.parts {
+		n0, _ := partCols(t+1, arg.parts, arg.panels, k.nr, arg.ldg)
+		limit = n0 / g.wq
+	}
+	g.blocks(p, k, wk, arg.mg, arg.K, &arg.a, arg.xq, arg.x, arg.cg, arg.cm, arg.ldg, j0, j1, arg.bands[t], limit, arg.acc, arg.epi, arg.gbias, arg.lo, arg.hi)
 }
 
 // implicitBlocked computes columns [j0, j1) of the M×ng grid product C =

@@ -124,8 +124,9 @@ func Erf(dst, src []float32) {
 	if mathfAsm(mathfErf, dst, src) {
 		return
 	}
-	for i, x := range src {
-		dst[i] = erff(x)
+	n := mathfAvx2(mathfErf, dst, src)
+	for i, x := range src[n:] {
+		dst[n+i] = erff(x)
 	}
 }
 
@@ -166,8 +167,9 @@ func Tanh(dst, src []float32) {
 	if mathfAsm(mathfTanh, dst, src) {
 		return
 	}
-	for i, x := range src {
-		dst[i] = tanhf(x)
+	n := mathfAvx2(mathfTanh, dst, src)
+	for i, x := range src[n:] {
+		dst[n+i] = tanhf(x)
 	}
 }
 
@@ -194,8 +196,9 @@ func Gelu(dst, src []float32) {
 	if mathfAsm(mathfGelu, dst, src) {
 		return
 	}
-	for i, x := range src {
-		dst[i] = 0.5 * x * (1 + erff(x*0.70710678118654752))
+	n := mathfAvx2(mathfGelu, dst, src)
+	for i, x := range src[n:] {
+		dst[n+i] = 0.5 * x * (1 + erff(x*0.70710678118654752))
 	}
 }
 
@@ -206,7 +209,8 @@ func GeluTanh(dst, src []float32) {
 	if mathfAsm(mathfGeluTanh, dst, src) {
 		return
 	}
-	for i, x := range src {
-		dst[i] = 0.5 * x * (1 + tanhf(0.7978845608028654*(x+0.044715*x*x*x)))
+	n := mathfAvx2(mathfGeluTanh, dst, src)
+	for i, x := range src[n:] {
+		dst[n+i] = 0.5 * x * (1 + tanhf(0.7978845608028654*(x+0.044715*x*x*x)))
 	}
 }

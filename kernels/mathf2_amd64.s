@@ -116,7 +116,549 @@ DATA mathf2C<>+432(SB)/4, $0x42b20000 // hi
 DATA mathf2C<>+436(SB)/4, $0x42b20000 // hi
 DATA mathf2C<>+440(SB)/4, $0x42b20000 // hi
 DATA mathf2C<>+444(SB)/4, $0x42b20000 // hi
-GLOBL mathf2C<>(SB), RODATA|NOPTR, $448
+DATA mathf2C<>+448(SB)/4, $0x7fffffff // abs
+DATA mathf2C<>+452(SB)/4, $0x7fffffff // abs
+DATA mathf2C<>+456(SB)/4, $0x7fffffff // abs
+DATA mathf2C<>+460(SB)/4, $0x7fffffff // abs
+DATA mathf2C<>+464(SB)/4, $0x7fffffff // abs
+DATA mathf2C<>+468(SB)/4, $0x7fffffff // abs
+DATA mathf2C<>+472(SB)/4, $0x7fffffff // abs
+DATA mathf2C<>+476(SB)/4, $0x7fffffff // abs
+DATA mathf2C<>+480(SB)/4, $0x3f000000 // half
+DATA mathf2C<>+484(SB)/4, $0x3f000000 // half
+DATA mathf2C<>+488(SB)/4, $0x3f000000 // half
+DATA mathf2C<>+492(SB)/4, $0x3f000000 // half
+DATA mathf2C<>+496(SB)/4, $0x3f000000 // half
+DATA mathf2C<>+500(SB)/4, $0x3f000000 // half
+DATA mathf2C<>+504(SB)/4, $0x3f000000 // half
+DATA mathf2C<>+508(SB)/4, $0x3f000000 // half
+DATA mathf2C<>+512(SB)/4, $0x40000000 // two
+DATA mathf2C<>+516(SB)/4, $0x40000000 // two
+DATA mathf2C<>+520(SB)/4, $0x40000000 // two
+DATA mathf2C<>+524(SB)/4, $0x40000000 // two
+DATA mathf2C<>+528(SB)/4, $0x40000000 // two
+DATA mathf2C<>+532(SB)/4, $0x40000000 // two
+DATA mathf2C<>+536(SB)/4, $0x40000000 // two
+DATA mathf2C<>+540(SB)/4, $0x40000000 // two
+DATA mathf2C<>+544(SB)/4, $0xb42fba17 // erf9
+DATA mathf2C<>+548(SB)/4, $0xb42fba17 // erf9
+DATA mathf2C<>+552(SB)/4, $0xb42fba17 // erf9
+DATA mathf2C<>+556(SB)/4, $0xb42fba17 // erf9
+DATA mathf2C<>+560(SB)/4, $0xb42fba17 // erf9
+DATA mathf2C<>+564(SB)/4, $0xb42fba17 // erf9
+DATA mathf2C<>+568(SB)/4, $0xb42fba17 // erf9
+DATA mathf2C<>+572(SB)/4, $0xb42fba17 // erf9
+DATA mathf2C<>+576(SB)/4, $0x35dcf365 // erf8
+DATA mathf2C<>+580(SB)/4, $0x35dcf365 // erf8
+DATA mathf2C<>+584(SB)/4, $0x35dcf365 // erf8
+DATA mathf2C<>+588(SB)/4, $0x35dcf365 // erf8
+DATA mathf2C<>+592(SB)/4, $0x35dcf365 // erf8
+DATA mathf2C<>+596(SB)/4, $0x35dcf365 // erf8
+DATA mathf2C<>+600(SB)/4, $0x35dcf365 // erf8
+DATA mathf2C<>+604(SB)/4, $0x35dcf365 // erf8
+DATA mathf2C<>+608(SB)/4, $0xb77a692e // erf7
+DATA mathf2C<>+612(SB)/4, $0xb77a692e // erf7
+DATA mathf2C<>+616(SB)/4, $0xb77a692e // erf7
+DATA mathf2C<>+620(SB)/4, $0xb77a692e // erf7
+DATA mathf2C<>+624(SB)/4, $0xb77a692e // erf7
+DATA mathf2C<>+628(SB)/4, $0xb77a692e // erf7
+DATA mathf2C<>+632(SB)/4, $0xb77a692e // erf7
+DATA mathf2C<>+636(SB)/4, $0xb77a692e // erf7
+DATA mathf2C<>+640(SB)/4, $0x38fcd193 // erf6
+DATA mathf2C<>+644(SB)/4, $0x38fcd193 // erf6
+DATA mathf2C<>+648(SB)/4, $0x38fcd193 // erf6
+DATA mathf2C<>+652(SB)/4, $0x38fcd193 // erf6
+DATA mathf2C<>+656(SB)/4, $0x38fcd193 // erf6
+DATA mathf2C<>+660(SB)/4, $0x38fcd193 // erf6
+DATA mathf2C<>+664(SB)/4, $0x38fcd193 // erf6
+DATA mathf2C<>+668(SB)/4, $0x38fcd193 // erf6
+DATA mathf2C<>+672(SB)/4, $0xba6016da // erf5
+DATA mathf2C<>+676(SB)/4, $0xba6016da // erf5
+DATA mathf2C<>+680(SB)/4, $0xba6016da // erf5
+DATA mathf2C<>+684(SB)/4, $0xba6016da // erf5
+DATA mathf2C<>+688(SB)/4, $0xba6016da // erf5
+DATA mathf2C<>+692(SB)/4, $0xba6016da // erf5
+DATA mathf2C<>+696(SB)/4, $0xba6016da // erf5
+DATA mathf2C<>+700(SB)/4, $0xba6016da // erf5
+DATA mathf2C<>+704(SB)/4, $0x3bab2de7 // erf4
+DATA mathf2C<>+708(SB)/4, $0x3bab2de7 // erf4
+DATA mathf2C<>+712(SB)/4, $0x3bab2de7 // erf4
+DATA mathf2C<>+716(SB)/4, $0x3bab2de7 // erf4
+DATA mathf2C<>+720(SB)/4, $0x3bab2de7 // erf4
+DATA mathf2C<>+724(SB)/4, $0x3bab2de7 // erf4
+DATA mathf2C<>+728(SB)/4, $0x3bab2de7 // erf4
+DATA mathf2C<>+732(SB)/4, $0x3bab2de7 // erf4
+DATA mathf2C<>+736(SB)/4, $0xbcdc1672 // erf3
+DATA mathf2C<>+740(SB)/4, $0xbcdc1672 // erf3
+DATA mathf2C<>+744(SB)/4, $0xbcdc1672 // erf3
+DATA mathf2C<>+748(SB)/4, $0xbcdc1672 // erf3
+DATA mathf2C<>+752(SB)/4, $0xbcdc1672 // erf3
+DATA mathf2C<>+756(SB)/4, $0xbcdc1672 // erf3
+DATA mathf2C<>+760(SB)/4, $0xbcdc1672 // erf3
+DATA mathf2C<>+764(SB)/4, $0xbcdc1672 // erf3
+DATA mathf2C<>+768(SB)/4, $0x3de71791 // erf2
+DATA mathf2C<>+772(SB)/4, $0x3de71791 // erf2
+DATA mathf2C<>+776(SB)/4, $0x3de71791 // erf2
+DATA mathf2C<>+780(SB)/4, $0x3de71791 // erf2
+DATA mathf2C<>+784(SB)/4, $0x3de71791 // erf2
+DATA mathf2C<>+788(SB)/4, $0x3de71791 // erf2
+DATA mathf2C<>+792(SB)/4, $0x3de71791 // erf2
+DATA mathf2C<>+796(SB)/4, $0x3de71791 // erf2
+DATA mathf2C<>+800(SB)/4, $0xbec093a3 // erf1
+DATA mathf2C<>+804(SB)/4, $0xbec093a3 // erf1
+DATA mathf2C<>+808(SB)/4, $0xbec093a3 // erf1
+DATA mathf2C<>+812(SB)/4, $0xbec093a3 // erf1
+DATA mathf2C<>+816(SB)/4, $0xbec093a3 // erf1
+DATA mathf2C<>+820(SB)/4, $0xbec093a3 // erf1
+DATA mathf2C<>+824(SB)/4, $0xbec093a3 // erf1
+DATA mathf2C<>+828(SB)/4, $0xbec093a3 // erf1
+DATA mathf2C<>+832(SB)/4, $0x3f906ebb // erf0
+DATA mathf2C<>+836(SB)/4, $0x3f906ebb // erf0
+DATA mathf2C<>+840(SB)/4, $0x3f906ebb // erf0
+DATA mathf2C<>+844(SB)/4, $0x3f906ebb // erf0
+DATA mathf2C<>+848(SB)/4, $0x3f906ebb // erf0
+DATA mathf2C<>+852(SB)/4, $0x3f906ebb // erf0
+DATA mathf2C<>+856(SB)/4, $0x3f906ebb // erf0
+DATA mathf2C<>+860(SB)/4, $0x3f906ebb // erf0
+DATA mathf2C<>+864(SB)/4, $0x3ea7ba05 // asP
+DATA mathf2C<>+868(SB)/4, $0x3ea7ba05 // asP
+DATA mathf2C<>+872(SB)/4, $0x3ea7ba05 // asP
+DATA mathf2C<>+876(SB)/4, $0x3ea7ba05 // asP
+DATA mathf2C<>+880(SB)/4, $0x3ea7ba05 // asP
+DATA mathf2C<>+884(SB)/4, $0x3ea7ba05 // asP
+DATA mathf2C<>+888(SB)/4, $0x3ea7ba05 // asP
+DATA mathf2C<>+892(SB)/4, $0x3ea7ba05 // asP
+DATA mathf2C<>+896(SB)/4, $0x3f87dc22 // as5
+DATA mathf2C<>+900(SB)/4, $0x3f87dc22 // as5
+DATA mathf2C<>+904(SB)/4, $0x3f87dc22 // as5
+DATA mathf2C<>+908(SB)/4, $0x3f87dc22 // as5
+DATA mathf2C<>+912(SB)/4, $0x3f87dc22 // as5
+DATA mathf2C<>+916(SB)/4, $0x3f87dc22 // as5
+DATA mathf2C<>+920(SB)/4, $0x3f87dc22 // as5
+DATA mathf2C<>+924(SB)/4, $0x3f87dc22 // as5
+DATA mathf2C<>+928(SB)/4, $0xbfba00e3 // as4
+DATA mathf2C<>+932(SB)/4, $0xbfba00e3 // as4
+DATA mathf2C<>+936(SB)/4, $0xbfba00e3 // as4
+DATA mathf2C<>+940(SB)/4, $0xbfba00e3 // as4
+DATA mathf2C<>+944(SB)/4, $0xbfba00e3 // as4
+DATA mathf2C<>+948(SB)/4, $0xbfba00e3 // as4
+DATA mathf2C<>+952(SB)/4, $0xbfba00e3 // as4
+DATA mathf2C<>+956(SB)/4, $0xbfba00e3 // as4
+DATA mathf2C<>+960(SB)/4, $0x3fb5f0e3 // as3
+DATA mathf2C<>+964(SB)/4, $0x3fb5f0e3 // as3
+DATA mathf2C<>+968(SB)/4, $0x3fb5f0e3 // as3
+DATA mathf2C<>+972(SB)/4, $0x3fb5f0e3 // as3
+DATA mathf2C<>+976(SB)/4, $0x3fb5f0e3 // as3
+DATA mathf2C<>+980(SB)/4, $0x3fb5f0e3 // as3
+DATA mathf2C<>+984(SB)/4, $0x3fb5f0e3 // as3
+DATA mathf2C<>+988(SB)/4, $0x3fb5f0e3 // as3
+DATA mathf2C<>+992(SB)/4, $0xbe91a98e // as2
+DATA mathf2C<>+996(SB)/4, $0xbe91a98e // as2
+DATA mathf2C<>+1000(SB)/4, $0xbe91a98e // as2
+DATA mathf2C<>+1004(SB)/4, $0xbe91a98e // as2
+DATA mathf2C<>+1008(SB)/4, $0xbe91a98e // as2
+DATA mathf2C<>+1012(SB)/4, $0xbe91a98e // as2
+DATA mathf2C<>+1016(SB)/4, $0xbe91a98e // as2
+DATA mathf2C<>+1020(SB)/4, $0xbe91a98e // as2
+DATA mathf2C<>+1024(SB)/4, $0x3e827906 // as1
+DATA mathf2C<>+1028(SB)/4, $0x3e827906 // as1
+DATA mathf2C<>+1032(SB)/4, $0x3e827906 // as1
+DATA mathf2C<>+1036(SB)/4, $0x3e827906 // as1
+DATA mathf2C<>+1040(SB)/4, $0x3e827906 // as1
+DATA mathf2C<>+1044(SB)/4, $0x3e827906 // as1
+DATA mathf2C<>+1048(SB)/4, $0x3e827906 // as1
+DATA mathf2C<>+1052(SB)/4, $0x3e827906 // as1
+DATA mathf2C<>+1056(SB)/4, $0x40800000 // erfMax
+DATA mathf2C<>+1060(SB)/4, $0x40800000 // erfMax
+DATA mathf2C<>+1064(SB)/4, $0x40800000 // erfMax
+DATA mathf2C<>+1068(SB)/4, $0x40800000 // erfMax
+DATA mathf2C<>+1072(SB)/4, $0x40800000 // erfMax
+DATA mathf2C<>+1076(SB)/4, $0x40800000 // erfMax
+DATA mathf2C<>+1080(SB)/4, $0x40800000 // erfMax
+DATA mathf2C<>+1084(SB)/4, $0x40800000 // erfMax
+DATA mathf2C<>+1088(SB)/4, $0xbc11371b // tanh5
+DATA mathf2C<>+1092(SB)/4, $0xbc11371b // tanh5
+DATA mathf2C<>+1096(SB)/4, $0xbc11371b // tanh5
+DATA mathf2C<>+1100(SB)/4, $0xbc11371b // tanh5
+DATA mathf2C<>+1104(SB)/4, $0xbc11371b // tanh5
+DATA mathf2C<>+1108(SB)/4, $0xbc11371b // tanh5
+DATA mathf2C<>+1112(SB)/4, $0xbc11371b // tanh5
+DATA mathf2C<>+1116(SB)/4, $0xbc11371b // tanh5
+DATA mathf2C<>+1120(SB)/4, $0x3cb327a4 // tanh4
+DATA mathf2C<>+1124(SB)/4, $0x3cb327a4 // tanh4
+DATA mathf2C<>+1128(SB)/4, $0x3cb327a4 // tanh4
+DATA mathf2C<>+1132(SB)/4, $0x3cb327a4 // tanh4
+DATA mathf2C<>+1136(SB)/4, $0x3cb327a4 // tanh4
+DATA mathf2C<>+1140(SB)/4, $0x3cb327a4 // tanh4
+DATA mathf2C<>+1144(SB)/4, $0x3cb327a4 // tanh4
+DATA mathf2C<>+1148(SB)/4, $0x3cb327a4 // tanh4
+DATA mathf2C<>+1152(SB)/4, $0xbd5d0dd1 // tanh3
+DATA mathf2C<>+1156(SB)/4, $0xbd5d0dd1 // tanh3
+DATA mathf2C<>+1160(SB)/4, $0xbd5d0dd1 // tanh3
+DATA mathf2C<>+1164(SB)/4, $0xbd5d0dd1 // tanh3
+DATA mathf2C<>+1168(SB)/4, $0xbd5d0dd1 // tanh3
+DATA mathf2C<>+1172(SB)/4, $0xbd5d0dd1 // tanh3
+DATA mathf2C<>+1176(SB)/4, $0xbd5d0dd1 // tanh3
+DATA mathf2C<>+1180(SB)/4, $0xbd5d0dd1 // tanh3
+DATA mathf2C<>+1184(SB)/4, $0x3e088889 // tanh2
+DATA mathf2C<>+1188(SB)/4, $0x3e088889 // tanh2
+DATA mathf2C<>+1192(SB)/4, $0x3e088889 // tanh2
+DATA mathf2C<>+1196(SB)/4, $0x3e088889 // tanh2
+DATA mathf2C<>+1200(SB)/4, $0x3e088889 // tanh2
+DATA mathf2C<>+1204(SB)/4, $0x3e088889 // tanh2
+DATA mathf2C<>+1208(SB)/4, $0x3e088889 // tanh2
+DATA mathf2C<>+1212(SB)/4, $0x3e088889 // tanh2
+DATA mathf2C<>+1216(SB)/4, $0xbeaaaaab // tanh1
+DATA mathf2C<>+1220(SB)/4, $0xbeaaaaab // tanh1
+DATA mathf2C<>+1224(SB)/4, $0xbeaaaaab // tanh1
+DATA mathf2C<>+1228(SB)/4, $0xbeaaaaab // tanh1
+DATA mathf2C<>+1232(SB)/4, $0xbeaaaaab // tanh1
+DATA mathf2C<>+1236(SB)/4, $0xbeaaaaab // tanh1
+DATA mathf2C<>+1240(SB)/4, $0xbeaaaaab // tanh1
+DATA mathf2C<>+1244(SB)/4, $0xbeaaaaab // tanh1
+DATA mathf2C<>+1248(SB)/4, $0x3e99999a // tanhSmall
+DATA mathf2C<>+1252(SB)/4, $0x3e99999a // tanhSmall
+DATA mathf2C<>+1256(SB)/4, $0x3e99999a // tanhSmall
+DATA mathf2C<>+1260(SB)/4, $0x3e99999a // tanhSmall
+DATA mathf2C<>+1264(SB)/4, $0x3e99999a // tanhSmall
+DATA mathf2C<>+1268(SB)/4, $0x3e99999a // tanhSmall
+DATA mathf2C<>+1272(SB)/4, $0x3e99999a // tanhSmall
+DATA mathf2C<>+1276(SB)/4, $0x3e99999a // tanhSmall
+DATA mathf2C<>+1280(SB)/4, $0x4111999a // tanhMax
+DATA mathf2C<>+1284(SB)/4, $0x4111999a // tanhMax
+DATA mathf2C<>+1288(SB)/4, $0x4111999a // tanhMax
+DATA mathf2C<>+1292(SB)/4, $0x4111999a // tanhMax
+DATA mathf2C<>+1296(SB)/4, $0x4111999a // tanhMax
+DATA mathf2C<>+1300(SB)/4, $0x4111999a // tanhMax
+DATA mathf2C<>+1304(SB)/4, $0x4111999a // tanhMax
+DATA mathf2C<>+1308(SB)/4, $0x4111999a // tanhMax
+DATA mathf2C<>+1312(SB)/4, $0x3f3504f3 // sqrtHalf
+DATA mathf2C<>+1316(SB)/4, $0x3f3504f3 // sqrtHalf
+DATA mathf2C<>+1320(SB)/4, $0x3f3504f3 // sqrtHalf
+DATA mathf2C<>+1324(SB)/4, $0x3f3504f3 // sqrtHalf
+DATA mathf2C<>+1328(SB)/4, $0x3f3504f3 // sqrtHalf
+DATA mathf2C<>+1332(SB)/4, $0x3f3504f3 // sqrtHalf
+DATA mathf2C<>+1336(SB)/4, $0x3f3504f3 // sqrtHalf
+DATA mathf2C<>+1340(SB)/4, $0x3f3504f3 // sqrtHalf
+DATA mathf2C<>+1344(SB)/4, $0x3f4c422a // geluK
+DATA mathf2C<>+1348(SB)/4, $0x3f4c422a // geluK
+DATA mathf2C<>+1352(SB)/4, $0x3f4c422a // geluK
+DATA mathf2C<>+1356(SB)/4, $0x3f4c422a // geluK
+DATA mathf2C<>+1360(SB)/4, $0x3f4c422a // geluK
+DATA mathf2C<>+1364(SB)/4, $0x3f4c422a // geluK
+DATA mathf2C<>+1368(SB)/4, $0x3f4c422a // geluK
+DATA mathf2C<>+1372(SB)/4, $0x3f4c422a // geluK
+DATA mathf2C<>+1376(SB)/4, $0x3d372713 // geluC
+DATA mathf2C<>+1380(SB)/4, $0x3d372713 // geluC
+DATA mathf2C<>+1384(SB)/4, $0x3d372713 // geluC
+DATA mathf2C<>+1388(SB)/4, $0x3d372713 // geluC
+DATA mathf2C<>+1392(SB)/4, $0x3d372713 // geluC
+DATA mathf2C<>+1396(SB)/4, $0x3d372713 // geluC
+DATA mathf2C<>+1400(SB)/4, $0x3d372713 // geluC
+DATA mathf2C<>+1404(SB)/4, $0x3d372713 // geluC
+GLOBL mathf2C<>(SB), RODATA|NOPTR, $1408
+
+// func erfAvx2(dst, src *float32, n int)
+TEXT ·erfAvx2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	LEAQ mathf2C<>(SB), R8
+	VMOVUPS 384(R8), Y14
+	VMOVUPS 416(R8), Y15
+erfAvx2_x2:
+erfAvx2_x1:
+	CMPQ CX, $8
+	JLT erfAvx2_done
+	VMOVUPS (SI), Y0
+	VANDPS 448(R8), Y0, Y1
+	VCMPPS $1, 288(R8), Y1, Y2
+	VMULPS Y0, Y0, Y3
+	VMOVUPS 544(R8), Y4
+	VFMADD213PS 576(R8), Y3, Y4
+	VFMADD213PS 608(R8), Y3, Y4
+	VFMADD213PS 640(R8), Y3, Y4
+	VFMADD213PS 672(R8), Y3, Y4
+	VFMADD213PS 704(R8), Y3, Y4
+	VFMADD213PS 736(R8), Y3, Y4
+	VFMADD213PS 768(R8), Y3, Y4
+	VFMADD213PS 800(R8), Y3, Y4
+	VFMADD213PS 832(R8), Y3, Y4
+	VMULPS Y0, Y4, Y4
+	VMOVUPS 1056(R8), Y3
+	VMINPS Y1, Y3, Y1
+	VMOVUPS 864(R8), Y3
+	VFMADD213PS 288(R8), Y1, Y3
+	VMOVUPS 288(R8), Y5
+	VDIVPS Y3, Y5, Y5
+	VMOVUPS 896(R8), Y6
+	VFMADD213PS 928(R8), Y5, Y6
+	VFMADD213PS 960(R8), Y5, Y6
+	VFMADD213PS 992(R8), Y5, Y6
+	VFMADD213PS 1024(R8), Y5, Y6
+	VMULPS Y5, Y6, Y6
+	VXORPS Y3, Y3, Y3
+	VFNMADD231PS Y1, Y1, Y3
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y15, Y3
+	VMULPS 0(R8), Y3, Y1
+	VROUNDPS $0, Y1, Y1
+	VMOVAPS Y3, Y5
+	VFNMADD231PS 32(R8), Y1, Y5
+	VFNMADD231PS 64(R8), Y1, Y5
+	VMOVUPS 96(R8), Y7
+	VFMADD213PS 128(R8), Y5, Y7
+	VFMADD213PS 160(R8), Y5, Y7
+	VFMADD213PS 192(R8), Y5, Y7
+	VFMADD213PS 224(R8), Y5, Y7
+	VFMADD213PS 256(R8), Y5, Y7
+	VFMADD213PS 288(R8), Y5, Y7
+	VFMADD213PS 288(R8), Y5, Y7
+	VCVTPS2DQ Y1, Y8
+	VPSRAD $1, Y8, Y9
+	VPSUBD Y9, Y8, Y8
+	VPADDD 352(R8), Y9, Y9
+	VPSLLD $23, Y9, Y9
+	VPADDD 352(R8), Y8, Y8
+	VPSLLD $23, Y8, Y8
+	VMULPS Y9, Y7, Y7
+	VMULPS Y8, Y7, Y7
+	VMOVUPS 288(R8), Y3
+	VFNMADD231PS Y6, Y7, Y3
+	VANDPS 320(R8), Y0, Y6
+	VORPS Y6, Y3, Y3
+	VBLENDVPS Y2, Y4, Y3, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP erfAvx2_x1
+erfAvx2_done:
+	VZEROUPPER
+	RET
+
+// func tanhAvx2(dst, src *float32, n int)
+TEXT ·tanhAvx2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	LEAQ mathf2C<>(SB), R8
+	VMOVUPS 384(R8), Y14
+	VMOVUPS 416(R8), Y15
+tanhAvx2_x2:
+tanhAvx2_x1:
+	CMPQ CX, $8
+	JLT tanhAvx2_done
+	VMOVUPS (SI), Y0
+	VANDPS 448(R8), Y0, Y1
+	VCMPPS $1, 1248(R8), Y1, Y2
+	VMULPS Y0, Y0, Y3
+	VMOVUPS 1088(R8), Y4
+	VFMADD213PS 1120(R8), Y3, Y4
+	VFMADD213PS 1152(R8), Y3, Y4
+	VFMADD213PS 1184(R8), Y3, Y4
+	VFMADD213PS 1216(R8), Y3, Y4
+	VMULPS Y0, Y3, Y3
+	VFMADD213PS Y0, Y3, Y4
+	VMOVUPS 1280(R8), Y5
+	VMINPS Y1, Y5, Y1
+	VADDPS Y1, Y1, Y1
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y15, Y1
+	VMULPS 0(R8), Y1, Y9
+	VROUNDPS $0, Y9, Y9
+	VMOVAPS Y1, Y3
+	VFNMADD231PS 32(R8), Y9, Y3
+	VFNMADD231PS 64(R8), Y9, Y3
+	VMOVUPS 96(R8), Y6
+	VFMADD213PS 128(R8), Y3, Y6
+	VFMADD213PS 160(R8), Y3, Y6
+	VFMADD213PS 192(R8), Y3, Y6
+	VFMADD213PS 224(R8), Y3, Y6
+	VFMADD213PS 256(R8), Y3, Y6
+	VFMADD213PS 288(R8), Y3, Y6
+	VFMADD213PS 288(R8), Y3, Y6
+	VCVTPS2DQ Y9, Y7
+	VPSRAD $1, Y7, Y8
+	VPSUBD Y8, Y7, Y7
+	VPADDD 352(R8), Y8, Y8
+	VPSLLD $23, Y8, Y8
+	VPADDD 352(R8), Y7, Y7
+	VPSLLD $23, Y7, Y7
+	VMULPS Y8, Y6, Y6
+	VMULPS Y7, Y6, Y6
+	VADDPS 288(R8), Y6, Y6
+	VMOVUPS 512(R8), Y5
+	VDIVPS Y6, Y5, Y5
+	VMOVUPS 288(R8), Y6
+	VSUBPS Y5, Y6, Y6
+	VANDPS 320(R8), Y0, Y5
+	VORPS Y5, Y6, Y6
+	VBLENDVPS Y2, Y4, Y6, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP tanhAvx2_x1
+tanhAvx2_done:
+	VZEROUPPER
+	RET
+
+// func geluAvx2(dst, src *float32, n int)
+TEXT ·geluAvx2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	LEAQ mathf2C<>(SB), R8
+	VMOVUPS 384(R8), Y14
+	VMOVUPS 416(R8), Y15
+geluAvx2_x2:
+geluAvx2_x1:
+	CMPQ CX, $8
+	JLT geluAvx2_done
+	VMOVUPS (SI), Y0
+	VMULPS 1312(R8), Y0, Y11
+	VMULPS 480(R8), Y0, Y12
+	VANDPS 448(R8), Y11, Y1
+	VCMPPS $1, 288(R8), Y1, Y2
+	VMULPS Y11, Y11, Y3
+	VMOVUPS 544(R8), Y4
+	VFMADD213PS 576(R8), Y3, Y4
+	VFMADD213PS 608(R8), Y3, Y4
+	VFMADD213PS 640(R8), Y3, Y4
+	VFMADD213PS 672(R8), Y3, Y4
+	VFMADD213PS 704(R8), Y3, Y4
+	VFMADD213PS 736(R8), Y3, Y4
+	VFMADD213PS 768(R8), Y3, Y4
+	VFMADD213PS 800(R8), Y3, Y4
+	VFMADD213PS 832(R8), Y3, Y4
+	VMULPS Y11, Y4, Y4
+	VMOVUPS 1056(R8), Y3
+	VMINPS Y1, Y3, Y1
+	VMOVUPS 864(R8), Y3
+	VFMADD213PS 288(R8), Y1, Y3
+	VMOVUPS 288(R8), Y5
+	VDIVPS Y3, Y5, Y5
+	VMOVUPS 896(R8), Y6
+	VFMADD213PS 928(R8), Y5, Y6
+	VFMADD213PS 960(R8), Y5, Y6
+	VFMADD213PS 992(R8), Y5, Y6
+	VFMADD213PS 1024(R8), Y5, Y6
+	VMULPS Y5, Y6, Y6
+	VXORPS Y3, Y3, Y3
+	VFNMADD231PS Y1, Y1, Y3
+	VMAXPS Y3, Y14, Y3
+	VMINPS Y3, Y15, Y3
+	VMULPS 0(R8), Y3, Y1
+	VROUNDPS $0, Y1, Y1
+	VMOVAPS Y3, Y5
+	VFNMADD231PS 32(R8), Y1, Y5
+	VFNMADD231PS 64(R8), Y1, Y5
+	VMOVUPS 96(R8), Y7
+	VFMADD213PS 128(R8), Y5, Y7
+	VFMADD213PS 160(R8), Y5, Y7
+	VFMADD213PS 192(R8), Y5, Y7
+	VFMADD213PS 224(R8), Y5, Y7
+	VFMADD213PS 256(R8), Y5, Y7
+	VFMADD213PS 288(R8), Y5, Y7
+	VFMADD213PS 288(R8), Y5, Y7
+	VCVTPS2DQ Y1, Y8
+	VPSRAD $1, Y8, Y9
+	VPSUBD Y9, Y8, Y8
+	VPADDD 352(R8), Y9, Y9
+	VPSLLD $23, Y9, Y9
+	VPADDD 352(R8), Y8, Y8
+	VPSLLD $23, Y8, Y8
+	VMULPS Y9, Y7, Y7
+	VMULPS Y8, Y7, Y7
+	VMOVUPS 288(R8), Y3
+	VFNMADD231PS Y6, Y7, Y3
+	VANDPS 320(R8), Y11, Y6
+	VORPS Y6, Y3, Y3
+	VBLENDVPS Y2, Y4, Y3, Y0
+	VFMADD213PS Y12, Y12, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP geluAvx2_x1
+geluAvx2_done:
+	VZEROUPPER
+	RET
+
+// func geluTanhAvx2(dst, src *float32, n int)
+TEXT ·geluTanhAvx2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	LEAQ mathf2C<>(SB), R8
+	VMOVUPS 384(R8), Y14
+	VMOVUPS 416(R8), Y15
+geluTanhAvx2_x2:
+geluTanhAvx2_x1:
+	CMPQ CX, $8
+	JLT geluTanhAvx2_done
+	VMOVUPS (SI), Y0
+	VMULPS Y0, Y0, Y11
+	VMULPS 480(R8), Y0, Y12
+	VMOVUPS 1376(R8), Y13
+	VFMADD213PS 288(R8), Y11, Y13
+	VMULPS Y0, Y13, Y11
+	VMULPS 1344(R8), Y11, Y11
+	VANDPS 448(R8), Y11, Y1
+	VCMPPS $1, 1248(R8), Y1, Y2
+	VMULPS Y11, Y11, Y3
+	VMOVUPS 1088(R8), Y4
+	VFMADD213PS 1120(R8), Y3, Y4
+	VFMADD213PS 1152(R8), Y3, Y4
+	VFMADD213PS 1184(R8), Y3, Y4
+	VFMADD213PS 1216(R8), Y3, Y4
+	VMULPS Y11, Y3, Y3
+	VFMADD213PS Y11, Y3, Y4
+	VMOVUPS 1280(R8), Y5
+	VMINPS Y1, Y5, Y1
+	VADDPS Y1, Y1, Y1
+	VMAXPS Y1, Y14, Y1
+	VMINPS Y1, Y15, Y1
+	VMULPS 0(R8), Y1, Y9
+	VROUNDPS $0, Y9, Y9
+	VMOVAPS Y1, Y3
+	VFNMADD231PS 32(R8), Y9, Y3
+	VFNMADD231PS 64(R8), Y9, Y3
+	VMOVUPS 96(R8), Y6
+	VFMADD213PS 128(R8), Y3, Y6
+	VFMADD213PS 160(R8), Y3, Y6
+	VFMADD213PS 192(R8), Y3, Y6
+	VFMADD213PS 224(R8), Y3, Y6
+	VFMADD213PS 256(R8), Y3, Y6
+	VFMADD213PS 288(R8), Y3, Y6
+	VFMADD213PS 288(R8), Y3, Y6
+	VCVTPS2DQ Y9, Y7
+	VPSRAD $1, Y7, Y8
+	VPSUBD Y8, Y7, Y7
+	VPADDD 352(R8), Y8, Y8
+	VPSLLD $23, Y8, Y8
+	VPADDD 352(R8), Y7, Y7
+	VPSLLD $23, Y7, Y7
+	VMULPS Y8, Y6, Y6
+	VMULPS Y7, Y6, Y6
+	VADDPS 288(R8), Y6, Y6
+	VMOVUPS 512(R8), Y5
+	VDIVPS Y6, Y5, Y5
+	VMOVUPS 288(R8), Y6
+	VSUBPS Y5, Y6, Y6
+	VANDPS 320(R8), Y11, Y5
+	VORPS Y5, Y6, Y6
+	VBLENDVPS Y2, Y4, Y6, Y0
+	VFMADD213PS Y12, Y12, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP geluTanhAvx2_x1
+geluTanhAvx2_done:
+	VZEROUPPER
+	RET
 
 // func expAvx2(dst, src *float32, n int)
 TEXT ·expAvx2(SB), NOSPLIT, $0-24

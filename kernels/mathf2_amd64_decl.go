@@ -5,6 +5,18 @@
 package kernels
 
 //go:noescape
+func erfAvx2(dst, src *float32, n int)
+
+//go:noescape
+func tanhAvx2(dst, src *float32, n int)
+
+//go:noescape
+func geluAvx2(dst, src *float32, n int)
+
+//go:noescape
+func geluTanhAvx2(dst, src *float32, n int)
+
+//go:noescape
 func expAvx2(dst, src *float32, n int)
 
 //go:noescape

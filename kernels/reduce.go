@@ -17,11 +17,10 @@ const rowsGrain = 1 << 15
 // SumRows sets dst[r] = scale · Σ_j x[r·cols + j] for r < len(dst):
 // scale 1 for a sum, 1/cols for a mean. Rows are split across threads.
 func SumRows(dst, x []float32, cols int, scale float32) {
-	rows := len(dst)
-	checkRows("SumRows", rows, cols, x)
-	forRows(rows, cols, func(r0, r1 int) {
+	checkRows("SumRows", len(dst), cols, x)
+	forRows(rowsArgs{dst: dst, x: x, cols: cols, scale: scale}, func(a *rowsArgs, r0, r1 int) {
 		for r := r0; r < r1; r++ {
-			dst[r] = scale * rowSum(x[r*cols:(r+1)*cols])
+			a.dst[r] = a.scale * rowSum(a.x[r*a.cols:(r+1)*a.cols])
 		}
 	})
 }
@@ -34,11 +33,11 @@ func MaxRows(dst, x []float32, cols int) { extremeRows("MaxRows", dst, x, cols, 
 func MinRows(dst, x []float32, cols int) { extremeRows("MinRows", dst, x, cols, false) }
 
 func extremeRows(fn string, dst, x []float32, cols int, isMax bool) {
-	rows := len(dst)
-	checkRows(fn, rows, cols, x)
-	forRows(rows, cols, func(r0, r1 int) {
+	checkRows(fn, len(dst), cols, x)
+	forRows(rowsArgs{dst: dst, x: x, cols: cols, isMax: isMax}, func(a *rowsArgs, r0, r1 int) {
+		dst, x, cols := a.dst, a.x, a.cols
 		for r := r0; r < r1; r++ {
-			if isMax {
+			if a.isMax {
 				dst[r] = rowMax(x[r*cols : (r+1)*cols])
 			} else {
 				dst[r] = rowMin(x[r*cols : (r+1)*cols])
@@ -53,15 +52,29 @@ func checkRows(fn string, rows, cols int, x []float32) {
 	}
 }
 
-// forRows runs f on ranges of rows, on several threads when the rows
-// hold enough elements.
-func forRows(rows, cols int, f func(r0, r1 int)) {
-	threads := min(Threads(), rows, max(1, rows*cols/rowsGrain))
-	if threads <= 1 {
-		f(0, rows)
-		return
-	}
-	parallelFor(threads, threads, func(t int) { f(t*rows/threads, (t+1)*rows/threads) })
+// rowsArgs are a row reduction's arguments; f, the function of them
+// that reduces a range of rows, captures nothing (see forArgs).
+type rowsArgs struct {
+	dst, x []float32
+	cols   int
+	scale  float32
+	isMax  bool
+	f      func(a *rowsArgs, r0, r1 int)
+	parts  int
+}
+
+var rowsLoops argsPool[rowsArgs]
+
+// forRows runs a.f on ranges of a.dst's rows, on several threads when the
+// rows hold enough elements.
+func forRows(a rowsArgs, f func(a *rowsArgs, r0, r1 int)) {
+	rows := len(a.dst)
+	threads := max(1, min(Threads(), rows, rows*a.cols/rowsGrain))
+	a.f, a.parts = f, threads
+	forArgs(&rowsLoops, threads, threads, a, func(a *rowsArgs, _, t int) {
+		rows := len(a.dst)
+		a.f(a, t*rows/a.parts, (t+1)*rows/a.parts)
+	})
 }
 
 // rowSumGo is the portable sum, in eight partial sums.

@@ -31,6 +31,17 @@ var negZero = float32(math.Copysign(0, -1))
 // resizeRowBlock is the number of output rows per work item.
 const resizeRowBlock = 16
 
+// resizeArgs are the arguments of a resize's loop over blocks of rows
+// (see forArgs): index tables for nearest, taps for the others.
+type resizeArgs struct {
+	x, y                      []float32
+	H, W, OH, OW, blocks, rep int
+	rowIdx, colIdx            []int32
+	rows, cols                *ResizeTaps
+}
+
+var resizeLoops argsPool[resizeArgs]
+
 // ResizeNearest2D resamples planes H×W planes of x into y (planes of
 // len(rows) × len(cols)): y[p, o, j] = x[p, rows[o], cols[j]]. An output
 // row whose source row is the previous one's is copied from it, and
@@ -63,7 +74,10 @@ func ResizeNearest2D(x, y []float32, planes, H, W int, rows, cols []int32) {
 	blocks := (OH + resizeRowBlock - 1) / resizeRowBlock
 	n := planes * blocks
 	threads := min(Threads(), max(1, planes*OH*OW/rowsGrain))
-	parallelFor(n, threads, func(it int) {
+	args := resizeArgs{x: x, y: y, H: H, W: W, blocks: blocks, rep: rep, rowIdx: rows, colIdx: cols}
+	forArgs(&resizeLoops, n, threads, args, func(a *resizeArgs, _, it int) {
+		x, y, H, W, blocks, rep, rows, cols := a.x, a.y, a.H, a.W, a.blocks, a.rep, a.rowIdx, a.colIdx
+		OH, OW := len(rows), len(cols)
 		p, b := it/blocks, it%blocks
 		xp := x[p*H*W : (p+1)*H*W]
 		yp := y[p*OH*OW : (p+1)*OH*OW]
@@ -109,8 +123,10 @@ func Resize2D(x, y []float32, planes, H, W int, rows, cols *ResizeTaps) {
 	blocks := (OH + resizeRowBlock - 1) / resizeRowBlock
 	n := planes * blocks
 	threads := min(Threads(), max(1, planes*OH*OW/rowsGrain))
-	slots := 2 * rows.N
-	parallelFor(n, threads, func(it int) {
+	args := resizeArgs{x: x, y: y, H: H, W: W, OH: OH, OW: OW, blocks: blocks, rows: rows, cols: cols}
+	forArgs(&resizeLoops, n, threads, args, func(a *resizeArgs, _, it int) {
+		x, y, H, W, OH, OW, blocks, rows, cols := a.x, a.y, a.H, a.W, a.OH, a.OW, a.blocks, a.rows, a.cols
+		slots := 2 * rows.N
 		p, b := it/blocks, it%blocks
 		xp := x[p*H*W : (p+1)*H*W]
 		yp := y[p*OH*OW : (p+1)*OH*OW]

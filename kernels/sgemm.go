@@ -254,39 +254,57 @@ func sgemmDrive(M, N, K int, alpha float32, a *sgemmA, b *sgemmB, beta float32, 
 		panels = pn
 	}
 	parts := min(threads, panels)
-	// Copies, so that only this branch moves the operands to the heap.
-	av, bv := *a, *b
-	var ev *epilogue
+	args := sgemmArgs{k: k, M: M, N: N, K: K, panels: panels, parts: parts, splitN: splitN,
+		alpha: alpha, beta: beta, a: *a, b: *b, C: C, ldc: ldc}
 	if epi != nil {
-		e := *epi
-		ev = &e
+		args.epi, args.hasEpi = *epi, true
 	}
-	parallelFor(parts, parts, func(t int) {
+	forArgs(&sgemmParts, parts, parts, args, func(arg *sgemmArgs, _, t int) {
+		k, M, N, K, panels, parts := arg.k, arg.M, arg.N, arg.K, arg.panels, arg.parts
 		lo, hi := t*panels/parts, (t+1)*panels/parts
 		if lo == hi {
 			return
 		}
 		w := getWork(k)
 		defer sgemmWorkPool.Put(w)
-		if splitN {
+		var e epilogue
+		var ep *epilogue
+		if arg.hasEpi {
+			e = arg.epi
+			ep = &e
+		}
+		if arg.splitN {
 			j0, j1 := lo*k.nr, min(hi*k.nr, N)
-			bb := bv
+			bb := arg.b
 			bb.col0 += j0
-			sgemmBlocked(k, w, M, j1-j0, K, alpha, &av, &bb, beta, C[j0:], ldc, ev)
+			sgemmBlocked(k, w, M, j1-j0, K, arg.alpha, &arg.a, &bb, arg.beta, arg.C[j0:], arg.ldc, ep)
 			return
 		}
 		i0, i1 := lo*k.mr, min(hi*k.mr, M)
-		aa := av
+		aa := arg.a
 		aa.row0 += i0
-		var e *epilogue
-		if ev != nil {
-			ee := *ev
-			ee.row0 += i0
-			e = &ee
+		if ep != nil {
+			e.row0 += i0
 		}
-		sgemmBlocked(k, w, i1-i0, N, K, alpha, &aa, &bv, beta, C[i0*ldc:], ldc, e)
+		sgemmBlocked(k, w, i1-i0, N, K, arg.alpha, &aa, &arg.b, arg.beta, arg.C[i0*arg.ldc:], arg.ldc, ep)
 	})
 }
+
+// sgemmArgs are the arguments of sgemmDrive's split of one product into
+// parts, each part's operands copied from them (see forArgs).
+type sgemmArgs struct {
+	k                      *sgemmKernel
+	M, N, K, panels, parts int
+	splitN, hasEpi         bool
+	alpha, beta            float32
+	a                      sgemmA
+	b                      sgemmB
+	epi                    epilogue
+	C                      []float32
+	ldc                    int
+}
+
+var sgemmParts argsPool[sgemmArgs]
 
 // sgemmBlocked is the single-goroutine blocked GEMM. For each block of nc
 // columns and kc depths it packs (or locates) the B block, which stays in

@@ -75,28 +75,56 @@ func newSwapConv(p *Conv2DParams, w []float32) *swapConv {
 	return sc
 }
 
+// swappedArgs are the arguments of conv2DSwapped's loop over images and
+// groups, swappedBlockArgs those of its split of one product's row
+// blocks (see forArgs).
+type swappedArgs struct {
+	p               *Conv2DParams
+	sc              *swapConv
+	x, bias, res, y []float32
+	f               Fused
+	inner           int
+}
+
+type swappedBlockArgs struct {
+	k             *sgemmKernel
+	sc            *swapConv
+	pb            *PackedB
+	P, mg, K, ldc int
+	src, cm       []float32
+	offs          []int64
+	epi           bool
+	lo, hi        float32
+}
+
+var (
+	swappedLoops  argsPool[swappedArgs]
+	swappedBlocks argsPool[swappedBlockArgs]
+)
+
 // conv2DSwapped computes the convolution p in its swapped form sc.
 func conv2DSwapped(p *Conv2DParams, sc *swapConv, x, bias, res, y []float32, f Fused) {
-	cg, mg := p.C/p.Group, p.M/p.Group
-	K := cg * p.KH * p.KW
-	hw, P := p.H*p.W, p.OH*p.OW
-	ldc := roundUp(mg, 16)
-	offs := sc.offs
-	nq := 0
-	if sc.ph != nil {
-		offs = sc.ph.offs
-		nq = cg * len(sc.ph.phases) * sc.ph.hq * sc.ph.wq
-	}
 	jobs := p.N * p.Group
 	outer, inner := Threads(), 1
 	if jobs < outer {
 		outer, inner = 1, outer
 	}
-	lo, hi := f.bounds()
-	epi := f.Act != ActNone
-	k := sk
-	blocks := (P + k.mc - 1) / k.mc
-	parallelFor(jobs, outer, func(job int) {
+	forArgs(&swappedLoops, jobs, outer, swappedArgs{p: p, sc: sc, x: x, bias: bias, res: res, y: y, f: f, inner: inner}, func(arg *swappedArgs, _, job int) {
+		p, sc, x, bias, res, y, f, inner := arg.p, arg.sc, arg.x, arg.bias, arg.res, arg.y, arg.f, arg.inner
+		cg, mg := p.C/p.Group, p.M/p.Group
+		K := cg * p.KH * p.KW
+		hw, P := p.H*p.W, p.OH*p.OW
+		ldc := roundUp(mg, 16)
+		offs := sc.offs
+		nq := 0
+		if sc.ph != nil {
+			offs = sc.ph.offs
+			nq = cg * len(sc.ph.phases) * sc.ph.hq * sc.ph.wq
+		}
+		lo, hi := f.bounds()
+		epi := f.Act != ActNone
+		k := sk
+		blocks := (P + k.mc - 1) / k.mc
 		n, g := job/p.Group, job%p.Group
 		sp := getImplicitScratch(nq + P*ldc)
 		defer implicitScratch.Put(sp)
@@ -122,18 +150,13 @@ func conv2DSwapped(p *Conv2DParams, sc *swapConv, x, bias, res, y []float32, f F
 				clear(row)
 			}
 		}
-		run := func(b int) {
+		bargs := swappedBlockArgs{k: k, sc: sc, pb: sc.pb[g], P: P, mg: mg, K: K, ldc: ldc, src: src, cm: cm, offs: offs, epi: epi, lo: lo, hi: hi}
+		forArgs(&swappedBlocks, blocks, min(inner, blocks), bargs, func(arg *swappedBlockArgs, _, b int) {
+			k := arg.k
 			w := getWork(k)
 			defer sgemmWorkPool.Put(w)
-			swappedBlock(k, w, b*k.mc, min(P, (b+1)*k.mc), mg, K, src, offs, sc.desc, sc.pb[g], cm, ldc, epi, lo, hi)
-		}
-		if parts := min(inner, blocks); parts <= 1 {
-			for b := 0; b < blocks; b++ {
-				run(b)
-			}
-		} else {
-			parallelFor(blocks, parts, run)
-		}
+			swappedBlock(k, w, b*k.mc, min(arg.P, (b+1)*k.mc), arg.mg, arg.K, arg.src, arg.offs, arg.sc.desc, arg.pb, arg.cm, arg.ldc, arg.epi, arg.lo, arg.hi)
+		})
 		transposeOut(y[(n*p.M+g*mg)*P:], cm, P, mg, ldc)
 	})
 }

@@ -3,7 +3,6 @@ package passes
 import (
 	"encoding/binary"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/nncc/nncc/ir"
@@ -131,8 +130,7 @@ func runConvertFloat16(c *Context) error {
 			}
 		}
 	}
-	b := &castBuilder{nm: map[string]bool{}, g: g}
-	b.collect()
+	fresh := func(base string) string { return c.NewName(g, base) }
 	toHalf := map[*ir.Value]*ir.Value{} // float32 value -> its float16 cast
 	toFull := map[*ir.Value]*ir.Value{} // float16 value -> its float32 cast
 	halfConst := map[*ir.Value]*ir.Value{}
@@ -145,7 +143,7 @@ func runConvertFloat16(c *Context) error {
 		if h := halfConst[v]; h != nil {
 			return h
 		}
-		h := &ir.Value{Name: b.name(v.Name + "_fp16"), Const: toF16(v.Const)}
+		h := &ir.Value{Name: fresh(v.Name + "_fp16"), Const: toF16(v.Const)}
 		h.Type = ir.TensorType(ir.Float16, v.Const.Dims...)
 		g.Consts = append(g.Consts, h)
 		halfConst[v] = h
@@ -167,16 +165,16 @@ func runConvertFloat16(c *Context) error {
 					n.Inputs[i] = h
 				} else {
 					if toFull[h] == nil {
-						out := &ir.Value{Name: b.name(in.Name + "_fp32"), Type: ir.TensorType(ir.Float32, in.Const.Dims...)}
-						pre = append(pre, castNode(b.name(in.Name+"_Cast"), h, out, ir.Float32))
+						out := &ir.Value{Name: fresh(in.Name + "_fp32"), Type: ir.TensorType(ir.Float32, in.Const.Dims...)}
+						pre = append(pre, castNode(fresh(in.Name+"_Cast"), h, out, ir.Float32))
 						toFull[h] = out
 					}
 					n.Inputs[i] = toFull[h]
 				}
 			case f16[in] && !wantHalf:
 				if toFull[in] == nil {
-					out := &ir.Value{Name: b.name(in.Name + "_fp32"), Type: retype(in.Type, ir.Float32)}
-					cn := castNode(b.name(in.Name+"_Cast"), in, out, ir.Float32)
+					out := &ir.Value{Name: fresh(in.Name + "_fp32"), Type: retype(in.Type, ir.Float32)}
+					cn := castNode(fresh(in.Name+"_Cast"), in, out, ir.Float32)
 					if inputs[in] {
 						pre = append(pre, cn)
 					} else {
@@ -187,8 +185,8 @@ func runConvertFloat16(c *Context) error {
 				n.Inputs[i] = toFull[in]
 			case !f16[in] && in.Const == nil && wantHalf:
 				if toHalf[in] == nil {
-					out := &ir.Value{Name: b.name(in.Name + "_fp16"), Type: retype(in.Type, ir.Float16)}
-					cn := castNode(b.name(in.Name+"_Cast"), in, out, ir.Float16)
+					out := &ir.Value{Name: fresh(in.Name + "_fp16"), Type: retype(in.Type, ir.Float16)}
+					cn := castNode(fresh(in.Name+"_Cast"), in, out, ir.Float16)
 					if inputs[in] {
 						pre = append(pre, cn)
 					} else {
@@ -215,9 +213,9 @@ func runConvertFloat16(c *Context) error {
 			continue
 		}
 		name := o.Name
-		o.Name = b.name(name + "_fp16")
+		o.Name = fresh(name + "_fp16")
 		out := &ir.Value{Name: name, Type: retype(o.Type, ir.Float32), DocString: o.DocString}
-		emitAfter(o, castNode(b.name(name+"_Cast"), o, out, ir.Float32))
+		emitAfter(o, castNode(fresh(name+"_Cast"), o, out, ir.Float32))
 		g.Outputs[i] = out
 	}
 	var nodes []*ir.Node
@@ -249,37 +247,4 @@ func retype(t *ir.Type, dt ir.DType) *ir.Type {
 func castNode(name string, in, out *ir.Value, to ir.DType) *ir.Node {
 	return &ir.Node{Name: name, OpType: "Cast", Inputs: []*ir.Value{in}, Outputs: []*ir.Value{out},
 		Attrs: []*ir.Attribute{ir.IntAttr("to", int64(to))}}
-}
-
-// castBuilder hands out value names unused in the graph.
-type castBuilder struct {
-	g  *ir.Graph
-	nm map[string]bool
-}
-
-func (b *castBuilder) collect() {
-	b.g.Walk(func(sg *ir.Graph) {
-		for _, v := range sg.Inputs {
-			b.nm[v.Name] = true
-		}
-		for _, v := range sg.Consts {
-			b.nm[v.Name] = true
-		}
-		for _, n := range sg.Nodes {
-			for _, o := range n.Outputs {
-				if o != nil {
-					b.nm[o.Name] = true
-				}
-			}
-		}
-	})
-}
-
-func (b *castBuilder) name(base string) string {
-	n := base
-	for i := 1; b.nm[n]; i++ {
-		n = base + "_" + strconv.Itoa(i)
-	}
-	b.nm[n] = true
-	return n
 }

@@ -57,23 +57,22 @@ func runLowerFloat64(c *Context) error {
 	}
 	keepIO := c.Bool("keep-io")
 	main := m.Graph
-	b := &castBuilder{nm: map[string]bool{}, g: main}
-	b.collect()
+	fresh := func(base string) string { return c.NewName(main, base) }
 	var pre, post []*ir.Node
 	if keepIO {
 		for _, v := range main.Inputs {
 			if is64(v) && v.Const == nil {
-				out := &ir.Value{Name: b.name(v.Name + "_fp32"), Type: retype(v.Type, ir.Float32)}
+				out := &ir.Value{Name: fresh(v.Name + "_fp32"), Type: retype(v.Type, ir.Float32)}
 				main.ReplaceUses(v, out)
-				pre = append(pre, castNode(b.name(v.Name+"_Cast"), v, out, ir.Float32))
+				pre = append(pre, castNode(fresh(v.Name+"_Cast"), v, out, ir.Float32))
 			}
 		}
 		for i, o := range main.Outputs {
 			if is64(o) {
 				name := o.Name
-				o.Name = b.name(name + "_fp32")
+				o.Name = fresh(name + "_fp32")
 				out := &ir.Value{Name: name, Type: o.Type.Clone(), DocString: o.DocString}
-				post = append(post, castNode(b.name(name+"_Cast"), o, out, ir.Float64))
+				post = append(post, castNode(fresh(name+"_Cast"), o, out, ir.Float64))
 				main.Outputs[i] = out
 				o.Type = retype(o.Type, ir.Float32)
 			}

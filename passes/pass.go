@@ -201,7 +201,8 @@ type Context struct {
 	changed  bool
 	declined []Decline
 	log      io.Writer
-	names    map[string]bool // names handed out by NewName during this run
+	names    map[*ir.Graph]map[string]bool // per graph: names its values use, and those NewName handed out
+	handed   map[string]bool               // every name NewName handed out during this run
 	inputs   map[*ir.Value]bool
 }
 
@@ -209,7 +210,7 @@ type Context struct {
 // option values (missing options take their defaults). It is what
 // Pipeline.Run uses; call it directly to run a single pass by hand.
 func NewContext(m *ir.Model, p *Pass, values map[string]any) (*Context, error) {
-	c := &Context{Model: m, Pass: p, values: map[string]any{}, names: map[string]bool{}}
+	c := &Context{Model: m, Pass: p, values: map[string]any{}, names: map[*ir.Graph]map[string]bool{}, handed: map[string]bool{}}
 	for _, o := range p.Options {
 		c.values[o.Name] = o.Default
 	}
@@ -300,14 +301,24 @@ func (c *Context) Logf(format string, args ...any) {
 	}
 }
 
-// NewName returns a name based on base that no value of g (or of its
-// subgraphs) uses and that this pass has not handed out before.
+// NewName returns a name based on base (base, else base_1, base_2, …)
+// that no value of g (or of its subgraphs) uses and that this pass has
+// not handed out before. The names g uses are collected once, at the
+// first call for g in this run, so a pass that adds many values stays
+// linear; values a pass adds after that must take their names from
+// NewName too.
 func (c *Context) NewName(g *ir.Graph, base string) string {
-	name := g.UniqueName(base)
-	for i := 1; c.names[name]; i++ {
-		name = g.UniqueName(fmt.Sprintf("%s_%d", base, i))
+	used := c.names[g]
+	if used == nil {
+		used = g.ValueNames()
+		c.names[g] = used
 	}
-	c.names[name] = true
+	name := base
+	for i := 1; name == "" || used[name] || c.handed[name]; i++ {
+		name = base + "_" + strconv.Itoa(i)
+	}
+	used[name] = true
+	c.handed[name] = true
 	return name
 }
 

@@ -41,6 +41,9 @@ type analysis struct {
 	symbolic bool        // a leading batch dim stays symbolic
 	batchSym string      // its name (for docs)
 	nodes    []*ir.Node  // dynamic nodes in order
+	// qgap maps a fused QGlobalAveragePool step to its DequantizeLinear
+	// and QuantizeLinear nodes (their parameters).
+	qgap map[*ir.Node][2]*ir.Node
 }
 
 // evalBatches runs the model node by node at two batch sizes (1 and 2
@@ -153,6 +156,7 @@ func analyze(m *ir.Model, opts Options) (*analysis, error) {
 	}
 	dims := make([]map[*ir.Value][]int64, len(batches))
 	statics := make([]map[*ir.Value]*ir.Tensor, len(batches))
+	var dtypes map[*ir.Value]ir.DType
 	for bi, b := range batches {
 		specs, err := specsAt(b)
 		if err != nil {
@@ -162,11 +166,14 @@ func analyze(m *ir.Model, opts Options) (*analysis, error) {
 		if err != nil {
 			return nil, err
 		}
-		d, s, err := a.eval(feeds)
+		d, s, dt, err := a.eval(feeds)
 		if err != nil {
 			return nil, err
 		}
 		dims[bi], statics[bi] = d, s
+		if bi == 0 {
+			dtypes = dt
+		}
 	}
 	for v, in := range a.vals {
 		if in.static != nil && in.prod == nil {
@@ -174,6 +181,9 @@ func analyze(m *ir.Model, opts Options) (*analysis, error) {
 		}
 		d0 := dims[0][v]
 		in.dims = d0
+		if dt, ok := dtypes[v]; ok {
+			in.dtype = dt
+		}
 		if t := statics[0][v]; t != nil {
 			in.static = t
 			in.dtype = t.DType
@@ -230,10 +240,12 @@ func analyze(m *ir.Model, opts Options) (*analysis, error) {
 
 func (in *info) isStatic() bool { return in.static != nil }
 
-// eval runs every node once with runtime.EvalNode and returns the dims of
-// every value and the data of those that do not depend on input data.
-func (a *analysis) eval(feeds map[string]*ir.Tensor) (map[*ir.Value][]int64, map[*ir.Value]*ir.Tensor, error) {
+// eval runs every node once with runtime.EvalNode and returns the dims
+// and element type of every value and the data of those that do not
+// depend on input data.
+func (a *analysis) eval(feeds map[string]*ir.Tensor) (map[*ir.Value][]int64, map[*ir.Value]*ir.Tensor, map[*ir.Value]ir.DType, error) {
 	dims := map[*ir.Value][]int64{}
+	dtypes := map[*ir.Value]ir.DType{}
 	static := map[*ir.Value]*ir.Tensor{}
 	live := map[*ir.Value]*ir.Tensor{}
 	left := map[*ir.Value]int{}
@@ -265,17 +277,18 @@ func (a *analysis) eval(feeds map[string]*ir.Tensor) (map[*ir.Value][]int64, map
 		}
 		isStatic = isStatic || allStatic
 		if n.OpType == "RandomNormal" || n.OpType == "RandomUniform" || n.OpType == "RandomNormalLike" || n.OpType == "RandomUniformLike" || n.OpType == "Multinomial" || n.OpType == "Bernoulli" {
-			return nil, nil, unsupported(n, "random operators")
+			return nil, nil, nil, unsupported(n, "random operators")
 		}
 		outs, err := runtime.EvalNode(n, ins, a.opset)
 		if err != nil {
-			return nil, nil, fmt.Errorf("gosrc: resolving shapes: %w", err)
+			return nil, nil, nil, fmt.Errorf("gosrc: resolving shapes: %w", err)
 		}
 		for i, o := range n.Outputs {
 			if o == nil || o.Name == "" || i >= len(outs) || outs[i] == nil {
 				continue
 			}
 			dims[o] = slices.Clone(outs[i].Dims)
+			dtypes[o] = outs[i].DType
 			live[o] = outs[i]
 			if isStatic {
 				static[o] = outs[i]
@@ -290,7 +303,7 @@ func (a *analysis) eval(feeds map[string]*ir.Tensor) (map[*ir.Value][]int64, map
 			}
 		}
 	}
-	return dims, static, nil
+	return dims, static, dtypes, nil
 }
 
 // UnsupportedError names a node the back end cannot generate code for.

@@ -21,12 +21,14 @@
 //     squeeze-excitation is one loop that computes the gate once per
 //     channel. A step runs at its root's position, so every operand from
 //     outside it is ready.
-//  3. Plan: one float32 arena; each step's result gets a buffer, views
-//     (Reshape, Flatten, Squeeze, ...) share their input's, an element-wise
-//     step may take over an operand that dies in it, a convolution its
-//     residual. Buffers live from their step to their last reader and are
-//     placed first-fit by decreasing size. Sizes that scale with the batch
-//     go in a second region whose offsets are per-sample × n.
+//  3. Plan: one float32 arena and one byte arena (8-bit values: the
+//     results of QuantizeLinear and of the fused integer steps); each
+//     step's result gets a buffer, views (Reshape, Flatten, Squeeze, ...)
+//     share their input's, an element-wise step may take over an operand
+//     of its own element type that dies in it, a convolution its residual.
+//     Buffers live from their step to their last reader and are placed
+//     first-fit by decreasing size. Sizes that scale with the batch go in
+//     a second region of each arena whose offsets are per-sample × n.
 //  4. Emit: GEMM, convolution (depthwise included) and pooling call
 //     package kernels (weights packed once in New, or per batch size in
 //     prepare); convolutions take their bias, a per-channel constant Add,
@@ -51,17 +53,33 @@
 //     values (integers exactly up to 2^24). Outputs alias the Model's
 //     arena until the next Run.
 //   - Run allocates nothing itself once a batch size is prepared (a new
-//     batch size re-prepares the arena and packed convolutions once);
-//     calls into package kernels may allocate their parallel-for closure.
+//     batch size re-prepares the arena and packed convolutions once, and
+//     a transposed convolution's scratch grows once if kernels' thread
+//     count grows); calls into package kernels may allocate their
+//     parallel-for closure.
 //     A Model is not safe for concurrent use: give each goroutine its own
 //     New().
-//   - Integer tensors inside the generated code (QuantizeLinear results)
-//     are held as float32 values of the integers. The QOperator forms and
-//     QDQ convolutions are first lowered (lower.go) to a float Conv or
-//     MatMul on those integers, marked to run on the exact 8-bit kernels
-//     (kernels.QPackConv2D, QGemmPackedB), followed by the requantization
-//     as element-wise steps; other Q/DQ pairs are fused loop steps and
-//     DequantizeLinear of constants is folded.
+//   - 8-bit tensors inside the generated code (QuantizeLinear results and
+//     views of them) are bytes in the byte arena; other integer tensors
+//     are float32 values of the integers. The QOperator forms and QDQ
+//     convolutions and GEMMs are first lowered (lower.go) to a float Conv
+//     or MatMul, marked to run on the exact 8-bit kernels
+//     (kernels.QPackConv2D, QGemmPackedB) with the bias in int32
+//     accumulator units, followed by the requantization as element-wise
+//     nodes. Generation then runs each such anchor with its scale Mul,
+//     bias Add, Relu/Clip and QuantizeLinear as one kernels call that
+//     reads and writes bytes (QPackedConv2D.RunRequant; QGemmPackedB +
+//     RequantizeCols), as nncc's runtime fuses them (qbytes.go);
+//     DequantizeLinear → MaxPool → QuantizeLinear with equal parameters
+//     pools the bytes (kernels.MaxPool2D8), DQ → GlobalAveragePool → Q
+//     sums the bytes per plane and requantizes them
+//     (kernels.RequantizeClamp), DQ + DQ → Add → Q of equal shapes is
+//     kernels.QAdd. 8-bit graph outputs come back as float32 values of
+//     their integers. A QuantizeLinear always ends its step (its
+//     bytes are materialized); element-wise loops dequantize 8-bit
+//     operands as they load them. DequantizeLinear of constants is
+//     folded. weights.bin holds the float32 weights, then 8-bit weights
+//     and int32 biases as bytes.
 //
 // # Building a generated package
 //

@@ -39,6 +39,9 @@ func (gn *gen) emitGroup(g *group) error {
 		return gn.emitAnchor(g)
 	}
 	if g.members != nil {
+		if gn.isByte(g.out()) && gn.emitQAdd(g) {
+			return nil
+		}
 		return gn.emitLoop(g, gn.buf(g.out()), nil, g.members)
 	}
 	if g.root.OpType == "ConvTranspose" {
@@ -199,24 +202,27 @@ func (gn *gen) clipBounds(n *ir.Node) (float32, float32, error) {
 	return lo, hi, nil
 }
 
-// scratchSize is the float32 scratch a group needs (not scaled with the
-// batch): a transposed convolution's columns for one image.
-func (gn *gen) scratchSize(g *group) int64 {
-	n := g.root
-	if g.members != nil || g.anchor != nil || n.OpType != "ConvTranspose" {
-		return 0
-	}
-	w, x := gn.a.vals[n.Inputs[1]], gn.a.vals[n.Inputs[0]]
-	if len(w.dims) != 4 || len(x.dims) != 4 {
-		return 0
-	}
-	return w.dims[1] * w.dims[2] * w.dims[3] * x.dims[2] * x.dims[3]
-}
+// scratchSize is the float32 scratch a group needs in the arena (not
+// scaled with the batch); no group needs any at present.
+func (gn *gen) scratchSize(g *group) int64 { return 0 }
 
 func (gn *gen) emitAnchor(g *group) error {
 	a := gn.a
 	n := g.anchor
 	out := gn.buf(g.out())
+	if r := gn.qRequant(g); r != nil {
+		if n.OpType == "Conv" {
+			return gn.emitQConvRequant(n, r, out)
+		}
+		return gn.emitQMatMulRequant(n, r, out)
+	}
+	final := out
+	if t := gn.plan.anchorTmp[g]; t != nil {
+		// the result is 8-bit: the kernel writes float32 here, the loop
+		// quantizes it into out
+		ai := a.vals[n.Outputs[0]]
+		out = gn.storageExpr(t, ai.size(), ai.scaled)
+	}
 	var rest []*ir.Node
 	var cur *ir.Value
 	switch n.OpType {
@@ -270,12 +276,20 @@ func (gn *gen) emitAnchor(g *group) error {
 		}
 	}
 	if len(rest) == 0 {
+		if final != out {
+			return unsupported(n, "8-bit result of a float kernel")
+		}
 		return nil
 	}
-	return gn.emitLoop(g, out, cur, rest)
+	gn.curBuf = out
+	defer func() { gn.curBuf = "" }()
+	return gn.emitLoop(g, final, cur, rest)
 }
 
 func (gn *gen) emitConv(n *ir.Node, ep *epilogue, out string) error {
+	if gn.isByte(n.Inputs[0]) || len(n.Inputs) > 1 && n.Inputs[1] != nil && gn.isByte(n.Inputs[1]) {
+		return unsupported(n, "8-bit operand of a float32 kernel")
+	}
 	p, err := gn.convParams(n)
 	if err != nil {
 		return err
@@ -366,21 +380,12 @@ func (gn *gen) convParams(n *ir.Node) (string, error) {
 	return p, nil
 }
 
-// qbytes declares the 8-bit weights of a lowered integer node, decoded
-// once in New from their integer values stored as float32, and returns
-// the field name.
+// qbytes declares the 8-bit weights of a lowered integer node, a slice
+// of the byte section of the weights, and returns the field name.
 func (gn *gen) qbytes(qi *qinfo) string {
-	vals := make([]float32, len(qi.w))
-	for i, b := range qi.w {
-		if qi.wSigned {
-			vals[i] = float32(int8(b))
-		} else {
-			vals[i] = float32(b)
-		}
-	}
-	off := gn.weights(vals)
+	off := gn.byteWeights(qi.w)
 	f := gn.field("qw", "[]byte")
-	fmt.Fprintf(&gn.once, "m.%s = make([]byte, %d)\nfor i, v := range %s {\nm.%s[i] = byte(int32(v))\n}\n", f, len(vals), wslice(off, len(vals)), f)
+	fmt.Fprintf(&gn.once, "m.%s = m.wb[%d:%d]\n", f, off, off+len(qi.w))
 	return f
 }
 
@@ -410,17 +415,15 @@ func (gn *gen) emitQConv(n *ir.Node, ep *epilogue, out string) error {
 	if err != nil {
 		return err
 	}
-	x, y := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Outputs[0]]
+	y := gn.a.vals[n.Outputs[0]]
 	w := gn.qbytes(qi)
 	zf := gn.field("qwz", "[]byte")
 	fmt.Fprintf(&gn.once, "m.%s = %s\n", zf, byteLit(qi.wZero))
 	f := gn.field("qconv", "*kernels.QPackedConv2D")
-	xb := gn.field("qx", "[]byte")
 	acc := gn.field("qacc", "[]int32")
 	fmt.Fprintf(&gn.prep, "m.%s = kernels.QPackConv2D(&kernels.Conv2DParams{%s}, m.%s, %v, m.%s)\n", f, p, w, qi.wSigned, zf)
-	fmt.Fprintf(&gn.prep, "m.%s = make([]byte, %s)\nm.%s = make([]int32, %s)\n", xb, gn.sz(x.size(), x.scaled), acc, gn.sz(y.size(), y.scaled))
-	gn.toBytes(gn.buf(n.Inputs[0]), "m."+xb)
-	gn.pr("m.%s.Run(m.%s, %v, %d, m.%s)\n", f, xb, qi.xSigned, qi.xZero, acc)
+	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", acc, gn.sz(y.size(), y.scaled))
+	gn.pr("m.%s.Run(%s, %v, %d, m.%s)\n", f, gn.xBytes(n.Inputs[0]), qi.xSigned, qi.xZero, acc)
 	M := y.dims[1]
 	plane := y.size() / (y.dims[0] * M)
 	bias := "nil"
@@ -435,26 +438,42 @@ func (gn *gen) emitQConv(n *ir.Node, ep *epilogue, out string) error {
 // emitQMatMul runs a lowered MatMulInteger/QLinearMatMul on kernels'
 // exact 8-bit GEMM.
 func (gn *gen) emitQMatMul(n *ir.Node, qi *qinfo, out string) error {
-	A, B := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Inputs[1]]
-	K, N := B.dims[0], B.dims[1]
-	rows := A.size() / K
-	w := gn.qbytes(qi)
-	f := gn.field("qgemm", "*kernels.QPackedB")
-	fmt.Fprintf(&gn.once, "m.%s = kernels.QPackB(%d, %d, m.%s, %d, %v, %s)\n", f, K, N, w, N, qi.wSigned, byteLit(qi.wZero))
-	xb, acc, az := gn.field("qx", "[]byte"), gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
-	fmt.Fprintf(&gn.once, "m.%s = []byte{%d}\n", az, qi.xZero)
-	fmt.Fprintf(&gn.prep, "m.%s = make([]byte, %s)\nm.%s = make([]int32, %s)\n", xb, gn.sz(A.size(), A.scaled), acc, gn.sz(rows*N, A.scaled))
-	gn.toBytes(gn.buf(n.Inputs[0]), "m."+xb)
+	A, rows, K, N, f, acc, az := gn.qgemmFields(n, qi)
+	xb := gn.xBytes(n.Inputs[0])
 	if qi.xZeroV != nil {
-		gn.pr("m.%s[0] = byte(int32(%s[0]))\n", az, gn.buf(qi.xZeroV))
+		if gn.isByte(qi.xZeroV) {
+			gn.pr("m.%s[0] = %s[0]\n", az, gn.buf(qi.xZeroV))
+		} else {
+			gn.pr("m.%s[0] = byte(int32(%s[0]))\n", az, gn.buf(qi.xZeroV))
+		}
 	}
-	gn.pr("kernels.QGemmPackedB(%s, m.%s, %d, %v, m.%s, m.%s, m.%s, %d)\n", gn.sz(rows, A.scaled), xb, K, qi.xSigned, az, f, acc, N)
+	gn.pr("kernels.QGemmPackedB(%s, %s, %d, %v, m.%s, m.%s, m.%s, %d)\n", gn.sz(rows, A.scaled), xb, K, qi.xSigned, az, f, acc, N)
 	gn.pr("for i, v := range m.%s {\n%s[i] = float32(v)\n}\n", acc, out)
 	return nil
 }
 
+// qgemmFields declares what an integer GEMM with constant 8-bit weights
+// needs: the weights packed once (field f), the int32 sums (acc, sized
+// for the rows when the batch is prepared) and the activations' zero
+// point (az). A is the left operand, rows × K by K × N.
+func (gn *gen) qgemmFields(n *ir.Node, qi *qinfo) (A *info, rows, K, N int64, f, acc, az string) {
+	A, B := gn.a.vals[n.Inputs[0]], gn.a.vals[n.Inputs[1]]
+	K, N = B.dims[0], B.dims[1]
+	rows = A.size() / K
+	w := gn.qbytes(qi)
+	f = gn.field("qgemm", "*kernels.QPackedB")
+	fmt.Fprintf(&gn.once, "m.%s = kernels.QPackB(%d, %d, m.%s, %d, %v, %s)\n", f, K, N, w, N, qi.wSigned, byteLit(qi.wZero))
+	acc, az = gn.field("qacc", "[]int32"), gn.field("qaz", "[]byte")
+	fmt.Fprintf(&gn.once, "m.%s = []byte{%d}\n", az, qi.xZero)
+	fmt.Fprintf(&gn.prep, "m.%s = make([]int32, %s)\n", acc, gn.sz(rows*N, A.scaled))
+	return A, rows, K, N, f, acc, az
+}
+
 // emitGemm emits Gemm or MatMul with a constant right operand.
 func (gn *gen) emitGemm(n *ir.Node, out string, rowBias []float32) error {
+	if gn.isByte(n.Inputs[0]) || len(n.Inputs) > 1 && n.Inputs[1] != nil && gn.isByte(n.Inputs[1]) {
+		return unsupported(n, "8-bit operand of a float32 kernel")
+	}
 	a := gn.a
 	A, B := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
 	Y := a.vals[n.Outputs[0]]

@@ -18,6 +18,19 @@ type ewLeaf struct {
 	stride []int64 // per collapsed dim
 	level  int
 	name   string
+	byt    bool // 8-bit data, converted to float32 as it is loaded
+	signed bool // int8 (else uint8)
+}
+
+// load is the float32 expression of the element e of l.
+func (l *ewLeaf) load(e string) string {
+	switch {
+	case !l.byt:
+		return e
+	case l.signed:
+		return "float32(int8(" + e + "))"
+	}
+	return "float32(" + e + ")"
 }
 
 // ewTerm is an operand of a member: a literal, a leaf or another member.
@@ -86,8 +99,13 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 		buf := out
 		if v != cur {
 			buf = gn.buf(v)
+		} else if gn.curBuf != "" {
+			buf = gn.curBuf
 		}
 		l := addLeaf(buf, vi.dims, vi.scaled)
+		if v != cur && gn.isByte(v) {
+			l.byt, l.signed = true, gn.byteSigned(v)
+		}
 		leafOf[v] = l
 		return ewTerm{leaf: l}, nil
 	}
@@ -238,7 +256,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 		if O.dims[d] == 1 && !(d == 0 && O.scaled) {
 			continue
 		}
-		if k := len(cd) - 1; k >= 0 && cd[k].hi == d-1 {
+		if k := len(cd) - 1; k >= 0 {
 			same := true
 			for _, p := range pats {
 				if varies(p.dims, p.scaled, d) != varies(p.dims, p.scaled, cd[k].lo) {
@@ -295,7 +313,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 			return t.lit
 		case t.leaf != nil:
 			if t.leaf.level == inner && inner >= 0 {
-				return t.leaf.name + "[j]"
+				return t.leaf.load(t.leaf.name + "[j]")
 			}
 			return t.leaf.name + "v"
 		}
@@ -325,7 +343,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 	emitLevel := func(k int) {
 		for _, l := range leaves {
 			if l.level == k && (k != inner || K == 0) {
-				pr("%sv := %s[%s]\n", l.name, l.name, base(l.stride, k))
+				pr("%sv := %s\n", l.name, l.load(fmt.Sprintf("%s[%s]", l.name, base(l.stride, k))))
 			}
 		}
 		for _, m := range members {
@@ -334,9 +352,16 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 			}
 		}
 	}
+	store := func(e string) string { return e }
+	if gn.isByte(g.out()) {
+		if root.OpType != "QuantizeLinear" {
+			return unsupported(root, "an 8-bit result of %s", root.OpType)
+		}
+		store = func(e string) string { return "byte(int32(" + e + "))" }
+	}
 	if K == 0 {
 		emitLevel(-1)
-		pr("o[0] = %s\n", exprs[root](termStr))
+		pr("o[0] = %s\n", store(exprs[root](termStr)))
 		return nil
 	}
 	emitLevel(-1)
@@ -376,7 +401,7 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 				pr("%s := %s\n", tname[m], exprs[m](termStr))
 			}
 		}
-		pr("ob[j] = %s\n}\n", exprs[root](termStr))
+		pr("ob[j] = %s\n}\n", store(exprs[root](termStr)))
 	} else {
 		// blocks that stay in L1: each member over the block, through the
 		// kernels' vector element-wise functions where one fits
@@ -391,8 +416,32 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 		isRow := func(t ewTerm) bool {
 			return t.leaf != nil && t.leaf.level == inner || t.node != nil && level[t.node] == inner
 		}
+		// a DequantizeLinear of an 8-bit row with scalar parameters is one
+		// kernels.Dequantize8; other readers of 8-bit rows read a float32
+		// copy of the block
+		dq8 := func(m *ir.Node) bool {
+			ops := opsOf[m]
+			return m.OpType == "DequantizeLinear" && ops[0].leaf != nil && ops[0].leaf.byt && isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2])
+		}
+		conv := map[*ewLeaf]string{}
+		for _, m := range innerMembers {
+			if dq8(m) {
+				continue
+			}
+			for _, t := range opsOf[m] {
+				if l := t.leaf; l != nil && l.byt && isRow(t) && conv[l] == "" {
+					slot := len(innerMembers) - 1 + len(conv)
+					gn.ewSlots = max(gn.ewSlots, slot+1)
+					conv[l] = l.name + "f"
+					pr("%sf := m.ew[%d:][:len(ob)]\nfor j := range %sf {\n%sf[j] = %s\n}\n", l.name, slot*ewBlock, l.name, l.name, l.load(l.name+"[j]"))
+				}
+			}
+		}
 		rowName := func(t ewTerm) string {
 			if t.leaf != nil {
+				if c := conv[t.leaf]; c != "" {
+					return c
+				}
 				return t.leaf.name
 			}
 			return tname[t.node]
@@ -400,6 +449,20 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 		skip := map[*ir.Node]bool{}
 		for i, m := range innerMembers {
 			if skip[m] {
+				continue
+			}
+			if dq8(m) {
+				dst := "ob"
+				if m != root {
+					dst = tname[m]
+					pr("%s := m.ew[%d:][:len(ob)]\n", dst, i*ewBlock)
+				}
+				ops := opsOf[m]
+				pr("kernels.DequantizeBlock(%s, %s, %v, %s, int32(%s))\n", dst, ops[0].leaf.name, ops[0].leaf.signed, termStr(ops[1]), termStr(ops[2]))
+				continue
+			}
+			if ops := opsOf[m]; m == root && store != nil && gn.isByte(g.out()) && isRow(ops[0]) && !isRow(ops[1]) && !isRow(ops[2]) && (ops[4].lit == "255.0" || ops[4].lit == "127.0") {
+				pr("kernels.Quantize8(ob, %s, %s, int32(%s), int32(%s), int32(%s))\n", rowName(ops[0]), termStr(ops[1]), termStr(ops[2]), termStr(ops[3]), termStr(ops[4]))
 				continue
 			}
 			// Add(x, c) → Clip(lo, hi) → Mul(x, ·): one HardSwishPattern
@@ -458,7 +521,11 @@ func (gn *gen) emitLoop(g *group, out string, cur *ir.Value, members []*ir.Node)
 				}
 				return termStr(t)
 			}
-			pr("for j := range %s {\n%s[j] = %s\n}\n", dst, dst, exprs[m](rowTerm))
+			e := exprs[m](rowTerm)
+			if m == root {
+				e = store(e)
+			}
+			pr("for j := range %s {\n%s[j] = %s\n}\n", dst, dst, e)
 		}
 		pr("}\n")
 	}
@@ -574,7 +641,7 @@ const ewBlock = 512
 // vector element-wise functions (see vecCall).
 func vecKernel(m *ir.Node, ops []ewTerm) bool {
 	switch m.OpType {
-	case "Add", "Sub", "Mul", "Div", "Relu", "Clip", "HardSigmoid", "Sigmoid", "Tanh", "Exp", "Erf", "BatchNormalization", "QuantizeLinear":
+	case "Add", "Sub", "Mul", "Div", "Relu", "Clip", "HardSigmoid", "Sigmoid", "Tanh", "Exp", "Erf", "BatchNormalization", "QuantizeLinear", "DequantizeLinear":
 		return true
 	}
 	return false

@@ -43,7 +43,10 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	gn := &gen{a: a, opts: opts, wOff: map[string]int{}, scratch: map[*group]*storage{}, helpers: map[string]bool{}, q: q}
+	a.poolBytes()
+	a.gapBytes()
+	a.splitToSlices()
+	gn := &gen{a: a, opts: opts, wOff: map[string]int{}, wbOff: map[string]int{}, scratch: map[*group]*storage{}, helpers: map[string]bool{}, q: q}
 	// an integer kernel reading a computed zero point is one more reader
 	for _, n := range a.nodes {
 		if qi := q[n]; qi != nil && qi.xZeroV != nil {
@@ -60,11 +63,26 @@ func Generate(m *ir.Model, opts Options) (map[string][]byte, error) {
 			return nil, err
 		}
 	}
+	// 8-bit outputs come back as float32 values of their integers
+	gn.outConv = map[int]string{}
+	for i, v := range a.g.Outputs {
+		if gn.isByte(v) {
+			in := a.vals[v]
+			f := gn.field("out", "[]float32")
+			fmt.Fprintf(&gn.prep, "m.%s = make([]float32, %s)\n", f, gn.sz(in.size(), in.scaled))
+			conv := "float32(v)"
+			if gn.byteSigned(v) {
+				conv = "float32(int8(v))"
+			}
+			gn.pr("for i, v := range %s {\nm.%s[i] = %s\n}\n", gn.buf(v), f, conv)
+			gn.outConv[i] = "m." + f
+		}
+	}
 	src, err := gn.file()
 	if err != nil {
 		return nil, err
 	}
-	return map[string][]byte{ModelFile: src, WeightsFile: f32bytes(gn.w)}, nil
+	return map[string][]byte{ModelFile: src, WeightsFile: append(f32bytes(gn.w), gn.wb...)}, nil
 }
 
 // gen holds the state of one generation.
@@ -75,8 +93,10 @@ type gen struct {
 	plan    *plan
 	scratch map[*group]*storage
 
-	w    []float32      // weights
-	wOff map[string]int // dedup of weights by content key
+	w     []float32      // float32 weights
+	wOff  map[string]int // dedup of weights by content key
+	wb    []byte         // 8-bit weights and int32 biases, after the float32 ones
+	wbOff map[string]int
 
 	fields  []string // Model struct fields
 	once    bytes.Buffer
@@ -88,6 +108,8 @@ type gen struct {
 	q       map[*ir.Node]*qinfo // lowered integer Conv/MatMul run on the 8-bit kernels
 	ewSlots int                 // temporaries of the vectorised element-wise blocks
 	ewBytes bool                // a byte block for QuantizeLinear
+	curBuf  string              // where an anchor left its float32 result, when not in the group's output
+	outConv map[int]string      // float32 copies of 8-bit graph outputs, by output index
 }
 
 // check reports the first node the back end cannot generate.
@@ -125,7 +147,7 @@ func init() {
 		supported[k] = true
 	}
 	for _, k := range []string{"Conv", "Gemm", "MatMul", "MaxPool", "AveragePool", "GlobalAveragePool",
-		"GlobalMaxPool", "Softmax", "Transpose", "Concat", "Slice", "Pad", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "Resize", "Upsample", "ConvTranspose"} {
+		"GlobalMaxPool", "QGlobalAveragePool", "Softmax", "Transpose", "Concat", "Slice", "Pad", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "Resize", "Upsample", "ConvTranspose"} {
 		supported[k] = true
 	}
 }
@@ -160,6 +182,35 @@ func f32bytes(d []float32) []byte {
 		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(f))
 	}
 	return b
+}
+
+// byteWeights appends data to the byte section of the weights
+// (deduplicated, 64-byte aligned) and returns its offset there.
+func (gn *gen) byteWeights(data []byte) int {
+	key := string(data)
+	if off, ok := gn.wbOff[key]; ok {
+		return off
+	}
+	for len(gn.wb)%64 != 0 {
+		gn.wb = append(gn.wb, 0)
+	}
+	off := len(gn.wb)
+	gn.wb = append(gn.wb, data...)
+	gn.wbOff[key] = off
+	return off
+}
+
+// int32Field declares a []int32 field filled in New from the byte
+// section of the weights, and returns its name.
+func (gn *gen) int32Field(prefix string, vals []int32) string {
+	b := make([]byte, 4*len(vals))
+	for i, v := range vals {
+		binary.LittleEndian.PutUint32(b[4*i:], uint32(v))
+	}
+	off := gn.byteWeights(b)
+	f := gn.field(prefix, "[]int32")
+	fmt.Fprintf(&gn.once, "m.%s = make([]int32, %d)\nfor i := range m.%s {\nm.%s[i] = int32(binary.LittleEndian.Uint32(m.wb[%d+4*i:]))\n}\n", f, len(vals), f, f, off)
+	return f
 }
 
 // wslice is the expression of a weights slice.
@@ -214,19 +265,23 @@ func (gn *gen) buf(v *ir.Value) string {
 }
 
 func (gn *gen) storageExpr(s *storage, size int64, scaled bool) string {
+	arena, fixed := "a", gn.plan.fixed
+	if s.bytes {
+		arena, fixed = "b", gn.plan.bfixed
+	}
 	var off string
 	if s.scaled {
-		off = fmt.Sprintf("%d+n*%d", gn.plan.fixed, s.off)
-		if gn.plan.fixed == 0 {
+		off = fmt.Sprintf("%d+n*%d", fixed, s.off)
+		if fixed == 0 {
 			off = fmt.Sprintf("n*%d", s.off)
 		}
 		if s.off == 0 {
-			off = strconv.FormatInt(gn.plan.fixed, 10)
+			off = strconv.FormatInt(fixed, 10)
 		}
 	} else {
 		off = strconv.FormatInt(s.off, 10)
 	}
-	return fmt.Sprintf("a[%s:][:%s]", off, gn.sz(size, scaled))
+	return fmt.Sprintf("%s[%s:][:%s]", arena, off, gn.sz(size, scaled))
 }
 
 // flit formats a float32 literal.
@@ -349,7 +404,16 @@ func (gn *gen) file() ([]byte, error) {
 	p("func cloneShapes(s [][]int) [][]int {\nc := make([][]int, len(s))\nfor i, d := range s {\nc[i] = append([]int(nil), d...)\n}\nreturn c\n}\n\n")
 	// model struct
 	p("// Model holds the weights, the packed kernels and the arena of one\n// instance. Its zero value is not usable: call New.\n")
-	p("type Model struct {\nw []float32\na []float32\nn int\nouts [][]float32\n")
+	hasWB, hasB := len(gn.wb) > 0, gn.plan.bfixed+gn.plan.bper > 0
+	p("type Model struct {\nw []float32\n")
+	if hasWB {
+		p("wb []byte // 8-bit weights and int32 biases\n")
+	}
+	p("a []float32\n")
+	if hasB {
+		p("b []byte // 8-bit values\n")
+	}
+	p("n int\nouts [][]float32\n")
 	if gn.ewSlots > 0 {
 		p("ew []float32 // temporaries of the element-wise blocks\n")
 	}
@@ -363,7 +427,11 @@ func (gn *gen) file() ([]byte, error) {
 	bound := 1
 	p("// New decodes the weights, packs them for the kernels and allocates\n// the arena for a batch of %d.\n", bound)
 	p("func New() *Model {\nm := &Model{outs: make([][]float32, %d)}\n", len(a.g.Outputs))
-	p("m.w = make([]float32, len(weightsData)/4)\nfor i := range m.w {\nm.w[i] = math.Float32frombits(binary.LittleEndian.Uint32([]byte(weightsData[4*i : 4*i+4])))\n}\n")
+	p("m.w = make([]float32, %d)\n", len(gn.w))
+	if hasWB {
+		p("m.wb = []byte(weightsData[%d:])\n", 4*len(gn.w))
+	}
+	p("for i := range m.w {\nm.w[i] = math.Float32frombits(binary.LittleEndian.Uint32([]byte(weightsData[4*i : 4*i+4])))\n}\n")
 	p("w := m.w\n_ = w\n")
 	if gn.ewSlots > 0 {
 		p("m.ew = make([]float32, %d)\n", gn.ewSlots*ewBlock)
@@ -377,8 +445,14 @@ func (gn *gen) file() ([]byte, error) {
 	p("func (m *Model) prepare(n int) {\nm.n = n\nw := m.w\n_ = w\n")
 	if a.symbolic {
 		p("m.a = make([]float32, %d+n*%d)\n", gn.plan.fixed, gn.plan.per)
+		if hasB {
+			p("m.b = make([]byte, %d+n*%d)\n", gn.plan.bfixed, gn.plan.bper)
+		}
 	} else {
 		p("m.a = make([]float32, %d)\n", gn.plan.fixed+gn.plan.per)
+		if hasB {
+			p("m.b = make([]byte, %d)\n", gn.plan.bfixed+gn.plan.bper)
+		}
 	}
 	b.Write(gn.prep.Bytes())
 	p("}\n\n")
@@ -407,9 +481,17 @@ func (gn *gen) file() ([]byte, error) {
 	if a.symbolic {
 		p("if n != m.n {\nm.prepare(n)\n}\n")
 	}
-	p("a, w := m.a, m.w\n_, _ = a, w\n")
+	if hasB {
+		p("a, b, w := m.a, m.b, m.w\n_, _, _ = a, b, w\n")
+	} else {
+		p("a, w := m.a, m.w\n_, _ = a, w\n")
+	}
 	b.Write(gn.run.Bytes())
 	for i, v := range a.g.Outputs {
+		if f := gn.outConv[i]; f != "" {
+			p("m.outs[%d] = %s\n", i, f)
+			continue
+		}
 		p("m.outs[%d] = %s\n", i, gn.buf(v))
 	}
 	p("return m.outs, nil\n}\n")

@@ -108,6 +108,12 @@ func (a *analysis) groups() []*group {
 					if !allIn(vi.uses, in) {
 						continue
 					}
+					if p.OpType == "QuantizeLinear" {
+						// its 8-bit result is materialized: an integer
+						// kernel requantizes straight into it, and readers
+						// take bytes
+						continue
+					}
 					switch {
 					case a.isEW(p) && broadcastsTo(vi, out) && (g.anchor == nil || !slices.Contains(g.anchor.Inputs, v)):
 						g.members = append(g.members, p)

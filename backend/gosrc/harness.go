@@ -93,13 +93,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nncc/nncc/kernels"
 	model "nnccharness/model"
 )
 
 func main() {
 	bench := flag.Int("bench", 0, "time this many runs of the first input set")
 	allocs := flag.Int("allocs", 0, "report the allocations per Run over this many runs of the first input set")
+	threads := flag.Int("threads", 0, "kernels' thread count (0: their default)")
 	flag.Parse()
+	if *threads > 0 {
+		kernels.SetThreads(*threads)
+	}
 	m := model.New()
 	r := bufio.NewReader(os.Stdin)
 	w := bufio.NewWriter(os.Stdout)
@@ -298,9 +303,10 @@ func (h *Harness) Run(sets [][][]float32) ([][][]float32, error) {
 }
 
 // AllocsPerRun reports the average allocations of one Run on set (after
-// a first run that prepares the batch size), via testing.AllocsPerRun.
-func (h *Harness) AllocsPerRun(set [][]float32, runs int) (float64, error) {
-	cmd := exec.Command(h.Bin, "-allocs", fmt.Sprint(runs))
+// a first run that prepares the batch size), via testing.AllocsPerRun,
+// with package kernels running on threads threads (0: its default).
+func (h *Harness) AllocsPerRun(set [][]float32, runs, threads int) (float64, error) {
+	cmd := exec.Command(h.Bin, "-allocs", fmt.Sprint(runs), "-threads", fmt.Sprint(threads))
 	var in, stderr bytes.Buffer
 	w := bufio.NewWriter(&in)
 	writeSet(w, set)

@@ -1,6 +1,7 @@
 package gosrc
 
 import (
+	"math"
 	"slices"
 
 	"github.com/nncc/nncc/ir"
@@ -78,6 +79,55 @@ type qinfo struct {
 	xSigned bool
 	xZero   byte
 	xZeroV  *ir.Value // a zero point computed at run time (MatMul only), or nil
+	// bias is the bias in the accumulator's units (one per output
+	// channel or column; zeros when there is none) for the requantizing
+	// kernels; nil when it does not fit an int32. addBias marks a MatMul
+	// whose bias is the Add after its scale Mul (the QDQ Gemm).
+	bias    []int32
+	addBias bool
+}
+
+// accBias returns the bias bf (float, in real units) in units of acc
+// (per channel), rounded half to even, or nil when a value does not fit
+// comfortably in an int32. exact, when not nil, holds int32 values
+// already in those units (a DequantizeLinear whose scale is acc's).
+func accBias(bf []float64, acc []float32, exact []int32) []int32 {
+	b := make([]int32, len(acc))
+	for c := range b {
+		if exact != nil {
+			b[c] = exact[c]
+			continue
+		}
+		if bf == nil {
+			continue
+		}
+		r := math.RoundToEven(float64(float32(bf[c])) / float64(acc[c]))
+		if math.Abs(r) > 1<<30 {
+			return nil
+		}
+		b[c] = int32(r)
+	}
+	return b
+}
+
+// dqExactBias returns the int32 data of a DequantizeLinear(int32) bias
+// whose scales are bitwise acc's and zero point 0, or nil.
+func dqExactBias(q []float64, sb []float64, zb []byte, acc []float32) []int32 {
+	if len(q) != len(acc) || !allZero(zb) {
+		return nil
+	}
+	out := make([]int32, len(q))
+	for c := range q {
+		s := sb[0]
+		if len(sb) > 1 {
+			s = sb[c]
+		}
+		if math.Float32bits(float32(s)) != math.Float32bits(acc[c]) {
+			return nil
+		}
+		out[c] = int32(q[c])
+	}
+	return out
 }
 
 type lowerer struct {
@@ -223,12 +273,20 @@ func (l *lowerer) linear(n *ir.Node, conv, requant bool) bool {
 	if !requant {
 		acc = final
 	}
+	if qi != nil {
+		qi.bias = make([]int32, M)
+	}
 	if conv {
 		ins := []*ir.Value{cur, wv}
 		if bias != nil {
 			bd := constOf(bias)
-			if bd == nil {
+			if bd == nil || len(bd) != M {
 				return false
+			}
+			if qi != nil {
+				for c, v := range bd {
+					qi.bias[c] = int32(v)
+				}
 			}
 			bf := make([]float32, len(bd))
 			for i, v := range bd {
@@ -382,8 +440,9 @@ func (l *lowerer) qdqConv(n *ir.Node) bool {
 		scale[c] = float32(sx[0]) * float32(at(sw, c))
 	}
 	bias := make([]float32, M)
+	var bf []float64
+	var exact []int32
 	if b := opt(n, 2); b != nil {
-		var bf []float64
 		if db, sb, zb, _, ok := l.dqOf(b); ok && db.Inputs[0].Const != nil && len(zb) == 0 || ok && allZero(zb) {
 			q := constOf(db.Inputs[0])
 			if q == nil || len(q) != M {
@@ -393,6 +452,9 @@ func (l *lowerer) qdqConv(n *ir.Node) bool {
 			for c := range bf {
 				bf[c] = q[c] * at(sb, c)
 			}
+			if db.Inputs[0].Const.DType == ir.Int32 {
+				exact = dqExactBias(q, sb, zb, scale)
+			}
 		} else if bf = constOf(b); bf == nil || len(bf) != M {
 			return false
 		}
@@ -400,7 +462,7 @@ func (l *lowerer) qdqConv(n *ir.Node) bool {
 			bias[c] = float32(bf[c] / float64(scale[c]))
 		}
 	}
-	qi := &qinfo{w: wq.Const.Data, wSigned: wq.Const.DType == ir.Int8, wZero: zw, xSigned: xdt == ir.Int8}
+	qi := &qinfo{w: wq.Const.Data, wSigned: wq.Const.DType == ir.Int8, wZero: zw, xSigned: xdt == ir.Int8, bias: accBias(bf, scale, exact)}
 	if len(zx) == 1 {
 		qi.xZero = zx[0]
 	}
@@ -518,8 +580,9 @@ func (l *lowerer) qdqGemm(n *ir.Node) bool {
 		scale[j] = float32(sx[0]) * float32(at(sw, j))
 	}
 	var bias []float32
+	var bf []float64
+	var exact []int32
 	if b := opt(n, 2); b != nil && n.OpType == "Gemm" {
-		var bf []float64
 		if db, sb, zb, _, ok := l.dqOf(b); ok && allZero(zb) {
 			q := constOf(db.Inputs[0])
 			if q == nil || len(q) != N {
@@ -529,6 +592,9 @@ func (l *lowerer) qdqGemm(n *ir.Node) bool {
 			for j := range bf {
 				bf[j] = q[j] * at(sb, j)
 			}
+			if db.Inputs[0].Const.DType == ir.Int32 {
+				exact = dqExactBias(q, sb, zb, scale)
+			}
 		} else if bf = constOf(b); bf == nil || len(bf) != N {
 			return false
 		}
@@ -537,7 +603,7 @@ func (l *lowerer) qdqGemm(n *ir.Node) bool {
 			bias[j] = float32(bf[j])
 		}
 	}
-	qi := &qinfo{w: wb, wSigned: wq.Const.DType == ir.Int8, wZero: zw, xSigned: xdt == ir.Int8}
+	qi := &qinfo{w: wb, wSigned: wq.Const.DType == ir.Int8, wZero: zw, xSigned: xdt == ir.Int8, bias: accBias(bf, scale, exact), addBias: bias != nil}
 	if len(zx) == 1 {
 		qi.xZero = zx[0]
 	}

@@ -17,6 +17,7 @@ type storage struct {
 	input     int   // graph input index, or -1
 	output    bool  // holds a graph output: lives to the end, never reused
 	scratch   bool
+	bytes     bool // in the byte arena (8-bit values; size in bytes)
 }
 
 const align = 16 // float32 elements: 64 bytes
@@ -24,10 +25,14 @@ const align = 16 // float32 elements: 64 bytes
 // plan assigns storages to values and places them in the arena: a fixed
 // region first, then a region whose size is per-sample × batch.
 type plan struct {
-	of         map[*ir.Value]*storage
-	all        []*storage
-	fixed, per int64 // region sizes (per is per sample)
-	inPlace    map[*group]*ir.Value
+	of           map[*ir.Value]*storage
+	all          []*storage
+	fixed, per   int64 // region sizes of the float32 arena (per is per sample)
+	bfixed, bper int64 // the same for the byte arena
+	inPlace      map[*group]*ir.Value
+	// anchorTmp is the float32 buffer a convolution or GEMM writes when
+	// its group's result is 8-bit and the kernel does not requantize.
+	anchorTmp map[*group]*storage
 }
 
 func (p *plan) newStorage(size int64, scaled bool, def int) *storage {
@@ -42,7 +47,7 @@ func (p *plan) newStorage(size int64, scaled bool, def int) *storage {
 // apart.
 func (gn *gen) makePlan() {
 	a := gn.a
-	p := &plan{of: map[*ir.Value]*storage{}, inPlace: map[*group]*ir.Value{}}
+	p := &plan{of: map[*ir.Value]*storage{}, inPlace: map[*group]*ir.Value{}, anchorTmp: map[*group]*storage{}}
 	gn.plan = p
 	for i, v := range a.inputs {
 		s := p.newStorage(a.vals[v].size(), a.vals[v].scaled, -1)
@@ -95,8 +100,13 @@ func (gn *gen) makePlan() {
 			p.inPlace[g] = cand
 		} else {
 			s = p.newStorage(oi.size(), oi.scaled, g.index)
+			s.bytes = gn.isByte(o)
 		}
 		p.of[o] = s
+		if g.anchor != nil && s.bytes && gn.qRequant(g) == nil {
+			ai := a.vals[g.anchor.Outputs[0]]
+			p.anchorTmp[g] = p.newStorage(ai.size(), ai.scaled, g.index)
+		}
 		if l := lastUse(o); l > s.last {
 			s.last = l
 		}
@@ -120,10 +130,11 @@ func (gn *gen) makePlan() {
 			s.last = len(gn.groups)
 		}
 	}
-	for _, scaled := range []bool{false, true} {
+	for region := 0; region < 4; region++ {
+		scaled, bytes := region&1 == 1, region >= 2
 		var list []*storage
 		for _, s := range p.all {
-			if s.input < 0 && s.scaled == scaled {
+			if s.input < 0 && s.scaled == scaled && s.bytes == bytes {
 				list = append(list, s)
 			}
 		}
@@ -159,10 +170,15 @@ func (gn *gen) makePlan() {
 			placed = append(placed, s)
 			top = max(top, off+roundUp(s.size))
 		}
-		if scaled {
-			p.per = top
-		} else {
+		switch region {
+		case 0:
 			p.fixed = top
+		case 1:
+			p.per = top
+		case 2:
+			p.bfixed = top
+		case 3:
+			p.bper = top
 		}
 	}
 }
@@ -202,7 +218,7 @@ func (gn *gen) inPlaceCandidate(g *group) *ir.Value {
 	for _, v := range cands {
 		vi := a.vals[v]
 		s := p.of[v]
-		if s == nil || s.input >= 0 || s.output || vi.isStatic() || !slices.Equal(vi.dims, oi.dims) || vi.scaled != oi.scaled {
+		if s == nil || s.input >= 0 || s.output || vi.isStatic() || !slices.Equal(vi.dims, oi.dims) || vi.scaled != oi.scaled || s.bytes != gn.isByte(g.out()) {
 			continue
 		}
 		if s.size != oi.size() || s.last > g.index {

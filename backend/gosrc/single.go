@@ -14,24 +14,46 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 	a := gn.a
 	x := a.vals[n.Inputs[0]]
 	y := a.vals[n.Outputs[0]]
+	if n.OpType == "Gather" && len(n.Inputs) == 2 && !gn.isByte(n.Outputs[0]) {
+		xb := ""
+		if x.isStatic() {
+			d, err := gn.constF32(n, n.Inputs[0])
+			if err != nil {
+				return err
+			}
+			xb = wslice(gn.weights(d), len(d))
+		} else {
+			xb = gn.buf(n.Inputs[0])
+		}
+		return gn.emitGather(n, x, y, xb, gn.buf(n.Outputs[0]))
+	}
 	if x.isStatic() {
 		return unsupported(n, "constant data operand (folding left it)")
 	}
 	xb, yb := gn.buf(n.Inputs[0]), gn.buf(n.Outputs[0])
+	if gn.isByte(n.Inputs[0]) != gn.isByte(n.Outputs[0]) {
+		return unsupported(n, "8-bit data with a float result (or the reverse)")
+	}
+	if gn.isByte(n.Inputs[0]) && n.OpType != "MaxPool" && n.OpType != "Transpose" && n.OpType != "Concat" && n.OpType != "Slice" && n.OpType != "QGlobalAveragePool" {
+		return unsupported(n, "8-bit operand")
+	}
 	switch n.OpType {
+	case "QGlobalAveragePool":
+		return gn.emitQGAP(n, x, xb, yb)
 	case "MaxPool", "AveragePool":
 		return gn.emitPool(n, x, y, xb, yb)
 	case "GlobalAveragePool", "GlobalMaxPool":
 		if len(x.dims) < 3 {
 			return unsupported(n, "rank %d input", len(x.dims))
 		}
+		// the runtime's row reductions: vector partial sums, the mean as
+		// the sum times 1/count
 		planes := x.dims[0] * x.dims[1]
 		hw := x.size() / planes
-		gn.pr("x, y := %s, %s\nfor p := 0; p < %s; p++ {\nrow := x[p*%d : (p+1)*%d]\n", xb, yb, gn.sz(planes, x.scaled), hw, hw)
 		if n.OpType == "GlobalAveragePool" {
-			gn.pr("var s float32\nfor _, v := range row {\ns += v\n}\ny[p] = s / %d\n}\n", hw)
+			gn.pr("kernels.SumRows(%s, %s, %d, 1/float32(%d))\n", yb, xb, hw, hw)
 		} else {
-			gn.pr("s := row[0]\nfor _, v := range row[1:] {\ns = max(s, v)\n}\ny[p] = s\n}\n")
+			gn.pr("kernels.MaxRows(%s, %s, %d)\n", yb, xb, hw)
 		}
 		return nil
 	case "Softmax":
@@ -98,6 +120,9 @@ func (gn *gen) emitSingle(n *ir.Node) error {
 			vi := a.vals[v]
 			var src string
 			if vi.isStatic() {
+				if gn.isByte(n.Outputs[0]) {
+					return unsupported(n, "a constant operand of an 8-bit concatenation")
+				}
 				d, err := gn.constF32(n, v)
 				if err != nil {
 					return err
@@ -211,6 +236,13 @@ func (gn *gen) emitPool(n *ir.Node, x, y *info, xb, yb string) error {
 	f := gn.field("pool", "kernels.Pool2DParams")
 	fmt.Fprintf(&gn.prep, "m.%s = kernels.Pool2DParams{N: %s, C: %d, H: %d, W: %d, KH: %d, KW: %d, StrideH: %d, StrideW: %d, DilH: %d, DilW: %d, PadT: %d, PadL: %d, PadB: %d, PadR: %d, OH: %d, OW: %d, CountIncludePad: %v}\n",
 		f, gn.sz(x.dims[0], x.scaled), x.dims[1], in[0], in[1], k[0], k[1], strides[0], strides[1], dil[0], dil[1], pads[0], pads[1], pads[2], pads[3], o[0], o[1], n.AttrInt("count_include_pad", 0) != 0)
+	if gn.isByte(n.Inputs[0]) {
+		if n.OpType != "MaxPool" || !gn.isByte(n.Outputs[0]) {
+			return unsupported(n, "8-bit operand")
+		}
+		gn.pr("kernels.MaxPool2D8(&m.%s, %s, %s, %v)\n", f, xb, yb, gn.byteSigned(n.Inputs[0]))
+		return nil
+	}
 	fn := "MaxPool2D"
 	if n.OpType == "AveragePool" {
 		fn = "AvgPool2D"
@@ -410,6 +442,9 @@ func (gn *gen) emitReduce(n *ir.Node, x, y *info, xb, yb string) error {
 // emitMatMul emits a product of two computed operands, one SGEMM per
 // matrix of the (equal) leading dims.
 func (gn *gen) emitMatMul(n *ir.Node) error {
+	if gn.isByte(n.Inputs[0]) || len(n.Inputs) > 1 && n.Inputs[1] != nil && gn.isByte(n.Inputs[1]) {
+		return unsupported(n, "8-bit operand of a float32 kernel")
+	}
 	a := gn.a
 	A, B := a.vals[n.Inputs[0]], a.vals[n.Inputs[1]]
 	if len(A.dims) < 2 || len(B.dims) < 2 || B.isStatic() {
@@ -430,9 +465,6 @@ func (gn *gen) emitMatMul(n *ir.Node) error {
 // axes through index tables computed at generation.
 func (gn *gen) emitResize(n *ir.Node, x, y *info, xb, yb string) error {
 	mode := n.AttrString("mode", "nearest")
-	if mode != "nearest" {
-		return unsupported(n, "%s resizing (only nearest)", mode)
-	}
 	coord := n.AttrString("coordinate_transformation_mode", "half_pixel")
 	nm := n.AttrString("nearest_mode", "round_prefer_floor")
 	if gn.a.opset < 11 || n.OpType == "Upsample" {
@@ -461,6 +493,12 @@ func (gn *gen) emitResize(n *ir.Node, x, y *info, xb, yb string) error {
 		for _, s := range attr {
 			scales = append(scales, float64(s))
 		}
+	}
+	if n.AttrString("keep_aspect_ratio_policy", "stretch") != "stretch" || len(n.AttrInts("axes")) > 0 {
+		return unsupported(n, "keep_aspect_ratio_policy or axes")
+	}
+	if mode != "nearest" {
+		return gn.emitResizeInterp(n, x, y, xb, yb, scales)
 	}
 	tables := make([]string, 2)
 	for t, ax := range []int{r - 2, r - 1} {
@@ -533,45 +571,69 @@ func (gn *gen) table(vals []string) string {
 	return name
 }
 
-// emitConvTranspose emits a 2-D transposed convolution (group 1): per
-// image, one GEMM of the weights' transpose with the input into a column
-// scratch, then the columns scattered onto the output (col2im) over the
-// bias.
+// emitConvTranspose emits a 1-D or 2-D transposed convolution (groups
+// included) on the runtime's kernel, its weights packed once
+// (kernels.PackConvTranspose2D), with the
+// pads the runtime derives from pads, auto_pad or output_shape; its
+// scratch grows in Run if the kernels' thread count grows.
 func (gn *gen) emitConvTranspose(g *group, n *ir.Node, x, y *info, xb, yb string) error {
 	a := gn.a
-	if len(x.dims) != 4 || n.AttrInt("group", 1) != 1 {
-		return unsupported(n, "only 2-D ConvTranspose with group 1")
+	if len(x.dims) != 4 && len(x.dims) != 3 {
+		return unsupported(n, "only 1-D and 2-D ConvTranspose")
 	}
 	wv := a.vals[n.Inputs[1]]
 	w, err := gn.constF32(n, n.Inputs[1])
 	if err != nil {
 		return err
 	}
-	if ap := n.AttrString("auto_pad", "NOTSET"); ap != "NOTSET" && ap != "VALID" {
-		return unsupported(n, "auto_pad %s", ap)
-	}
-	C, M, KH, KW := wv.dims[0], wv.dims[1], wv.dims[2], wv.dims[3]
-	H, W, OH, OW := x.dims[2], x.dims[3], y.dims[2], y.dims[3]
+	sp := len(x.dims) - 2
+	group := n.AttrInt("group", 1)
+	C, M := x.dims[1], wv.dims[1]*group
 	ints := func(name string, def int64) []int64 {
 		v := n.AttrInts(name)
 		if len(v) == 0 {
-			v = []int64{def, def}
+			v = make([]int64, sp)
+			for i := range v {
+				v[i] = def
+			}
 		}
 		return v
 	}
-	st, dil := ints("strides", 1), ints("dilations", 1)
+	st, dil, opad := ints("strides", 1), ints("dilations", 1), ints("output_padding", 0)
 	pads := n.AttrInts("pads")
-	if len(pads) == 0 {
-		pads = make([]int64, 4)
+	ap := n.AttrString("auto_pad", "NOTSET")
+	if len(st) != sp || len(dil) != sp || len(opad) != sp || len(pads) != 0 && len(pads) != 2*sp {
+		return unsupported(n, "attributes that do not match %d spatial dims", sp)
 	}
-	if len(n.AttrInts("output_shape")) > 0 {
-		return unsupported(n, "output_shape")
+	padBegin := make([]int64, sp)
+	for i := 0; i < sp; i++ {
+		in, out, k := x.dims[2+i], y.dims[2+i], wv.dims[2+i]
+		full := st[i]*(in-1) + opad[i] + (k-1)*dil[i] + 1
+		switch {
+		case len(n.AttrInts("output_shape")) > 0 || ap == "SAME_UPPER" || ap == "SAME_LOWER":
+			total := max(full-out, 0)
+			if ap == "SAME_UPPER" {
+				padBegin[i] = total / 2
+			} else {
+				padBegin[i] = total - total/2
+			}
+		case len(pads) > 0 && ap != "VALID":
+			padBegin[i] = pads[i]
+		}
 	}
-	woff := gn.weights(w)
-	f := gn.field("ctw", "*kernels.PackedA")
-	rows := M * KH * KW
-	fmt.Fprintf(&gn.once, "m.%s = kernels.PackA(true, %d, %d, %s, %d)\n", f, rows, C, wslice(woff, len(w)), rows)
-	bias := "[]float32(nil)"
+	H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL := int64(1), x.dims[2], int64(1), y.dims[2], int64(1), wv.dims[2], int64(1), st[0], int64(1), dil[0], int64(0), padBegin[0]
+	if sp == 2 {
+		H, W, OH, OW, KH, KW, SH, SW, DH, DW, PT, PL = x.dims[2], x.dims[3], y.dims[2], y.dims[3], wv.dims[2], wv.dims[3], st[0], st[1], dil[0], dil[1], padBegin[0], padBegin[1]
+	}
+	if C%group != 0 {
+		return unsupported(n, "group %d does not divide %d channels", group, C)
+	}
+	pf := gn.field("ct", "*kernels.PackedConvTranspose2D")
+	sf := gn.field("cts", "[]float32")
+	fmt.Fprintf(&gn.prep, "m.%s = kernels.PackConvTranspose2D(&kernels.ConvTranspose2DParams{N: %s, C: %d, H: %d, W: %d, M: %d, KH: %d, KW: %d, StrideH: %d, StrideW: %d, DilH: %d, DilW: %d, PadT: %d, PadL: %d, Group: %d, OH: %d, OW: %d}, %s)\n",
+		pf, gn.sz(x.dims[0], x.scaled), C, H, W, M, KH, KW, SH, SW, DH, DW, PT, PL, group, OH, OW, wslice(gn.weights(w), len(w)))
+	fmt.Fprintf(&gn.prep, "m.%s = make([]float32, kernels.ConvTranspose2DScratch(&m.%s.P, kernels.Threads()))\n", sf, pf)
+	bias := "nil"
 	if b := opt(n, 2); b != nil {
 		bd, err := gn.constF32(n, b)
 		if err != nil {
@@ -579,41 +641,7 @@ func (gn *gen) emitConvTranspose(g *group, n *ir.Node, x, y *info, xb, yb string
 		}
 		bias = wslice(gn.weights(bd), len(bd))
 	}
-	col := gn.storageExpr(gn.scratch[g], rows*H*W, false)
-	gn.pr(`x, y, col, bias := %s, %s, %s, %s
-for img := 0; img < %s; img++ {
-yi := y[img*%d:][:%d]
-if bias != nil {
-for co := 0; co < %d; co++ {
-plane := yi[co*%d:][:%d]
-for i := range plane {
-plane[i] = bias[co]
-}
-}
-} else {
-clear(yi)
-}
-kernels.SgemmPackedA(m.%s, false, %d, 1, x[img*%d:], %d, 0, col, %d)
-for r := 0; r < %d; r++ {
-co, ki, kj := r/%d, r/%d%%%d, r%%%d
-cr := col[r*%d:][:%d]
-for ih := 0; ih < %d; ih++ {
-oh := ih*%d - %d + ki*%d
-if oh < 0 || oh >= %d {
-continue
-}
-yr := yi[(co*%d+oh)*%d:][:%d]
-for iw := 0; iw < %d; iw++ {
-ow := iw*%d - %d + kj*%d
-if ow >= 0 && ow < %d {
-yr[ow] += cr[ih*%d+iw]
-}
-}
-}
-}
-}
-`, xb, yb, col, bias, gn.sz(x.dims[0], x.scaled), M*OH*OW, M*OH*OW, M, OH*OW, OH*OW,
-		f, H*W, C*H*W, H*W, H*W,
-		rows, KH*KW, KW, KH, KW, H*W, H*W, H, st[0], pads[0], dil[0], OH, OH, OW, OW, W, st[1], pads[1], dil[1], OW, W)
+	gn.pr("if need := kernels.ConvTranspose2DScratch(&m.%s.P, kernels.Threads()); len(m.%s) < need {\nm.%s = make([]float32, need)\n}\n", pf, sf, sf)
+	gn.pr("m.%s.Run(%s, %s, %s, m.%s)\n", pf, xb, bias, yb, sf)
 	return nil
 }

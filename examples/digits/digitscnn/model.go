@@ -73,7 +73,7 @@ type Model struct {
 // the arena for a batch of 1.
 func New() *Model {
 	m := &Model{outs: make([][]float32, 1)}
-	m.w = make([]float32, len(weightsData)/4)
+	m.w = make([]float32, 6090)
 	for i := range m.w {
 		m.w[i] = math.Float32frombits(binary.LittleEndian.Uint32([]byte(weightsData[4*i : 4*i+4])))
 	}
