@@ -161,6 +161,27 @@ func TestConv2DLarge(t *testing.T) {
 		{N: 2, C: 30, H: 25, W: 27, M: 20, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 2, DilW: 3, PadT: 0, PadL: 3, PadB: 2, PadR: 1, Group: 1},
 		{N: 1, C: 12, H: 30, W: 30, M: 24, KH: 1, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 0, PadL: 2, PadB: 0, PadR: 2, Group: 3},
 		{N: 1, C: 300, H: 7, W: 7, M: 70, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1},
+		// Phase planes over implicitBandPlanes: on one goroutine they
+		// are filled block by block of grid columns.
+		{N: 1, C: 16, H: 259, W: 262, M: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 2, PadB: 0, PadR: 1, Group: 1},
+		{N: 1, C: 10, H: 461, W: 459, M: 3, KH: 3, KW: 2, StrideH: 2, StrideW: 2, DilH: 2, DilW: 1, PadT: 2, PadL: 1, PadB: 1, PadR: 0, Group: 1},
+	}
+	banded := 0
+	for _, p := range shapes {
+		p.OH, p.OW = p.OutSize()
+		g := newPhaseGeom(&p)
+		if !p.implicitConv() || p.C*len(g.phases)*g.hq*g.wq < implicitBandPlanes {
+			continue
+		}
+		// Two goroutines fill their own rows too.
+		ldg := roundUp(g.ng, 16)
+		var bands [implicitMaxBandParts + 1]int
+		if g.bandRows(&bands, ldg, ldg/16, 2, 16) {
+			banded++
+		}
+	}
+	if hasImplicitKernels() && banded < 2 {
+		t.Errorf("%d shapes fill their phase planes by blocks, want 2", banded)
 	}
 	for _, k := range testKernels() {
 		withKernel(t, k, func(t *testing.T) {

@@ -970,6 +970,43 @@ copyEvendone:
 	VZEROUPPER
 	RET
 
+// func vmaxAvx2(x, y *float32, n int)
+TEXT ·vmaxAvx2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+vmaxAvx2loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (DI), Y2
+	VMAXPS Y2, Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ vmaxAvx2loop
+	VZEROUPPER
+	RET
+
+// func vmax2Avx2(x, y *float32, n int)
+TEXT ·vmax2Avx2(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ y+8(FP), DI
+	MOVQ n+16(FP), CX
+vmax2Avx2loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y0
+	VPERMPD $0xd8, Y0, Y0
+	VMOVUPS (DI), Y2
+	VMAXPS Y2, Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ vmax2Avx2loop
+	VZEROUPPER
+	RET
+
 DATA dwkMask<>+0(SB)/4, $-1
 DATA dwkMask<>+4(SB)/4, $-1
 DATA dwkMask<>+8(SB)/4, $-1

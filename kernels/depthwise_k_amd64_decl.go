@@ -5,6 +5,12 @@
 package kernels
 
 //go:noescape
+func vmaxAvx2(x, y *float32, n int)
+
+//go:noescape
+func vmax2Avx2(x, y *float32, n int)
+
+//go:noescape
 func copyEvenAvx2(dst, src *float32, n int)
 
 //go:noescape

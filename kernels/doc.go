@@ -52,9 +52,11 @@
 // 6×16 of AVX2/FMA, chosen at start-up by CPUID. Small-M products read B
 // in place instead of packing it. Convolutions are implicit GEMMs: the
 // micro-kernel reads each im2col row through an offset table straight
-// from zero-padded phase planes of the input (AVX-512; elsewhere im2col
-// is expanded block by block into B panels); 1×1 stride-1 convolutions
-// use the input as B directly; small output planes run positions as GEMM
+// from zero-padded phase planes of the input (AVX-512, or AVX2 on whole
+// 16-column strips, one kernel call per row panel's sweep; the portable
+// code expands im2col block by block into B panels); 1×1 stride-1
+// convolutions use the input as B directly (AVX2 with more than 24
+// output channels: packed B blocks); small output planes run positions as GEMM
 // rows, or, for several images, one GEMM over a batch of images whose
 // im2col is built by permute-based gather programs. Depthwise
 // convolutions and 3×3 max pooling have their own plane kernels, which

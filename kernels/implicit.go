@@ -18,10 +18,22 @@ import "sync"
 
 // implicitConv reports whether conv2DImplicit runs p: not depthwise,
 // not a 1×1 stride-1 product (which reads its input in place), and
-// indirect micro-kernels available.
+// indirect micro-kernels available (AVX-512, or AVX2 with full 16-column
+// tiles: the grid is then computed up to a multiple of 16 columns, the
+// extra ones reading the zeroed slack after the phase planes).
 func (p *Conv2DParams) implicitConv() bool {
-	return hasIndirectKernels() && !p.pointwise() && !p.depthwise()
+	return hasImplicitKernels() && !p.pointwise() && !p.depthwise()
 }
+
+// implicitSplitCopy is the size of the phase planes (floats) from which
+// their fill and the copy out of the grid are split between goroutines.
+const implicitSplitCopy = 1 << 16
+
+// implicitBandPlanes is the size of the phase planes (floats) from
+// which a one-goroutine implicit GEMM fills them block by block of grid
+// columns (well beyond the L2 cache: the detector's 10 MB of planes ran
+// 4–6% faster, 2.6 MB no faster).
+const implicitBandPlanes = 1 << 20
 
 // implicitScratch holds a job's phase planes and grid output.
 var implicitScratch sync.Pool
@@ -32,6 +44,9 @@ type phaseGeom struct {
 	ng     int      // grid columns up to the last output: (OH-1)·wq + OW
 	phases [][2]int // the phases some tap reads, (py, px)
 	offs   []int64  // byte offset of B row k from the phase planes
+	// reach is the largest offset (floats) of a tap's read from its
+	// output's grid position within a phase plane.
+	reach int
 }
 
 // newPhaseGeom lays out p's phase planes and B rows.
@@ -72,22 +87,38 @@ func (g *phaseGeom) init(p *Conv2DParams) {
 		g.offs = make([]int64, K)
 	}
 	g.offs = g.offs[:K]
+	g.reach = 0
 	for t := 0; t < khw; t++ {
 		ph := phaseOf(t)
 		kh, kw := t/p.KW*p.DilH, t%p.KW*p.DilW
+		g.reach = max(g.reach, kh/sh*g.wq+kw/sw)
 		for ci := 0; ci < p.C/p.Group; ci++ {
 			g.offs[ci*khw+t] = 4 * int64((ci*len(g.phases)+ph)*plane+kh/sh*g.wq+kw/sw)
 		}
 	}
 }
 
-// fill writes the phase planes of the cg channels x (H×W each) to xq,
-// which is zeroed first.
+// fill writes the phase planes of the cg channels x (H×W each) to xq;
+// everything in xq that is not input (the padding, and any slack after
+// the planes) is zeroed.
 func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
-	clear(xq)
+	clear(xq[cg*len(g.phases)*g.hq*g.wq:])
+	g.fillChannels(p, xq, x, 0, cg)
+}
+
+// fillChannels writes the phase planes of channels [c0, c1) of x, and
+// the padding around them, to xq (laid out as by fill).
+func (g *phaseGeom) fillChannels(p *Conv2DParams, xq, x []float32, c0, c1 int) {
+	g.fillRows(p, xq, x, c0, c1, 0, g.hq)
+}
+
+// fillRows writes rows [r0, r1) of the phase planes of channels [c0, c1)
+// of x, padding included, to xq (laid out as by fill).
+func (g *phaseGeom) fillRows(p *Conv2DParams, xq, x []float32, c0, c1, r0, r1 int) {
 	sh, sw := p.StrideH, p.StrideW
-	plane := g.hq * g.wq
-	for c := 0; c < cg; c++ {
+	wq := g.wq
+	plane := g.hq * wq
+	for c := c0; c < c1; c++ {
 		xc := x[c*p.H*p.W : (c+1)*p.H*p.W]
 		for f, ph := range g.phases {
 			dst := xq[(c*len(g.phases)+f)*plane : (c*len(g.phases)+f+1)*plane]
@@ -97,17 +128,31 @@ func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
 			i0 := max(0, (p.PadT-py+sh-1)/sh)
 			i1 := min(g.hq, (p.H-1+p.PadT-py)/sh+1)
 			j0 := max(0, (p.PadL-px+sw-1)/sw)
-			j1 := min(g.wq, (p.W-1+p.PadL-px)/sw+1)
+			j1 := min(wq, (p.W-1+p.PadL-px)/sw+1)
 			if i0 >= i1 || j0 >= j1 || p.H-1+p.PadT-py < 0 || p.W-1+p.PadL-px < 0 {
+				clear(dst[r0*wq : r1*wq])
 				continue
 			}
-			src := xc[(i0*sh+py-p.PadT)*p.W+j0*sw+px-p.PadL:]
+			a, b := max(i0, r0), min(i1, r1) // rows of input in [r0, r1)
+			if a >= b {
+				clear(dst[r0*wq : r1*wq])
+				continue
+			}
+			// Zero the padding around the rectangle of input.
+			clear(dst[r0*wq : a*wq+j0])
+			if j1-j0 < wq {
+				for i := a; i < b-1; i++ {
+					clear(dst[i*wq+j1 : (i+1)*wq+j0])
+				}
+			}
+			clear(dst[(b-1)*wq+j1 : r1*wq])
+			src := xc[(a*sh+py-p.PadT)*p.W+j0*sw+px-p.PadL:]
 			if sw == 1 {
-				copyRows(dst[i0*g.wq+j0:], src, i1-i0, j1-j0, g.wq, sh*p.W)
+				copyRows(dst[a*wq+j0:], src, b-a, j1-j0, wq, sh*p.W)
 				continue
 			}
-			for i := i0; i < i1; i++ {
-				row, s := dst[i*g.wq+j0:i*g.wq+j1], src[(i-i0)*sh*p.W:]
+			for i := a; i < b; i++ {
+				row, s := dst[i*wq+j0:i*wq+j1], src[(i-a)*sh*p.W:]
 				if sw == 2 {
 					copy2(s, row)
 				} else {
@@ -117,33 +162,6 @@ func (g *phaseGeom) fill(p *Conv2DParams, xq, x []float32, cg int) {
 		}
 	}
 }
-
-// implicitArgs are the arguments of conv2DImplicit's loop over images
-// and groups, implicitPartArgs those of its split of one GEMM's column
-// panels (see forArgs).
-type implicitArgs struct {
-	p                  *Conv2DParams
-	g                  *phaseGeom
-	pa                 []*PackedA
-	x, w, bias, res, y []float32
-	f                  Fused
-	inner              int
-}
-
-type implicitPartArgs struct {
-	k                    *sgemmKernel
-	g                    *phaseGeom
-	a                    sgemmA
-	mg, K, panels, parts int
-	xq, cm, gbias        []float32
-	acc, epi             bool
-	lo, hi               float32
-}
-
-var (
-	implicitLoops argsPool[implicitArgs]
-	implicitParts argsPool[implicitPartArgs]
-)
 
 // conv2DImplicit computes the convolution p (see implicitConv) with the
 // weights packed in pa (one per group) or, when pa is nil, w; g is p's
@@ -165,17 +183,53 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		K := cg * p.KH * p.KW
 		hw, ohw := p.H*p.W, p.OH*p.OW
 		nq := cg * len(g.phases) * g.hq * g.wq
+		// Grid columns computed (and row stride of the grid): unmasked
+		// kernels compute whole tiles, reading up to nr-1 columns past
+		// the last plane (slack, zeroed with the planes).
+		k := sk
+		ldg, slack := g.ng, 0
+		if !k.masked {
+			ldg, slack = roundUp(g.ng, k.nr), k.nr
+		}
 		lo, hi := f.bounds()
 		epi := bias != nil || f.Act != ActNone
 		n, gr := job/p.Group, job%p.Group
-		sp := getImplicitScratch(nq + mg*g.ng)
+		nqs := nq + slack
+		sp := getImplicitScratch(nqs + mg*ldg)
 		defer implicitScratch.Put(sp)
-		xq, cm := (*sp)[:nq], (*sp)[nq:nq+mg*g.ng]
-		g.fill(p, xq, x[(n*p.C+gr*cg)*hw:], cg)
+		xq, cm := (*sp)[:nqs], (*sp)[nqs:nqs+mg*ldg]
+		xn := x[(n*p.C+gr*cg)*hw:]
+		// Large planes are copied in and out by all inner goroutines
+		// (a serial copy of the detector's 10 MB of planes held back
+		// its two-thread speed-up); on one goroutine, the rows of the
+		// planes that each block of grid columns reads are copied just
+		// before the block is computed, while they stay in cache.
+		panels := (ldg + k.nr - 1) / k.nr
+		parts := min(inner, panels)
+		banded := ldg > k.nc && nq >= implicitBandPlanes
+		var bands [implicitMaxBandParts + 1]int
+		if parts > 1 {
+			// Each goroutine fills the rows it alone reads; the few
+			// rows two of them read are filled first.
+			banded = banded && parts <= implicitMaxBandParts && g.bandRows(&bands, ldg, panels, parts, k.nr)
+		}
+		split := inner > 1 && nq >= implicitSplitCopy && !banded
+		switch {
+		case split:
+			clear(xq[nq:])
+			g.fillParallel(p, xq, xn, cg, min(inner, cg))
+		case banded:
+			clear(xq[nq:])
+			if parts > 1 {
+				g.fillShared(p, xq, xn, cg, &bands, ldg, panels, parts, k.nr)
+			}
+		default:
+			g.fill(p, xq, xn, cg)
+		}
 		if res != nil {
 			// The grid starts as the residual.
 			for m := 0; m < mg; m++ {
-				copyRows(cm[m*g.ng:], res[(n*p.M+gr*mg+m)*ohw:], p.OH, p.OW, g.wq, p.OW)
+				copyRows(cm[m*ldg:], res[(n*p.M+gr*mg+m)*ohw:], p.OH, p.OW, g.wq, p.OW)
 			}
 		}
 		acc := res != nil
@@ -188,28 +242,181 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 			gbias = bias[gr*mg : (gr+1)*mg]
 		}
 		// Column panels are split between inner goroutines.
-		k := sk
-		panels := (g.ng + k.nr - 1) / k.nr
-		parts := min(inner, panels)
 		if parts <= 1 {
 			wk := getWork(k)
-			implicitBlocked(k, wk, mg, 0, g.ng, K, &a, xq, g.offs, cm, g.ng, acc, epi, gbias, lo, hi)
+			if banded {
+				g.blocks(p, k, wk, mg, K, &a, xq, xn, cg, cm, ldg, 0, ldg, 0, g.hq, acc, epi, gbias, lo, hi)
+			} else {
+				implicitBlocked(k, wk, mg, 0, ldg, K, &a, xq, g.offs, cm, ldg, acc, epi, gbias, lo, hi)
+			}
 			sgemmWorkPool.Put(wk)
 		} else {
-			pargs := implicitPartArgs{k: k, g: g, a: a, mg: mg, K: K, panels: panels, parts: parts,
-				xq: xq, cm: cm, gbias: gbias, acc: acc, epi: epi, lo: lo, hi: hi}
-			forArgs(&implicitParts, parts, parts, pargs, func(arg *implicitPartArgs, _, t int) {
-				k, g, panels, parts := arg.k, arg.g, arg.panels, arg.parts
-				j0, j1 := t*panels/parts*k.nr, min(g.ng, (t+1)*panels/parts*k.nr)
-				wk := getWork(k)
-				defer sgemmWorkPool.Put(wk)
-				implicitBlocked(k, wk, arg.mg, j0, j1, arg.K, &arg.a, arg.xq, g.offs, arg.cm, g.ng, arg.acc, arg.epi, arg.gbias, arg.lo, arg.hi)
-			})
+			forArgs(&implicitParts, parts, parts, implicitPartArgs{p: p, k: k, g: g, a: a, mg: mg, K: K, panels: panels, parts: parts, cg: cg, ldg: ldg,
+				xq: xq, x: xn, cm: cm, gbias: gbias, acc: acc, epi: epi, banded: banded, bands: bands, lo: lo, hi: hi}, implicitPart)
 		}
-		for m := 0; m < mg; m++ {
-			copyRows(y[(n*p.M+gr*mg+m)*ohw:], cm[m*g.ng:], p.OH, p.OW, p.OW, g.wq)
+		yg := y[(n*p.M+gr*mg)*ohw:]
+		if inner > 1 && nq >= implicitSplitCopy && mg > 1 {
+			g.copyOutParallel(p, yg, cm, mg, ldg, min(inner, mg))
+		} else {
+			g.copyOut(p, yg, cm, 0, mg, ldg)
 		}
 	})
+}
+
+// fillParallel is fill's plane copies (not the slack) split by channel
+// between parts goroutines.
+func (g *phaseGeom) fillParallel(p *Conv2DParams, xq, x []float32, cg, parts int) {
+	forArgs(&phaseCopies, parts, parts, phaseCopyArgs{g: g, p: p, dst: xq, src: x, n: cg, parts: parts}, func(a *phaseCopyArgs, _, t int) {
+		a.g.fillChannels(a.p, a.dst, a.src, t*a.n/a.parts, (t+1)*a.n/a.parts)
+	})
+}
+
+// phaseCopyArgs are the arguments of fillParallel's and
+// copyOutParallel's loops: n channels (rows of the grid) split in parts.
+type phaseCopyArgs struct {
+	g             *phaseGeom
+	p             *Conv2DParams
+	dst, src      []float32
+	n, parts, ldg int
+}
+
+var phaseCopies argsPool[phaseCopyArgs]
+
+// copyOut copies rows [m0, m1) of the output grid cm (row stride ldg)
+// into their output planes in y.
+func (g *phaseGeom) copyOut(p *Conv2DParams, y, cm []float32, m0, m1, ldg int) {
+	ohw := p.OH * p.OW
+	for m := m0; m < m1; m++ {
+		copyRows(y[m*ohw:], cm[m*ldg:], p.OH, p.OW, p.OW, g.wq)
+	}
+}
+
+// copyOutParallel is copyOut of the mg rows split between parts
+// goroutines.
+func (g *phaseGeom) copyOutParallel(p *Conv2DParams, y, cm []float32, mg, ldg, parts int) {
+	forArgs(&phaseCopies, parts, parts, phaseCopyArgs{g: g, p: p, dst: y, src: cm, n: mg, parts: parts, ldg: ldg}, func(a *phaseCopyArgs, _, t int) {
+		a.g.copyOut(a.p, a.dst, a.src, t*a.n/a.parts, (t+1)*a.n/a.parts, a.ldg)
+	})
+}
+
+// implicitMaxBandParts bounds the goroutines that fill their own bands
+// of phase-plane rows.
+const implicitMaxBandParts = 16
+
+// needRows returns the number of leading rows of every phase plane that
+// grid columns below je read (columns past ng read the next plane's
+// first rows, or the slack, only for results that are dropped).
+func (g *phaseGeom) needRows(je int) int {
+	return min(g.hq, (min(je, g.ng)-1+g.reach)/g.wq+1)
+}
+
+// partCols returns the grid columns [j0, j1) of part t of parts (whole
+// panels of nr columns).
+func partCols(t, parts, panels, nr, ldg int) (j0, j1 int) {
+	return t * panels / parts * nr, min(ldg, (t+1)*panels/parts*nr)
+}
+
+// bandRows sets bands[t] (t < parts) to the first plane row that part t
+// fills itself and bands[parts] to the rows filled before the parts
+// start (the first rows, read past the end of every plane), and reports
+// whether the parts' own rows are disjoint and in order: part t fills
+// rows [bands[t], first row of part t+1's columns), the rows between
+// that and bands[t+1] being read by both and filled first (fillShared).
+func (g *phaseGeom) bandRows(bands *[implicitMaxBandParts + 1]int, ldg, panels, parts, nr int) bool {
+	pre := min(g.hq, (nr-1)/g.wq+1)
+	bands[parts] = pre
+	for t := 0; t < parts; t++ {
+		lo := pre
+		if t > 0 {
+			_, j1 := partCols(t-1, parts, panels, nr, ldg)
+			lo = max(pre, g.needRows(j1))
+		}
+		hi := g.hq
+		if t+1 < parts {
+			j0, _ := partCols(t+1, parts, panels, nr, ldg)
+			hi = j0 / g.wq
+		}
+		if lo > hi {
+			return false
+		}
+		bands[t] = lo
+	}
+	return true
+}
+
+// fillShared fills the rows more than one part reads (see bandRows).
+func (g *phaseGeom) fillShared(p *Conv2DParams, xq, x []float32, cg int, bands *[implicitMaxBandParts + 1]int, ldg, panels, parts, nr int) {
+	pre := bands[parts]
+	g.fillRows(p, xq, x, 0, cg, 0, pre)
+	for t := 0; t+1 < parts; t++ {
+		j0, _ := partCols(t+1, parts, panels, nr, ldg)
+		if r0 := max(pre, j0/g.wq); r0 < bands[t+1] {
+			g.fillRows(p, xq, x, 0, cg, r0, bands[t+1])
+		}
+	}
+}
+
+// blocks computes grid columns [j0, j1) block by block, filling before
+// each block the plane rows it reads from filled up to limit (rows
+// outside [filled, limit) are filled by others).
+func (g *phaseGeom) blocks(p *Conv2DParams, k *sgemmKernel, wk *sgemmWork, mg, K int, a *sgemmA, xq, x []float32, cg int, cm []float32, ldg, j0, j1, filled, limit int, acc, epi bool, bias []float32, lo, hi float32) {
+	for jc := j0; jc < j1; jc += k.nc {
+		je := min(j1, jc+k.nc)
+		if need := min(limit, g.needRows(je)); need > filled {
+			g.fillRows(p, xq, x, 0, cg, filled, need)
+			filled = need
+		}
+		implicitBlocked(k, wk, mg, jc, je, K, a, xq, g.offs, cm, ldg, acc, epi, bias, lo, hi)
+	}
+}
+
+// implicitArgs are the arguments of conv2DImplicit's loop over images
+// and groups, implicitPartArgs those of its split of one GEMM's column
+// panels (see forArgs).
+type implicitArgs struct {
+	p                  *Conv2DParams
+	g                  *phaseGeom
+	pa                 []*PackedA
+	x, w, bias, res, y []float32
+	f                  Fused
+	inner              int
+}
+
+type implicitPartArgs struct {
+	p                             *Conv2DParams
+	k                             *sgemmKernel
+	g                             *phaseGeom
+	a                             sgemmA
+	mg, K, panels, parts, cg, ldg int
+	xq, x, cm, gbias              []float32
+	acc, epi, banded              bool
+	bands                         [implicitMaxBandParts + 1]int
+	lo, hi                        float32
+}
+
+var (
+	implicitLoops argsPool[implicitArgs]
+	implicitParts argsPool[implicitPartArgs]
+)
+
+// implicitPart computes part t of the grid's column panels; when banded,
+// it fills its own rows of the planes as its blocks need them (bands
+// from bandRows).
+func implicitPart(arg *implicitPartArgs, _, t int) {
+	p, k, g := arg.p, arg.k, arg.g
+	j0, j1 := partCols(t, arg.parts, arg.panels, k.nr, arg.ldg)
+	wk := getWork(k)
+	defer sgemmWorkPool.Put(wk)
+	if !arg.banded {
+		implicitBlocked(k, wk, arg.mg, j0, j1, arg.K, &arg.a, arg.xq, g.offs, arg.cm, arg.ldg, arg.acc, arg.epi, arg.gbias, arg.lo, arg.hi)
+		return
+	}
+	limit := g.hq
+	if t+1 < arg.parts {
+		n0, _ := partCols(t+1, arg.parts, arg.panels, k.nr, arg.ldg)
+		limit = n0 / g.wq
+	}
+	g.blocks(p, k, wk, arg.mg, arg.K, &arg.a, arg.xq, arg.x, arg.cg, arg.cm, arg.ldg, j0, j1, arg.bands[t], limit, arg.acc, arg.epi, arg.gbias, arg.lo, arg.hi)
 }
 
 // implicitBlocked computes columns [j0, j1) of the M×ng grid product C =
@@ -246,6 +453,12 @@ func implicitBlocked(k *sgemmKernel, w *sgemmWork, M, j0, j1, K int, a *sgemmA, 
 						}
 					}
 					ap := ablk[ir*kcb:]
+					if !k.masked {
+						// Whole strips (ncb is a multiple of nr here):
+						// the row panel's sweep in one call.
+						tileIndirect(mrb, ncb, kcb, ap, xp[jc:], offs[pc:], C[(ic+ir)*ldc+jc:], ldc, flags, bp, lo, hi)
+						continue
+					}
 					for jr := 0; jr < ncb; jr += nr {
 						nrb := min(nr, ncb-jr)
 						c := C[(ic+ir)*ldc+jc+jr:]

@@ -4,6 +4,8 @@ package kernels
 
 func hasIndirectKernels() bool { return false }
 
+func hasImplicitKernels() bool { return false }
+
 func tileIndirect(mr, nr, kc int, a, b []float32, offs []int64, c []float32, ldc, flags int, bias *float32, lo, hi float32) {
 	panic("kernels: indirect micro-kernels without assembly")
 }

@@ -24,9 +24,13 @@ var sgemmAvx512IKernels = [6][4]func(kc int, a, b *float32, offs *int64, c *floa
 	{sgemmAvx512IM6N1, sgemmAvx512IM6N2, sgemmAvx512IM6N3, sgemmAvx512IM6N4},
 }
 
-// sgemmAvx2Kernels[m-1] computes a full m×16 tile.
-var sgemmAvx2Kernels = [6]func(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32){
+// sgemmAvx2Kernels[m-1] computes full m×16 tiles.
+var sgemmAvx2Kernels = [6]func(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int){
 	sgemmAvx2M1, sgemmAvx2M2, sgemmAvx2M3, sgemmAvx2M4, sgemmAvx2M5, sgemmAvx2M6}
+
+// sgemmAvx2IKernels[m-1] computes full m×16 tiles with an indirect B.
+var sgemmAvx2IKernels = [6]func(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32){
+	sgemmAvx2IM1, sgemmAvx2IM2, sgemmAvx2IM3, sgemmAvx2IM4, sgemmAvx2IM5, sgemmAvx2IM6}
 
 //go:noescape
 func sgemmAvx512M1N1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
@@ -173,22 +177,40 @@ func sgemmAvx512IM6N3(kc int, a, b *float32, offs *int64, c *float32, ldc int, a
 func sgemmAvx512IM6N4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
 
 //go:noescape
-func sgemmAvx2M1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2M1(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
 
 //go:noescape
-func sgemmAvx2M2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2M2(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
 
 //go:noescape
-func sgemmAvx2M3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2M3(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
 
 //go:noescape
-func sgemmAvx2M4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2M4(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
 
 //go:noescape
-func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2M5(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
 
 //go:noescape
-func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)
+func sgemmAvx2M6(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)
+
+//go:noescape
+func sgemmAvx2IM1(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx2IM2(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx2IM3(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx2IM4(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx2IM5(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
+
+//go:noescape
+func sgemmAvx2IM6(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)
 
 // qgemmVnniKernels[m-1][nv-1] computes an m×(16·nv) int32 tile.
 var qgemmVnniKernels = [6][4]func(kg int, a, b *byte, bstride int, c *int32, ldc int, mask uint64, flags int, rowp, rowq, colu, colv *int32){

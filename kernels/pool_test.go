@@ -200,3 +200,42 @@ func TestMaxPool2x2Stride2(t *testing.T) {
 		t.Fatalf("only %d cases took the fast path", fast)
 	}
 }
+
+// TestVmaxRows checks the row updates of max pooling (vmax, vmax2: the
+// vector loops where the machine has them) bit for bit against the Go
+// loop, NaNs and zeros of both signs included, for every length up to
+// 40 and inputs longer than needed.
+func TestVmaxRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	special := []float32{float32(math.NaN()), 0, float32(math.Copysign(0, -1)), float32(math.Inf(-1)), float32(math.Inf(1))}
+	fill := func(n int) []float32 {
+		s := randSlice(r, n)
+		for i := range s {
+			if r.IntN(5) == 0 {
+				s[i] = special[r.IntN(len(special))]
+			}
+		}
+		return s
+	}
+	for n := 0; n <= 40; n++ {
+		for _, s := range []int{1, 2} {
+			x := fill(s*n + r.IntN(3))
+			if len(x) < s*(n-1)+1 {
+				continue
+			}
+			y := fill(n)
+			want := append([]float32(nil), y...)
+			vmaxStrideGo(x, s, want)
+			if s == 1 {
+				vmax(x, y)
+			} else {
+				vmax2(x, y)
+			}
+			for i := range y {
+				if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("stride %d, n=%d: y[%d] = %g, want %g", s, n, i, y[i], want[i])
+				}
+			}
+		}
+	}
+}

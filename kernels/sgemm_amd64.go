@@ -18,7 +18,8 @@ var sgemmAvx2 = &sgemmKernel{
 	name: "avx2",
 	mr:   6, nr: 16,
 	kc: 256, mc: 120, nc: 512,
-	tile: tileAvx2,
+	tile:   tileAvx2,
+	strips: stripsAvx2,
 }
 
 func init() {
@@ -42,7 +43,7 @@ func tileAvx512(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc in
 func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi) {
 	if nr == 16 {
 		flags, bias, lo, hi := tileFlags(loadC, ep)
-		sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, 0, flags, bias, lo, hi)
+		sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, 1, flags, bias, lo, hi, 0)
 		return
 	}
 	// Partial tile: the B panel is zero-padded to 16 columns; compute the
@@ -52,17 +53,17 @@ func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int,
 	tp, ap, bp, bs := &t[0], &a[0], &b[0], bstride*4
 	switch mr {
 	case 1:
-		sgemmAvx2M1(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+		sgemmAvx2M1(kc, ap, bp, bs, tp, 16*4, alpha, 0, 1, 0, nil, 0, 0, 0)
 	case 2:
-		sgemmAvx2M2(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+		sgemmAvx2M2(kc, ap, bp, bs, tp, 16*4, alpha, 0, 1, 0, nil, 0, 0, 0)
 	case 3:
-		sgemmAvx2M3(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+		sgemmAvx2M3(kc, ap, bp, bs, tp, 16*4, alpha, 0, 1, 0, nil, 0, 0, 0)
 	case 4:
-		sgemmAvx2M4(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+		sgemmAvx2M4(kc, ap, bp, bs, tp, 16*4, alpha, 0, 1, 0, nil, 0, 0, 0)
 	case 5:
-		sgemmAvx2M5(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+		sgemmAvx2M5(kc, ap, bp, bs, tp, 16*4, alpha, 0, 1, 0, nil, 0, 0, 0)
 	default:
-		sgemmAvx2M6(kc, ap, bp, bs, tp, 16*4, alpha, 0, 0, 0, nil, 0, 0)
+		sgemmAvx2M6(kc, ap, bp, bs, tp, 16*4, alpha, 0, 1, 0, nil, 0, 0, 0)
 	}
 	for i := 0; i < mr; i++ {
 		row := c[i*ldc : i*ldc+nr]
@@ -77,6 +78,15 @@ func tileAvx2(mr, nr, kc int, a, b []float32, bstride int, c []float32, ldc int,
 			biasClampGo(row, ep.bias[i], ep.lo, ep.hi)
 		}
 	}
+}
+
+// stripsAvx2 computes n full mr×16 tiles side by side: tile t reads the
+// B panel at b[t·badv:] (rows bstride apart) and writes C at c[16t:],
+// as n calls of tileAvx2 would.
+func stripsAvx2(mr, n, kc int, a, b []float32, bstride, badv int, c []float32, ldc int, alpha, beta float32, loadC bool, ep *tileEpi) {
+	_, _, _ = a[sgemmMR256*kc-1], b[(n-1)*badv+(kc-1)*bstride+15], c[(mr-1)*ldc+16*n-1]
+	flags, bias, lo, hi := tileFlags(loadC, ep)
+	sgemmAvx2Kernels[mr-1](kc, &a[0], &b[0], bstride*4, &c[0], ldc*4, alpha, beta, n, flags, bias, lo, hi, badv*4)
 }
 
 // tileFlags converts the tile options to the kernels' arguments.

@@ -79,6 +79,11 @@ func vmax(x, y []float32) {
 		vmaxAvx512(&x[0], &y[0], len(y))
 		return
 	}
+	if n := len(y) &^ 7; hasAVX2FMA && n > 0 {
+		_ = x[n-1]
+		vmaxAvx2(&x[0], &y[0], n)
+		x, y = x[n:], y[n:]
+	}
 	vmaxStrideGo(x, 1, y)
 }
 
@@ -88,6 +93,11 @@ func vmax2(x, y []float32) {
 		_ = x[2*len(y)-2]
 		vmax2Avx512(&x[0], &y[0], len(y))
 		return
+	}
+	// The AVX2 loop reads x[0:2n]: whole pairs only.
+	if n := min(len(y), len(x)/2) &^ 7; hasAVX2FMA && n > 0 {
+		vmax2Avx2(&x[0], &y[0], n)
+		x, y = x[2*n:], y[n:]
 	}
 	vmaxStrideGo(x, 2, y)
 }

@@ -3,6 +3,7 @@ package runtime
 import (
 	goruntime "runtime"
 	"slices"
+	"unsafe"
 
 	"github.com/nncc/nncc/ir"
 )
@@ -25,6 +26,16 @@ type arena struct {
 	// free list is trimmed to about this much when the run ends, so that
 	// runs of varying shapes do not hoard memory.
 	runBytes int
+	// given records the buffers the last run handed to its caller
+	// (address and capacity; an address does not keep the buffer
+	// alive), which recycle takes back.
+	given []givenBuf
+}
+
+// givenBuf is a buffer handed to the caller of a run.
+type givenBuf struct {
+	p   uintptr
+	cap int
 }
 
 func newArena() *arena {
@@ -81,9 +92,12 @@ var poisonFreed = false
 // endRun reclaims every buffer still lent except those given to the
 // caller.
 func (a *arena) endRun() {
+	a.given = a.given[:0]
 	for p, b := range a.lent {
 		if !a.hold[p] {
 			a.free = append(a.free, b)
+		} else {
+			a.given = append(a.given, givenBuf{uintptr(unsafe.Pointer(p)), cap(b)})
 		}
 	}
 	clear(a.lent)
@@ -100,6 +114,24 @@ func (a *arena) endRun() {
 		}
 	}
 	a.runBytes = 0
+}
+
+// recycle takes back the storage of t, a tensor the last run handed to
+// its caller, for later runs (a large output otherwise costs fresh
+// memory, and the page faults of touching it, on every run). Tensors
+// with other storage are ignored.
+func (a *arena) recycle(t *ir.Tensor) {
+	p := dataPtr(t)
+	if p == nil {
+		return
+	}
+	for i, g := range a.given {
+		if g.p == uintptr(unsafe.Pointer(p)) && cap(t.Data) == g.cap {
+			a.free = append(a.free, t.Data[:g.cap])
+			a.given = append(a.given[:i], a.given[i+1:]...)
+			return
+		}
+	}
 }
 
 // env is what kernels see of the run they are part of.

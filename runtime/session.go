@@ -205,6 +205,20 @@ func (s *Session) Run(inputs map[string]*ir.Tensor) (map[string]*ir.Tensor, erro
 	return res, nil
 }
 
+// Recycle gives the outputs of the last Run back to the session, which
+// may then reuse their storage in later runs instead of allocating (and
+// page-faulting) fresh memory for every output, as a serving or
+// benchmark loop that is done with each result can. The caller must not
+// use the tensors, or any slice of their data, afterwards. Tensors that
+// did not come from the last Run are ignored.
+func (s *Session) Recycle(outs map[string]*ir.Tensor) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range outs {
+		s.arena.recycle(t)
+	}
+}
+
 func (s *Session) checkInput(v *ir.Value, t *ir.Tensor, syms map[string]int64) error {
 	if err := t.Check(); err != nil {
 		return fmt.Errorf("runtime: input %q: %v", v.Name, err)

@@ -49,6 +49,7 @@ func genDepthwiseK(a *asm) {
 	dwkSplit(a)
 	maxPool2x2(a)
 	copyEven(a)
+	vmaxRows(a)
 	a.p("")
 	for i := 0; i < 16; i++ {
 		v := 0
@@ -331,7 +332,58 @@ func copyEven(a *asm) {
 	a.i("RET")
 }
 
+// vmaxRows emits vmaxAvx2(x, y *float32, n int), y[i] = x[i] if x[i] >
+// y[i] (NaNs in x passed over, as the Go loop does), and
+// vmax2Avx2(x, y *float32, n int), the same with x[2i] (reads x[0:2n]),
+// for n a positive multiple of 8: the row updates of max pooling windows
+// the plane kernels do not take (AVX2 has no such plane kernels: the 3×3
+// stride-2 max pooling of ResNets).
+func vmaxRows(a *asm) {
+	for _, two := range []bool{false, true} {
+		name := "vmaxAvx2"
+		if two {
+			name = "vmax2Avx2"
+		}
+		a.p("")
+		a.p("// func %s(x, y *float32, n int)", name)
+		a.p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+		a.i("MOVQ x+0(FP), SI")
+		a.i("MOVQ y+8(FP), DI")
+		a.i("MOVQ n+16(FP), CX")
+		a.p("%sloop:", name)
+		if two {
+			a.i("VMOVUPS (SI), Y0")
+			a.i("VMOVUPS 32(SI), Y1")
+			a.i("VSHUFPS $0x88, Y1, Y0, Y0")
+			a.i("VPERMPD $0xd8, Y0, Y0")
+		} else {
+			a.i("VMOVUPS (SI), Y0")
+		}
+		// Y1 = x > y ? x : y (MAXPS returns its second source, y,
+		// when either is NaN or they are equal).
+		a.i("VMOVUPS (DI), Y2")
+		a.i("VMAXPS Y2, Y0, Y1")
+		a.i("VMOVUPS Y1, (DI)")
+		if two {
+			a.i("ADDQ $64, SI")
+		} else {
+			a.i("ADDQ $32, SI")
+		}
+		a.i("ADDQ $32, DI")
+		a.i("SUBQ $8, CX")
+		a.i("JNZ %sloop", name)
+		a.i("VZEROUPPER")
+		a.i("RET")
+	}
+}
+
 func genDepthwiseKDecl(a *asm) {
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func vmaxAvx2(x, y *float32, n int)")
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func vmax2Avx2(x, y *float32, n int)")
 	a.p("")
 	a.p("//go:noescape")
 	a.p("func copyEvenAvx2(dst, src *float32, n int)")

@@ -12,7 +12,7 @@ const (
 	sgemmNV256 = 2 // 8-float vectors per row of the AVX2 tile
 )
 
-// sgemmArgs is the Go declaration shared by all float32 micro-kernels.
+// sgemmArgs is the Go declaration of the AVX-512 float32 micro-kernels.
 //
 // flags bit 0 (sgemmLoadC): C = alpha·AB + beta·C, else C = alpha·AB.
 // flags bit 1 (sgemmEpilogue): then C[i][j] = min(max(C[i][j] + bias[i],
@@ -24,6 +24,17 @@ const sgemmArgs = "(kc int, a, b *float32, bstride int, c *float32, ldc int, alp
 // whose rows are shifted views of the input).
 const sgemmIndArgs = "(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, mask uint64, flags int, bias *float32, lo, hi float32)"
 
+// sgemmInd256Args declares the AVX2 kernels with an indirect B: like
+// sgemmIndArgs, but they compute strips ≥ 1 full m×16 tiles side by side
+// (B and C advancing 16 columns from one to the next, A and offs the
+// same for all), one call for a row panel's sweep across a block.
+// sgemm256Args declares the AVX2 kernels with B read by rows bstride
+// bytes apart: strips ≥ 1 full m×16 tiles side by side, B advancing badv
+// bytes and C 16 columns from one to the next, A the same for all.
+const sgemm256Args = "(kc int, a, b *float32, bstride int, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32, badv int)"
+
+const sgemmInd256Args = "(kc int, a, b *float32, offs *int64, c *float32, ldc int, alpha, beta float32, strips int, flags int, bias *float32, lo, hi float32)"
+
 func genSgemm(a *asm) {
 	for _, ind := range []bool{false, true} {
 		for m := 1; m <= sgemmMR512; m++ {
@@ -32,9 +43,20 @@ func genSgemm(a *asm) {
 			}
 		}
 	}
-	for m := 1; m <= sgemmMR256; m++ {
-		sgemm256(a, m)
+	for _, ind := range []bool{false, true} {
+		for m := 1; m <= sgemmMR256; m++ {
+			sgemm256(a, m, ind)
+		}
 	}
+}
+
+// sgemm256Name is the name of the AVX2 kernel for an m×16 tile, with an
+// indirect B when ind.
+func sgemm256Name(m int, ind bool) string {
+	if ind {
+		return fmt.Sprintf("sgemmAvx2IM%d", m)
+	}
+	return fmt.Sprintf("sgemmAvx2M%d", m)
 }
 
 // sgemm512Name is the name of the AVX-512 kernel for an m×(16·nv) tile,
@@ -191,39 +213,72 @@ func epilogues(a *asm, label string, epi func(loadC, clamp bool)) {
 	epi(false, true)
 }
 
-// sgemm256 emits an AVX2/FMA kernel for a full m×16 tile.
+// sgemm256 emits an AVX2/FMA kernel for a full m×16 tile. With ind,
+// row k of B is at b + offs[k] bytes instead of b + k·bstride, and the
+// kernel computes a row of strips tiles (see sgemmInd256Args; callers
+// give B and C whole 16-column strips).
 //
 // Registers: accumulators Y0..Y(2m-1), B vectors Y12 and Y13, the
-// broadcast A value in Y14, and alpha/beta in Y14/Y15 at the end.
-func sgemm256(a *asm, m int) {
+// broadcast A value in Y14, and alpha/beta in Y14/Y15 at the end. With
+// ind, R11 counts the strips left and R12 holds the strip's C.
+func sgemm256(a *asm, m int, ind bool) {
 	const nv = sgemmNV256
 	acc := func(i, v int) string { return fmt.Sprintf("Y%d", i*nv+v) }
+	name, args, frame := sgemm256Name(m, ind), sgemm256Args, 96
+	if ind {
+		args, frame = sgemmInd256Args, 88
+	}
+	label := fmt.Sprintf("s256m%d", m)
+	if ind {
+		label = fmt.Sprintf("s256im%d", m)
+	}
 	a.p("")
-	a.p("// func sgemmAvx2M%d%s", m, sgemmArgs)
-	a.p("TEXT ·sgemmAvx2M%d(SB), NOSPLIT, $0-88", m)
-	a.i("MOVQ kc+0(FP), CX")
-	a.i("MOVQ a+8(FP), SI")
+	a.p("// func %s%s", name, args)
+	a.p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
 	a.i("MOVQ b+16(FP), DX")
-	a.i("MOVQ bstride+24(FP), R8")
 	a.i("MOVQ c+32(FP), DI")
 	a.i("MOVQ ldc+40(FP), R9")
+	a.i("MOVQ strips+56(FP), R11")
+	a.i("MOVQ DI, R12")
+	if !ind {
+		a.i("MOVQ DX, R13")
+	}
+	a.p("%sstrip:", label)
+	if ind {
+		a.i("MOVQ offs+24(FP), R8")
+	} else {
+		a.i("MOVQ bstride+24(FP), R8")
+	}
+	a.i("MOVQ kc+0(FP), CX")
+	a.i("MOVQ a+8(FP), SI")
 	for i := 0; i < m; i++ {
 		for v := 0; v < nv; v++ {
 			a.i("VXORPS %s, %s, %s", acc(i, v), acc(i, v), acc(i, v))
 		}
 	}
+	brow := "(DX)"
+	if ind {
+		brow = "(DX)(AX*1)"
+	}
 	body := func() {
-		a.i("VMOVUPS (DX), Y12")
-		a.i("VMOVUPS 32(DX), Y13")
+		if ind {
+			a.i("MOVQ (R8), AX")
+		}
+		a.i("VMOVUPS %s, Y12", brow)
+		a.i("VMOVUPS 32%s, Y13", brow)
 		for i := 0; i < m; i++ {
 			a.i("VBROADCASTSS %d(SI), Y14", 4*i)
 			a.i("VFMADD231PS Y12, Y14, %s", acc(i, 0))
 			a.i("VFMADD231PS Y13, Y14, %s", acc(i, 1))
 		}
 		a.i("ADDQ $%d, SI", 4*sgemmMR256)
-		a.i("ADDQ R8, DX")
+		if ind {
+			a.i("ADDQ $8, R8")
+		} else {
+			a.i("ADDQ R8, DX")
+		}
 	}
-	unrolledLoop(a, fmt.Sprintf("s256m%d", m), 4, body)
+	unrolledLoop(a, label, 4, body)
 
 	a.i("VBROADCASTSS alpha+48(FP), Y14")
 	a.i("VBROADCASTSS beta+52(FP), Y15")
@@ -252,10 +307,24 @@ func sgemm256(a *asm, m int) {
 				a.i("ADDQ R9, DI")
 			}
 		}
-		a.i("VZEROUPPER")
-		a.i("RET")
+		a.i("JMP %snext", label)
 	}
-	epilogues(a, fmt.Sprintf("s256m%d", m), epi)
+	epilogues(a, label, epi)
+	// Next strip: B on by 16 columns (indirect) or badv bytes, C by 16
+	// columns.
+	a.p("%snext:", label)
+	if ind {
+		a.i("ADDQ $64, DX")
+	} else {
+		a.i("ADDQ badv+88(FP), R13")
+		a.i("MOVQ R13, DX")
+	}
+	a.i("ADDQ $64, R12")
+	a.i("MOVQ R12, DI")
+	a.i("DECQ R11")
+	a.i("JNZ %sstrip", label)
+	a.i("VZEROUPPER")
+	a.i("RET")
 }
 
 // unrolledLoop emits a loop running body CX times (CX ≥ 1), unrolled u
@@ -309,10 +378,17 @@ func genDecl(a *asm) {
 	}
 	a.p("}")
 	a.p("")
-	a.p("// sgemmAvx2Kernels[m-1] computes a full m×16 tile.")
-	a.p("var sgemmAvx2Kernels = [%d]func%s{", sgemmMR256, sgemmArgs)
+	a.p("// sgemmAvx2Kernels[m-1] computes full m×16 tiles.")
+	a.p("var sgemmAvx2Kernels = [%d]func%s{", sgemmMR256, sgemm256Args)
 	for m := 1; m <= sgemmMR256; m++ {
 		fmt.Fprintf(&a.buf, "sgemmAvx2M%d, ", m)
+	}
+	a.p("}")
+	a.p("")
+	a.p("// sgemmAvx2IKernels[m-1] computes full m×16 tiles with an indirect B.")
+	a.p("var sgemmAvx2IKernels = [%d]func%s{", sgemmMR256, sgemmInd256Args)
+	for m := 1; m <= sgemmMR256; m++ {
+		fmt.Fprintf(&a.buf, "%s, ", sgemm256Name(m, true))
 	}
 	a.p("}")
 	for _, ind := range []bool{false, true} {
@@ -328,10 +404,16 @@ func genDecl(a *asm) {
 			}
 		}
 	}
-	for m := 1; m <= sgemmMR256; m++ {
-		a.p("")
-		a.p("//go:noescape")
-		a.p("func sgemmAvx2M%d%s", m, sgemmArgs)
+	for _, ind := range []bool{false, true} {
+		args := sgemm256Args
+		if ind {
+			args = sgemmInd256Args
+		}
+		for m := 1; m <= sgemmMR256; m++ {
+			a.p("")
+			a.p("//go:noescape")
+			a.p("func %s%s", sgemm256Name(m, ind), args)
+		}
 	}
 	genQgemmDecl(a)
 	genDepthwiseDecl(a)
