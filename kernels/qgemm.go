@@ -255,13 +255,13 @@ type qEpilogue interface {
 // heap object that lives on, not into the caller's frame: a call then
 // allocates nothing.
 type qOperands struct {
-	a           qA
-	b           qB
-	amat, bmat  qMat
-	zero        [1]byte
-	out         qOut
-	rows        qRows
-	rowp, rowq  []int32 // rowTerms' storage, kept between uses
+	a          qA
+	b          qB
+	amat, bmat qMat
+	zero       [1]byte
+	out        qOut
+	rows       qRows
+	rowp, rowq []int32 // rowTerms' storage, kept between uses
 }
 
 var qOperandsPool = sync.Pool{New: func() any { return new(qOperands) }}
