@@ -52,11 +52,10 @@
 //     marks the symbolic batch). Non-float32 inputs are passed as float32
 //     values (integers exactly up to 2^24). Outputs alias the Model's
 //     arena until the next Run.
-//   - Run allocates nothing itself once a batch size is prepared (a new
-//     batch size re-prepares the arena and packed convolutions once, and
-//     a transposed convolution's scratch grows once if kernels' thread
-//     count grows); calls into package kernels may allocate their
-//     parallel-for closure.
+//   - Run allocates nothing once a batch size is prepared (a new batch
+//     size re-prepares the arena and packed convolutions once, and a
+//     transposed convolution's scratch grows once if kernels' thread
+//     count grows), nor do the kernels it calls, at any thread count.
 //     A Model is not safe for concurrent use: give each goroutine its own
 //     New().
 //   - 8-bit tensors inside the generated code (QuantizeLinear results and
