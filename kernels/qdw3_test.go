@@ -96,3 +96,63 @@ func TestCopy2Bytes(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8RowConversions checks q8ToF32Rows and splitF32Rows (the padded
+// buffers of qdw3Requant) on every row width up to 80, both
+// signednesses: each converted value, and that nothing between or after
+// the rows is written (their tails overlap converted columns).
+func TestQ8RowConversions(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const sentinel = float32(-1e9)
+	for n := 1; n <= 80; n++ {
+		for _, signed := range []bool{false, true} {
+			rows := 1 + r.IntN(4)
+			src := randBytes(r, rows*n)
+			val := func(b byte) float32 {
+				if signed {
+					return float32(int8(b)) - 3
+				}
+				return float32(b) - 3
+			}
+			stride := n + 5
+			buf := make([]float32, rows*stride+8)
+			for i := range buf {
+				buf[i] = sentinel
+			}
+			q8ToF32Rows(buf[2:], stride, src, n, rows, 3, signed)
+			for i := range buf {
+				rr, c := (i-2)/stride, (i-2)%stride
+				want := sentinel
+				if i >= 2 && rr < rows && c < n {
+					want = val(src[rr*n+c])
+				}
+				if buf[i] != want {
+					t.Fatalf("q8ToF32Rows n=%d signed=%v: buf[%d] = %v, want %v", n, signed, i, buf[i], want)
+				}
+			}
+			// Split: evens at 1, odds at 1+(n+1)/2+2 within each row.
+			half := (n + 1) / 2
+			oddOff := 1 + half + 2
+			stride = oddOff + n/2 + 3
+			buf = make([]float32, rows*stride+4)
+			for i := range buf {
+				buf[i] = sentinel
+			}
+			splitF32Rows(buf, stride, 1, oddOff, src, n, rows, 3, signed)
+			for i := range buf {
+				rr, c := i/stride, i%stride
+				want := sentinel
+				if rr < rows {
+					if c >= 1 && c < 1+half {
+						want = val(src[rr*n+2*(c-1)])
+					} else if c >= oddOff && c < oddOff+n/2 {
+						want = val(src[rr*n+2*(c-oddOff)+1])
+					}
+				}
+				if buf[i] != want {
+					t.Fatalf("splitF32Rows n=%d signed=%v rows=%d: buf[%d] = %v, want %v", n, signed, rows, i, buf[i], want)
+				}
+			}
+		}
+	}
+}
