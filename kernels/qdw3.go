@@ -47,7 +47,7 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		defer padPool.Put(sp)
 		buf := (*sp)[:PH*RL]
 		rowBuf := make([]byte, ow8*(p.OH-direct))
-		var c [4][8]int32
+		var c [8][8]int32
 		qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
 		var w [9]float32
 		var taps [9][]float32

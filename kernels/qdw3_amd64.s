@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// func qdw3RowAvx2(dst *byte, taps *[9]*float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32)
+// func qdw3RowAvx2(dst *byte, taps *[9]*float32, w *[9]float32, c *[8][8]int32, n, rows, tapStride, dstStride int, bias, scale float32)
 // For rows rows, each tapStride bytes further along every tap and
 // dstStride bytes along dst, and j < n (a multiple of 8): s = Σ_t w[t]·taps[t][j] (three partial sums,
 // one per kernel row, added in order; every term is an integer and the
@@ -144,7 +144,7 @@ evloop:
 evdone:
 	RET
 
-// func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
+// func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[8][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
 // Stride 1, two output rows per pass over four input rows (each loaded
 // once for both): for each pair p < pairs, output rows 2p and 2p+1 of
 // n columns (a multiple of 8), the input rows rowStride bytes apart and
@@ -217,27 +217,25 @@ p1loop:
 	VADDPS Y5, Y0, Y0
 	VADDPS Y6, Y1, Y1
 	VADDPS Y3, Y0, Y0
-	VMULPS Y4, Y0, Y0
-	VCVTPS2DQ Y0, Y0
-	VPADDD 0(R12), Y0, Y0
-	VPMAXSD 32(R12), Y0, Y0
-	VPMINSD 64(R12), Y0, Y0
-	VPAND 96(R12), Y0, Y0
-	VEXTRACTI128 $1, Y0, X2
-	VPACKUSDW X2, X0, X0
-	VPACKUSWB X0, X0, X0
-	VMOVQ X0, (DI)(R8*1)
 	VADDPS Y3, Y1, Y1
+	VMULPS Y4, Y0, Y0
 	VMULPS Y4, Y1, Y1
+	VCVTPS2DQ Y0, Y0
 	VCVTPS2DQ Y1, Y1
-	VPADDD 0(R12), Y1, Y1
-	VPMAXSD 32(R12), Y1, Y1
-	VPMINSD 64(R12), Y1, Y1
-	VPAND 96(R12), Y1, Y1
-	VEXTRACTI128 $1, Y1, X2
-	VPACKUSDW X2, X1, X1
-	VPACKUSWB X1, X1, X1
-	VMOVQ X1, (R11)(R8*1)
+	// Both rows at once, saturating: int16 (words r0 0-3, r1 0-3 | r0
+	// 4-7, r1 4-7), plus the shifted zero point, bytes, reordered to r0
+	// 0-7, r1 0-7, clamped to the shifted range and shifted back (see
+	// qdw3Consts): the bytes of the int32 route.
+	VPACKSSDW Y1, Y0, Y0
+	VPADDSW 128(R12), Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB X1, X0, X0
+	VPSHUFB 208(R12), X0, X0
+	VPMAXUB 160(R12), X0, X0
+	VPMINUB 176(R12), X0, X0
+	VPXOR 192(R12), X0, X0
+	VMOVQ X0, (DI)(R8*1)
+	VMOVHPS X0, (R11)(R8*1)
 	JMP p1loop
 p1next:
 	ADDQ R10, AX

@@ -4,17 +4,17 @@ package kernels
 
 func qdw3Fused() bool { return false }
 
-func qdw3Rows(dst []byte, taps *[9][]float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32) {
+func qdw3Rows(dst []byte, taps *[9][]float32, w *[9]float32, c *[8][8]int32, n, rows, tapStride, dstStride int, bias, scale float32) {
 	panic("kernels: qdw3Rows without AVX2")
 }
 
-func qdw3Consts(c *[4][8]int32, zero, lo, hi int32) {}
+func qdw3Consts(c *[8][8]int32, zero, lo, hi int32) {}
 
 func splitF32Vec(even, odd []float32, src []byte, zero float32, signed bool) int { return 0 }
 
 func evenBytesVec(x, y []byte) int { return 0 }
 
-func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32) {
+func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[8][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32) {
 	panic("kernels: qdw3Pairs1 without AVX2")
 }
 
