@@ -43,9 +43,9 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		s := p.StrideW
 		hw, ohw := p.H*p.W, p.OH*p.OW
 		planes := p.N * p.C
-		sp := getPadded(PH * RL)
+		sp := getPadded((PH + 1) * RL) // a spare zero row (odd rows in pairs)
 		defer padPool.Put(sp)
-		buf := (*sp)[:PH*RL]
+		buf := (*sp)[:(PH+1)*RL]
 		rowBuf := make([]byte, ow8*(p.OH-direct))
 		var c [8][8]int32
 		qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
@@ -89,6 +89,12 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 			if s == 1 && qdw3PairsOn {
 				// Two rows at a time, each input row loaded once for both.
 				pairs := d / 2
+				if d == p.OH && d%2 == 1 && plane+1 < end {
+					// An odd last row too, paired with one past the
+					// plane (from the buffer's spare zero row) whose
+					// bytes land in the next plane's, written after it.
+					pairs++
+				}
 				qdw3Pairs1(yp, buf, &w, &c, ow8, pairs, RL, p.OW, bias, scale)
 				done = 2 * pairs
 			}
