@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // qdw3Requant runs a 3×3 depthwise convolution (one output channel per
 // input channel, stride 1 or 2, no dilation) of 8-bit input with
 // requantisation, one plane at a time: the plane, minus its zero point,
@@ -43,6 +45,10 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		s := p.StrideW
 		hw, ohw := p.H*p.W, p.OH*p.OW
 		planes := p.N * p.C
+		if s == 2 && qdw3S2On {
+			qdw3S2Planes(a, ch)
+			return
+		}
 		sp := getPadded((PH + 1) * RL) // a spare zero row (odd rows in pairs)
 		defer padPool.Put(sp)
 		buf := (*sp)[:(PH+1)*RL]
@@ -111,6 +117,68 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 			}
 		}
 	})
+}
+
+// qdw3S2Planes is qdw3Requant's loop body for a chunk of stride-2
+// planes on the int16 route: each plane, minus its zero point, widened
+// once into zero-padded int16 rows, then its output rows computed from
+// tap pairs in exact int32 sums (qdw3S2Rows) and requantised as on the
+// float32 route (the sums are the same integers, converted exactly).
+func qdw3S2Planes(a *qdw3Args, ch int) {
+	p, wf, x, y, r, xSigned, chunks := a.p, a.wf, a.x, a.y, a.r, a.xSigned, a.chunks
+	ow8, PH, direct := a.ow8, a.PH, a.direct
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	planes := p.N * p.C
+	RL := max(2*ow8+2, p.PadL+p.W)
+	bp := getI16(PH * RL)
+	defer i16Pool.Put(bp)
+	buf := (*bp)[:PH*RL]
+	var rb [64]byte
+	rowBuf := rb[:]
+	if n := ow8 * (p.OH - direct); n > len(rb) {
+		rowBuf = make([]byte, n)
+	}
+	var c [8][8]int32
+	qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
+	zero := int32(byte(int32(a.zf)))
+	if xSigned {
+		zero = int32(a.zf)
+	}
+	var w [6][8]int32
+	rows := min(p.H, PH-p.PadT)
+	end := (ch + 1) * planes / chunks
+	for plane := ch * planes / chunks; plane < end; plane++ {
+		m := plane % p.C
+		q8ToI16Rows(buf[p.PadT*RL+p.PadL:], RL, x[plane*hw:(plane+1)*hw], p.W, rows, zero, xSigned)
+		qdw3S2Weights(&w, wf[m*9:m*9+9])
+		bias, scale := float32(r.Bias[m]), r.Scale[m]
+		yp := y[plane*ohw : (plane+1)*ohw]
+		d := direct
+		if d > 0 && plane+1 < end {
+			d, yp = p.OH, y[plane*ohw:]
+		}
+		qdw3S2Rows(yp, buf, &w, &c, ow8, d, RL, p.OW, bias, scale)
+		if d < p.OH {
+			qdw3S2Rows(rowBuf, buf[2*d*RL:], &w, &c, ow8, p.OH-d, RL, ow8, bias, scale)
+			for oh := d; oh < p.OH; oh++ {
+				copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-d)*ow8:])
+			}
+		}
+	}
+}
+
+var i16Pool sync.Pool
+
+// getI16 returns a pooled, zeroed []int16 of length n.
+func getI16(n int) *[]int16 {
+	if v, ok := i16Pool.Get().(*[]int16); ok && cap(*v) >= n {
+		s := (*v)[:n]
+		clear(s)
+		*v = s
+		return v
+	}
+	s := make([]int16, n)
+	return &s
 }
 
 // qdw3Args are the arguments of qdw3Requant's loop over chunks of

@@ -25,3 +25,15 @@ func q8ToF32Rows(dst []float32, dstStride int, src []byte, n, rows int, zero flo
 func splitF32Rows(buf []float32, stride, evenOff, oddOff int, src []byte, n, rows int, zero float32, signed bool) {
 	panic("kernels: splitF32Rows without AVX2")
 }
+
+func q8ToI16Rows(dst []int16, dstStride int, src []byte, n, rows int, zero int32, signed bool) {
+	panic("kernels: q8ToI16Rows without AVX2")
+}
+
+func qdw3S2Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
+	panic("kernels: qdw3S2Rows without AVX2")
+}
+
+func qdw3S2Weights(w *[6][8]int32, wf []float32) {}
+
+var qdw3S2On = false

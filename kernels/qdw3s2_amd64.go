@@ -1,0 +1,54 @@
+//go:build amd64 && !purego
+
+package kernels
+
+//go:noescape
+func q8ToI16RowsAvx2(dst *int16, dstStride int, src *byte, n, rows int, zero int32, signed bool)
+
+//go:noescape
+func qdw3S2RowAvx2(dst *byte, in *int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
+
+// q8ToI16Rows widens rows of n bytes of src (contiguous), minus zero,
+// into rows of dst dstStride values apart (a stride-2 plane into the
+// int16 padded buffer of qdw3S2Rows, in one call).
+func q8ToI16Rows(dst []int16, dstStride int, src []byte, n, rows int, zero int32, signed bool) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	_, _ = dst[(rows-1)*dstStride+n-1], src[rows*n-1]
+	q8ToI16RowsAvx2(&dst[0], 2*dstStride, &src[0], n, rows, zero, signed)
+}
+
+// qdw3S2Rows computes rows output rows of a stride-2 3×3 depthwise plane
+// from in, its zero-padded int16 rows rowStride values apart (output row
+// i reads rows 2i to 2i+2), n columns (a multiple of 8, in holding 2n+2
+// values per row), requantised into dst rows dstStride bytes apart (8
+// bytes at a time); w holds the tap pairs (qdw3S2Weights) and c the
+// constants of qdw3Consts.
+func qdw3S2Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
+	if rows <= 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstStride+n-1]
+	_ = in[2*rows*rowStride+2*n+1]
+	if rowStride < 2*n+2 {
+		panic("kernels: qdw3S2Rows: rows too short")
+	}
+	qdw3S2RowAvx2(&dst[0], &in[0], w, c, n, rows, 2*rowStride, dstStride, bias, scale)
+}
+
+// qdw3S2Weights packs the nine taps of wf as qdw3S2Rows' int16 pairs:
+// w[kh] = (wf[3kh], wf[3kh+1]) and w[3+kh] = (wf[3kh+2], 0) in every lane.
+func qdw3S2Weights(w *[6][8]int32, wf []float32) {
+	pair := func(a, b float32) int32 { return int32(uint32(uint16(int16(a))) | uint32(uint16(int16(b)))<<16) }
+	for kh := 0; kh < 3; kh++ {
+		p, q := pair(wf[3*kh], wf[3*kh+1]), pair(wf[3*kh+2], 0)
+		for i := 0; i < 8; i++ {
+			w[kh][i], w[3+kh][i] = p, q
+		}
+	}
+}
+
+// qdw3S2On: stride-2 planes take the int16 route (qdw3S2Rows) instead of
+// the float32 one (benchmarks and tests compare).
+var qdw3S2On = true
