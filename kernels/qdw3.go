@@ -45,8 +45,8 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		s := p.StrideW
 		hw, ohw := p.H*p.W, p.OH*p.OW
 		planes := p.N * p.C
-		if s == 2 && qdw3S2On {
-			qdw3S2Planes(a, ch)
+		if s == 2 && qdw3S2On || s == 1 && qdw3S1On && p.OW >= qdw3S1MinOW {
+			qdw3I16Planes(a, ch)
 			return
 		}
 		sp := getPadded((PH + 1) * RL) // a spare zero row (odd rows in pairs)
@@ -119,24 +119,31 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 	})
 }
 
-// qdw3S2Planes is qdw3Requant's loop body for a chunk of stride-2
-// planes on the int16 route: each plane, minus its zero point, widened
-// once into zero-padded int16 rows, then its output rows computed from
-// tap pairs in exact int32 sums (qdw3S2Rows) and requantised as on the
+// qdw3I16Planes is qdw3Requant's loop body for a chunk of planes on
+// the int16 route: each plane, minus its zero point, widened once into
+// zero-padded int16 rows, then its output rows computed from tap pairs
+// in exact int32 sums (qdw3S2Rows, qdw3S1Rows) and requantised as on the
 // float32 route (the sums are the same integers, converted exactly).
-func qdw3S2Planes(a *qdw3Args, ch int) {
+// Stride 1 computes 16 columns at a time, so its rows are at least
+// qdw3S1MinOW wide (a row's overrun stays within the next row).
+func qdw3I16Planes(a *qdw3Args, ch int) {
 	p, wf, x, y, r, xSigned, chunks := a.p, a.wf, a.x, a.y, a.r, a.xSigned, a.chunks
-	ow8, PH, direct := a.ow8, a.PH, a.direct
+	PH, direct, s := a.PH, a.direct, p.StrideW
 	hw, ohw := p.H*p.W, p.OH*p.OW
 	planes := p.N * p.C
-	RL := max(2*ow8+2, p.PadL+p.W)
+	n := a.ow8
+	RL := max(2*n+2, p.PadL+p.W)
+	if s == 1 {
+		n = (p.OW + 15) &^ 15
+		RL = max(n+3, p.PadL+p.W)
+	}
 	bp := getI16(PH * RL)
 	defer i16Pool.Put(bp)
 	buf := (*bp)[:PH*RL]
-	var rb [64]byte
+	var rb [128]byte
 	rowBuf := rb[:]
-	if n := ow8 * (p.OH - direct); n > len(rb) {
-		rowBuf = make([]byte, n)
+	if k := n * (p.OH - direct); k > len(rb) {
+		rowBuf = make([]byte, k)
 	}
 	var c [8][8]int32
 	qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
@@ -157,15 +164,28 @@ func qdw3S2Planes(a *qdw3Args, ch int) {
 		if d > 0 && plane+1 < end {
 			d, yp = p.OH, y[plane*ohw:]
 		}
-		qdw3S2Rows(yp, buf, &w, &c, ow8, d, RL, p.OW, bias, scale)
+		if s == 1 {
+			qdw3S1Rows(yp, buf, &w, &c, n, d, RL, p.OW, bias, scale)
+		} else {
+			qdw3S2Rows(yp, buf, &w, &c, n, d, RL, p.OW, bias, scale)
+		}
 		if d < p.OH {
-			qdw3S2Rows(rowBuf, buf[2*d*RL:], &w, &c, ow8, p.OH-d, RL, ow8, bias, scale)
+			if s == 1 {
+				qdw3S1Rows(rowBuf, buf[d*RL:], &w, &c, n, p.OH-d, RL, n, bias, scale)
+			} else {
+				qdw3S2Rows(rowBuf, buf[2*d*RL:], &w, &c, n, p.OH-d, RL, n, bias, scale)
+			}
 			for oh := d; oh < p.OH; oh++ {
-				copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-d)*ow8:])
+				copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-d)*n:])
 			}
 		}
 	}
 }
+
+// qdw3S1MinOW is the narrowest stride-1 output row of the int16 route
+// (tests lower it to 8, the least for which a 16-byte store's overrun
+// stays within the next row).
+var qdw3S1MinOW = 14
 
 var i16Pool sync.Pool
 

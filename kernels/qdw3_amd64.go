@@ -47,7 +47,8 @@ func qdw3Consts(c *[8][8]int32, zero, lo, hi int32) {
 	}
 	// bytes 0-3, 8-11, 4-7, 12-15
 	c[6][4], c[6][5], c[6][6], c[6][7] = 0x03020100, 0x0b0a0908, 0x07060504, 0x0f0e0d0c
-	c[7] = [8]int32{}
+	// row 7: the column order of qdw3S1Rows' even and odd bytes
+	c[7] = [8]int32{0x05010400, 0x07030602, 0x0d090c08, 0x0f0b0e0a}
 }
 
 //go:noescape

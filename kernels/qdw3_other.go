@@ -37,3 +37,9 @@ func qdw3S2Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows,
 func qdw3S2Weights(w *[6][8]int32, wf []float32) {}
 
 var qdw3S2On = false
+
+func qdw3S1Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
+	panic("kernels: qdw3S1Rows without AVX2")
+}
+
+var qdw3S1On = false

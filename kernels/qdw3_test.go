@@ -6,7 +6,8 @@ import (
 	"testing"
 )
 
-// TestQDW3 checks the fused 3×3 depthwise kernel (qdw3Requant) against
+// TestQDW3 checks the fused 3×3 depthwise kernel (qdw3Requant: its int16
+// and float32 routes) against
 // the exact integer reference followed by the float32 requantisation,
 // over strides 1 and 2 (rows narrower and wider than 48, the two ways
 // of splitting them), asymmetric padding, odd and even widths, planes
@@ -17,10 +18,15 @@ func TestQDW3(t *testing.T) {
 	}
 	defer func(v int) { qdw3MinOW = v }(qdw3MinOW)
 	qdw3MinOW = 1 // narrow planes too
+	defer func(v int, s1, s2 bool) { qdw3S1MinOW, qdw3S1On, qdw3S2On = v, s1, s2 }(qdw3S1MinOW, qdw3S1On, qdw3S2On)
+	qdw3S1MinOW = 8 // the int16 route's narrowest stride-1 rows
+	i16 := qdw3S1On
 	r := rand.New(rand.NewPCG(7, 8))
 	ran := 0
-	for it := 0; it < 300; it++ {
+	for it := 0; it < 600; it++ {
 		s := 1 + r.IntN(2)
+		// A third of the cases on the float32 route at every width.
+		qdw3S1On, qdw3S2On = i16 && it%3 != 0, i16 && it%3 != 0
 		p := Conv2DParams{N: 1 + r.IntN(2), C: 2 + r.IntN(5), H: 1 + r.IntN(30), W: 1 + r.IntN(70), KH: 3, KW: 3,
 			StrideH: s, StrideW: s, DilH: 1, DilW: 1,
 			PadT: r.IntN(3), PadL: r.IntN(3), PadB: r.IntN(3), PadR: r.IntN(3)}

@@ -8,6 +8,28 @@ func q8ToI16RowsAvx2(dst *int16, dstStride int, src *byte, n, rows int, zero int
 //go:noescape
 func qdw3S2RowAvx2(dst *byte, in *int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
 
+//go:noescape
+func qdw3S1RowAvx2(dst *byte, in *int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
+
+// qdw3S1Rows is qdw3S2Rows for stride 1: output row i reads rows i to
+// i+2, n is a multiple of 16 (in holding n+3 values per row) and dst
+// is written 16 bytes at a time.
+func qdw3S1Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
+	if rows <= 0 {
+		return
+	}
+	_ = dst[(rows-1)*dstStride+n-1]
+	_ = in[(rows+1)*rowStride+n+2]
+	if rowStride < n+3 || n%16 != 0 {
+		panic("kernels: qdw3S1Rows: bad geometry")
+	}
+	qdw3S1RowAvx2(&dst[0], &in[0], w, c, n, rows, 2*rowStride, dstStride, bias, scale)
+}
+
+// qdw3S1On: stride-1 planes with output rows of at least qdw3S1MinOW
+// take the int16 route (qdw3S1Rows) instead of the float32 one.
+var qdw3S1On = true
+
 // q8ToI16Rows widens rows of n bytes of src (contiguous), minus zero,
 // into rows of dst dstStride values apart (a stride-2 plane into the
 // int16 padded buffer of qdw3S2Rows, in one call).

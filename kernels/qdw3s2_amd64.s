@@ -191,3 +191,89 @@ s2next:
 s2done:
 	VZEROUPPER
 	RET
+
+// func qdw3S1RowAvx2(dst *byte, in *int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
+// Stride 1 on int16 rows (qdw3S1Rows): for rows rows and 16 columns at
+// a time (n a multiple of 16), output row i reads input rows i to i+2
+// (rowStride bytes apart); the even columns j sum VPMADDWD pairs at
+// 2-byte offsets 2j (kw 0, 1) and 2j+4 (kw 2, 0), the odd ones the same
+// one value further; the two int32 vectors are requantised together as
+// in qdw3Pairs1Avx2 (c rows 4-6) and interleaved by c row 7 into 16
+// bytes in column order.
+TEXT ·qdw3S1RowAvx2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ w+16(FP), R15
+	MOVQ c+24(FP), R12
+	MOVQ n+32(FP), CX
+	MOVQ rows+40(FP), R14
+	MOVQ rowStride+48(FP), R10
+	MOVQ dstStride+56(FP), R9
+	VMOVDQU 0(R15), Y7
+	VMOVDQU 32(R15), Y8
+	VMOVDQU 64(R15), Y9
+	VMOVDQU 96(R15), Y10
+	VMOVDQU 128(R15), Y11
+	VMOVDQU 160(R15), Y12
+	VBROADCASTSS bias+64(FP), Y13
+	VBROADCASTSS scale+68(FP), Y14
+	LEAQ (SI)(R10*1), BX
+	LEAQ (BX)(R10*1), DX
+s1rows:
+	TESTQ R14, R14
+	JEQ s1done
+	XORQ R8, R8
+s1loop:
+	CMPQ R8, CX
+	JGE s1next
+	VPMADDWD 0(SI)(R8*2), Y7, Y0
+	VPMADDWD 0(BX)(R8*2), Y8, Y1
+	VPMADDWD 0(DX)(R8*2), Y9, Y2
+	VPMADDWD 4(SI)(R8*2), Y10, Y3
+	VPMADDWD 4(BX)(R8*2), Y11, Y4
+	VPMADDWD 4(DX)(R8*2), Y12, Y5
+	VPADDD Y1, Y0, Y0
+	VPADDD Y3, Y2, Y2
+	VPADDD Y5, Y4, Y4
+	VPADDD Y2, Y0, Y0
+	VPADDD Y4, Y0, Y0
+	VPMADDWD 2(SI)(R8*2), Y7, Y6
+	VPMADDWD 2(BX)(R8*2), Y8, Y1
+	VPMADDWD 2(DX)(R8*2), Y9, Y2
+	VPMADDWD 6(SI)(R8*2), Y10, Y3
+	VPMADDWD 6(BX)(R8*2), Y11, Y4
+	VPMADDWD 6(DX)(R8*2), Y12, Y5
+	VPADDD Y1, Y6, Y6
+	VPADDD Y3, Y2, Y2
+	VPADDD Y5, Y4, Y4
+	VPADDD Y2, Y6, Y6
+	VPADDD Y4, Y6, Y6
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y6, Y6
+	VADDPS Y13, Y0, Y0
+	VADDPS Y13, Y6, Y6
+	VMULPS Y14, Y0, Y0
+	VMULPS Y14, Y6, Y6
+	VCVTPS2DQ Y0, Y0
+	VCVTPS2DQ Y6, Y6
+	VPACKSSDW Y6, Y0, Y0
+	VPADDSW 128(R12), Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB X1, X0, X0
+	VPSHUFB 224(R12), X0, X0
+	VPMAXUB 160(R12), X0, X0
+	VPMINUB 176(R12), X0, X0
+	VPXOR 192(R12), X0, X0
+	VMOVDQU X0, (DI)(R8*1)
+	ADDQ $16, R8
+	JMP s1loop
+s1next:
+	ADDQ R10, SI
+	ADDQ R10, BX
+	ADDQ R10, DX
+	ADDQ R9, DI
+	DECQ R14
+	JMP s1rows
+s1done:
+	VZEROUPPER
+	RET
