@@ -151,7 +151,7 @@ func qdw3I16Planes(a *qdw3Args, ch int) {
 	if xSigned {
 		zero = int32(a.zf)
 	}
-	var w [6][8]int32
+	var w [6]int32
 	rows := min(p.H, PH-p.PadT)
 	end := (ch + 1) * planes / chunks
 	for plane := ch * planes / chunks; plane < end; plane++ {

@@ -30,15 +30,15 @@ func q8ToI16Rows(dst []int16, dstStride int, src []byte, n, rows int, zero int32
 	panic("kernels: q8ToI16Rows without AVX2")
 }
 
-func qdw3S2Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
+func qdw3S2Rows(dst []byte, in []int16, w *[6]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
 	panic("kernels: qdw3S2Rows without AVX2")
 }
 
-func qdw3S2Weights(w *[6][8]int32, wf []float32) {}
+func qdw3S2Weights(w *[6]int32, wf []float32) {}
 
 var qdw3S2On = false
 
-func qdw3S1Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
+func qdw3S1Rows(dst []byte, in []int16, w *[6]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
 	panic("kernels: qdw3S1Rows without AVX2")
 }
 

@@ -6,15 +6,15 @@ package kernels
 func q8ToI16RowsAvx2(dst *int16, dstStride int, src *byte, n, rows int, zero int32, signed bool)
 
 //go:noescape
-func qdw3S2RowAvx2(dst *byte, in *int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
+func qdw3S2RowAvx2(dst *byte, in *int16, w *[6]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
 
 //go:noescape
-func qdw3S1RowAvx2(dst *byte, in *int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
+func qdw3S1RowAvx2(dst *byte, in *int16, w *[6]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
 
 // qdw3S1Rows is qdw3S2Rows for stride 1: output row i reads rows i to
 // i+2, n is a multiple of 16 (in holding n+3 values per row) and dst
 // is written 16 bytes at a time.
-func qdw3S1Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
+func qdw3S1Rows(dst []byte, in []int16, w *[6]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
 	if rows <= 0 {
 		return
 	}
@@ -47,7 +47,7 @@ func q8ToI16Rows(dst []int16, dstStride int, src []byte, n, rows int, zero int32
 // values per row), requantised into dst rows dstStride bytes apart (8
 // bytes at a time); w holds the tap pairs (qdw3S2Weights) and c the
 // constants of qdw3Consts.
-func qdw3S2Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
+func qdw3S2Rows(dst []byte, in []int16, w *[6]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32) {
 	if rows <= 0 {
 		return
 	}
@@ -59,15 +59,14 @@ func qdw3S2Rows(dst []byte, in []int16, w *[6][8]int32, c *[8][8]int32, n, rows,
 	qdw3S2RowAvx2(&dst[0], &in[0], w, c, n, rows, 2*rowStride, dstStride, bias, scale)
 }
 
-// qdw3S2Weights packs the nine taps of wf as qdw3S2Rows' int16 pairs:
-// w[kh] = (wf[3kh], wf[3kh+1]) and w[3+kh] = (wf[3kh+2], 0) in every lane.
-func qdw3S2Weights(w *[6][8]int32, wf []float32) {
-	pair := func(a, b float32) int32 { return int32(uint32(uint16(int16(a))) | uint32(uint16(int16(b)))<<16) }
+// qdw3S2Weights packs the nine taps of wf as the int16 pairs of
+// qdw3S2Rows and qdw3S1Rows (broadcast there): w[kh] = (wf[3kh],
+// wf[3kh+1]) and w[3+kh] = (wf[3kh+2], 0).
+func qdw3S2Weights(w *[6]int32, wf []float32) {
+	_ = wf[8]
 	for kh := 0; kh < 3; kh++ {
-		p, q := pair(wf[3*kh], wf[3*kh+1]), pair(wf[3*kh+2], 0)
-		for i := 0; i < 8; i++ {
-			w[kh][i], w[3+kh][i] = p, q
-		}
+		w[kh] = int32(uint32(uint16(int16(wf[3*kh]))) | uint32(uint16(int16(wf[3*kh+1])))<<16)
+		w[3+kh] = int32(uint16(int16(wf[3*kh+2])))
 	}
 }
 

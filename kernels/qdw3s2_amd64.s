@@ -122,7 +122,7 @@ w16done:
 	VZEROUPPER
 	RET
 
-// func qdw3S2RowAvx2(dst *byte, in *int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
+// func qdw3S2RowAvx2(dst *byte, in *int16, w *[6]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
 // Stride 2 on int16 rows (qdw3S2Rows): for rows rows and j < n (a
 // multiple of 8), output row i reads input rows 2i, 2i+1 and 2i+2
 // (rowStride bytes apart): s = Σ_kh VPMADDWD(row[2j..], w[kh]) +
@@ -138,12 +138,12 @@ TEXT ·qdw3S2RowAvx2(SB), NOSPLIT, $0-72
 	MOVQ rows+40(FP), R14
 	MOVQ rowStride+48(FP), R10
 	MOVQ dstStride+56(FP), R9
-	VMOVDQU 0(R15), Y7
-	VMOVDQU 32(R15), Y8
-	VMOVDQU 64(R15), Y9
-	VMOVDQU 96(R15), Y10
-	VMOVDQU 128(R15), Y11
-	VMOVDQU 160(R15), Y12
+	VPBROADCASTD 0(R15), Y7
+	VPBROADCASTD 4(R15), Y8
+	VPBROADCASTD 8(R15), Y9
+	VPBROADCASTD 12(R15), Y10
+	VPBROADCASTD 16(R15), Y11
+	VPBROADCASTD 20(R15), Y12
 	VBROADCASTSS bias+64(FP), Y13
 	VBROADCASTSS scale+68(FP), Y14
 	LEAQ (SI)(R10*1), BX
@@ -192,7 +192,7 @@ s2done:
 	VZEROUPPER
 	RET
 
-// func qdw3S1RowAvx2(dst *byte, in *int16, w *[6][8]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
+// func qdw3S1RowAvx2(dst *byte, in *int16, w *[6]int32, c *[8][8]int32, n, rows, rowStride, dstStride int, bias, scale float32)
 // Stride 1 on int16 rows (qdw3S1Rows): for rows rows and 16 columns at
 // a time (n a multiple of 16), output row i reads input rows i to i+2
 // (rowStride bytes apart); the even columns j sum VPMADDWD pairs at
@@ -209,12 +209,12 @@ TEXT ·qdw3S1RowAvx2(SB), NOSPLIT, $0-72
 	MOVQ rows+40(FP), R14
 	MOVQ rowStride+48(FP), R10
 	MOVQ dstStride+56(FP), R9
-	VMOVDQU 0(R15), Y7
-	VMOVDQU 32(R15), Y8
-	VMOVDQU 64(R15), Y9
-	VMOVDQU 96(R15), Y10
-	VMOVDQU 128(R15), Y11
-	VMOVDQU 160(R15), Y12
+	VPBROADCASTD 0(R15), Y7
+	VPBROADCASTD 4(R15), Y8
+	VPBROADCASTD 8(R15), Y9
+	VPBROADCASTD 12(R15), Y10
+	VPBROADCASTD 16(R15), Y11
+	VPBROADCASTD 20(R15), Y12
 	VBROADCASTSS bias+64(FP), Y13
 	VBROADCASTSS scale+68(FP), Y14
 	LEAQ (SI)(R10*1), BX
