@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // qdw3Requant runs a 3×3 depthwise convolution (one output channel per
 // input channel, stride 1 or 2, no dilation) of 8-bit input with
 // requantisation, one plane at a time: the plane, minus its zero point,
@@ -43,11 +45,15 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 		s := p.StrideW
 		hw, ohw := p.H*p.W, p.OH*p.OW
 		planes := p.N * p.C
-		sp := getPadded(PH * RL)
+		if s == 2 && qdw3S2On || s == 1 && qdw3S1On && p.OW >= qdw3S1MinOW {
+			qdw3I16Planes(a, ch)
+			return
+		}
+		sp := getPadded((PH + 1) * RL) // a spare zero row (odd rows in pairs)
 		defer padPool.Put(sp)
-		buf := (*sp)[:PH*RL]
+		buf := (*sp)[:(PH+1)*RL]
 		rowBuf := make([]byte, ow8*(p.OH-direct))
-		var c [4][8]int32
+		var c [8][8]int32
 		qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
 		var w [9]float32
 		var taps [9][]float32
@@ -89,6 +95,12 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 			if s == 1 && qdw3PairsOn {
 				// Two rows at a time, each input row loaded once for both.
 				pairs := d / 2
+				if d == p.OH && d%2 == 1 && plane+1 < end {
+					// An odd last row too, paired with one past the
+					// plane (from the buffer's spare zero row) whose
+					// bytes land in the next plane's, written after it.
+					pairs++
+				}
 				qdw3Pairs1(yp, buf, &w, &c, ow8, pairs, RL, p.OW, bias, scale)
 				done = 2 * pairs
 			}
@@ -105,6 +117,88 @@ func qdw3Requant(p *Conv2DParams, wf []float32, x []byte, xSigned bool, xZero by
 			}
 		}
 	})
+}
+
+// qdw3I16Planes is qdw3Requant's loop body for a chunk of planes on
+// the int16 route: each plane, minus its zero point, widened once into
+// zero-padded int16 rows, then its output rows computed from tap pairs
+// in exact int32 sums (qdw3S2Rows, qdw3S1Rows) and requantised as on the
+// float32 route (the sums are the same integers, converted exactly).
+// Stride 1 computes 16 columns at a time, so its rows are at least
+// qdw3S1MinOW wide (a row's overrun stays within the next row).
+func qdw3I16Planes(a *qdw3Args, ch int) {
+	p, wf, x, y, r, xSigned, chunks := a.p, a.wf, a.x, a.y, a.r, a.xSigned, a.chunks
+	PH, direct, s := a.PH, a.direct, p.StrideW
+	hw, ohw := p.H*p.W, p.OH*p.OW
+	planes := p.N * p.C
+	n := a.ow8
+	RL := max(2*n+2, p.PadL+p.W)
+	if s == 1 {
+		n = (p.OW + 15) &^ 15
+		RL = max(n+3, p.PadL+p.W)
+	}
+	bp := getI16(PH * RL)
+	defer i16Pool.Put(bp)
+	buf := (*bp)[:PH*RL]
+	var rb [128]byte
+	rowBuf := rb[:]
+	if k := n * (p.OH - direct); k > len(rb) {
+		rowBuf = make([]byte, k)
+	}
+	var c [8][8]int32
+	qdw3Consts(&c, r.Zero, r.Lo, r.Hi)
+	zero := int32(byte(int32(a.zf)))
+	if xSigned {
+		zero = int32(a.zf)
+	}
+	var w [6]int32
+	rows := min(p.H, PH-p.PadT)
+	end := (ch + 1) * planes / chunks
+	for plane := ch * planes / chunks; plane < end; plane++ {
+		m := plane % p.C
+		q8ToI16Rows(buf[p.PadT*RL+p.PadL:], RL, x[plane*hw:(plane+1)*hw], p.W, rows, zero, xSigned)
+		qdw3S2Weights(&w, wf[m*9:m*9+9])
+		bias, scale := float32(r.Bias[m]), r.Scale[m]
+		yp := y[plane*ohw : (plane+1)*ohw]
+		d := direct
+		if d > 0 && plane+1 < end {
+			d, yp = p.OH, y[plane*ohw:]
+		}
+		if s == 1 {
+			qdw3S1Rows(yp, buf, &w, &c, n, d, RL, p.OW, bias, scale)
+		} else {
+			qdw3S2Rows(yp, buf, &w, &c, n, d, RL, p.OW, bias, scale)
+		}
+		if d < p.OH {
+			if s == 1 {
+				qdw3S1Rows(rowBuf, buf[d*RL:], &w, &c, n, p.OH-d, RL, n, bias, scale)
+			} else {
+				qdw3S2Rows(rowBuf, buf[2*d*RL:], &w, &c, n, p.OH-d, RL, n, bias, scale)
+			}
+			for oh := d; oh < p.OH; oh++ {
+				copy(yp[oh*p.OW:(oh+1)*p.OW], rowBuf[(oh-d)*n:])
+			}
+		}
+	}
+}
+
+// qdw3S1MinOW is the narrowest stride-1 output row of the int16 route
+// (tests lower it to 8, the least for which a 16-byte store's overrun
+// stays within the next row).
+var qdw3S1MinOW = 14
+
+var i16Pool sync.Pool
+
+// getI16 returns a pooled, zeroed []int16 of length n.
+func getI16(n int) *[]int16 {
+	if v, ok := i16Pool.Get().(*[]int16); ok && cap(*v) >= n {
+		s := (*v)[:n]
+		clear(s)
+		*v = s
+		return v
+	}
+	s := make([]int16, n)
+	return &s
 }
 
 // qdw3Args are the arguments of qdw3Requant's loop over chunks of

@@ -3,7 +3,7 @@
 package kernels
 
 //go:noescape
-func qdw3RowAvx2(dst *byte, taps *[9]*float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32)
+func qdw3RowAvx2(dst *byte, taps *[9]*float32, w *[9]float32, c *[8][8]int32, n, rows, tapStride, dstStride int, bias, scale float32)
 
 // qdw3Fused reports whether qdw3Requant runs here (it needs AVX2 and FMA).
 func qdw3Fused() bool { return hasAVX2FMA }
@@ -11,7 +11,7 @@ func qdw3Fused() bool { return hasAVX2FMA }
 // qdw3Rows sets dst[i·dstStride+j], i < rows, j < n (a multiple of 8),
 // to the requantised sum over t of w[t]·taps[t][i·tapStride+j] (see
 // qdw3RowAvx2); c holds zero, lo, hi (qdw3Consts).
-func qdw3Rows(dst []byte, taps *[9][]float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32) {
+func qdw3Rows(dst []byte, taps *[9][]float32, w *[9]float32, c *[8][8]int32, n, rows, tapStride, dstStride int, bias, scale float32) {
 	if rows <= 0 {
 		return
 	}
@@ -24,11 +24,31 @@ func qdw3Rows(dst []byte, taps *[9][]float32, w *[9]float32, c *[4][8]int32, n, 
 	qdw3RowAvx2(&dst[0], &tp, w, c, n, rows, 4*tapStride, dstStride, bias, scale)
 }
 
-// qdw3Consts fills c for qdw3Rows.
-func qdw3Consts(c *[4][8]int32, zero, lo, hi int32) {
+// qdw3Consts fills c for qdw3Rows (rows 0-3: zero, lo, hi and 0xff
+// as int32 lanes) and qdw3Pairs1 (its saturating byte epilogue: row 4
+// the zero point as 16 int16 lanes, row 5 lo and hi as 16 bytes each,
+// row 6 16 bytes of xor and the byte order of two interleaved rows),
+// all shifted by 128 for signed outputs (lo < 0) so that the clamp is
+// on unsigned bytes, the xor shifting them back.
+func qdw3Consts(c *[8][8]int32, zero, lo, hi int32) {
 	for i := 0; i < 8; i++ {
 		c[0][i], c[1][i], c[2][i], c[3][i] = zero, lo, hi, 0xff
 	}
+	var off int32
+	if lo < 0 {
+		off = 128
+	}
+	rep := func(b int32) int32 { return int32(uint32(byte(b)) * 0x01010101) }
+	for i := 0; i < 8; i++ {
+		c[4][i] = int32(uint32(uint16(zero+off)) * 0x00010001)
+	}
+	for i := 0; i < 4; i++ {
+		c[5][i], c[5][4+i], c[6][i] = rep(lo+off), rep(hi+off), rep(off)
+	}
+	// bytes 0-3, 8-11, 4-7, 12-15
+	c[6][4], c[6][5], c[6][6], c[6][7] = 0x03020100, 0x0b0a0908, 0x07060504, 0x0f0e0d0c
+	// row 7: the column order of qdw3S1Rows' even and odd bytes
+	c[7] = [8]int32{0x05010400, 0x07030602, 0x0d090c08, 0x0f0b0e0a}
 }
 
 //go:noescape
@@ -65,12 +85,12 @@ func evenBytesVec(x, y []byte) int {
 }
 
 //go:noescape
-func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
+func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[8][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
 
 // qdw3Pairs1 is qdw3Rows for stride 1 and 2·pairs output rows, two at a
 // time (see qdw3Pairs1Avx2): in holds the padded input rows, rowStride
 // floats apart.
-func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32) {
+func qdw3Pairs1(dst []byte, in []float32, w *[9]float32, c *[8][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32) {
 	if pairs <= 0 {
 		return
 	}

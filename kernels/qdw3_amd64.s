@@ -2,7 +2,7 @@
 
 #include "textflag.h"
 
-// func qdw3RowAvx2(dst *byte, taps *[9]*float32, w *[9]float32, c *[4][8]int32, n, rows, tapStride, dstStride int, bias, scale float32)
+// func qdw3RowAvx2(dst *byte, taps *[9]*float32, w *[9]float32, c *[8][8]int32, n, rows, tapStride, dstStride int, bias, scale float32)
 // For rows rows, each tapStride bytes further along every tap and
 // dstStride bytes along dst, and j < n (a multiple of 8): s = Σ_t w[t]·taps[t][j] (three partial sums,
 // one per kernel row, added in order; every term is an integer and the
@@ -144,7 +144,7 @@ evloop:
 evdone:
 	RET
 
-// func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[4][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
+// func qdw3Pairs1Avx2(dst *byte, rows *[4]*float32, w *[9]float32, c *[8][8]int32, n, pairs, rowStride, dstStride int, bias, scale float32)
 // Stride 1, two output rows per pass over four input rows (each loaded
 // once for both): for each pair p < pairs, output rows 2p and 2p+1 of
 // n columns (a multiple of 8), the input rows rowStride bytes apart and
@@ -217,27 +217,25 @@ p1loop:
 	VADDPS Y5, Y0, Y0
 	VADDPS Y6, Y1, Y1
 	VADDPS Y3, Y0, Y0
-	VMULPS Y4, Y0, Y0
-	VCVTPS2DQ Y0, Y0
-	VPADDD 0(R12), Y0, Y0
-	VPMAXSD 32(R12), Y0, Y0
-	VPMINSD 64(R12), Y0, Y0
-	VPAND 96(R12), Y0, Y0
-	VEXTRACTI128 $1, Y0, X2
-	VPACKUSDW X2, X0, X0
-	VPACKUSWB X0, X0, X0
-	VMOVQ X0, (DI)(R8*1)
 	VADDPS Y3, Y1, Y1
+	VMULPS Y4, Y0, Y0
 	VMULPS Y4, Y1, Y1
+	VCVTPS2DQ Y0, Y0
 	VCVTPS2DQ Y1, Y1
-	VPADDD 0(R12), Y1, Y1
-	VPMAXSD 32(R12), Y1, Y1
-	VPMINSD 64(R12), Y1, Y1
-	VPAND 96(R12), Y1, Y1
-	VEXTRACTI128 $1, Y1, X2
-	VPACKUSDW X2, X1, X1
-	VPACKUSWB X1, X1, X1
-	VMOVQ X1, (R11)(R8*1)
+	// Both rows at once, saturating: int16 (words r0 0-3, r1 0-3 | r0
+	// 4-7, r1 4-7), plus the shifted zero point, bytes, reordered to r0
+	// 0-7, r1 0-7, clamped to the shifted range and shifted back (see
+	// qdw3Consts): the bytes of the int32 route.
+	VPACKSSDW Y1, Y0, Y0
+	VPADDSW 128(R12), Y0, Y0
+	VEXTRACTI128 $1, Y0, X1
+	VPACKUSWB X1, X0, X0
+	VPSHUFB 208(R12), X0, X0
+	VPMAXUB 160(R12), X0, X0
+	VPMINUB 176(R12), X0, X0
+	VPXOR 192(R12), X0, X0
+	VMOVQ X0, (DI)(R8*1)
+	VMOVHPS X0, (R11)(R8*1)
 	JMP p1loop
 p1next:
 	ADDQ R10, AX
@@ -304,12 +302,38 @@ cru8:
 cru8tail:
 	CMPQ R8, CX
 	JGE cru8next
+	// The last 8 (or 4) columns again, overlapping converted ones with
+	// the same values; scalar only for rows narrower than 4.
+	CMPQ CX, $8
+	JLT cru8t4
+	LEAQ -8(CX), R8
+	VPMOVZXBD (SI)(R8*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R8*4)
+	JMP cru8next
+cru8t4:
+	CMPQ CX, $4
+	JLT cru8t1
+	VPMOVZXBD (SI), X0
+	VCVTDQ2PS X0, X0
+	VSUBPS X15, X0, X0
+	VMOVUPS X0, (DI)
+	LEAQ -4(CX), R8
+	VPMOVZXBD (SI)(R8*1), X0
+	VCVTDQ2PS X0, X0
+	VSUBPS X15, X0, X0
+	VMOVUPS X0, (DI)(R8*4)
+	JMP cru8next
+cru8t1:
+	CMPQ R8, CX
+	JGE cru8next
 	MOVBLZX (SI)(R8*1), AX
 	VCVTSI2SSL AX, X0, X0
 	VSUBSS X15, X0, X0
 	VMOVSS X0, (DI)(R8*4)
 	INCQ R8
-	JMP cru8tail
+	JMP cru8t1
 cru8next:
 	ADDQ CX, SI
 	ADDQ R10, DI
@@ -353,12 +377,38 @@ crs8:
 crs8tail:
 	CMPQ R8, CX
 	JGE crs8next
+	// The last 8 (or 4) columns again, overlapping converted ones with
+	// the same values; scalar only for rows narrower than 4.
+	CMPQ CX, $8
+	JLT crs8t4
+	LEAQ -8(CX), R8
+	VPMOVSXBD (SI)(R8*1), Y0
+	VCVTDQ2PS Y0, Y0
+	VSUBPS Y15, Y0, Y0
+	VMOVUPS Y0, (DI)(R8*4)
+	JMP crs8next
+crs8t4:
+	CMPQ CX, $4
+	JLT crs8t1
+	VPMOVSXBD (SI), X0
+	VCVTDQ2PS X0, X0
+	VSUBPS X15, X0, X0
+	VMOVUPS X0, (DI)
+	LEAQ -4(CX), R8
+	VPMOVSXBD (SI)(R8*1), X0
+	VCVTDQ2PS X0, X0
+	VSUBPS X15, X0, X0
+	VMOVUPS X0, (DI)(R8*4)
+	JMP crs8next
+crs8t1:
+	CMPQ R8, CX
+	JGE crs8next
 	MOVBLSX (SI)(R8*1), AX
 	VCVTSI2SSL AX, X0, X0
 	VSUBSS X15, X0, X0
 	VMOVSS X0, (DI)(R8*4)
 	INCQ R8
-	JMP crs8tail
+	JMP crs8t1
 crs8next:
 	ADDQ CX, SI
 	ADDQ R10, DI
@@ -444,6 +494,63 @@ srloop:
 srtail:
 	CMPQ R8, CX
 	JGE srnext
+	// An even row's last 16 (or 8) bytes again, overlapping split ones
+	// with the same values (an even start keeps the phases); scalar for
+	// odd rows and rows narrower than 8.
+	TESTQ $1, CX
+	JNZ srt1
+	CMPQ CX, $16
+	JLT srt8
+	LEAQ -16(CX), R8
+	MOVQ R8, R10
+	SHRQ $1, R10
+	VMOVDQU (SI)(R8*1), X0
+	VPXOR X6, X0, X0
+	VPSHUFB X7, X0, X0
+	VPMOVZXBD X0, Y1
+	VPSRLDQ $8, X0, X2
+	VPMOVZXBD X2, Y2
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VSUBPS Y15, Y1, Y1
+	VSUBPS Y15, Y2, Y2
+	VMOVUPS Y1, (DI)(R10*4)
+	VMOVUPS Y2, (DX)(R10*4)
+	JMP srnext
+srt8:
+	CMPQ CX, $8
+	JLT srt1
+	VMOVQ (SI), X0
+	VPXOR X6, X0, X0
+	VPSHUFB X7, X0, X0
+	VPMOVZXBD X0, X1
+	VPSRLDQ $8, X0, X2
+	VPMOVZXBD X2, X2
+	VCVTDQ2PS X1, X1
+	VCVTDQ2PS X2, X2
+	VSUBPS X15, X1, X1
+	VSUBPS X15, X2, X2
+	VMOVUPS X1, (DI)
+	VMOVUPS X2, (DX)
+	LEAQ -8(CX), R8
+	MOVQ R8, R10
+	SHRQ $1, R10
+	VMOVQ (SI)(R8*1), X0
+	VPXOR X6, X0, X0
+	VPSHUFB X7, X0, X0
+	VPMOVZXBD X0, X1
+	VPSRLDQ $8, X0, X2
+	VPMOVZXBD X2, X2
+	VCVTDQ2PS X1, X1
+	VCVTDQ2PS X2, X2
+	VSUBPS X15, X1, X1
+	VSUBPS X15, X2, X2
+	VMOVUPS X1, (DI)(R10*4)
+	VMOVUPS X2, (DX)(R10*4)
+	JMP srnext
+srt1:
+	CMPQ R8, CX
+	JGE srnext
 	MOVBLZX (SI)(R8*1), AX
 	XORL R13, AX
 	ANDL $0xff, AX
@@ -455,11 +562,11 @@ srtail:
 	JNZ srodd
 	VMOVSS X0, (DI)(R9*4)
 	INCQ R8
-	JMP srtail
+	JMP srt1
 srodd:
 	VMOVSS X0, (DX)(R9*4)
 	INCQ R8
-	JMP srtail
+	JMP srt1
 srnext:
 	ADDQ CX, SI
 	ADDQ R11, DI
