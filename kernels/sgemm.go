@@ -306,6 +306,20 @@ type sgemmArgs struct {
 
 var sgemmParts argsPool[sgemmArgs]
 
+// stripEpi returns the store epilogue of a strip call whose rows start
+// at row of the product: epi's clamp and bias from that row on, held in
+// w, or nil before the last depth block or without an epilogue.
+func (w *sgemmWork) stripEpi(epi *epilogue, last bool, row int) *tileEpi {
+	if !last || epi == nil {
+		return nil
+	}
+	w.te = tileEpi{bias: zeroBias[:], lo: epi.lo, hi: epi.hi}
+	if epi.bias != nil {
+		w.te.bias = epi.bias[epi.row0+row:]
+	}
+	return &w.te
+}
+
 // sgemmBlocked is the single-goroutine blocked GEMM. For each block of nc
 // columns and kc depths it packs (or locates) the B block, which stays in
 // L2 while every mr-row panel of A (kept in L1) sweeps across it.
@@ -417,28 +431,14 @@ func sgemmBlocked(k *sgemmKernel, w *sgemmWork, M, N, K int, alpha float32, a *s
 						// edge in one call.
 						n := edgeStart / nr
 						mrb := min(mr, mcb-ir)
-						var tep *tileEpi
-						if last && epi != nil {
-							w.te = tileEpi{bias: zeroBias[:], lo: epi.lo, hi: epi.hi}
-							if epi.bias != nil {
-								w.te.bias = epi.bias[epi.row0+ic+ir:]
-							}
-							tep = &w.te
-						}
+						tep := w.stripEpi(epi, last, ic+ir)
 						k.strips(mrb, n, kcb, ablk[ir*kcb:], bblk, bstride, nr, C[(ic+ir)*ldc+jc:], ldc, alpha, bet, loadC, tep)
 						jr = n * nr
 					} else if !direct && k.strips != nil && ncb >= 2*nr {
 						// The row panel's full tiles in one call.
 						n := ncb / nr
 						mrb := min(mr, mcb-ir)
-						var tep *tileEpi
-						if last && epi != nil {
-							w.te = tileEpi{bias: zeroBias[:], lo: epi.lo, hi: epi.hi}
-							if epi.bias != nil {
-								w.te.bias = epi.bias[epi.row0+ic+ir:]
-							}
-							tep = &w.te
-						}
+						tep := w.stripEpi(epi, last, ic+ir)
 						k.strips(mrb, n, kcb, ablk[ir*kcb:], bblk, nr, kcb*nr, C[(ic+ir)*ldc+jc:], ldc, alpha, bet, loadC, tep)
 						jr = n * nr
 					}
