@@ -189,8 +189,11 @@ func PackConv2D(p *Conv2DParams, w []float32) *PackedConv2D {
 	}
 	switch {
 	case p.batched():
-		if !pc.gp.build(p.window(), false) {
-			pc.gp.tab = gatherTable(p.window(), int32(p.H*p.W)) // padding: the zero after the plane
+		// Without gather programs, a gather table where the input plane
+		// also fits conv2DBatched's plane buffer (padding reads the zero
+		// after the plane).
+		if !pc.gp.build(p.window(), false) && p.H*p.W <= gatherTabMax {
+			pc.gp.tab = gatherTable(p.window(), int32(p.H*p.W))
 		}
 	case p.implicitConv():
 		pc.ph = newPhaseGeom(p)

@@ -6,16 +6,16 @@ package kernels
 // costs a call per row per image; through the table it is one indexed
 // load per output.
 
-// gatherTabMax bounds the input and output planes that get a table.
+// gatherTabMax bounds the output planes that get a table.
 const gatherTabMax = 256
 
-// gatherTable returns, for input and output planes of at most
-// gatherTabMax positions, the input offset within a channel plane that
-// each kernel tap reads for each output position (KH·KW × OH·OW; pad in
-// the padding), or nil for larger planes.
+// gatherTable returns, for an output plane of at most gatherTabMax
+// positions, the input offset within a channel plane that each kernel
+// tap reads for each output position (KH·KW × OH·OW; pad in the
+// padding), or nil for larger planes.
 func gatherTable(g *windowGeom, pad int32) []int32 {
 	ohw := g.OH * g.OW
-	if ohw > gatherTabMax || g.H*g.W > gatherTabMax {
+	if ohw > gatherTabMax {
 		return nil
 	}
 	tab := make([]int32, g.KH*g.KW*ohw)

@@ -32,34 +32,11 @@ type QPackedConv2D struct {
 	tab     []int32 // see gatherTable
 }
 
-// gatherTable returns, for planes of at most 256 outputs, the input
-// offset within a channel plane that each kernel tap reads for each
-// output position (KH·KW × OH·OW, -1 for padding), or nil.
+// gatherTable returns the gather table of the convolution's planes
+// (see gatherTable; -1 in the padding), built once, or nil for output
+// planes over gatherTabMax positions.
 func (c *QPackedConv2D) gatherTable() []int32 {
-	p := &c.P
-	if p.OH*p.OW > 256 {
-		return nil
-	}
-	c.tabOnce.Do(func() {
-		ohw := p.OH * p.OW
-		c.tab = make([]int32, p.KH*p.KW*ohw)
-		for kh := 0; kh < p.KH; kh++ {
-			for kw := 0; kw < p.KW; kw++ {
-				t := c.tab[(kh*p.KW+kw)*ohw:]
-				for oh := 0; oh < p.OH; oh++ {
-					for ow := 0; ow < p.OW; ow++ {
-						ih := oh*p.StrideH - p.PadT + kh*p.DilH
-						iw := ow*p.StrideW - p.PadL + kw*p.DilW
-						o := int32(-1)
-						if ih >= 0 && ih < p.H && iw >= 0 && iw < p.W {
-							o = int32(ih*p.W + iw)
-						}
-						t[oh*p.OW+ow] = o
-					}
-				}
-			}
-		}
-	})
+	c.tabOnce.Do(func() { c.tab = gatherTable(c.P.window(), -1) })
 	return c.tab
 }
 
