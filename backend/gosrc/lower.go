@@ -196,12 +196,6 @@ func (l *lowerer) linear(n *ir.Node, conv, requant bool) bool {
 	default:
 		return false
 	}
-	at := func(v []float64, c int) float64 {
-		if len(v) == 1 {
-			return v[0]
-		}
-		return v[c]
-	}
 	wz := []float64{0}
 	if wzp != nil {
 		if wz = constOf(wzp); wz == nil || len(wz) != 1 && len(wz) != M {
@@ -235,7 +229,7 @@ func (l *lowerer) linear(n *ir.Node, conv, requant bool) bool {
 		if !conv {
 			c = i % M // matmul: column
 		}
-		wf[i] = float32(v - at(wz, c))
+		wf[i] = float32(v - paramAt(wz, c))
 	}
 	cur := l.node("Cast", []*ir.Value{x}, nil, ir.IntAttr("to", int64(ir.Float32)))
 	// The integer kernels take 8-bit x with a constant zero point and
@@ -398,6 +392,40 @@ func (l *lowerer) dqOf(v *ir.Value) (n *ir.Node, scale []float64, zp []byte, axi
 	return n, scale, zp, n.AttrInt("axis", 1), true
 }
 
+// qdqOperands matches the two operands of a Conv or Gemm in QDQ form:
+// x a DequantizeLinear of 8-bit activations (one scale, at most one
+// zero point) and w a DequantizeLinear of constant 8-bit weights. It
+// returns the quantised values with their parameters.
+func (l *lowerer) qdqOperands(n *ir.Node) (xq *ir.Value, xdt ir.DType, sx []float64, zx []byte, wq *ir.Value, sw []float64, zw []byte, wax int64, ok bool) {
+	dx, sx, zx, _, ok := l.dqOf(n.Inputs[0])
+	if !ok || len(sx) != 1 || len(zx) > 1 {
+		return nil, 0, nil, nil, nil, nil, nil, 0, false
+	}
+	xq = dx.Inputs[0]
+	xdt = l.dtypeOf(xq)
+	if xdt != ir.Uint8 && xdt != ir.Int8 {
+		return nil, 0, nil, nil, nil, nil, nil, 0, false
+	}
+	dw, sw, zw, wax, ok := l.dqOf(n.Inputs[1])
+	if !ok {
+		return nil, 0, nil, nil, nil, nil, nil, 0, false
+	}
+	wq = dw.Inputs[0]
+	if wq.Const == nil || wq.Const.DType != ir.Int8 && wq.Const.DType != ir.Uint8 {
+		return nil, 0, nil, nil, nil, nil, nil, 0, false
+	}
+	return xq, xdt, sx, zx, wq, sw, zw, wax, true
+}
+
+// paramAt is a quantisation parameter for channel c: v's only value,
+// or its c-th.
+func paramAt(v []float64, c int) float64 {
+	if len(v) == 1 {
+		return v[0]
+	}
+	return v[c]
+}
+
 // qdqConv runs a Conv of the QDQ form — activation DequantizeLinear(x_q)
 // with one scale, weights DequantizeLinear(w_q) of constant 8-bit weights
 // per tensor or per output channel, bias constant or
@@ -406,22 +434,8 @@ func (l *lowerer) dqOf(v *ir.Value) (n *ir.Node, scale []float64, zp []byte, axi
 // s_x·s_w per channel. The DequantizeLinear nodes stay for their other
 // readers (unread ones are dropped as dead code).
 func (l *lowerer) qdqConv(n *ir.Node) bool {
-	x := n.Inputs[0]
-	dx, sx, zx, _, ok := l.dqOf(x)
-	if !ok || len(sx) != 1 || len(zx) > 1 {
-		return false
-	}
-	xq := dx.Inputs[0]
-	xdt := l.dtypeOf(xq)
-	if xdt != ir.Uint8 && xdt != ir.Int8 {
-		return false
-	}
-	dw, sw, zw, wax, ok := l.dqOf(n.Inputs[1])
-	if !ok {
-		return false
-	}
-	wq := dw.Inputs[0]
-	if wq.Const == nil || wq.Const.DType != ir.Int8 && wq.Const.DType != ir.Uint8 || len(wq.Const.Dims) < 3 || len(wq.Const.Dims) > 4 {
+	xq, xdt, sx, zx, wq, sw, zw, wax, ok := l.qdqOperands(n)
+	if !ok || len(wq.Const.Dims) < 3 || len(wq.Const.Dims) > 4 {
 		return false
 	}
 	dims := wq.Const.Dims
@@ -429,15 +443,9 @@ func (l *lowerer) qdqConv(n *ir.Node) bool {
 	if len(sw) != 1 && (len(sw) != M || wax != 0) || len(zw) > 1 && len(zw) != M {
 		return false
 	}
-	at := func(v []float64, c int) float64 {
-		if len(v) == 1 {
-			return v[0]
-		}
-		return v[c]
-	}
 	scale := make([]float32, M)
 	for c := range scale {
-		scale[c] = float32(sx[0]) * float32(at(sw, c))
+		scale[c] = float32(sx[0]) * float32(paramAt(sw, c))
 	}
 	bias := make([]float32, M)
 	var bf []float64
@@ -450,7 +458,7 @@ func (l *lowerer) qdqConv(n *ir.Node) bool {
 			}
 			bf = make([]float64, M)
 			for c := range bf {
-				bf[c] = q[c] * at(sb, c)
+				bf[c] = q[c] * paramAt(sb, c)
 			}
 			if db.Inputs[0].Const.DType == ir.Int32 {
 				exact = dqExactBias(q, sb, zb, scale)
@@ -519,21 +527,8 @@ func (l *lowerer) qdqGemm(n *ir.Node) bool {
 		}
 		transB = n.AttrInt("transB", 0) != 0
 	}
-	dx, sx, zx, _, ok := l.dqOf(n.Inputs[0])
-	if !ok || len(sx) != 1 || len(zx) > 1 {
-		return false
-	}
-	xq := dx.Inputs[0]
-	xdt := l.dtypeOf(xq)
-	if xdt != ir.Uint8 && xdt != ir.Int8 {
-		return false
-	}
-	dw, sw, zw, wax, ok := l.dqOf(n.Inputs[1])
-	if !ok {
-		return false
-	}
-	wq := dw.Inputs[0]
-	if wq.Const == nil || wq.Const.DType != ir.Int8 && wq.Const.DType != ir.Uint8 || len(wq.Const.Dims) != 2 {
+	xq, xdt, sx, zx, wq, sw, zw, wax, ok := l.qdqOperands(n)
+	if !ok || len(wq.Const.Dims) != 2 {
 		return false
 	}
 	K, N := int(wq.Const.Dims[0]), int(wq.Const.Dims[1])
@@ -544,12 +539,6 @@ func (l *lowerer) qdqGemm(n *ir.Node) bool {
 	}
 	if len(sw) != 1 && (len(sw) != N || wax != outAxis && wax != outAxis-2) || len(zw) > 1 && len(zw) != N {
 		return false
-	}
-	at := func(v []float64, c int) float64 {
-		if len(v) == 1 {
-			return v[0]
-		}
-		return v[c]
 	}
 	// bytes as K×N
 	wb := make([]byte, K*N)
@@ -571,13 +560,13 @@ func (l *lowerer) qdqGemm(n *ir.Node) bool {
 			v = float64(int8(b))
 		}
 		if len(zf) > 0 {
-			v -= at(zf, i%N)
+			v -= paramAt(zf, i%N)
 		}
 		wf[i] = float32(v)
 	}
 	scale := make([]float32, N)
 	for j := range scale {
-		scale[j] = float32(sx[0]) * float32(at(sw, j))
+		scale[j] = float32(sx[0]) * float32(paramAt(sw, j))
 	}
 	var bias []float32
 	var bf []float64
@@ -590,7 +579,7 @@ func (l *lowerer) qdqGemm(n *ir.Node) bool {
 			}
 			bf = make([]float64, N)
 			for j := range bf {
-				bf[j] = q[j] * at(sb, j)
+				bf[j] = q[j] * paramAt(sb, j)
 			}
 			if db.Inputs[0].Const.DType == ir.Int32 {
 				exact = dqExactBias(q, sb, zb, scale)
