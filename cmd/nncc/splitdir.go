@@ -132,11 +132,7 @@ func verifySplitDir(opts *VerifyOptions, w io.Writer) error {
 	rep := &SplitVerifyReport{VerifyReport: *base}
 	times := make([][]float64, len(c.Models))
 	for s := 0; s < samples; s++ {
-		inputs, err := bindInputs(ref, opts.Inputs, opts.Shapes, opts.Seed+int64(s))
-		if err != nil {
-			return err
-		}
-		want, err := runModel(opts.Reference, ref, opts.Threads, inputs)
+		inputs, want, err := referenceSample(opts, ref, s)
 		if err != nil {
 			return err
 		}

@@ -93,11 +93,7 @@ func runVerify(opts *VerifyOptions, w io.Writer) error {
 	}
 	samples := rep.Samples
 	for s := 0; s < samples; s++ {
-		inputs, err := bindInputs(ref, opts.Inputs, opts.Shapes, opts.Seed+int64(s))
-		if err != nil {
-			return err
-		}
-		want, err := runModel(opts.Reference, ref, opts.Threads, inputs)
+		inputs, want, err := referenceSample(opts, ref, s)
 		if err != nil {
 			return err
 		}
@@ -190,6 +186,17 @@ func merge(acc *check.Stats, st check.Stats, s int) {
 	acc.OutOfTol += st.OutOfTol
 	acc.ShapeDiffer = acc.ShapeDiffer || st.ShapeDiffer
 	acc.Within = acc.Within && st.Within
+}
+
+// referenceSample binds the inputs of sample s (seeded inputs, or the
+// --input files) and runs the reference model on them.
+func referenceSample(opts *VerifyOptions, ref *ir.Model, s int) (map[string]*ir.Tensor, []*ir.Tensor, error) {
+	inputs, err := bindInputs(ref, opts.Inputs, opts.Shapes, opts.Seed+int64(s))
+	if err != nil {
+		return nil, nil, err
+	}
+	want, err := runModel(opts.Reference, ref, opts.Threads, inputs)
+	return inputs, want, err
 }
 
 // runModel runs m and returns its outputs in graph-output order.

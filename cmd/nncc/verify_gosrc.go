@@ -51,11 +51,7 @@ func runVerifyGo(opts *VerifyOptions, w io.Writer) error {
 		}
 	}
 	for s := 0; s < samples; s++ {
-		inputs, err := bindInputs(ref, opts.Inputs, opts.Shapes, opts.Seed+int64(s))
-		if err != nil {
-			return err
-		}
-		want, err := runModel(opts.Reference, ref, opts.Threads, inputs)
+		inputs, want, err := referenceSample(opts, ref, s)
 		if err != nil {
 			return err
 		}
