@@ -306,7 +306,17 @@ func (h *Harness) Run(sets [][][]float32) ([][][]float32, error) {
 // a first run that prepares the batch size), via testing.AllocsPerRun,
 // with package kernels running on threads threads (0: its default).
 func (h *Harness) AllocsPerRun(set [][]float32, runs, threads int) (float64, error) {
-	cmd := exec.Command(h.Bin, "-allocs", fmt.Sprint(runs), "-threads", fmt.Sprint(threads))
+	var r struct {
+		Allocs float64 `json:"allocs_per_run"`
+	}
+	err := h.runJSON(set, &r, "-allocs", fmt.Sprint(runs), "-threads", fmt.Sprint(threads))
+	return r.Allocs, err
+}
+
+// runJSON runs the harness binary with args on one input set and
+// decodes the JSON it prints into v.
+func (h *Harness) runJSON(set [][]float32, v any, args ...string) error {
+	cmd := exec.Command(h.Bin, args...)
 	var in, stderr bytes.Buffer
 	w := bufio.NewWriter(&in)
 	writeSet(w, set)
@@ -315,13 +325,9 @@ func (h *Harness) AllocsPerRun(set [][]float32, runs, threads int) (float64, err
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, fmt.Errorf("generated model: %v: %s", err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("generated model: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
-	var r struct {
-		Allocs float64 `json:"allocs_per_run"`
-	}
-	err = json.Unmarshal(out, &r)
-	return r.Allocs, err
+	return json.Unmarshal(out, v)
 }
 
 // BenchResult is a timing of the generated model.
@@ -333,18 +339,7 @@ type BenchResult struct {
 // Bench times iters runs of the model on one input set.
 func (h *Harness) Bench(set [][]float32, iters int) (BenchResult, error) {
 	var br BenchResult
-	cmd := exec.Command(h.Bin, "-bench", fmt.Sprint(iters))
-	var in, stderr bytes.Buffer
-	w := bufio.NewWriter(&in)
-	writeSet(w, set)
-	w.Flush()
-	cmd.Stdin = &in
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return br, fmt.Errorf("generated model: %v: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	err = json.Unmarshal(out, &br)
+	err := h.runJSON(set, &br, "-bench", fmt.Sprint(iters))
 	return br, err
 }
 
