@@ -205,11 +205,13 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		// planes that each block of grid columns reads are copied just
 		// before the block is computed, while they stay in cache.
 		panels := (ldg + k.nr - 1) / k.nr
-		parts := min(inner, panels)
+		// A few parts per goroutine, so that one that starts late or
+		// runs slower takes fewer of them.
+		parts := min(inner*itemsPerThread, panels, implicitMaxBandParts)
 		banded := ldg > k.nc && nq >= implicitBandPlanes
 		var bands [implicitMaxBandParts + 1]int
 		if parts > 1 {
-			// Each goroutine fills the rows it alone reads; the few
+			// Each part fills the rows it alone reads; the few
 			// rows two of them read are filled first.
 			banded = banded && parts <= implicitMaxBandParts && g.bandRows(&bands, ldg, panels, parts, k.nr)
 		}
@@ -251,7 +253,7 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 			}
 			sgemmWorkPool.Put(wk)
 		} else {
-			forArgs(&implicitParts, parts, parts, implicitPartArgs{p: p, k: k, g: g, a: a, mg: mg, K: K, panels: panels, parts: parts, cg: cg, ldg: ldg,
+			forArgs(&implicitParts, parts, inner, implicitPartArgs{p: p, k: k, g: g, a: a, mg: mg, K: K, panels: panels, parts: parts, cg: cg, ldg: ldg,
 				xq: xq, x: xn, cm: cm, gbias: gbias, acc: acc, epi: epi, banded: banded, bands: bands, lo: lo, hi: hi}, implicitPart)
 		}
 		yg := y[(n*p.M+gr*mg)*ohw:]

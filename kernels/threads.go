@@ -1,8 +1,10 @@
 package kernels
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 var numThreads atomic.Int32
@@ -28,17 +30,25 @@ func Threads() int { return int(numThreads.Load()) }
 // Every kernel that splits its work runs one *parallel loop*: n items,
 // handed out one at a time through an atomic counter to the calling
 // goroutine and up to threads−1 helpers, so uneven items balance out.
-// The helpers are long-lived worker goroutines that wait for loops, and a
-// loop's state (its task and, with forArgs, its arguments) comes from
-// pools: in steady state a parallel loop allocates nothing, whatever the
-// thread count, which is what lets a caller (the generated Go code, the
-// runtime) promise allocation-free inference.
+// The helpers are long-lived worker goroutines, and a loop's state (its
+// task and, with forArgs, its arguments) comes from pools: in steady
+// state a parallel loop allocates nothing, whatever the thread count,
+// which is what lets a caller (the generated Go code, the runtime)
+// promise allocation-free inference.
+//
+// A worker that finishes a task polls its slot in spinners for spinFor
+// before it parks on idle, and a loop hands its task to polling workers
+// first: one inference runs tens of loops in quick succession, and
+// waking a parked goroutine costs about as much as a small loop's work.
+// Likewise the caller polls for its helpers to finish before it parks.
+// Both yield between polls, so a polling goroutine never holds up
+// another that has work.
 //
 // A loop never waits for a helper to become free: it hands its task to
-// idle workers only, starts a new one while there are fewer than
-// maxWorkers, and otherwise does the remaining items itself. So loops may
-// nest (an item may run a parallel loop of its own) and run from many
-// goroutines at once without deadlock.
+// polling or parked workers only, starts a new one while there are fewer
+// than maxWorkers, and otherwise does the remaining items itself. So
+// loops may nest (an item may run a parallel loop of its own) and run
+// from many goroutines at once without deadlock.
 
 // A job is the body of a parallel loop: run does item i on worker t
 // (0 ≤ t < threads; the caller is worker 0), for per-worker scratch.
@@ -51,6 +61,9 @@ type task struct {
 	next atomic.Int64 // the next item to hand out
 	tid  atomic.Int32 // the last worker index handed out
 	wg   sync.WaitGroup
+	// done counts the helpers that have finished, each after its
+	// wg.Done: the caller spins on it before parking in wg.Wait.
+	done atomic.Int32
 }
 
 func (t *task) work(w int) {
@@ -65,21 +78,110 @@ func (t *task) work(w int) {
 
 var (
 	taskPool = sync.Pool{New: func() any { return new(task) }}
-	// idle hands tasks to the worker goroutines waiting on it.
+	// idle hands tasks to the worker goroutines parked on it.
 	idle    = make(chan *task)
 	workers atomic.Int32
+	// spinners holds a slot per worker goroutine (by index), through
+	// which a worker that has just finished a task can be handed the next
+	// one while it spins, without the cost of waking a parked goroutine.
+	spinners [maxWorkers]spinSlot
 )
+
+// itemsPerThread is how many items a loop whose items cost about the
+// same makes per goroutine: with one each, a goroutine that starts late
+// (a parked worker takes tens of microseconds to wake) holds up the
+// whole loop by that much; with a few, the others take its share.
+const itemsPerThread = 4
 
 // maxWorkers bounds the worker goroutines; beyond it a loop's caller does
 // the items no idle worker took.
 const maxWorkers = 256
 
+// spinFor is how long a worker polls for its next task after finishing
+// one before it parks, and how long a loop's caller polls for its
+// helpers to finish before it parks. Waking a parked goroutine on an
+// idle CPU took 130 µs on average on the two-CPU VM of
+// docs/performance.md (the detector's 64 parallel loops per inference
+// lost 8 ms to it); the gaps between one inference's loops are mostly
+// shorter than spinFor.
+const spinFor = 300 * time.Microsecond
+
+// A spinSlot is a worker's mailbox: nil while the worker is busy or
+// parked, &spinning while it polls, the task when one was handed over.
+type spinSlot struct {
+	mail atomic.Pointer[task]
+	_    [56]byte // one cache line per slot
+}
+
+// spinning marks a slot whose worker is polling.
+var spinning task
+
 // worker runs the tasks it is handed, starting with first.
-func worker(first *task) {
-	for t := first; t != nil; t = <-idle {
+func worker(id int, first *task) {
+	slot := &spinners[id]
+	for t := first; ; {
 		t.work(int(t.tid.Add(1)))
 		t.wg.Done()
+		t.done.Add(1)
+		t = spin(slot)
+		if t == nil {
+			t = <-idle
+		}
 	}
+}
+
+// spin polls slot for a task for spinFor and returns it, or nil (the
+// slot withdrawn) when none came. It yields between polls so that other
+// goroutines on its P are not held up.
+func spin(slot *spinSlot) *task {
+	slot.mail.Store(&spinning)
+	deadline := time.Now().Add(spinFor)
+	for i := 0; ; i++ {
+		if t := slot.mail.Load(); t != &spinning {
+			slot.mail.Store(nil)
+			return t
+		}
+		if i%64 == 63 {
+			if time.Now().After(deadline) {
+				if slot.mail.CompareAndSwap(&spinning, nil) {
+					return nil
+				}
+				continue // a task arrived meanwhile
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// await returns once the helpers of t have finished: it polls for spinFor
+// (a helper that is still running usually finishes within it, and the
+// caller then goes on without being parked and woken), then parks.
+func await(t *task, helpers int32) {
+	deadline := time.Now().Add(spinFor)
+	for i := 0; t.done.Load() < helpers; i++ {
+		if i%64 == 63 {
+			if time.Now().After(deadline) {
+				t.wg.Wait()
+				// Each helper's done.Add follows its wg.Done at once;
+				// wait for it so that t can be reused.
+				for t.done.Load() < helpers {
+				}
+				return
+			}
+			runtime.Gosched()
+		}
+	}
+}
+
+// handOff gives t to a spinning worker, if there is one.
+func handOff(t *task) bool {
+	n := int(workers.Load())
+	for i := 0; i < n; i++ {
+		if spinners[i].mail.CompareAndSwap(&spinning, t) {
+			return true
+		}
+	}
+	return false
 }
 
 // parallelRun runs j.run(t, i) for every i in [0, n) on up to threads
@@ -96,21 +198,28 @@ func parallelRun(n, threads int, j job) {
 	t.j, t.n = j, n
 	t.next.Store(0)
 	t.tid.Store(0)
+	t.done.Store(0)
+	helpers := int32(0)
 	for k := 1; k < threads; k++ {
 		t.wg.Add(1)
+		helpers++
+		if handOff(t) {
+			continue
+		}
 		select {
 		case idle <- t:
 		default:
-			if workers.Add(1) <= maxWorkers {
-				go worker(t)
+			if id := workers.Add(1) - 1; id < maxWorkers {
+				go worker(int(id), t)
 			} else {
 				workers.Add(-1)
 				t.wg.Done()
+				helpers--
 			}
 		}
 	}
 	t.work(0)
-	t.wg.Wait()
+	await(t, helpers)
 	t.j = nil
 	taskPool.Put(t)
 }
@@ -166,3 +275,31 @@ func parallelFor(n, threads int, body func(i int)) {
 func parallelWorkers(n, threads int, body func(t, i int)) {
 	parallelRun(n, threads, workerJob(body))
 }
+
+// ParallelRange calls body on disjoint ranges [lo, hi) covering [0, n),
+// at least grain long, on up to threads of the kernels' workers (the
+// caller's goroutine included), and returns when all are done. The
+// ranges are handed out dynamically, a few per worker, so that a worker
+// that starts late or runs slower gets fewer of them. It is for callers
+// outside this package (the runtime's element-wise loops); body is a
+// closure, so each call allocates.
+func ParallelRange(n, grain, threads int, body func(lo, hi int)) {
+	grain = max(grain, 1)
+	parts := min(threads, n/grain)
+	if parts <= 1 {
+		body(0, n)
+		return
+	}
+	// Up to four ranges per worker, none below grain.
+	items := min(itemsPerThread*parts, n/grain)
+	forArgs(&rangeLoops, items, parts, rangeArgs{n: n, items: items, body: body}, func(a *rangeArgs, _, i int) {
+		a.body(i*a.n/a.items, (i+1)*a.n/a.items)
+	})
+}
+
+type rangeArgs struct {
+	n, items int
+	body     func(lo, hi int)
+}
+
+var rangeLoops argsPool[rangeArgs]

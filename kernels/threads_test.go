@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // checkJob records which items ran and checks that no two items run on
@@ -84,6 +85,66 @@ func TestForArgsPassesArguments(t *testing.T) {
 		})
 		if got, want := sums[0].Load(), int64(999*1000/2); got != want {
 			t.Errorf("threads=%d: sum %d, want %d", threads, got, want)
+		}
+	}
+}
+
+// TestParallelRunWaitsForSlowItems runs loops whose items outlast
+// spinFor (so the caller parks instead of polling), loops in quick
+// succession (handed to polling workers) and loops after pauses longer
+// than spinFor (handed to parked workers): every item must have finished
+// when its loop returns.
+func TestParallelRunWaitsForSlowItems(t *testing.T) {
+	for _, c := range []struct {
+		item, pause time.Duration
+	}{
+		{0, 0},
+		{3 * spinFor, 0},
+		{0, 3 * spinFor},
+		{spinFor / 2, spinFor / 2},
+	} {
+		for range 10 {
+			var finished atomic.Int32
+			parallelFor(4, 2, func(int) {
+				time.Sleep(c.item)
+				finished.Add(1)
+			})
+			if f := finished.Load(); f != 4 {
+				t.Fatalf("item %v, pause %v: loop returned with %d of 4 items finished", c.item, c.pause, f)
+			}
+			time.Sleep(c.pause)
+		}
+	}
+}
+
+func TestParallelRangeCoversEachIndexOnce(t *testing.T) {
+	for _, n := range []int{0, 1, 7, 100, 1 << 12, 100003} {
+		for _, grain := range []int{0, 1, 64, 1 << 15} {
+			for _, threads := range []int{1, 2, 3} {
+				seen := make([]atomic.Int32, n)
+				var short atomic.Int32
+				var calls atomic.Int32
+				ParallelRange(n, grain, threads, func(lo, hi int) {
+					calls.Add(1)
+					if hi-lo < grain {
+						short.Add(1)
+					}
+					for i := lo; i < hi; i++ {
+						seen[i].Add(1)
+					}
+				})
+				for i := range seen {
+					if c := seen[i].Load(); c != 1 {
+						t.Fatalf("n=%d grain=%d threads=%d: index %d covered %d times", n, grain, threads, i, c)
+					}
+				}
+				if calls.Load() > 1 && short.Load() > 0 {
+					t.Errorf("n=%d grain=%d threads=%d: %d of %d ranges shorter than the grain", n, grain, threads, short.Load(), calls.Load())
+				}
+				if threads == 1 && calls.Load() != 1 {
+					t.Errorf("n=%d grain=%d: one thread made %d ranges, want 1", n, grain, calls.Load())
+				}
+			}
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"github.com/nncc/nncc/kernels"
 
 	"math"
-	"sync"
 )
 
 // Float32 slice loops for the common element-wise operators, and the
@@ -14,27 +13,13 @@ import (
 const elementGrain = 1 << 15
 
 // parallel calls f on disjoint ranges covering [0, n), on up to e.threads
-// goroutines, each range at least grain long.
+// of the kernels' workers, each range at least grain long.
 func (e *env) parallel(n, grain int, f func(lo, hi int)) {
-	parts := 1
+	threads := 1
 	if e != nil {
-		parts = min(e.threads, n/max(grain, 1))
+		threads = e.threads
 	}
-	if parts <= 1 {
-		f(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (n + parts - 1) / parts
-	for lo := chunk; lo < n; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			f(lo, hi)
-		}(lo, min(lo+chunk, n))
-	}
-	f(0, min(chunk, n))
-	wg.Wait()
+	kernels.ParallelRange(n, grain, threads, f)
 }
 
 // The clamping loops are kernels.Clamp (vector min and max, NaN kept).
