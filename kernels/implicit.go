@@ -205,13 +205,11 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 		// planes that each block of grid columns reads are copied just
 		// before the block is computed, while they stay in cache.
 		panels := (ldg + k.nr - 1) / k.nr
-		// A few parts per goroutine, so that one that starts late or
-		// runs slower takes fewer of them.
-		parts := min(inner*itemsPerThread, panels, implicitMaxBandParts)
+		parts := min(inner, panels)
 		banded := ldg > k.nc && nq >= implicitBandPlanes
 		var bands [implicitMaxBandParts + 1]int
 		if parts > 1 {
-			// Each part fills the rows it alone reads; the few
+			// Each goroutine fills the rows it alone reads; the few
 			// rows two of them read are filled first.
 			banded = banded && parts <= implicitMaxBandParts && g.bandRows(&bands, ldg, panels, parts, k.nr)
 		}
@@ -253,7 +251,7 @@ func conv2DImplicit(p *Conv2DParams, g *phaseGeom, pa []*PackedA, x, w, bias, re
 			}
 			sgemmWorkPool.Put(wk)
 		} else {
-			forArgs(&implicitParts, parts, inner, implicitPartArgs{p: p, k: k, g: g, a: a, mg: mg, K: K, panels: panels, parts: parts, cg: cg, ldg: ldg,
+			forArgs(&implicitParts, parts, parts, implicitPartArgs{p: p, k: k, g: g, a: a, mg: mg, K: K, panels: panels, parts: parts, cg: cg, ldg: ldg,
 				xq: xq, x: xn, cm: cm, gbias: gbias, acc: acc, epi: epi, banded: banded, bands: bands, lo: lo, hi: hi}, implicitPart)
 		}
 		yg := y[(n*p.M+gr*mg)*ohw:]

@@ -258,18 +258,13 @@ func sgemmDrive(M, N, K int, alpha float32, a *sgemmA, b *sgemmB, beta float32, 
 	if splitN {
 		panels = pn
 	}
-	// Column parts are a few per goroutine, handed out as they finish
-	// (row parts each pack all of B, so there is one per goroutine).
 	parts := min(threads, panels)
-	if splitN {
-		parts = min(threads*itemsPerThread, panels)
-	}
 	args := sgemmArgs{k: k, M: M, N: N, K: K, panels: panels, parts: parts, splitN: splitN,
 		alpha: alpha, beta: beta, a: *a, b: *b, C: C, ldc: ldc}
 	if epi != nil {
 		args.epi, args.hasEpi = *epi, true
 	}
-	forArgs(&sgemmParts, parts, threads, args, func(arg *sgemmArgs, _, t int) {
+	forArgs(&sgemmParts, parts, parts, args, func(arg *sgemmArgs, _, t int) {
 		k, M, N, K, panels, parts := arg.k, arg.M, arg.N, arg.K, arg.panels, arg.parts
 		lo, hi := t*panels/parts, (t+1)*panels/parts
 		if lo == hi {

@@ -87,12 +87,6 @@ var (
 	spinners [maxWorkers]spinSlot
 )
 
-// itemsPerThread is how many items a loop whose items cost about the
-// same makes per goroutine: with one each, a goroutine that starts late
-// (a parked worker takes tens of microseconds to wake) holds up the
-// whole loop by that much; with a few, the others take its share.
-const itemsPerThread = 4
-
 // maxWorkers bounds the worker goroutines; beyond it a loop's caller does
 // the items no idle worker took.
 const maxWorkers = 256
@@ -277,12 +271,10 @@ func parallelWorkers(n, threads int, body func(t, i int)) {
 }
 
 // ParallelRange calls body on disjoint ranges [lo, hi) covering [0, n),
-// at least grain long, on up to threads of the kernels' workers (the
-// caller's goroutine included), and returns when all are done. The
-// ranges are handed out dynamically, a few per worker, so that a worker
-// that starts late or runs slower gets fewer of them. It is for callers
-// outside this package (the runtime's element-wise loops); body is a
-// closure, so each call allocates.
+// at least grain long, one per goroutine on up to threads of the
+// kernels' workers (the caller's goroutine included), and returns when
+// all are done. It is for callers outside this package (the runtime's
+// element-wise loops); body is a closure, so each call allocates.
 func ParallelRange(n, grain, threads int, body func(lo, hi int)) {
 	grain = max(grain, 1)
 	parts := min(threads, n/grain)
@@ -290,15 +282,13 @@ func ParallelRange(n, grain, threads int, body func(lo, hi int)) {
 		body(0, n)
 		return
 	}
-	// Up to four ranges per worker, none below grain.
-	items := min(itemsPerThread*parts, n/grain)
-	forArgs(&rangeLoops, items, parts, rangeArgs{n: n, items: items, body: body}, func(a *rangeArgs, _, i int) {
-		a.body(i*a.n/a.items, (i+1)*a.n/a.items)
+	forArgs(&rangeLoops, parts, parts, rangeArgs{n: n, parts: parts, body: body}, func(a *rangeArgs, _, i int) {
+		a.body(i*a.n/a.parts, (i+1)*a.n/a.parts)
 	})
 }
 
 type rangeArgs struct {
-	n, items int
+	n, parts int
 	body     func(lo, hi int)
 }
 
