@@ -5,9 +5,11 @@
 //
 // The two engines are measured in alternating rounds — nncc then
 // onnxruntime, then onnxruntime then nncc, and so on (with -before, an
-// older nncc build takes its turn too) — each round a fresh
-// process timing a number of runs after a warm-up, so that a change in
-// the machine's load during the benchmark falls on both sides. An
+// older nncc build takes its turn too), every thread count of a model in
+// the same rounds — each round a fresh process timing a number of runs
+// after a warm-up, so that a change in the machine's load during the
+// benchmark falls on both sides of a ratio, the speed-up over one thread
+// included. An
 // engine's figure is the median of its round medians; the spread is the
 // range of the round medians relative to that figure. Each engine's runs
 // per round are calibrated to take about -round-ms.
@@ -109,6 +111,10 @@ type Row struct {
 	BeforeRatio float64 `json:"nncc_before_over_ort,omitempty"`
 	Ratio       float64 `json:"nncc_over_ort,omitempty"`         // NNCC.MedianMS / ORT.MedianMS
 	MinRat      float64 `json:"nncc_over_ort_fastest,omitempty"` // NNCC.MinMS / ORT.MinMS
+	// NNCCSpeedup and ORTSpeedup divide each engine's one-thread figure
+	// (timed in the same rounds) by this row's; 0 at one thread.
+	NNCCSpeedup float64 `json:"nncc_speedup_over_1_thread,omitempty"`
+	ORTSpeedup  float64 `json:"ort_speedup_over_1_thread,omitempty"`
 }
 
 // Results is what -out receives.
@@ -258,17 +264,17 @@ func run(c config) error {
 			}
 		}
 		for _, v := range variants {
-			for _, th := range c.threads {
-				if time.Since(start) > c.budget {
-					res.Notes = append(res.Notes, fmt.Sprintf("%s %v (%s, %d threads): skipped, the %v time budget was spent", bc.Name, bc.Dims, v.name, th, c.budget))
-					continue
-				}
-				row, err := measure(c, bc, v.name, v.file, th)
-				if err != nil {
-					res.Notes = append(res.Notes, fmt.Sprintf("%s %v (%s, %d threads): not measured: %v", bc.Name, bc.Dims, v.name, th, err))
-					fmt.Fprintf(os.Stderr, "%s: %v\n", bc.Name, err)
-					continue
-				}
+			if time.Since(start) > c.budget {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s %v (%s): skipped, the %v time budget was spent", bc.Name, bc.Dims, v.name, c.budget))
+				continue
+			}
+			rows, err := measure(c, bc, v.name, v.file, c.threads)
+			if err != nil {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s %v (%s): not measured: %v", bc.Name, bc.Dims, v.name, err))
+				fmt.Fprintf(os.Stderr, "%s: %v\n", bc.Name, err)
+				continue
+			}
+			for _, row := range rows {
 				if v.name == "optimized" {
 					row.File = "nncc compile " + bc.Model // the compiled file was temporary
 				}
@@ -332,31 +338,34 @@ func compile(nncc string, bc benchCase, dir string) (string, error) {
 	return out, nil
 }
 
-// measure times one model file in both engines in alternating rounds.
-func measure(c config, bc benchCase, variant, file string, threads int) (Row, error) {
+// measure times one model file in both engines at each thread count,
+// all in the same alternating rounds, and returns a row per thread count.
+func measure(c config, bc benchCase, variant, file string, threads []int) ([]Row, error) {
 	m, err := onnx.Load(file)
 	if err != nil {
-		return Row{}, err
+		return nil, err
 	}
-	row := Row{Model: bc.Name, Variant: variant, File: file, Input: inputShape(m, bc.Dims), Nodes: len(m.Graph.Nodes), Threads: threads}
-	engines := []struct {
+	type engine struct {
 		t   **Timing
 		run func(iters, warmup int) (median, min float64, err error)
-	}{
-		{&row.NNCC, func(iters, warmup int) (float64, float64, error) {
-			return benchNNCC(c.nncc, file, bc.Dims, threads, iters, warmup)
-		}},
-		{&row.ORT, func(iters, warmup int) (float64, float64, error) {
-			return benchORT(file, bc.Dims, threads, iters, warmup)
-		}},
 	}
-	if c.before != "" {
-		engines = append(engines, struct {
-			t   **Timing
-			run func(iters, warmup int) (median, min float64, err error)
-		}{&row.Before, func(iters, warmup int) (float64, float64, error) {
-			return benchNNCC(c.before, file, bc.Dims, threads, iters, warmup)
-		}})
+	rows := make([]Row, len(threads))
+	var engines []engine
+	for i, th := range threads {
+		row := &rows[i]
+		*row = Row{Model: bc.Name, Variant: variant, File: file, Input: inputShape(m, bc.Dims), Nodes: len(m.Graph.Nodes), Threads: th}
+		engines = append(engines,
+			engine{&row.NNCC, func(iters, warmup int) (float64, float64, error) {
+				return benchNNCC(c.nncc, file, bc.Dims, th, iters, warmup)
+			}},
+			engine{&row.ORT, func(iters, warmup int) (float64, float64, error) {
+				return benchORT(file, bc.Dims, th, iters, warmup)
+			}})
+		if c.before != "" {
+			engines = append(engines, engine{&row.Before, func(iters, warmup int) (float64, float64, error) {
+				return benchNNCC(c.before, file, bc.Dims, th, iters, warmup)
+			}})
+		}
 	}
 	// Calibrate: one timed run after one warm-up says how many runs fill a round.
 	for _, e := range engines {
@@ -372,11 +381,8 @@ func measure(c config, bc benchCase, variant, file string, threads int) (Row, er
 		t.WarmupPerRnd = min(max(t.ItersPerRnd/10, 1), 20)
 	}
 	for r := 0; r < c.rounds; r++ {
-		order := make([]int, len(engines))
-		for i := range order {
-			order[i] = (i + r) % len(engines) // each engine goes first in turn
-		}
-		for _, i := range order {
+		for k := range engines {
+			i := (k + r) % len(engines) // each engine goes first in turn
 			t := *engines[i].t
 			if t.Error != "" {
 				continue
@@ -393,14 +399,35 @@ func measure(c config, bc benchCase, variant, file string, threads int) (Row, er
 	for _, e := range engines {
 		(*e.t).summarize()
 	}
-	if row.NNCC.Error == "" && row.ORT.Error == "" && row.ORT.MedianMS > 0 {
-		row.Ratio = row.NNCC.MedianMS / row.ORT.MedianMS
-		row.MinRat = row.NNCC.MinMS / row.ORT.MinMS
+	var one *Row // the one-thread row, if measured
+	for i := range rows {
+		if rows[i].Threads == 1 {
+			one = &rows[i]
+		}
 	}
-	if row.Before != nil && row.Before.Error == "" && row.ORT.Error == "" && row.ORT.MedianMS > 0 {
-		row.BeforeRatio = row.Before.MedianMS / row.ORT.MedianMS
+	for i := range rows {
+		row := &rows[i]
+		if row.NNCC.Error == "" && row.ORT.Error == "" && row.ORT.MedianMS > 0 {
+			row.Ratio = row.NNCC.MedianMS / row.ORT.MedianMS
+			row.MinRat = row.NNCC.MinMS / row.ORT.MinMS
+		}
+		if row.Before != nil && row.Before.Error == "" && row.ORT.Error == "" && row.ORT.MedianMS > 0 {
+			row.BeforeRatio = row.Before.MedianMS / row.ORT.MedianMS
+		}
+		if one != nil && row != one {
+			row.NNCCSpeedup = speedup(one.NNCC, row.NNCC)
+			row.ORTSpeedup = speedup(one.ORT, row.ORT)
+		}
 	}
-	return row, nil
+	return rows, nil
+}
+
+// speedup returns one's figure over t's, 0 when either has none.
+func speedup(one, t *Timing) float64 {
+	if one.Error != "" || t.Error != "" || t.MedianMS <= 0 {
+		return 0
+	}
+	return one.MedianMS / t.MedianMS
 }
 
 func (t *Timing) summarize() {
@@ -536,6 +563,9 @@ func (r Row) summary() string {
 	if r.Before != nil {
 		s += "  before " + r.Before.cell()
 	}
+	if r.NNCCSpeedup > 0 || r.ORTSpeedup > 0 {
+		s += fmt.Sprintf("  speed-up over 1 thread: nncc %s, ort %s", times(r.NNCCSpeedup), times(r.ORTSpeedup))
+	}
 	return s
 }
 
@@ -580,7 +610,7 @@ func (res *Results) markdown() string {
 		ort += " " + s.ORTVersion
 	}
 	fmt.Fprintf(&b, "- %s (onnxruntime-node, CPU execution provider, graph optimization `%s`), node %s\n", ort, s.ORTOpt, orDash(s.NodeVersion))
-	fmt.Fprintf(&b, "- the same thread count in both engines (the table's column); %d alternating rounds per engine, each ≈%d ms of timed runs after a warm-up, each engine first in turn; figures are the median of the round medians, ± half the range of the round medians\n", s.Rounds, s.RoundMS)
+	fmt.Fprintf(&b, "- the same thread count in both engines (the table's column); %d alternating rounds per engine and thread count, each ≈%d ms of timed runs after a warm-up, each first in turn, every thread count of a model in the same rounds; figures are the median of the round medians, ± half the range of the round medians\n", s.Rounds, s.RoundMS)
 	if s.Before != "" {
 		fmt.Fprintf(&b, "- \"before\": `%s`, an nncc build from before the change, timed in the same rounds\n", s.Before)
 	}
@@ -630,6 +660,7 @@ func (res *Results) markdown() string {
 		}
 		b.WriteString("\n")
 	}
+	res.speedupTable(&b)
 	if len(res.Compiles) > 0 {
 		b.WriteString("\n`nncc compile --passes '" + pipeline + "'` (wall time including process start):")
 		for i, c := range res.Compiles {
@@ -661,6 +692,31 @@ func (res *Results) markdown() string {
 		fmt.Fprintf(&b, "\nWhere the time goes in the slowest model, %s (%s, 1 thread), by `nncc bench --profile` (a step that fused nodes counts under its first: a Conv's time includes its element-wise epilogue):\n\n```\n%s```\n", p.Model, p.Input, p.Text)
 	}
 	return b.String()
+}
+
+// speedupTable writes each engine's speed-up over one thread, for the
+// rows that have one.
+func (res *Results) speedupTable(b *strings.Builder) {
+	head := false
+	for _, r := range res.Rows {
+		if r.NNCCSpeedup == 0 && r.ORTSpeedup == 0 {
+			continue
+		}
+		if !head {
+			b.WriteString("\nSpeed-up over one thread (each engine's one-thread median over its median at the row's threads, from the same rounds):\n\n")
+			b.WriteString("| model | variant | input | threads | nncc | onnxruntime |\n|---|---|---|---:|---:|---:|\n")
+			head = true
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %d | %s | %s |\n", r.Model, r.Variant, r.Input, r.Threads, times(r.NNCCSpeedup), times(r.ORTSpeedup))
+	}
+}
+
+// times formats a ratio as 1.23×, or — for none.
+func times(v float64) string {
+	if v == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", v)
 }
 
 func orDash(s string) string {

@@ -78,3 +78,38 @@ func TestMarkdownBeforeAndProfile(t *testing.T) {
 		}
 	}
 }
+
+// Rows at more than one thread get a speed-up table from the one-thread
+// figures of the same rounds; an engine without figures shows a dash.
+func TestSpeedupTable(t *testing.T) {
+	one := &Timing{MedianMS: 120}
+	if got := speedup(one, &Timing{MedianMS: 75}); got != 1.6 {
+		t.Errorf("speedup(120 ms, 75 ms) = %v, want 1.6", got)
+	}
+	if got := speedup(&Timing{Error: "x"}, &Timing{MedianMS: 75}); got != 0 {
+		t.Errorf("speedup without a one-thread figure = %v, want 0", got)
+	}
+	res := &Results{
+		Settings: Settings{Rounds: 3, RoundMS: 100, ORTOpt: "all"},
+		Rows: []Row{
+			{Model: "det", Variant: "original", Input: "1x3", Threads: 1, NNCC: &Timing{MedianMS: 120}, ORT: &Timing{MedianMS: 130}},
+			{Model: "det", Variant: "original", Input: "1x3", Threads: 2, NNCC: &Timing{MedianMS: 75}, ORT: &Timing{Error: "boom"}, NNCCSpeedup: 1.6},
+		},
+	}
+	md := res.markdown()
+	for _, want := range []string{
+		"Speed-up over one thread",
+		"| det | original | 1x3 | 2 | 1.60× | — |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md, "| det | original | 1x3 | 1 | 1.") {
+		t.Errorf("the one-thread row has a speed-up:\n%s", md)
+	}
+	res.Rows = res.Rows[:1]
+	if md := res.markdown(); strings.Contains(md, "Speed-up over one thread") {
+		t.Errorf("a speed-up table without rows at more threads:\n%s", md)
+	}
+}
