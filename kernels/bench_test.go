@@ -76,6 +76,8 @@ var convBench = []struct {
 	{"r50_3x3_64_56", Conv2DParams{N: 1, C: 64, H: 56, W: 56, M: 64, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
 	{"det_3x3_96to24_160", Conv2DParams{N: 1, C: 96, H: 160, W: 160, M: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
 	{"det_1x1_96to24_160", Conv2DParams{N: 1, C: 96, H: 160, W: 160, M: 24, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
+	{"det_3x3_96to24_80", Conv2DParams{N: 1, C: 96, H: 80, W: 80, M: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
+	{"det_1x1_192_40", Conv2DParams{N: 1, C: 192, H: 40, W: 40, M: 192, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
 	{"cls_3x3s2_3to8_48x192", Conv2DParams{N: 1, C: 3, H: 48, W: 192, M: 8, KH: 3, KW: 3, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, Group: 1}},
 	{"cls_1x1_32to200_2x96", Conv2DParams{N: 1, C: 32, H: 2, W: 96, M: 200, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1}},
 	{"cls_dw5x5_200_2x96", Conv2DParams{N: 1, C: 200, H: 2, W: 96, M: 200, KH: 5, KW: 5, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadT: 2, PadL: 2, PadB: 2, PadR: 2, Group: 200}},
