@@ -41,8 +41,8 @@ func Threads() int { return int(numThreads.Load()) }
 // first: one inference runs tens of loops in quick succession, and
 // waking a parked goroutine costs about as much as a small loop's work.
 // Likewise the caller polls for its helpers to finish before it parks.
-// Both yield between polls, so a polling goroutine never holds up
-// another that has work.
+// Both yield to the Go scheduler every few polls, so a polling goroutine
+// holds up another that has work for a moment at most.
 //
 // A loop never waits for a helper to become free: it hands its task to
 // polling or parked workers only, starts a new one while there are fewer
@@ -110,7 +110,8 @@ type spinSlot struct {
 // spinning marks a slot whose worker is polling.
 var spinning task
 
-// worker runs the tasks it is handed, starting with first.
+// worker runs the tasks it is handed, starting with first: between
+// tasks it polls its slot, spinners[id], then parks on idle.
 func worker(id int, first *task) {
 	slot := &spinners[id]
 	for t := first; ; {
