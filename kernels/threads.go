@@ -41,8 +41,9 @@ func Threads() int { return int(numThreads.Load()) }
 // first: one inference runs tens of loops in quick succession, and
 // waking a parked goroutine costs about as much as a small loop's work.
 // Likewise the caller polls for its helpers to finish before it parks.
-// Both yield to the Go scheduler every few polls, so a polling goroutine
-// holds up another that has work for a moment at most.
+// Both yield every few polls, to the Go scheduler and (on Linux, with
+// sched_yield) to the operating system, so a polling goroutine holds up
+// another goroutine or process that has work for a moment at most.
 //
 // A loop never waits for a helper to become free: it hands its task to
 // polling or parked workers only, starts a new one while there are fewer
@@ -144,6 +145,7 @@ func spin(slot *spinSlot) *task {
 				continue // a task arrived meanwhile
 			}
 			runtime.Gosched()
+			osYield()
 		}
 	}
 }
@@ -164,6 +166,7 @@ func await(t *task, helpers int32) {
 				return
 			}
 			runtime.Gosched()
+			osYield()
 		}
 	}
 }
