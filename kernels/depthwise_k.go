@@ -85,12 +85,27 @@ func (g *dwkGeom) fill(xc, buf []float32) {
 }
 
 // plane convolves the scratch plane buf with weights wc into the OH×OW
-// plane out.
+// plane out. 3×3 windows without vertical dilation run their groups of
+// four rows and whole vectors on the sliding-row kernel where it exists
+// (dw3rCall), the rest on the k×k kernel.
 func (g *dwkGeom) plane(buf, wc []float32, bias float32, out []float32, lo, hi float32) {
 	p := &g.p
 	_, _ = buf[g.planeLen()-1], out[p.OH*p.OW-1]
 	_ = wc[len(g.offs)-1]
-	dwkCall(&out[0], &buf[0], p.OH, p.OW, 4*p.StrideH*g.wr, 4*p.OW, &g.offs[0], len(g.offs), &wc[0], bias, lo, hi)
+	inRow := 4 * p.StrideH * g.wr // bytes from one output row's inputs to the next's
+	r0 := 0
+	if p.KH == 3 && p.KW == 3 && p.DilH == 1 && p.StrideH <= 2 {
+		rows, vecs := p.OH&^3, p.OW/8
+		if rows > 0 && vecs > 0 && dw3rCall(&out[0], &buf[0], rows, vecs, 4*g.wr, 4*p.OW, &g.offs[0], &wc[0], bias, lo, hi, p.StrideH) {
+			if c := 8 * vecs; c < p.OW {
+				dwkCall(&out[c], &buf[c], rows, p.OW-c, inRow, 4*p.OW, &g.offs[0], len(g.offs), &wc[0], bias, lo, hi)
+			}
+			r0 = rows
+		}
+	}
+	if r0 < p.OH {
+		dwkCall(&out[r0*p.OW], &buf[r0*p.StrideH*g.wr], p.OH-r0, p.OW, inRow, 4*p.OW, &g.offs[0], len(g.offs), &wc[0], bias, lo, hi)
+	}
 }
 
 // dwkPool holds k×k geometries (their tap tables), so that steady-state

@@ -18,6 +18,24 @@ func dwkCall(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps
 	dwkAvx2(out, in, rows, cols, inRow, outRow, offs, ntaps, w, bias, lo, hi)
 }
 
+// dw3rCall runs the 3×3 sliding-row kernel of vertical stride s (1 or
+// 2; see kernels/internal/asmgen/dw3r.go) where the k×k kernel would run
+// as AVX2, and reports whether it did: rows must be a multiple of 4,
+// coff the first three tap offsets of the k×k kernel's table (the
+// column offsets of its first window row), inRow the scratch plane's
+// row stride in bytes.
+func dw3rCall(out, in *float32, rows, vecs, inRow, outRow int, coff *int64, w *float32, bias, lo, hi float32, s int) bool {
+	if hasAVX512 && !dwkNoAVX512 || !hasAVX2FMA {
+		return false
+	}
+	if s == 1 {
+		dw3r1Avx2(out, in, rows, vecs, inRow, outRow, coff, w, bias, lo, hi)
+	} else {
+		dw3r2Avx2(out, in, rows, vecs, inRow, outRow, coff, w, bias, lo, hi)
+	}
+	return true
+}
+
 // dwkHasAVX512 reports whether the AVX-512 kernel runs here.
 func dwkHasAVX512() bool { return hasAVX512 }
 

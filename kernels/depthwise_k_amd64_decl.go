@@ -24,3 +24,9 @@ func dwkAvx512(out, in *float32, rows, cols, inRow, outRow int, offs *int64, nta
 
 //go:noescape
 func dwkAvx2(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps int, w *float32, bias, lo, hi float32)
+
+//go:noescape
+func dw3r1Avx2(out, in *float32, rows, vecs, inRow, outRow int, coff *int64, w *float32, bias, lo, hi float32)
+
+//go:noescape
+func dw3r2Avx2(out, in *float32, rows, vecs, inRow, outRow int, coff *int64, w *float32, bias, lo, hi float32)

@@ -12,6 +12,10 @@ func dwkCall(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps
 	panic("kernels: k×k depthwise kernel without assembly")
 }
 
+func dw3rCall(out, in *float32, rows, vecs, inRow, outRow int, coff *int64, w *float32, bias, lo, hi float32, s int) bool {
+	return false
+}
+
 func dwkHasAVX512() bool { return false }
 
 func splitPairs(first, second, src []float32) { splitPairsGo(first, second, src) }

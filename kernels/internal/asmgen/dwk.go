@@ -46,6 +46,7 @@ func genDepthwiseK(a *asm) {
 	for _, isa := range dwkISAs {
 		dwkKernel(a, isa)
 	}
+	genDW3R(a)
 	dwkSplit(a)
 	maxPool2x2(a)
 	copyEven(a)
@@ -398,4 +399,5 @@ func genDepthwiseKDecl(a *asm) {
 		a.p("//go:noescape")
 		a.p("func %s%s", isa.name, dwkArgs)
 	}
+	genDW3RDecl(a)
 }
