@@ -120,6 +120,7 @@ type depthwiseKArgs struct {
 	x, w, bias, y []float32
 	lo, hi        float32
 	chunks        int
+	c0            int // channels before c0 (channel multiplier 1) are done
 }
 
 var depthwiseKLoops argsPool[depthwiseKArgs]
@@ -128,9 +129,16 @@ var depthwiseKLoops argsPool[depthwiseKArgs]
 // kernel, planes split across threads like depthwiseConv. g must have
 // been set from p.
 func depthwiseK(p *Conv2DParams, g *dwkGeom, x, w, bias, y []float32, lo, hi float32) {
+	c0 := 0 // channels of each image done interleaved
+	if dwc8Applies(p) {
+		depthwiseC8(p, g, x, w, bias, y, lo, hi)
+		if c0 = p.C &^ 7; c0 == p.C {
+			return
+		}
+	}
 	threads := Threads()
 	chunks := min(p.N*p.M, 4*threads)
-	args := depthwiseKArgs{p: p, g: g, x: x, w: w, bias: bias, y: y, lo: lo, hi: hi, chunks: chunks}
+	args := depthwiseKArgs{p: p, g: g, x: x, w: w, bias: bias, y: y, lo: lo, hi: hi, chunks: chunks, c0: c0}
 	forArgs(&depthwiseKLoops, chunks, threads, args, func(arg *depthwiseKArgs, _, c int) {
 		p, g, x, w, bias, y, lo, hi, chunks := arg.p, arg.g, arg.x, arg.w, arg.bias, arg.y, arg.lo, arg.hi, arg.chunks
 		mg := p.M / p.C
@@ -143,6 +151,9 @@ func depthwiseK(p *Conv2DParams, g *dwkGeom, x, w, bias, y []float32, lo, hi flo
 		last := -1
 		for pl, end := c*planes/chunks, (c+1)*planes/chunks; pl < end; pl++ {
 			n, m := pl/p.M, pl%p.M
+			if m < arg.c0 {
+				continue // done interleaved
+			}
 			ci := n*p.C + m/mg
 			if ci != last {
 				g.fill(x[ci*hw:(ci+1)*hw], buf)

@@ -36,6 +36,10 @@ func dw3rCall(out, in *float32, rows, vecs, inRow, outRow int, coff *int64, w *f
 	return true
 }
 
+// dwc8Asm reports whether the channel-interleaved kernel runs (where the
+// k×k kernel would run as AVX2).
+func dwc8Asm() bool { return hasAVX2FMA && (!hasAVX512 || dwkNoAVX512) }
+
 // dwkHasAVX512 reports whether the AVX-512 kernel runs here.
 func dwkHasAVX512() bool { return hasAVX512 }
 

@@ -1225,6 +1225,92 @@ dw3r2Avx2done:
 	VZEROUPPER
 	RET
 
+// func dwc8Avx2(out, in *float32, cols, pixStep int, offs *int64, ntaps int, w, bias *float32, lo, hi float32)
+TEXT ·dwc8Avx2(SB), NOSPLIT, $0-72
+	MOVQ out+0(FP), DI
+	MOVQ in+8(FP), SI
+	MOVQ cols+16(FP), CX
+	MOVQ pixStep+24(FP), DX
+	MOVQ bias+56(FP), AX
+	VMOVUPS (AX), Y9
+	VBROADCASTSS lo+64(FP), Y10
+	VBROADCASTSS hi+68(FP), Y11
+dwc8Avx2four:
+	CMPQ CX, $4
+	JLT dwc8Avx2one
+	LEAQ (SI)(DX*1), BX
+	LEAQ (SI)(DX*2), R12
+	LEAQ (BX)(DX*2), R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ offs+32(FP), R10
+	MOVQ w+48(FP), R11
+	MOVQ ntaps+40(FP), R14
+dwc8Avx2tap4:
+	MOVQ (R10), AX
+	VMOVUPS (R11), Y8
+	VMULPS (SI)(AX*1), Y8, Y12
+	VADDPS Y12, Y0, Y0
+	VMULPS (BX)(AX*1), Y8, Y13
+	VADDPS Y13, Y1, Y1
+	VMULPS (R12)(AX*1), Y8, Y14
+	VADDPS Y14, Y2, Y2
+	VMULPS (R13)(AX*1), Y8, Y15
+	VADDPS Y15, Y3, Y3
+	ADDQ $8, R10
+	ADDQ $32, R11
+	DECQ R14
+	JNZ dwc8Avx2tap4
+	VADDPS Y9, Y0, Y0
+	VMAXPS Y0, Y10, Y0
+	VMINPS Y0, Y11, Y0
+	VMOVUPS Y0, 0(DI)
+	VADDPS Y9, Y1, Y1
+	VMAXPS Y1, Y10, Y1
+	VMINPS Y1, Y11, Y1
+	VMOVUPS Y1, 32(DI)
+	VADDPS Y9, Y2, Y2
+	VMAXPS Y2, Y10, Y2
+	VMINPS Y2, Y11, Y2
+	VMOVUPS Y2, 64(DI)
+	VADDPS Y9, Y3, Y3
+	VMAXPS Y3, Y10, Y3
+	VMINPS Y3, Y11, Y3
+	VMOVUPS Y3, 96(DI)
+	LEAQ (SI)(DX*4), SI
+	ADDQ $128, DI
+	SUBQ $4, CX
+	JMP dwc8Avx2four
+dwc8Avx2one:
+	TESTQ CX, CX
+	JZ dwc8Avx2done
+	VXORPS Y0, Y0, Y0
+	MOVQ offs+32(FP), R10
+	MOVQ w+48(FP), R11
+	MOVQ ntaps+40(FP), R14
+dwc8Avx2tap1:
+	MOVQ (R10), AX
+	VMOVUPS (R11), Y8
+	VMULPS (SI)(AX*1), Y8, Y12
+	VADDPS Y12, Y0, Y0
+	ADDQ $8, R10
+	ADDQ $32, R11
+	DECQ R14
+	JNZ dwc8Avx2tap1
+	VADDPS Y9, Y0, Y0
+	VMAXPS Y0, Y10, Y0
+	VMINPS Y0, Y11, Y0
+	VMOVUPS Y0, 0(DI)
+	ADDQ DX, SI
+	ADDQ $32, DI
+	DECQ CX
+	JMP dwc8Avx2one
+dwc8Avx2done:
+	VZEROUPPER
+	RET
+
 // func dwkSplitAvx2(first, second, src *float32, n int)
 TEXT ·dwkSplitAvx2(SB), NOSPLIT, $0-32
 	MOVQ first+0(FP), DI

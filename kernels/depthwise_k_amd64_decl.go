@@ -30,3 +30,6 @@ func dw3r1Avx2(out, in *float32, rows, vecs, inRow, outRow int, coff *int64, w *
 
 //go:noescape
 func dw3r2Avx2(out, in *float32, rows, vecs, inRow, outRow int, coff *int64, w *float32, bias, lo, hi float32)
+
+//go:noescape
+func dwc8Avx2(out, in *float32, cols, pixStep int, offs *int64, ntaps int, w, bias *float32, lo, hi float32)

@@ -16,6 +16,12 @@ func dw3rCall(out, in *float32, rows, vecs, inRow, outRow int, coff *int64, w *f
 	return false
 }
 
+func dwc8Asm() bool { return false }
+
+func dwc8Avx2(out, in *float32, cols, pixStep int, offs *int64, ntaps int, w, bias *float32, lo, hi float32) {
+	panic("kernels: interleaved depthwise kernel without assembly")
+}
+
 func dwkHasAVX512() bool { return false }
 
 func splitPairs(first, second, src []float32) { splitPairsGo(first, second, src) }

@@ -115,3 +115,74 @@ func TestCopy2(t *testing.T) {
 		}
 	}
 }
+
+// TestDepthwiseInterleaved covers the channel-interleaved kernel of
+// small planes (depthwise_c8.go): windows 1 to 7, both strides, vertical
+// and horizontal dilation, pads, channel counts with and without a
+// remainder past the groups of eight, batches, missing biases,
+// activations and two threads, bit for bit against the portable row
+// updates.
+func TestDepthwiseInterleaved(t *testing.T) {
+	if !dwc8Asm() {
+		if !dwkHasAVX512() {
+			t.Skip("no AVX2")
+		}
+		dwkNoAVX512 = true
+		defer func() { dwkNoAVX512 = false }()
+	}
+	r := rand.New(rand.NewPCG(31, 32))
+	ran := 0
+	for it := 0; it < 300; it++ {
+		k := 1 + r.IntN(7)
+		p := Conv2DParams{N: 1 + r.IntN(2), C: 8 * (1 + r.IntN(3)), H: 1 + r.IntN(20), W: 1 + r.IntN(20), KH: k, KW: 1 + r.IntN(7),
+			StrideH: 1 + r.IntN(2), StrideW: 1 + r.IntN(2), DilH: 1 + r.IntN(2), DilW: 1 + r.IntN(2),
+			PadT: r.IntN(k + 1), PadB: r.IntN(k + 1)}
+		p.PadL, p.PadR = r.IntN(p.KW+1), r.IntN(p.KW+1)
+		if it%3 == 0 {
+			p.C += 1 + r.IntN(7) // channels past the last group of eight
+		}
+		if it%4 == 0 { // MobileNet's form
+			p.KH, p.KW, p.DilH, p.DilW, p.PadT, p.PadL, p.PadB, p.PadR = 3, 3, 1, 1, 1, 1, 1, 1
+			p.StrideW = p.StrideH
+		}
+		p.Group, p.M = p.C, p.C
+		p.OH, p.OW = p.OutSize()
+		if p.Check() != nil {
+			continue
+		}
+		var g dwkGeom
+		if !g.set(&p) || !dwc8Applies(&p) {
+			continue
+		}
+		ran++
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.M*p.KH*p.KW)
+		var bias []float32
+		if it%5 > 0 {
+			bias = randSlice(r, p.M)
+		}
+		f := Fused{Act: Activation(it % 3), Lo: -0.5, Hi: 0.75}
+		SetThreads(1 + it%2)
+		y := nanSlice(p.N * p.M * p.OH * p.OW)
+		Conv2DFused(&p, x, w, bias, y, f)
+		ohw := p.OH * p.OW
+		for pl := 0; pl < p.N*p.M; pl++ {
+			n, m := pl/p.M, pl%p.M
+			var b float32
+			if bias != nil {
+				b = bias[m]
+			}
+			ref := make([]float32, ohw)
+			depthwisePlane(&p, x[(n*p.C+m)*p.H*p.W:(n*p.C+m+1)*p.H*p.W], w[m*p.KH*p.KW:(m+1)*p.KH*p.KW], b, ref, f)
+			for i, v := range ref {
+				if got := y[pl*ohw+i]; math.Float32bits(got) != math.Float32bits(v) && !(v == 0 && got == 0) {
+					t.Fatalf("%s: plane %d y[%d] = %g, portable %g", convString(&p), pl, i, got, v)
+				}
+			}
+		}
+	}
+	SetThreads(1)
+	if ran < 150 {
+		t.Errorf("only %d cases ran interleaved", ran)
+	}
+}

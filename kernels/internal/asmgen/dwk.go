@@ -47,6 +47,7 @@ func genDepthwiseK(a *asm) {
 		dwkKernel(a, isa)
 	}
 	genDW3R(a)
+	genDWC8(a)
 	dwkSplit(a)
 	maxPool2x2(a)
 	copyEven(a)
@@ -400,4 +401,5 @@ func genDepthwiseKDecl(a *asm) {
 		a.p("func %s%s", isa.name, dwkArgs)
 	}
 	genDW3RDecl(a)
+	genDWC8Decl(a)
 }
