@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/nncc/nncc/ir"
 	"github.com/nncc/nncc/kernels"
@@ -16,8 +17,8 @@ import (
 // ready before the node runs; Relu, Clip, Sigmoid, HardSigmoid,
 // HardSwish, LeakyRelu, BatchNormalization (inference, constant
 // parameters: after a ConvTranspose, which fold-bn cannot fold into);
-// and the hard-swish pattern x·Clip(x+c) that
-// exporters spell Add, Clip, Mul — absorbs the chain when each
+// and the hard-swish patterns x·Clip(x+c) that exporters spell Add,
+// Clip, Mul and x·HardSigmoid(x) — absorbs the chain when each
 // intermediate value has no other reader. The head is a Conv,
 // ConvTranspose, Gemm or MatMul (after the activation and residual
 // fusions of fuse.go, which it extends), or a chainable operator itself:
@@ -43,6 +44,7 @@ const (
 	chMulAdd                   // x·a + b, scalars
 	chClamp                    // min(max(x, lo), hi)
 	chHswish                   // x·min(max(x+a, lo), hi)
+	chHsigMul                  // x·min(max(x·a + b, 0), 1): x·HardSigmoid(x)
 	chVec                      // vec(x, x)
 	chChannel                  // x·a[c] + b[c] along axis 1 (BatchNormalization)
 )
@@ -188,6 +190,13 @@ func findChains(g *ir.Graph, order []*ir.Node, opset int64, constOf func(*ir.Val
 			rs := readers(cur)
 			if len(rs) == 2 {
 				if ops, ns, ok := hswishPattern(cur, rs, readers, opset, constOf); ok && !taken(ns[0]) && !taken(ns[1]) && !taken(ns[2]) && pos[ns[0]] > pos[head] {
+					p.ops = append(p.ops, ops)
+					for _, n := range ns {
+						absorb(n, indexOf(n.Inputs, func(v *ir.Value) bool { return p.chainV[v] }))
+					}
+					continue
+				}
+				if ops, ns, ok := hsigMulPattern(cur, rs, readers); ok && !taken(ns[0]) && !taken(ns[1]) && pos[ns[0]] > pos[head] && pos[ns[1]] > pos[head] {
 					p.ops = append(p.ops, ops)
 					for _, n := range ns {
 						absorb(n, indexOf(n.Inputs, func(v *ir.Value) bool { return p.chainV[v] }))
@@ -342,6 +351,27 @@ func hswishPattern(v *ir.Value, rs []*ir.Node, readers func(*ir.Value) []*ir.Nod
 		return chainOp{}, nil, false
 	}
 	return chainOp{kind: chHswish, a: view[float32](c)[0], lo: lo, hi: hi, rank: len(c.Dims)}, []*ir.Node{add, clip, mul}, true
+}
+
+// hsigMulPattern matches x·HardSigmoid(x) on x = v read by exactly rs
+// (the hard-swish of torchvision's exports at opsets without
+// HardSwish): a HardSigmoid of v whose output only a Mul by v reads. It
+// returns the step and the nodes (HardSigmoid, Mul).
+func hsigMulPattern(v *ir.Value, rs []*ir.Node, readers func(*ir.Value) []*ir.Node) (chainOp, []*ir.Node, bool) {
+	hs, mul := rs[0], rs[1]
+	if hs.OpType != "HardSigmoid" {
+		hs, mul = mul, hs
+	}
+	if hs.OpType != "HardSigmoid" || mul.OpType != "Mul" || !isDefaultDomain(hs) || !isDefaultDomain(mul) ||
+		len(hs.Inputs) != 1 || hs.Inputs[0] != v || len(hs.Outputs) != 1 || hs.Outputs[0] == nil ||
+		len(mul.Inputs) != 2 || len(mul.Outputs) != 1 || mul.Outputs[0] == nil {
+		return chainOp{}, nil, false
+	}
+	h := hs.Outputs[0]
+	if r := readers(h); len(r) != 1 || r[0] != mul || !(mul.Inputs[0] == v && mul.Inputs[1] == h || mul.Inputs[1] == v && mul.Inputs[0] == h) {
+		return chainOp{}, nil, false
+	}
+	return chainOp{kind: chHsigMul, a: hs.AttrFloat("alpha", 0.2), b: hs.AttrFloat("beta", 0.5)}, []*ir.Node{hs, mul}, true
 }
 
 // mergeMulAdd turns a multiplication by a scalar constant followed by an
@@ -650,6 +680,12 @@ func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor
 	}
 	nb := (len(y) + chainBlock - 1) / chainBlock
 	e.parallel(nb, max(1, elementGrain/chainBlock), func(b0, b1 int) {
+		var tmp *[chainBlock]float32 // chHsigMul's HardSigmoid(x), a block
+		defer func() {
+			if tmp != nil {
+				chainTmp.Put(tmp)
+			}
+		}()
 		for b := b0; b < b1; b++ {
 			lo, hi := b*chainBlock, min((b+1)*chainBlock, len(y))
 			blk := y[lo:hi]
@@ -664,6 +700,16 @@ func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor
 					kernels.Clamp(blk, blk, o.lo, o.hi)
 				case chHswish:
 					kernels.HardSwishPattern(blk, blk, o.a, o.lo, o.hi)
+				case chHsigMul:
+					// The HardSigmoid node's operations (hardSigmoidVec),
+					// then the Mul's.
+					if tmp == nil {
+						tmp = chainTmp.Get().(*[chainBlock]float32)
+					}
+					t := tmp[:len(blk)]
+					kernels.MulAdd(t, blk, o.a, o.b)
+					kernels.Clamp(t, t, 0, 1)
+					kernels.BinaryVV(kernels.OpMul, blk, blk, t)
 				case chVec:
 					o.vec(blk, blk)
 				case chChannel:
@@ -678,6 +724,9 @@ func (p *chainPlan) apply(e *env, y []float32, dims []int64, extras []*ir.Tensor
 		}
 	})
 }
+
+// chainTmp holds blocks of scratch for the steps that need one.
+var chainTmp = sync.Pool{New: func() any { return new([chainBlock]float32) }}
 
 // applyBinary sets y[i] = y[i] op t[(i/inner)%period] (t[...] op y[i]
 // when rev) for lo ≤ i < hi.

@@ -85,6 +85,11 @@ func chainCases() []chainCase {
 				},
 				func(v *ir.Value) *ir.Value { return b.Node("Div", []*ir.Value{v, scalar(b, "six2", 6)}) },
 				func(v *ir.Value) *ir.Value {
+					// hard-swish as torchvision writes it below opset 14: x·HardSigmoid(x)
+					h := b.Node("HardSigmoid", []*ir.Value{v}, ir.FloatAttr("alpha", 1.0/6), ir.FloatAttr("beta", 0.5))
+					return b.Node("Mul", []*ir.Value{h, v})
+				},
+				func(v *ir.Value) *ir.Value {
 					return b.Node("Mul", []*ir.Value{v, b.Const("pc", randT(r, 1, C, 1, 1))})
 				},
 				func(v *ir.Value) *ir.Value { return b.Node("Add", []*ir.Value{res, v}) },
