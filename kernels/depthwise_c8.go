@@ -30,8 +30,8 @@ func dwc8Applies(p *Conv2DParams) bool {
 	return dwc8Asm() && p.M == p.C && p.C >= 8 && p.OW <= dwc8MaxWidth && p.OH*p.OW <= dwc8MaxPlane && p.KH*p.KW <= dwc8MaxTaps
 }
 
-// dwc8MaxTaps bounds the window (7×7 and under), whose tap offsets live
-// on the stack.
+// dwc8MaxTaps bounds the window (8×8 and under), whose tap offsets are
+// an array in the loop's arguments.
 const dwc8MaxTaps = 64
 
 // dwc8Args are the arguments of depthwiseC8's loop over groups of eight
