@@ -189,14 +189,15 @@ func findChains(g *ir.Graph, order []*ir.Node, opset int64, constOf func(*ir.Val
 		for {
 			rs := readers(cur)
 			if len(rs) == 2 {
-				if ops, ns, ok := hswishPattern(cur, rs, readers, opset, constOf); ok && !taken(ns[0]) && !taken(ns[1]) && !taken(ns[2]) && pos[ns[0]] > pos[head] {
-					p.ops = append(p.ops, ops)
-					for _, n := range ns {
-						absorb(n, indexOf(n.Inputs, func(v *ir.Value) bool { return p.chainV[v] }))
-					}
-					continue
+				// The hard-swish patterns: two readers of cur.
+				ops, ns, ok := hswishPattern(cur, rs, readers, opset, constOf)
+				if !ok {
+					ops, ns, ok = hsigMulPattern(cur, rs, readers)
 				}
-				if ops, ns, ok := hsigMulPattern(cur, rs, readers); ok && !taken(ns[0]) && !taken(ns[1]) && pos[ns[0]] > pos[head] && pos[ns[1]] > pos[head] {
+				for _, n := range ns {
+					ok = ok && !taken(n) && pos[n] > pos[head]
+				}
+				if ok {
 					p.ops = append(p.ops, ops)
 					for _, n := range ns {
 						absorb(n, indexOf(n.Inputs, func(v *ir.Value) bool { return p.chainV[v] }))
