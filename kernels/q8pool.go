@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // MaxPool2DU8 is MaxPool2D for 8-bit tensors: x and y hold uint8 values,
 // or the bytes of int8 values when signed. Max pooling commutes with the
@@ -25,90 +28,119 @@ func MaxPool2DU8(p *Pool2DParams, x []byte, signed bool, y []byte) {
 	}
 	threads := Threads()
 	chunks := min(planes, 4*threads)
+	forArgs(&maxPoolU8Loops, chunks, threads, maxPoolU8Args{p: p, x: x, y: y, signed: signed, low: low, planes: planes, chunks: chunks}, func(a *maxPoolU8Args, _, c int) {
+		lo, hi := c*a.planes/a.chunks, (c+1)*a.planes/a.chunks
+		maxPoolU8Planes(a.p, a.x, a.signed, a.y, lo, hi, a.low)
+	})
+}
+
+// maxPoolU8Args are the arguments of MaxPool2DU8's loop over chunks of
+// planes (see forArgs).
+type maxPoolU8Args struct {
+	p              *Pool2DParams
+	x, y           []byte
+	signed         bool
+	low            byte
+	planes, chunks int
+}
+
+var maxPoolU8Loops argsPool[maxPoolU8Args]
+
+// rowBytes holds MaxPool2DU8's row buffers, so that steady-state calls
+// do not allocate.
+var rowBytes sync.Pool
+
+// maxPoolU8Planes pools planes [lo, hi) of x into y (see MaxPool2DU8;
+// low is the smallest value).
+func maxPoolU8Planes(p *Pool2DParams, x []byte, signed bool, y []byte, lo, hi int, low byte) {
+	hw, ohw := p.H*p.W, p.OH*p.OW
 	if p.W < 16 { // rows shorter than a vector: window by window
-		parallelFor(chunks, threads, func(c int) {
-			lo, hi := c*planes/chunks, (c+1)*planes/chunks
-			maxPoolSmall(p, x[lo*hw:hi*hw], signed, y[lo*ohw:hi*ohw], hi-lo)
-		})
+		maxPoolSmall(p, x[lo*hw:hi*hw], signed, y[lo*ohw:hi*ohw], hi-lo)
 		return
 	}
-	parallelFor(chunks, threads, func(c int) {
-		row := make([]byte, p.W)
-		var even, odd []byte
-		if p.StrideW == 2 {
-			even, odd = make([]byte, (p.W+1)/2), make([]byte, p.W/2)
-		}
-		for pl := c * planes / chunks; pl < (c+1)*planes/chunks; pl++ {
-			xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
-			for oh := 0; oh < p.OH; oh++ {
-				// Column maximum of the window's rows.
-				first := true
-				for kh := 0; kh < p.KH; kh++ {
-					ih := oh*p.StrideH - p.PadT + kh*p.DilH
-					if ih < 0 || ih >= p.H {
-						continue
-					}
-					src := xp[ih*p.W : (ih+1)*p.W]
-					if first {
-						copy(row, src)
-						first = false
-						continue
-					}
-					maxBytes(row, src, signed)
-				}
-				out := yp[oh*p.OW : (oh+1)*p.OW]
-				fill(out, low)
-				if first { // no input row in the window
+	// The window rows' column maximum, and for stride 2 its even and
+	// odd columns.
+	sp, _ := rowBytes.Get().(*[]byte)
+	if sp == nil || len(*sp) < 2*p.W+1 {
+		b := make([]byte, 2*p.W+1)
+		sp = &b
+	}
+	defer rowBytes.Put(sp)
+	row := (*sp)[:p.W]
+	var even, odd []byte
+	if p.StrideW == 2 {
+		even, odd = (*sp)[p.W:p.W+(p.W+1)/2], (*sp)[p.W+(p.W+1)/2:p.W+(p.W+1)/2+p.W/2]
+	}
+	for pl := lo; pl < hi; pl++ {
+		xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
+		for oh := 0; oh < p.OH; oh++ {
+			// Column maximum of the window's rows.
+			first := true
+			for kh := 0; kh < p.KH; kh++ {
+				ih := oh*p.StrideH - p.PadT + kh*p.DilH
+				if ih < 0 || ih >= p.H {
 					continue
 				}
-				if p.StrideW == 2 {
-					i := evenBytesVec(row, even)
-					for ; i < len(even); i++ {
-						even[i] = row[2*i]
-					}
-					i = evenBytesVec(row[1:], odd)
-					for ; i < len(odd); i++ {
-						odd[i] = row[2*i+1]
-					}
+				src := xp[ih*p.W : (ih+1)*p.W]
+				if first {
+					copy(row, src)
+					first = false
+					continue
 				}
-				// Then, tap by tap, the maximum over the window's columns:
-				// the columns tap kw reads for outputs [a, b) are a run of
-				// row (stride 1) or of one of its phases (stride 2).
-				for kw := 0; kw < p.KW; kw++ {
-					iw0 := kw*p.DilW - p.PadL
-					a := 0
-					if iw0 < 0 {
-						a = (-iw0 + p.StrideW - 1) / p.StrideW
+				maxBytes(row, src, signed)
+			}
+			out := yp[oh*p.OW : (oh+1)*p.OW]
+			fill(out, low)
+			if first { // no input row in the window
+				continue
+			}
+			if p.StrideW == 2 {
+				i := evenBytesVec(row, even)
+				for ; i < len(even); i++ {
+					even[i] = row[2*i]
+				}
+				i = evenBytesVec(row[1:], odd)
+				for ; i < len(odd); i++ {
+					odd[i] = row[2*i+1]
+				}
+			}
+			// Then, tap by tap, the maximum over the window's columns:
+			// the columns tap kw reads for outputs [a, b) are a run of
+			// row (stride 1) or of one of its phases (stride 2).
+			for kw := 0; kw < p.KW; kw++ {
+				iw0 := kw*p.DilW - p.PadL
+				a := 0
+				if iw0 < 0 {
+					a = (-iw0 + p.StrideW - 1) / p.StrideW
+				}
+				b := 0
+				if iw0 < p.W {
+					b = min(p.OW, (p.W-1-iw0)/p.StrideW+1)
+				}
+				if b <= a {
+					continue
+				}
+				switch p.StrideW {
+				case 1:
+					maxBytes(out[a:b], row[a+iw0:b+iw0], signed)
+				case 2:
+					ph := even
+					if iw0&1 == 1 {
+						ph = odd
 					}
-					b := 0
-					if iw0 < p.W {
-						b = min(p.OW, (p.W-1-iw0)/p.StrideW+1)
-					}
-					if b <= a {
-						continue
-					}
-					switch p.StrideW {
-					case 1:
-						maxBytes(out[a:b], row[a+iw0:b+iw0], signed)
-					case 2:
-						ph := even
-						if iw0&1 == 1 {
-							ph = odd
-						}
-						off := iw0 >> 1
-						maxBytes(out[a:b], ph[a+off:b+off], signed)
-					default:
-						for ow := a; ow < b; ow++ {
-							v := row[ow*p.StrideW+iw0]
-							if signed && int8(v) > int8(out[ow]) || !signed && v > out[ow] {
-								out[ow] = v
-							}
+					off := iw0 >> 1
+					maxBytes(out[a:b], ph[a+off:b+off], signed)
+				default:
+					for ow := a; ow < b; ow++ {
+						v := row[ow*p.StrideW+iw0]
+						if signed && int8(v) > int8(out[ow]) || !signed && v > out[ow] {
+							out[ow] = v
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // maxBytes sets dst[i] = max(dst[i], src[i]) as uint8 or int8 values.

@@ -1,12 +1,13 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 )
 
-// TestQSteadyStateAllocs checks that the integer convolutions and GEMMs,
-// once their pools are warm, allocate nothing, with one thread and with
+// TestQSteadyStateAllocs checks that the integer convolutions, GEMMs
+// and max pooling, once their pools are warm, allocate nothing, with one thread and with
 // several.
 func TestQSteadyStateAllocs(t *testing.T) {
 	if raceEnabled {
@@ -53,6 +54,17 @@ func TestQSteadyStateAllocs(t *testing.T) {
 	pb := QPackB(K, N, b, N, false, []byte{5})
 	c, az := make([]int32, M*N), []byte{9}
 	cases = append(cases, tc{"QGemmPackedB", func() { QGemmPackedB(M, a, K, false, az, pb, c, N) }})
+	// Max pooling on bytes: rows of at least a vector (stride 1 and 2)
+	// and short ones.
+	for _, pp := range []Pool2DParams{
+		{N: 1, C: 16, H: 40, W: 40, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1},
+		{N: 1, C: 16, H: 40, W: 40, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadT: 1, PadL: 1, PadB: 1, PadR: 1, DilH: 1, DilW: 1},
+		{N: 1, C: 16, H: 8, W: 8, KH: 2, KW: 2, StrideH: 2, StrideW: 2, DilH: 1, DilW: 1},
+	} {
+		pp.OH, pp.OW = pp.OutSize(false)
+		px, py := bytes(pp.N*pp.C*pp.H*pp.W), make([]byte, pp.N*pp.C*pp.OH*pp.OW)
+		cases = append(cases, tc{fmt.Sprintf("MaxPool2DU8 %dx%d/%d", pp.H, pp.W, pp.StrideW), func() { MaxPool2DU8(&pp, px, true, py) }})
+	}
 	for _, threads := range []int{1, 2} {
 		SetThreads(threads)
 		for _, c := range cases {
