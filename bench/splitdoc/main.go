@@ -466,38 +466,37 @@ func ortTimes(dir string, man *split.Manifest, stageIn []map[string]string) ([]f
 	return best, nil
 }
 
+// maxMean renders the slowest of xs over their mean, with both.
 func maxMean(xs []float64) string {
 	if len(xs) == 0 {
 		return "n/a"
 	}
-	var sum, mx float64
-	for _, x := range xs {
-		sum += x
-		mx = math.Max(mx, x)
-	}
-	return fmt.Sprintf("%.3f / %.3f ms = %.2f", mx, sum/float64(len(xs)), mx/(sum/float64(len(xs))))
+	mx, mean := maxAndMean(xs)
+	return fmt.Sprintf("%.3f / %.3f ms = %.2f", mx, mean, mx/mean)
 }
 
 // spread is the slowest over the mean of xs.
 func spread(xs []float64) float64 {
-	var sum, mx float64
-	for _, x := range xs {
-		sum += x
-		mx = math.Max(mx, x)
-	}
-	return mx / (sum / float64(len(xs)))
+	mx, mean := maxAndMean(xs)
+	return mx / mean
 }
 
+// ratio renders spread(xs), or n/a without figures.
 func ratio(xs []float64) string {
 	if len(xs) == 0 {
 		return "n/a"
 	}
-	var sum, mx float64
+	return fmt.Sprintf("%.2f", spread(xs))
+}
+
+// maxAndMean returns the largest of xs and their mean.
+func maxAndMean(xs []float64) (mx, mean float64) {
+	var sum float64
 	for _, x := range xs {
 		sum += x
 		mx = math.Max(mx, x)
 	}
-	return fmt.Sprintf("%.2f", mx/(sum/float64(len(xs))))
+	return mx, sum / float64(len(xs))
 }
 
 func verdict(ok, measured bool) string {
