@@ -224,33 +224,14 @@ func measure(m model, dir string, rounds, roundMS int) (row, error) {
 	}
 	engines := []func() (float64, error){nnccPair, nnccInt8, ort(fp), ort(qf)}
 	if cpuProfile != "" {
-		pf, err := os.Create(cpuProfile)
-		if err != nil {
+		d := time.Duration(rounds*roundMS) * time.Millisecond
+		if err := profileRuns(cpuProfile, sq, in, d); err != nil {
 			return row{}, err
 		}
-		defer pf.Close()
-		pprof.StartCPUProfile(pf)
-		start := time.Now()
-		for time.Since(start) < time.Duration(rounds*roundMS)*time.Millisecond {
-			if _, err := sq.Run(in); err != nil {
+		if floatProfile != "" {
+			if err := profileRuns(floatProfile, sf, in, d); err != nil {
 				return row{}, err
 			}
-		}
-		pprof.StopCPUProfile()
-		if fpath := floatProfile; fpath != "" {
-			ff, err := os.Create(fpath)
-			if err != nil {
-				return row{}, err
-			}
-			defer ff.Close()
-			pprof.StartCPUProfile(ff)
-			start := time.Now()
-			for time.Since(start) < time.Duration(rounds*roundMS)*time.Millisecond {
-				if _, err := sf.Run(in); err != nil {
-					return row{}, err
-				}
-			}
-			pprof.StopCPUProfile()
 		}
 		return row{name: m.name}, nil
 	}
@@ -281,4 +262,23 @@ func median(v []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// profileRuns writes a CPU profile of s running in for d to path.
+func profileRuns(path string, s *runtime.Session, in map[string]*ir.Tensor, d time.Duration) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	for start := time.Now(); time.Since(start) < d; {
+		if _, err := s.Run(in); err != nil {
+			return err
+		}
+	}
+	return nil
 }
