@@ -15,17 +15,10 @@ import (
 
 var dynamicRules = map[string]rule{
 	"MatMul": func(pl *planner, n *ir.Node) (*Layer, string) {
-		if len(n.Inputs) != 2 || len(n.Outputs) != 1 {
-			return nil, "unexpected arity"
+		l, _, why := weighted(pl, n, true, twoDims, "B is not a 2-D float32 constant", "A is not a float32 activation")
+		if l == nil {
+			return nil, why
 		}
-		w := pl.floatConst(n.Inputs[1])
-		if w == nil || len(w.Dims) != 2 {
-			return nil, "B is not a 2-D float32 constant"
-		}
-		if !pl.isFloatAct(n.Inputs[0], true) {
-			return nil, "A is not a float32 activation"
-		}
-		l := &Layer{Acts: []*ir.Value{n.Inputs[0]}, Weight: n.Inputs[1], WeightIdx: 1, WeightAxis: -1}
 		if pl.cfg.PerChannel {
 			l.WeightAxis = 1
 		}
@@ -38,14 +31,10 @@ var dynamicRules = map[string]rule{
 		if n.AttrInt("transA", 0) != 0 {
 			return nil, "transA is set"
 		}
-		w := pl.floatConst(n.Inputs[1])
-		if w == nil || len(w.Dims) != 2 {
-			return nil, "B is not a 2-D float32 constant"
+		l, _, why := weighted(pl, n, false, twoDims, "B is not a 2-D float32 constant", "A is not a float32 activation")
+		if l == nil {
+			return nil, why
 		}
-		if !pl.isFloatAct(n.Inputs[0], true) {
-			return nil, "A is not a float32 activation"
-		}
-		l := &Layer{Acts: []*ir.Value{n.Inputs[0]}, Weight: n.Inputs[1], WeightIdx: 1, WeightAxis: -1, BiasIdx: 2}
 		if pl.cfg.PerChannel {
 			l.WeightAxis = 1 // after B is transposed to (K, N)
 		}
@@ -58,17 +47,10 @@ var dynamicRules = map[string]rule{
 		return l, ""
 	},
 	"Conv": func(pl *planner, n *ir.Node) (*Layer, string) {
-		if len(n.Inputs) < 2 || len(n.Outputs) != 1 {
-			return nil, "unexpected arity"
+		l, _, why := weighted(pl, n, false, func(d []int64) bool { return len(d) >= 3 }, "the weight is not a float32 constant", "the input is not a float32 activation")
+		if l == nil {
+			return nil, why
 		}
-		w := pl.floatConst(n.Inputs[1])
-		if w == nil || len(w.Dims) < 3 {
-			return nil, "the weight is not a float32 constant"
-		}
-		if !pl.isFloatAct(n.Inputs[0], true) {
-			return nil, "the input is not a float32 activation"
-		}
-		l := &Layer{Acts: []*ir.Value{n.Inputs[0]}, Weight: n.Inputs[1], WeightIdx: 1, WeightAxis: -1, BiasIdx: 2}
 		if pl.cfg.PerChannel {
 			l.WeightAxis = 0
 		}

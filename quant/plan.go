@@ -205,19 +205,40 @@ var rules = map[string]rule{
 	"GlobalAveragePool": unaryRule,
 }
 
+// weighted checks what every layer with a weight needs: one output,
+// input 0 a float32 activation and input 1 a float32 constant whose
+// dims pass wOK (exact: exactly two inputs; else at least two). It
+// returns the layer with a per-tensor weight scale and no bias, which
+// the rule completes, and the weight; or the reason, in the rule's
+// words for the weight (wWhat) and the activation (aWhat).
+func weighted(pl *planner, n *ir.Node, exact bool, wOK func(dims []int64) bool, wWhat, aWhat string) (*Layer, *ir.Tensor, string) {
+	if len(n.Inputs) < 2 || exact && len(n.Inputs) != 2 || len(n.Outputs) != 1 {
+		return nil, nil, "unexpected arity"
+	}
+	w := pl.floatConst(n.Inputs[1])
+	if w == nil || !wOK(w.Dims) {
+		return nil, nil, wWhat
+	}
+	if !pl.isFloatAct(n.Inputs[0], true) {
+		return nil, nil, aWhat
+	}
+	l := &Layer{Acts: []*ir.Value{n.Inputs[0]}, Weight: n.Inputs[1], WeightIdx: 1, WeightAxis: -1}
+	if !exact {
+		l.BiasIdx = 2
+	}
+	return l, w, ""
+}
+
+func anyDims([]int64) bool { return true }
+
+func twoDims(d []int64) bool { return len(d) == 2 }
+
 func convRule(axis int) rule {
 	return func(pl *planner, n *ir.Node) (*Layer, string) {
-		if len(n.Inputs) < 2 || len(n.Outputs) != 1 {
-			return nil, "unexpected arity"
+		l, w, why := weighted(pl, n, false, anyDims, "the weight is not a float32 constant", "the input is not a float32 activation")
+		if l == nil {
+			return nil, why
 		}
-		w := pl.floatConst(n.Inputs[1])
-		if w == nil {
-			return nil, "the weight is not a float32 constant"
-		}
-		if !pl.isFloatAct(n.Inputs[0], true) {
-			return nil, "the input is not a float32 activation"
-		}
-		l := &Layer{Acts: []*ir.Value{n.Inputs[0]}, Weight: n.Inputs[1], WeightIdx: 1, WeightAxis: -1, BiasIdx: 2}
 		if pl.cfg.PerChannel && len(w.Dims) >= 2 && (axis == 0 || n.AttrInt("group", 1) == 1) {
 			l.WeightAxis = axis
 		}
@@ -231,17 +252,10 @@ func convRule(axis int) rule {
 }
 
 func gemmRule(pl *planner, n *ir.Node) (*Layer, string) {
-	if len(n.Inputs) < 2 || len(n.Outputs) != 1 {
-		return nil, "unexpected arity"
+	l, w, why := weighted(pl, n, false, twoDims, "B is not a 2-D float32 constant", "A is not a float32 activation")
+	if l == nil {
+		return nil, why
 	}
-	w := pl.floatConst(n.Inputs[1])
-	if w == nil || len(w.Dims) != 2 {
-		return nil, "B is not a 2-D float32 constant"
-	}
-	if !pl.isFloatAct(n.Inputs[0], true) {
-		return nil, "A is not a float32 activation"
-	}
-	l := &Layer{Acts: []*ir.Value{n.Inputs[0]}, Weight: n.Inputs[1], WeightIdx: 1, WeightAxis: -1, BiasIdx: 2}
 	if pl.cfg.PerChannel {
 		l.WeightAxis = 1
 		if n.AttrInt("transB", 0) != 0 {
