@@ -61,6 +61,23 @@ func (g *dwkGeom) planeLen() int { return g.hp*g.wr + dwkSlack }
 func (g *dwkGeom) fill(xc, buf []float32) {
 	p := &g.p
 	W := p.W
+	if p.StrideW == 2 && p.H > 0 {
+		// The whole plane's pairs in one call where they allow (see
+		// the row loop below for the layout).
+		row := buf[p.PadT*g.wr:]
+		first, second := row[p.PadL/2:], row[g.we+p.PadL/2:]
+		if p.PadL&1 == 1 {
+			first, second = row[g.we+p.PadL/2:], row[(p.PadL+1)/2:]
+		}
+		if splitPairRows(first, second, xc, W/2, p.H, W, g.wr) {
+			if W&1 == 1 {
+				for ih := 0; ih < p.H; ih++ {
+					first[ih*g.wr+W/2] = xc[ih*W+W-1]
+				}
+			}
+			return
+		}
+	}
 	for ih := 0; ih < p.H; ih++ {
 		row := buf[(ih+p.PadT)*g.wr : (ih+p.PadT+1)*g.wr]
 		src := xc[ih*W : ih*W+W]

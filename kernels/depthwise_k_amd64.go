@@ -56,6 +56,19 @@ func splitPairs(first, second, src []float32) {
 	splitPairsGo(first, second, src)
 }
 
+// splitPairRows is splitPairs on rows rows (src rows srcRow floats apart,
+// first and second rows dstRow apart) in one call, where n pairs a row
+// run whole on AVX2 (n a positive multiple of 8); it reports whether it
+// ran.
+func splitPairRows(first, second, src []float32, n, rows, srcRow, dstRow int) bool {
+	if !hasAVX2FMA || n < 8 || n%8 != 0 || rows < 1 {
+		return false
+	}
+	_, _, _ = first[(rows-1)*dstRow+n-1], second[(rows-1)*dstRow+n-1], src[(rows-1)*srcRow+2*n-1]
+	dwkSplitRowsAvx2(&first[0], &second[0], &src[0], n, rows, 4*srcRow, 4*dstRow)
+	return true
+}
+
 // maxPool2x2Row pools the first outputs of yr (a multiple of 8 of them)
 // from input rows x0 and x1 with AVX2 and returns how many it did.
 func maxPool2x2Row(yr, x0, x1 []float32) int {

@@ -1337,6 +1337,46 @@ dwkSplitdone:
 	VZEROUPPER
 	RET
 
+// func dwkSplitRowsAvx2(first, second, src *float32, n, rows, srcRow, dstRow int)
+TEXT ·dwkSplitRowsAvx2(SB), NOSPLIT, $0-56
+	MOVQ first+0(FP), R8
+	MOVQ second+8(FP), R9
+	MOVQ src+16(FP), R10
+	MOVQ rows+32(FP), R11
+	MOVQ srcRow+40(FP), R12
+	MOVQ dstRow+48(FP), R13
+	TESTQ R11, R11
+	JZ dwkSplitRowsdone
+	CMPQ n+24(FP), $0
+	JEQ dwkSplitRowsdone
+dwkSplitRowsrow:
+	MOVQ R8, DI
+	MOVQ R9, DX
+	MOVQ R10, SI
+	MOVQ n+24(FP), CX
+dwkSplitRowsloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xdd, Y1, Y0, Y3
+	VPERMPD $0xd8, Y2, Y2
+	VPERMPD $0xd8, Y3, Y3
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DX)
+	ADDQ $64, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	SUBQ $8, CX
+	JNZ dwkSplitRowsloop
+	ADDQ R12, R10
+	ADDQ R13, R8
+	ADDQ R13, R9
+	DECQ R11
+	JNZ dwkSplitRowsrow
+dwkSplitRowsdone:
+	VZEROUPPER
+	RET
+
 // func maxPool2x2Avx2(dst, x0, x1 *float32, n int)
 TEXT ·maxPool2x2Avx2(SB), NOSPLIT, $0-32
 	MOVQ dst+0(FP), DI

@@ -20,6 +20,9 @@ func maxPool2x2Avx2(dst, x0, x1 *float32, n int)
 func dwkSplitAvx2(first, second, src *float32, n int)
 
 //go:noescape
+func dwkSplitRowsAvx2(first, second, src *float32, n, rows, srcRow, dstRow int)
+
+//go:noescape
 func dwkAvx512(out, in *float32, rows, cols, inRow, outRow int, offs *int64, ntaps int, w *float32, bias, lo, hi float32)
 
 //go:noescape

@@ -26,6 +26,8 @@ func dwkHasAVX512() bool { return false }
 
 func splitPairs(first, second, src []float32) { splitPairsGo(first, second, src) }
 
+func splitPairRows(first, second, src []float32, n, rows, srcRow, dstRow int) bool { return false }
+
 // maxPool2x2Row does nothing without assembly (the portable loop does
 // every output).
 func maxPool2x2Row(yr, x0, x1 []float32) int { return 0 }

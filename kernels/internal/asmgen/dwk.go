@@ -49,6 +49,7 @@ func genDepthwiseK(a *asm) {
 	genDW3R(a)
 	genDWC8(a)
 	dwkSplit(a)
+	dwkSplitRows(a)
 	maxPool2x2(a)
 	copyEven(a)
 	vmaxRows(a)
@@ -260,6 +261,55 @@ func dwkSplit(a *asm) {
 	a.i("RET")
 }
 
+// dwkSplitRows emits dwkSplitRowsAvx2(first, second, src *float32, n,
+// rows, srcRow, dstRow int): dwkSplitAvx2 on rows rows, row r reading
+// src + r·srcRow and writing first + r·dstRow and second + r·dstRow
+// (strides in bytes; n a multiple of 8). The k×k kernels' stride-2
+// fill splits a whole plane in one call: per row from Go, the calls
+// cost as much as the split itself on MobileNetV2's 112-wide rows.
+func dwkSplitRows(a *asm) {
+	a.p("")
+	a.p("// func dwkSplitRowsAvx2(first, second, src *float32, n, rows, srcRow, dstRow int)")
+	a.p("TEXT ·dwkSplitRowsAvx2(SB), NOSPLIT, $0-56")
+	a.i("MOVQ first+0(FP), R8")
+	a.i("MOVQ second+8(FP), R9")
+	a.i("MOVQ src+16(FP), R10")
+	a.i("MOVQ rows+32(FP), R11")
+	a.i("MOVQ srcRow+40(FP), R12")
+	a.i("MOVQ dstRow+48(FP), R13")
+	a.i("TESTQ R11, R11")
+	a.i("JZ dwkSplitRowsdone")
+	a.i("CMPQ n+24(FP), $0")
+	a.i("JEQ dwkSplitRowsdone")
+	a.p("dwkSplitRowsrow:")
+	a.i("MOVQ R8, DI")
+	a.i("MOVQ R9, DX")
+	a.i("MOVQ R10, SI")
+	a.i("MOVQ n+24(FP), CX")
+	a.p("dwkSplitRowsloop:")
+	a.i("VMOVUPS (SI), Y0")
+	a.i("VMOVUPS 32(SI), Y1")
+	a.i("VSHUFPS $0x88, Y1, Y0, Y2")
+	a.i("VSHUFPS $0xdd, Y1, Y0, Y3")
+	a.i("VPERMPD $0xd8, Y2, Y2")
+	a.i("VPERMPD $0xd8, Y3, Y3")
+	a.i("VMOVUPS Y2, (DI)")
+	a.i("VMOVUPS Y3, (DX)")
+	a.i("ADDQ $64, SI")
+	a.i("ADDQ $32, DI")
+	a.i("ADDQ $32, DX")
+	a.i("SUBQ $8, CX")
+	a.i("JNZ dwkSplitRowsloop")
+	a.i("ADDQ R12, R10")
+	a.i("ADDQ R13, R8")
+	a.i("ADDQ R13, R9")
+	a.i("DECQ R11")
+	a.i("JNZ dwkSplitRowsrow")
+	a.p("dwkSplitRowsdone:")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
 // maxPool2x2 emits maxPool2x2Avx2(dst, x0, x1 *float32, n int), the
 // 2×2 stride-2 max pooling of one output row from its two input rows
 // (n outputs, n a multiple of 8; 2n inputs of each row): dst[i] is the
@@ -395,6 +445,9 @@ func genDepthwiseKDecl(a *asm) {
 	a.p("")
 	a.p("//go:noescape")
 	a.p("func dwkSplitAvx2(first, second, src *float32, n int)")
+	a.p("")
+	a.p("//go:noescape")
+	a.p("func dwkSplitRowsAvx2(first, second, src *float32, n, rows, srcRow, dstRow int)")
 	for _, isa := range dwkISAs {
 		a.p("")
 		a.p("//go:noescape")
