@@ -241,6 +241,15 @@ func dwkSplit(a *asm) {
 	a.i("TESTQ CX, CX")
 	a.i("JZ dwkSplitdone")
 	a.p("dwkSplitloop:")
+	splitPairs8(a, "dwkSplitloop")
+	a.p("dwkSplitdone:")
+	a.i("VZEROUPPER")
+	a.i("RET")
+}
+
+// splitPairs8 emits the body of the split loop labelled loop: eight
+// pairs from SI to DI (even) and DX (odd) per pass, CX pairs left.
+func splitPairs8(a *asm, loop string) {
 	a.i("VMOVUPS (SI), Y0")
 	a.i("VMOVUPS 32(SI), Y1")
 	// Per 128-bit lane: [s0 s2 s8 s10 | s4 s6 s12 s14], then the 64-bit
@@ -255,10 +264,7 @@ func dwkSplit(a *asm) {
 	a.i("ADDQ $32, DI")
 	a.i("ADDQ $32, DX")
 	a.i("SUBQ $8, CX")
-	a.i("JNZ dwkSplitloop")
-	a.p("dwkSplitdone:")
-	a.i("VZEROUPPER")
-	a.i("RET")
+	a.i("JNZ %s", loop)
 }
 
 // dwkSplitRows emits dwkSplitRowsAvx2(first, second, src *float32, n,
@@ -287,19 +293,7 @@ func dwkSplitRows(a *asm) {
 	a.i("MOVQ R10, SI")
 	a.i("MOVQ n+24(FP), CX")
 	a.p("dwkSplitRowsloop:")
-	a.i("VMOVUPS (SI), Y0")
-	a.i("VMOVUPS 32(SI), Y1")
-	a.i("VSHUFPS $0x88, Y1, Y0, Y2")
-	a.i("VSHUFPS $0xdd, Y1, Y0, Y3")
-	a.i("VPERMPD $0xd8, Y2, Y2")
-	a.i("VPERMPD $0xd8, Y3, Y3")
-	a.i("VMOVUPS Y2, (DI)")
-	a.i("VMOVUPS Y3, (DX)")
-	a.i("ADDQ $64, SI")
-	a.i("ADDQ $32, DI")
-	a.i("ADDQ $32, DX")
-	a.i("SUBQ $8, CX")
-	a.i("JNZ dwkSplitRowsloop")
+	splitPairs8(a, "dwkSplitRowsloop")
 	a.i("ADDQ R12, R10")
 	a.i("ADDQ R13, R8")
 	a.i("ADDQ R13, R9")
