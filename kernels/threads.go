@@ -127,26 +127,17 @@ func worker(id int, first *task) {
 }
 
 // spin polls slot for a task for spinFor and returns it, or nil (the
-// slot withdrawn) when none came. It yields between polls so that other
-// goroutines on its P are not held up.
+// slot withdrawn) when none came.
 func spin(slot *spinSlot) *task {
 	slot.mail.Store(&spinning)
-	deadline := time.Now().Add(spinFor)
-	for i := 0; ; i++ {
+	for p := newPoller(); ; {
 		if t := slot.mail.Load(); t != &spinning {
 			slot.mail.Store(nil)
 			return t
 		}
-		if i%64 == 63 {
-			if time.Now().After(deadline) {
-				if slot.mail.CompareAndSwap(&spinning, nil) {
-					return nil
-				}
-				continue // a task arrived meanwhile
-			}
-			runtime.Gosched()
-			osYield()
-		}
+		if p.expired() && slot.mail.CompareAndSwap(&spinning, nil) {
+			return nil
+		} // else a task arrived meanwhile
 	}
 }
 
@@ -154,21 +145,40 @@ func spin(slot *spinSlot) *task {
 // (a helper that is still running usually finishes within it, and the
 // caller then goes on without being parked and woken), then parks.
 func await(t *task, helpers int32) {
-	deadline := time.Now().Add(spinFor)
-	for i := 0; t.done.Load() < helpers; i++ {
-		if i%64 == 63 {
-			if time.Now().After(deadline) {
-				t.wg.Wait()
-				// Each helper's done.Add follows its wg.Done at once;
-				// wait for it so that t can be reused.
-				for t.done.Load() < helpers {
-				}
-				return
+	for p := newPoller(); t.done.Load() < helpers; {
+		if p.expired() {
+			t.wg.Wait()
+			// Each helper's done.Add follows its wg.Done at once; wait
+			// for it so that t can be reused.
+			for t.done.Load() < helpers {
 			}
-			runtime.Gosched()
-			osYield()
+			return
 		}
 	}
+}
+
+// A poller paces a polling loop: every 64 polls it checks the clock
+// against spinFor and yields, to the Go scheduler and to the operating
+// system, so that the poll holds up no other goroutine or process for
+// long.
+type poller struct {
+	i        int
+	deadline time.Time
+}
+
+func newPoller() poller { return poller{deadline: time.Now().Add(spinFor)} }
+
+// expired counts one poll and reports whether spinFor has passed.
+func (p *poller) expired() bool {
+	if p.i++; p.i%64 != 0 {
+		return false
+	}
+	if time.Now().After(p.deadline) {
+		return true
+	}
+	runtime.Gosched()
+	osYield()
+	return false
 }
 
 // handOff gives t to a spinning worker, if there is one.
@@ -256,22 +266,11 @@ type funcJob func(i int)
 
 func (f funcJob) run(_, i int) { f(i) }
 
-// workerJob adapts a closure that wants its worker index to a job.
-type workerJob func(t, i int)
-
-func (f workerJob) run(t, i int) { f(t, i) }
-
 // parallelFor runs body(i) for i in [0, n) on up to threads workers. The
 // closure is a heap object per call; loops on the inference path use
 // forArgs instead.
 func parallelFor(n, threads int, body func(i int)) {
 	parallelRun(n, threads, funcJob(body))
-}
-
-// parallelWorkers is parallelFor that also tells body which of the
-// workers runs it (0 ≤ t < threads), for per-worker scratch.
-func parallelWorkers(n, threads int, body func(t, i int)) {
-	parallelRun(n, threads, workerJob(body))
 }
 
 // ParallelRange calls body on disjoint ranges [lo, hi) covering [0, n),
