@@ -34,13 +34,10 @@ func q8AsmPanels(ks *[6]q8AsmKernel) func(mr, kg int, a, b []byte, panels int, c
 			flags |= 1
 			_ = c[(mr-1)*ldc+n-1]
 		}
-		var rp, rqq, cu, cv *int32
 		if corr != nil {
 			flags |= 2
-			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
-			_, _ = corr.colu[n-1], corr.colv[n-1]
-			rp, rqq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
 		}
+		rp, rqq, cu, cv := corr.ptrs(mr, n)
 		ks[mr-1](kg, &a[0], &b[0], 64, &c[0], ldc*4, flags, rp, rqq, cu, cv, &rq.bias[0], &rq.scale[0], &rq.out[0], rq.ldo, &rq.cst[0][0], panels)
 	}
 }
@@ -59,13 +56,10 @@ func q8AsmTilePanels(ks *[6]q8AsmKernel) func(mr, kg int, a, b []byte, panels in
 		if loadC {
 			flags = 1
 		}
-		var rp, rqq, cu, cv *int32
 		if corr != nil {
 			flags |= 2
-			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
-			_, _ = corr.colu[n-1], corr.colv[n-1]
-			rp, rqq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
 		}
+		rp, rqq, cu, cv := corr.ptrs(mr, n)
 		ks[mr-1](kg, &a[0], &b[0], 64, &c[0], ldc*4, flags, rp, rqq, cu, cv, nil, nil, nil, 0, nil, panels)
 	}
 }

@@ -222,6 +222,18 @@ type qCorr struct {
 	rowp, rowq, colu, colv []int32
 }
 
+// ptrs returns the first elements of c's four vectors for an assembly
+// tile of mr rows and n columns, after checking that they are that
+// long; all nil when c is nil (no corrections).
+func (c *qCorr) ptrs(mr, n int) (rowp, rowq, colu, colv *int32) {
+	if c == nil {
+		return nil, nil, nil, nil
+	}
+	_, _ = c.rowp[mr-1], c.rowq[mr-1]
+	_, _ = c.colu[n-1], c.colv[n-1]
+	return &c.rowp[0], &c.rowq[0], &c.colu[0], &c.colv[0]
+}
+
 // qA is the A operand of an integer GEMM: a matrix or a prepacked one.
 type qA struct {
 	mat *qMat

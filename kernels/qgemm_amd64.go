@@ -81,13 +81,10 @@ func tileQVnni(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr
 	if loadC {
 		flags |= 1
 	}
-	var rp, rq, cu, cv *int32
 	if corr != nil {
 		flags |= 2
-		_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
-		_, _ = corr.colu[nv*16-1], corr.colv[nv*16-1]
-		rp, rq, cu, cv = &corr.rowp[0], &corr.rowq[0], &corr.colu[0], &corr.colv[0]
 	}
+	rp, rq, cu, cv := corr.ptrs(mr, nv*16)
 	_ = a[kg*4*6-1]
 	qgemmVnniKernels[mr-1][nv-1](kg, &a[0], &b[0], 4*64, &c[0], ldc*4, mask, flags, rp, rq, cu, cv)
 }
