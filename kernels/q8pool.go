@@ -60,16 +60,13 @@ func maxPoolU8Planes(p *Pool2DParams, x []byte, signed bool, y []byte, lo, hi in
 	}
 	// The window rows' column maximum, and for stride 2 its even and
 	// odd columns.
-	sp, _ := rowBytes.Get().(*[]byte)
-	if sp == nil || len(*sp) < 2*p.W+1 {
-		b := make([]byte, 2*p.W+1)
-		sp = &b
-	}
+	sp := pooledBytes(&rowBytes, 2*p.W)
 	defer rowBytes.Put(sp)
-	row := (*sp)[:p.W]
+	buf := (*sp)[:2*p.W]
+	row := buf[:p.W]
 	var even, odd []byte
 	if p.StrideW == 2 {
-		even, odd = (*sp)[p.W:p.W+(p.W+1)/2], (*sp)[p.W+(p.W+1)/2:p.W+(p.W+1)/2+p.W/2]
+		even, odd = buf[p.W:p.W+(p.W+1)/2], buf[p.W+(p.W+1)/2:]
 	}
 	for pl := lo; pl < hi; pl++ {
 		xp, yp := x[pl*hw:(pl+1)*hw], y[pl*ohw:(pl+1)*ohw]
@@ -95,14 +92,8 @@ func maxPoolU8Planes(p *Pool2DParams, x []byte, signed bool, y []byte, lo, hi in
 				continue
 			}
 			if p.StrideW == 2 {
-				i := evenBytesVec(row, even)
-				for ; i < len(even); i++ {
-					even[i] = row[2*i]
-				}
-				i = evenBytesVec(row[1:], odd)
-				for ; i < len(odd); i++ {
-					odd[i] = row[2*i+1]
-				}
+				copy2Bytes(row, even)
+				copy2Bytes(row[1:], odd)
 			}
 			// Then, tap by tap, the maximum over the window's columns:
 			// the columns tap kw reads for outputs [a, b) are a run of

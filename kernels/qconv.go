@@ -289,6 +289,17 @@ func (m *qim2col) row(dst []byte, k, j0 int) {
 // qsplitPool holds the buffers of splitPhases.
 var qsplitPool sync.Pool
 
+// pooledBytes returns a buffer of at least n bytes (contents undefined)
+// from pool, a new one where the pool's is too short; put it back when
+// done.
+func pooledBytes(pool *sync.Pool, n int) *[]byte {
+	if b, _ := pool.Get().(*[]byte); b != nil && cap(*b) >= n {
+		return b
+	}
+	b := make([]byte, n)
+	return &b
+}
+
 // splitPhases fills m.split for convolutions of column stride 2 without
 // dilation (im2col rows otherwise gather every second byte, once per
 // kernel tap) and returns the pooled buffer to put back after the GEMM,
@@ -300,24 +311,13 @@ func (m *qim2col) splitPhases() *[]byte {
 	}
 	cg := p.C / p.Group
 	n := cg * p.H * p.W
-	b, _ := qsplitPool.Get().(*[]byte)
-	if b == nil || cap(*b) < n {
-		b = new([]byte)
-		*b = make([]byte, n)
-	}
+	b := pooledBytes(&qsplitPool, n)
 	split := (*b)[:n]
 	we := (p.W + 1) / 2
 	for r := 0; r < cg*p.H; r++ {
 		src, dst := m.x[r*p.W:(r+1)*p.W], split[r*p.W:(r+1)*p.W]
-		even, odd := dst[:we], dst[we:]
-		i := evenBytesVec(src, even)
-		for ; i < len(even); i++ {
-			even[i] = src[2*i]
-		}
-		i = evenBytesVec(src[1:], odd)
-		for ; i < len(odd); i++ {
-			odd[i] = src[2*i+1]
-		}
+		copy2Bytes(src, dst[:we])
+		copy2Bytes(src[1:], dst[we:])
 	}
 	m.split = split
 	return b
