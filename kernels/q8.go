@@ -135,20 +135,42 @@ func requant1(v, bias int32, scale float32, zero, lo, hi int32) byte {
 // the tile function, would move to the heap on every call).
 var tileSums = sync.Pool{New: func() any { return new([6 * 16]int32) }}
 
+// corrFlag checks corr (nil: no corrections) for a tile of mr rows and
+// 16 columns and returns the flag bit that applies it.
+func corrFlag(corr *qCorr, mr int) int {
+	if corr == nil {
+		return 0
+	}
+	_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
+	_, _ = corr.colu[15], corr.colv[15]
+	return 2
+}
+
+// rqFlag returns the flag bit of a tile that requantises to rq's bytes:
+// 4 for uint8, 8 for int8.
+func rqFlag(rq *q8Req) int {
+	if rq.s8 {
+		return 8
+	}
+	return 4
+}
+
 // q8Tile adapts a full-tile function to qgemmKernel.tile and tileRq:
 // partial tiles go through scratch, those of at most 8 columns computed
 // by half.
 func q8Tile(full, half q8TileFunc) (
 	tile func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr),
 	tileRq func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req)) {
+	// narrow picks the tile that computes a partial tile of nr columns.
+	narrow := func(nr int) q8TileFunc {
+		if nr <= 8 {
+			return half
+		}
+		return full
+	}
 	tile = func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr) {
 		_, _ = a[kg*4*6-1], b[kg*4*16-1]
-		flags := 0
-		if corr != nil {
-			flags = 2
-			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
-			_, _ = corr.colu[15], corr.colv[15]
-		}
+		flags := corrFlag(corr, mr)
 		if nr == 16 {
 			_ = c[(mr-1)*ldc+15]
 			if loadC {
@@ -159,11 +181,7 @@ func q8Tile(full, half q8TileFunc) (
 		}
 		t := tileSums.Get().(*[6 * 16]int32)
 		defer tileSums.Put(t)
-		f := full
-		if nr <= 8 {
-			f = half
-		}
-		f(mr, kg, a, b, t[:], 16, flags, corr, nil)
+		narrow(nr)(mr, kg, a, b, t[:], 16, flags, corr, nil)
 		for i := 0; i < mr; i++ {
 			row := c[i*ldc : i*ldc+nr]
 			tr := t[i*16 : i*16+nr]
@@ -178,18 +196,10 @@ func q8Tile(full, half q8TileFunc) (
 	}
 	tileRq = func(mr, nr, kg int, a, b []byte, c []int32, ldc int, loadC bool, corr *qCorr, rq *q8Req) {
 		_, _ = a[kg*4*6-1], b[kg*4*16-1]
-		flags := 0
-		if corr != nil {
-			flags = 2
-			_, _ = corr.rowp[mr-1], corr.rowq[mr-1]
-			_, _ = corr.colu[15], corr.colv[15]
-		}
+		flags := corrFlag(corr, mr)
 		_, _ = rq.bias[mr-1], rq.scale[mr-1]
 		if nr == 16 {
-			flags |= 4
-			if rq.s8 {
-				flags ^= 4 | 8
-			}
+			flags |= rqFlag(rq)
 			if loadC {
 				_ = c[(mr-1)*ldc+15]
 				flags |= 1
@@ -200,18 +210,11 @@ func q8Tile(full, half q8TileFunc) (
 		}
 		if !loadC {
 			// Requantise the full tile into scratch rows, keep nr bytes.
-			flags |= 4
-			if rq.s8 {
-				flags ^= 4 | 8
-			}
+			flags |= rqFlag(rq)
 			sub := rq.part
 			sub.bias, sub.scale, sub.cst, sub.s8 = rq.bias, rq.scale, rq.cst, rq.s8
 			sub.out, sub.ldo = sub.buf[:], 16
-			f := full
-			if nr <= 8 {
-				f = half
-			}
-			f(mr, kg, a, b, c, ldc, flags, corr, sub)
+			narrow(nr)(mr, kg, a, b, c, ldc, flags, corr, sub)
 			for i := 0; i < mr; i++ {
 				copy(rq.out[i*rq.ldo:i*rq.ldo+nr], sub.buf[i*16:])
 			}
@@ -219,11 +222,7 @@ func q8Tile(full, half q8TileFunc) (
 		}
 		t := tileSums.Get().(*[6 * 16]int32)
 		defer tileSums.Put(t)
-		f := full
-		if nr <= 8 {
-			f = half
-		}
-		f(mr, kg, a, b, t[:], 16, flags, corr, nil)
+		narrow(nr)(mr, kg, a, b, t[:], 16, flags, corr, nil)
 		zero, lo, hi := rq.cst[0][0], rq.cst[1][0], rq.cst[2][0]
 		for i := 0; i < mr; i++ {
 			tr := t[i*16 : i*16+nr]

@@ -26,10 +26,7 @@ func q8AsmPanels(ks *[6]q8AsmKernel) func(mr, kg int, a, b []byte, panels int, c
 		_, _ = a[kg*4*6-1], b[panels*kg*64-1]
 		_, _, _ = rq.out[(mr-1)*rq.ldo+n-1], rq.bias[mr-1], rq.scale[mr-1]
 		_ = c[n-1]
-		flags := 4
-		if rq.s8 {
-			flags = 8
-		}
+		flags := rqFlag(rq)
 		if loadC {
 			flags |= 1
 			_ = c[(mr-1)*ldc+n-1]
