@@ -217,6 +217,9 @@ func (e *qconvEpi) done(i0, i1, j0, j1 int) {
 	}
 }
 
+// qconvRows holds qconvGo's im2col rows.
+var qconvRows sync.Pool
+
 // qconvGo is the portable integer convolution of one image and group,
 // with the group's weights a (mg × K).
 func qconvGo(p *Conv2DParams, a *qMat, xg []byte, xSigned bool, xZero byte, yg []int32) {
@@ -227,7 +230,9 @@ func qconvGo(p *Conv2DParams, a *qMat, xg []byte, xSigned bool, xZero byte, yg [
 	if xSigned {
 		xz = int32(int8(xZero))
 	}
-	row := make([]byte, N)
+	rb := pooledBytes(&qconvRows, N)
+	defer qconvRows.Put(rb)
+	row := (*rb)[:N]
 	acc := yg[:mg*N]
 	clear(acc)
 	for k := 0; k < cg*p.KH*p.KW; k++ {

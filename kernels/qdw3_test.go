@@ -108,6 +108,9 @@ func TestCopy2Bytes(t *testing.T) {
 // signednesses: each converted value, and that nothing between or after
 // the rows is written (their tails overlap converted columns).
 func TestQ8RowConversions(t *testing.T) {
+	if !qdw3Fused() {
+		t.Skip("the row conversions exist only as AVX2 kernels (qdw3Fused)")
+	}
 	r := rand.New(rand.NewPCG(11, 12))
 	const sentinel = float32(-1e9)
 	for n := 1; n <= 80; n++ {
